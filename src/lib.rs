@@ -31,4 +31,9 @@
 
 pub mod config;
 pub mod error;
+pub mod execute;
+pub mod protocol;
 pub mod rules;
+pub mod server;
+pub mod session;
+pub mod sql;

@@ -1,0 +1,125 @@
+//! Streams a backend's answer (every result set of it) to the client as the
+//! backend sent it: column definitions, rows, OK contents, errors.
+
+use super::backend_error;
+use crate::error::Error;
+use crate::session::reply::{OkInfo, Reply, FLUSH_THRESHOLD};
+use mysql_async::prelude::{Protocol, Queryable};
+use mysql_async::{Conn, Params, QueryResult, Value};
+use mysql_common::constants::StatusFlags;
+
+/// What a relayed statement left behind, for the session's bookkeeping.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Relayed {
+    /// The backend's status flags after the statement (IN_TRANS, ...).
+    pub backend_status: Option<StatusFlags>,
+}
+
+/// Runs `sql` as a text query on `conn` and relays every result set.
+/// `status` is the session's status for the packets it writes; `more_after`
+/// says whether more client statements follow (SERVER_MORE_RESULTS_EXISTS).
+pub async fn relay_text<R: Reply>(
+    conn: &mut Conn,
+    data_source: &str,
+    sql: &str,
+    reply: &mut R,
+    status: StatusFlags,
+    more_after: bool,
+) -> Result<Relayed, Error> {
+    let result = conn
+        .query_iter(sql)
+        .await
+        .map_err(|e| backend_error(data_source, e))?;
+    relay_all(result, data_source, reply, status, more_after).await?;
+    Ok(Relayed {
+        backend_status: conn.last_ok_packet().map(|ok| ok.status_flags()),
+    })
+}
+
+/// Executes `sql` as a prepared statement with `params` and relays the
+/// binary-protocol results. The statement is looked up (or prepared again)
+/// in the connection's statement cache by its text.
+pub async fn relay_binary<R: Reply>(
+    conn: &mut Conn,
+    data_source: &str,
+    sql: &str,
+    params: Vec<Value>,
+    reply: &mut R,
+    status: StatusFlags,
+) -> Result<Relayed, Error> {
+    let params = if params.is_empty() {
+        Params::Empty
+    } else {
+        Params::Positional(params)
+    };
+    let result = conn
+        .exec_iter(sql, params)
+        .await
+        .map_err(|e| backend_error(data_source, e))?;
+    relay_all(result, data_source, reply, status, false).await?;
+    Ok(Relayed {
+        backend_status: conn.last_ok_packet().map(|ok| ok.status_flags()),
+    })
+}
+
+async fn relay_all<R: Reply, P: Protocol>(
+    mut result: QueryResult<'_, '_, P>,
+    data_source: &str,
+    reply: &mut R,
+    status: StatusFlags,
+    more_after: bool,
+) -> Result<(), Error> {
+    loop {
+        let columns = result.columns();
+        match columns {
+            Some(columns) if !columns.is_empty() => {
+                reply.columns(&columns);
+                while let Some(row) = result
+                    .next()
+                    .await
+                    .map_err(|e| backend_error(data_source, e))?
+                {
+                    reply.row(&row.unwrap());
+                    if reply.pending() >= FLUSH_THRESHOLD {
+                        reply.flush().await.map_err(client_gone)?;
+                    }
+                }
+                let more = !result.is_empty();
+                reply.end_rows(with_more(status, more || more_after), result.warnings());
+                if !more {
+                    return Ok(());
+                }
+            }
+            _ => {
+                let ok = OkInfo {
+                    affected_rows: result.affected_rows(),
+                    last_insert_id: result.last_insert_id().unwrap_or(0),
+                    warnings: result.warnings(),
+                    info: result.info().into_owned(),
+                };
+                // Moves to the next result set, if any.
+                result
+                    .next()
+                    .await
+                    .map_err(|e| backend_error(data_source, e))?;
+                let more = !result.is_empty();
+                reply.ok(&ok, with_more(status, more || more_after));
+                if !more {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+fn with_more(status: StatusFlags, more: bool) -> StatusFlags {
+    if more {
+        status | StatusFlags::SERVER_MORE_RESULTS_EXISTS
+    } else {
+        status
+    }
+}
+
+fn client_gone(e: std::io::Error) -> Error {
+    Error::new(1160, "08S01", format!("client write failed: {e}"), crate::error::Origin::Client)
+}

@@ -1,0 +1,407 @@
+//! The handshake and each command of the text and binary protocol.
+
+use super::auth::{new_salt, verify_native};
+use super::packets;
+use super::values::read_binary_param;
+use super::wire::{Reader, Truncated};
+use super::ClientConn;
+use crate::config::User;
+use crate::error::{Error, Origin};
+use crate::session::prepared::PreparedStatement;
+use crate::session::reply::{OkInfo, Reply};
+use crate::session::Session;
+use crate::sql::{classify, StatementKind};
+use mysql_common::constants::{CapabilityFlags, ColumnType, Command};
+use mysql_common::io::ParseBuf;
+use mysql_common::packets::{AuthPlugin, Column, HandshakeResponse};
+use mysql_common::value::Value;
+use std::io;
+
+const NATIVE: &str = "mysql_native_password";
+
+/// Sends the handshake and logs the client in. `Ok(false)`: refused (the
+/// error packet was sent), close the connection.
+pub async fn handshake(conn: &mut ClientConn, session: &mut Session) -> io::Result<bool> {
+    let salt = new_salt();
+    let version = session.config().server.server_version.clone();
+    conn.write_packet(&packets::handshake(&version, session.connection_id, &salt));
+    conn.flush_buffer().await?;
+    let Ok(Some(packet)) = conn.read_packet().await else {
+        return Ok(false);
+    };
+    let response: HandshakeResponse<'_> = match ParseBuf(&packet).parse(()) {
+        Ok(r) => r,
+        Err(_) => {
+            // A short packet here is an SSL request (we offer no TLS) or garbage.
+            return refuse(conn, Error::new(1043, "08S01", "Bad handshake", Origin::Client)).await;
+        }
+    };
+    conn.capabilities = response.capabilities() & packets::server_capabilities();
+    session.multi_statements = conn
+        .capabilities
+        .contains(CapabilityFlags::CLIENT_MULTI_STATEMENTS);
+    let user_name = String::from_utf8_lossy(response.user()).into_owned();
+    let schema = response
+        .db_name()
+        .map(|d| String::from_utf8_lossy(d).into_owned());
+    let collation = response.collation();
+    let is_native = matches!(
+        response.auth_plugin(),
+        None | Some(AuthPlugin::MysqlNativePassword)
+    );
+    let mut auth_data = response.scramble_buf().to_vec();
+    drop(response);
+    if !is_native {
+        // caching_sha2_password and others: switch to mysql_native_password.
+        conn.write_packet(&packets::auth_switch(NATIVE, &salt));
+        conn.flush_buffer().await?;
+        match conn.read_packet().await {
+            Ok(Some(p)) => auth_data = p.to_vec(),
+            _ => return Ok(false),
+        }
+    }
+    let user = match authenticate(session, &user_name, &salt, &auth_data) {
+        Ok(user) => user,
+        Err(e) => return refuse(conn, e).await,
+    };
+    if let Err(e) = session.login(user, schema.as_deref()) {
+        return refuse(conn, e).await;
+    }
+    session.set_client_collation(collation);
+    conn.ok(&OkInfo::default(), session.status());
+    conn.flush_buffer().await?;
+    Ok(true)
+}
+
+fn authenticate(
+    session: &Session,
+    user_name: &str,
+    salt: &[u8; 20],
+    response: &[u8],
+) -> Result<User, Error> {
+    match session.find_user(user_name) {
+        Some(user) if verify_native(salt, response, &user.password_sha1) => Ok(user.clone()),
+        _ => Err(Error::access_denied(user_name, !response.is_empty())),
+    }
+}
+
+async fn refuse(conn: &mut ClientConn, error: Error) -> io::Result<bool> {
+    tracing::info!("login refused: {}", error);
+    conn.error(&error);
+    conn.flush_buffer().await?;
+    Ok(false)
+}
+
+/// Runs one command. `Ok(false)` closes the connection.
+pub async fn dispatch(
+    conn: &mut ClientConn,
+    session: &mut Session,
+    packet: &[u8],
+) -> io::Result<bool> {
+    let Some((&command, body)) = packet.split_first() else {
+        conn.error(&Error::unknown_command(0));
+        return Ok(true);
+    };
+    conn.binary = false;
+    const QUIT: u8 = Command::COM_QUIT as u8;
+    const INIT_DB: u8 = Command::COM_INIT_DB as u8;
+    const QUERY: u8 = Command::COM_QUERY as u8;
+    const FIELD_LIST: u8 = Command::COM_FIELD_LIST as u8;
+    const STATISTICS: u8 = Command::COM_STATISTICS as u8;
+    const PING: u8 = Command::COM_PING as u8;
+    const CHANGE_USER: u8 = Command::COM_CHANGE_USER as u8;
+    const PREPARE: u8 = Command::COM_STMT_PREPARE as u8;
+    const EXECUTE: u8 = Command::COM_STMT_EXECUTE as u8;
+    const LONG_DATA: u8 = Command::COM_STMT_SEND_LONG_DATA as u8;
+    const CLOSE: u8 = Command::COM_STMT_CLOSE as u8;
+    const RESET: u8 = Command::COM_STMT_RESET as u8;
+    const SET_OPTION: u8 = Command::COM_SET_OPTION as u8;
+    const RESET_CONNECTION: u8 = Command::COM_RESET_CONNECTION as u8;
+    match command {
+        QUIT => return Ok(false),
+        PING => conn.ok(&OkInfo::default(), session.status()),
+        INIT_DB => match std::str::from_utf8(body) {
+            Ok(schema) => match session.use_schema(schema) {
+                Ok(()) => conn.ok(&OkInfo::default(), session.status()),
+                Err(e) => conn.error(&e),
+            },
+            Err(_) => conn.error(&Error::unknown_database(&String::from_utf8_lossy(body))),
+        },
+        QUERY => match std::str::from_utf8(body) {
+            Ok(sql) => session.query(sql, conn).await,
+            Err(_) => conn.error(&not_utf8()),
+        },
+        FIELD_LIST => field_list(conn, session, body).await,
+        STATISTICS => {
+            let text = format!(
+                "Uptime: {}  Threads: 1  Questions: 0  Slow queries: 0  Opens: 0  Open tables: 0  Queries per second avg: 0.000",
+                crate::server::uptime_seconds()
+            );
+            conn.write_packet(text.as_bytes());
+        }
+        CHANGE_USER => return change_user(conn, session, body).await,
+        PREPARE => match std::str::from_utf8(body) {
+            Ok(sql) => prepare(conn, session, sql).await,
+            Err(_) => conn.error(&not_utf8()),
+        },
+        EXECUTE => execute(conn, session, body).await,
+        LONG_DATA => {
+            // No reply, even on error, as the protocol says.
+            let _ = long_data(session, body);
+        }
+        CLOSE => {
+            if let Ok(id) = Reader::new(body).u32() {
+                session.statements.remove(id);
+            }
+        }
+        RESET => match Reader::new(body).u32() {
+            Ok(id) => match session.statements.get_mut(id) {
+                Some(statement) => {
+                    statement.long_data.iter_mut().for_each(|d| *d = None);
+                    conn.ok(&OkInfo::default(), session.status());
+                }
+                None => conn.error(&Error::unknown_statement(id, "mysqld_stmt_reset")),
+            },
+            Err(_) => conn.error(&Error::wrong_arguments("COM_STMT_RESET")),
+        },
+        SET_OPTION => match Reader::new(body).u16() {
+            Ok(0) => {
+                session.multi_statements = true;
+                conn.write_packet(&packets::eof(session.status(), 0));
+            }
+            Ok(1) => {
+                session.multi_statements = false;
+                conn.write_packet(&packets::eof(session.status(), 0));
+            }
+            _ => conn.error(&Error::unknown_command(command)),
+        },
+        RESET_CONNECTION => {
+            session.reset();
+            conn.ok(&OkInfo::default(), session.status());
+        }
+        other => conn.error(&Error::unknown_command(other)),
+    }
+    Ok(true)
+}
+
+fn not_utf8() -> Error {
+    Error::new(
+        1300,
+        "HY000",
+        "shardgate reads statements as UTF-8; this one is not valid UTF-8 (use a utf8mb4 connection)",
+        Origin::Client,
+    )
+}
+
+/// COM_FIELD_LIST: the columns of a table, with a NULL default each.
+async fn field_list(conn: &mut ClientConn, session: &mut Session, body: &[u8]) {
+    let mut r = Reader::new(body);
+    let table = String::from_utf8_lossy(r.nul_bytes()).into_owned();
+    match session.table_columns(&table).await {
+        Ok(columns) => {
+            for column in &columns {
+                conn.payload.clear();
+                packets::column_definition(column, &mut conn.payload);
+                conn.payload.push(0xfb);
+                conn.write_scratch();
+            }
+            let status = session.status();
+            conn.write_terminator(status, 0);
+        }
+        Err(e) => conn.error(&e),
+    }
+}
+
+/// COM_CHANGE_USER: logs in again as another user (or the same one),
+/// dropping all session state; a failed login closes the connection.
+async fn change_user(
+    conn: &mut ClientConn,
+    session: &mut Session,
+    body: &[u8],
+) -> io::Result<bool> {
+    let parsed = (|| -> Result<(String, Vec<u8>, String, Option<u16>, Option<String>), Truncated> {
+        let mut r = Reader::new(body);
+        let user = String::from_utf8_lossy(r.nul_bytes()).into_owned();
+        let auth_len = r.u8()? as usize;
+        let auth = r.take(auth_len)?.to_vec();
+        let schema = String::from_utf8_lossy(r.nul_bytes()).into_owned();
+        let charset = if r.is_empty() { None } else { Some(r.u16()?) };
+        let plugin = if r.is_empty() {
+            None
+        } else {
+            Some(String::from_utf8_lossy(r.nul_bytes()).into_owned())
+        };
+        Ok((user, auth, schema, charset, plugin))
+    })();
+    let Ok((user_name, _auth, schema, charset, _plugin)) = parsed else {
+        conn.error(&Error::wrong_arguments("COM_CHANGE_USER"));
+        return Ok(false);
+    };
+    // Re-authenticate with a fresh salt, whatever the client scrambled with.
+    let salt = new_salt();
+    conn.write_packet(&packets::auth_switch(NATIVE, &salt));
+    conn.flush_buffer().await?;
+    let auth_data = match conn.read_packet().await {
+        Ok(Some(p)) => p.to_vec(),
+        _ => return Ok(false),
+    };
+    let user = match authenticate(session, &user_name, &salt, &auth_data) {
+        Ok(user) => user,
+        Err(e) => {
+            conn.error(&e);
+            return Ok(false);
+        }
+    };
+    let schema = Some(schema.as_str()).filter(|s| !s.is_empty());
+    match session.change_user(user, schema) {
+        Ok(()) => {
+            if let Some(collation) = charset {
+                session.set_client_collation(collation as u8);
+            }
+            conn.ok(&OkInfo::default(), session.status());
+            Ok(true)
+        }
+        Err(e) => {
+            conn.error(&e);
+            Ok(false)
+        }
+    }
+}
+
+/// COM_STMT_PREPARE: statements that pass through are prepared on their
+/// data source for their metadata; statements the session answers itself
+/// are registered with their `?` count.
+async fn prepare(conn: &mut ClientConn, session: &mut Session, sql: &str) {
+    let kind = classify(sql);
+    let result = match kind {
+        StatementKind::Empty => Err(Error::empty_query()),
+        StatementKind::Write | StatementKind::Other | StatementKind::Stateful => {
+            session.prepare_on_backend(sql).await
+        }
+        StatementKind::Select | StatementKind::Set => match session.prepare_on_backend(sql).await
+        {
+            Ok(meta) => Ok(meta),
+            Err(e) if e.origin == Origin::Backend && param_count(sql) == 0 => {
+                // e.g. `SELECT @@socket` on a backend that lacks the variable.
+                let _ = e;
+                Ok((Vec::new(), Vec::new()))
+            }
+            Err(e) => Err(e),
+        },
+        _ => Ok((generic_params(param_count(sql)), Vec::new())),
+    };
+    let (params, columns) = match result {
+        Ok(meta) => meta,
+        Err(e) => return conn.error(&e),
+    };
+    let statement = PreparedStatement {
+        sql: sql.to_string(),
+        kind,
+        long_data: vec![None; params.len()],
+        param_types: Vec::new(),
+        params,
+        columns,
+    };
+    let (n_params, n_columns) = (statement.params.len(), statement.columns.len());
+    let columns = statement.columns.clone();
+    let params = statement.params.clone();
+    let id = session.statements.add(statement);
+    conn.write_packet(&packets::prepare_ok(
+        id,
+        n_columns as u16,
+        n_params as u16,
+        0,
+    ));
+    let status = session.status();
+    if n_params > 0 {
+        conn.write_columns(&params, status);
+    }
+    if n_columns > 0 {
+        conn.write_columns(&columns, status);
+    }
+}
+
+fn param_count(sql: &str) -> usize {
+    crate::sql::Scanner::new(sql)
+        .filter(|t| *t == crate::sql::Token::Punct('?'))
+        .count()
+}
+
+fn generic_params(n: usize) -> Vec<Column> {
+    (0..n)
+        .map(|_| Column::new(ColumnType::MYSQL_TYPE_VAR_STRING).with_name(b"?"))
+        .collect()
+}
+
+/// COM_STMT_EXECUTE: decodes the parameters (types remembered from the last
+/// execute that sent them) and runs the statement.
+async fn execute(conn: &mut ClientConn, session: &mut Session, body: &[u8]) {
+    let (sql, params) = match decode_execute(session, body) {
+        Ok(decoded) => decoded,
+        Err(e) => return conn.error(&e),
+    };
+    conn.binary = true;
+    if let Err(e) = session.run(&sql, Some(params), conn, false).await {
+        conn.error(&e);
+    }
+}
+
+fn decode_execute(session: &mut Session, body: &[u8]) -> Result<(String, Vec<Value>), Error> {
+    let malformed = |_: Truncated| Error::wrong_arguments("mysqld_stmt_execute");
+    let mut r = Reader::new(body);
+    let id = r.u32().map_err(malformed)?;
+    let statement = session
+        .statements
+        .get_mut(id)
+        .ok_or_else(|| Error::unknown_statement(id, "mysqld_stmt_execute"))?;
+    let _flags = r.u8().map_err(malformed)?;
+    let _iterations = r.u32().map_err(malformed)?;
+    let n = statement.params.len();
+    let mut values = Vec::with_capacity(n);
+    if n > 0 {
+        let null_bitmap = r.take(n.div_ceil(8)).map_err(malformed)?.to_vec();
+        if r.u8().map_err(malformed)? == 1 {
+            statement.param_types.clear();
+            for _ in 0..n {
+                let t = r.u8().map_err(malformed)?;
+                let f = r.u8().map_err(malformed)?;
+                let column_type = ColumnType::try_from(t)
+                    .map_err(|_| Error::wrong_arguments("mysqld_stmt_execute"))?;
+                statement.param_types.push((column_type, f & 0x80 != 0));
+            }
+        }
+        if statement.param_types.len() != n {
+            return Err(Error::wrong_arguments("mysqld_stmt_execute"));
+        }
+        for i in 0..n {
+            let value = if null_bitmap[i / 8] & (1 << (i % 8)) != 0 {
+                Value::NULL
+            } else if let Some(data) = statement.long_data[i].take() {
+                Value::Bytes(data)
+            } else {
+                let (t, unsigned) = statement.param_types[i];
+                read_binary_param(&mut r, t, unsigned).map_err(malformed)?
+            };
+            values.push(value);
+        }
+    }
+    statement.long_data.iter_mut().for_each(|d| *d = None);
+    Ok((statement.sql.clone(), values))
+}
+
+/// COM_STMT_SEND_LONG_DATA: appends a chunk to a parameter.
+fn long_data(session: &mut Session, body: &[u8]) -> Result<(), Truncated> {
+    let mut r = Reader::new(body);
+    let id = r.u32()?;
+    let param = r.u16()? as usize;
+    let data = r.rest();
+    if let Some(slot) = session
+        .statements
+        .get_mut(id)
+        .and_then(|s| s.long_data.get_mut(param))
+    {
+        slot.get_or_insert_with(Vec::new).extend_from_slice(data);
+    }
+    Ok(())
+}
+

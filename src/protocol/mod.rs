@@ -1,0 +1,225 @@
+//! The MySQL server protocol on mysql_common's codec and packet types: it
+//! reads commands, hands them to the [`Session`], and writes the session's
+//! answers. Nothing more: no routing, no state beyond the wire's own.
+
+pub mod auth;
+pub mod codec;
+mod commands;
+pub mod packets;
+pub mod values;
+pub mod wire;
+
+use crate::error::Error;
+use crate::session::reply::{OkInfo, Reply};
+use crate::session::{Session, Shared};
+use bytes::BytesMut;
+use codec::{FrameError, MySqlCodec};
+use mysql_common::constants::{CapabilityFlags, StatusFlags};
+use mysql_common::packets::Column;
+use mysql_common::value::Value;
+use std::io;
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio_util::codec::{Decoder, Encoder};
+
+/// One client connection's wire state.
+pub struct ClientConn {
+    stream: TcpStream,
+    codec: MySqlCodec,
+    read_buf: BytesMut,
+    write_buf: BytesMut,
+    /// Scratch space for one packet's payload.
+    payload: Vec<u8>,
+    /// The capabilities both sides agreed on.
+    capabilities: CapabilityFlags,
+    /// Whether rows go out in the binary protocol (COM_STMT_EXECUTE).
+    binary: bool,
+    /// The current result set's columns, for binary row encoding.
+    columns: Vec<Column>,
+}
+
+impl ClientConn {
+    fn new(stream: TcpStream, max_allowed_packet: usize) -> Self {
+        ClientConn {
+            stream,
+            codec: MySqlCodec::new(max_allowed_packet),
+            read_buf: BytesMut::with_capacity(16 * 1024),
+            write_buf: BytesMut::with_capacity(16 * 1024),
+            payload: Vec::with_capacity(1024),
+            capabilities: CapabilityFlags::empty(),
+            binary: false,
+            columns: Vec::new(),
+        }
+    }
+
+    fn deprecate_eof(&self) -> bool {
+        self.capabilities
+            .contains(CapabilityFlags::CLIENT_DEPRECATE_EOF)
+    }
+
+    /// Reads one whole packet; `None` when the client closed the connection.
+    async fn read_packet(&mut self) -> Result<Option<BytesMut>, FrameError> {
+        loop {
+            if let Some(packet) = self.codec.decode(&mut self.read_buf)? {
+                return Ok(Some(packet));
+            }
+            if self.stream.read_buf(&mut self.read_buf).await? == 0 {
+                if self.read_buf.is_empty() {
+                    return Ok(None);
+                }
+                return Err(FrameError::Malformed("connection closed mid-packet".into()));
+            }
+        }
+    }
+
+    /// Buffers one packet.
+    fn write_packet(&mut self, payload: &[u8]) {
+        if let Err(e) = self.codec.encode(payload, &mut self.write_buf) {
+            // Only a payload over the 1 GiB protocol limit can fail here.
+            tracing::warn!("dropping an oversized packet: {e}");
+        }
+    }
+
+    /// Buffers the packet in `self.payload`.
+    fn write_scratch(&mut self) {
+        let payload = std::mem::take(&mut self.payload);
+        self.write_packet(&payload);
+        self.payload = payload;
+        self.payload.clear();
+    }
+
+    async fn flush_buffer(&mut self) -> io::Result<()> {
+        if !self.write_buf.is_empty() {
+            self.stream.write_all(&self.write_buf).await?;
+            self.write_buf.clear();
+        }
+        Ok(())
+    }
+
+    fn write_terminator(&mut self, status: StatusFlags, warnings: u16) {
+        let packet = if self.deprecate_eof() {
+            packets::ok(0xfe, 0, 0, status, warnings, b"")
+        } else {
+            packets::eof(status, warnings)
+        };
+        self.write_packet(&packet);
+    }
+
+    fn write_columns(&mut self, columns: &[Column], status: StatusFlags) {
+        for column in columns {
+            self.payload.clear();
+            packets::column_definition(column, &mut self.payload);
+            self.write_scratch();
+        }
+        if !self.deprecate_eof() && !columns.is_empty() {
+            self.write_packet(&packets::eof(status, 0));
+        }
+    }
+}
+
+impl Reply for ClientConn {
+    fn columns(&mut self, columns: &[Column]) {
+        self.write_packet(&packets::column_count(columns.len()));
+        self.write_columns(columns, StatusFlags::SERVER_STATUS_AUTOCOMMIT);
+        if self.binary {
+            self.columns = columns.to_vec();
+        }
+    }
+
+    fn row(&mut self, row: &[Value]) {
+        self.payload.clear();
+        if self.binary {
+            values::put_binary_row(&mut self.payload, row, &self.columns);
+        } else {
+            values::put_text_row(&mut self.payload, row);
+        }
+        self.write_scratch();
+    }
+
+    fn end_rows(&mut self, status: StatusFlags, warnings: u16) {
+        self.write_terminator(status, warnings);
+    }
+
+    fn ok(&mut self, ok: &OkInfo, status: StatusFlags) {
+        let packet = packets::ok(
+            0,
+            ok.affected_rows,
+            ok.last_insert_id,
+            status,
+            ok.warnings,
+            ok.info.as_bytes(),
+        );
+        self.write_packet(&packet);
+    }
+
+    fn error(&mut self, error: &Error) {
+        self.write_packet(&packets::err(error));
+    }
+
+    fn pending(&self) -> usize {
+        self.write_buf.len()
+    }
+
+    async fn flush(&mut self) -> io::Result<()> {
+        self.flush_buffer().await
+    }
+}
+
+/// Serves one client from handshake to disconnect. A protocol error or a
+/// malformed packet closes only this connection.
+pub async fn serve(
+    stream: TcpStream,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) -> io::Result<()> {
+    let peer = stream.peer_addr()?;
+    stream.set_nodelay(true)?;
+    let max_packet = shared.config.server.max_allowed_packet;
+    let connection_id = shared.next_connection_id();
+    let mut conn = ClientConn::new(stream, max_packet);
+    let mut session = Session::new(shared, connection_id, peer.ip().to_string());
+    let span = tracing::info_span!("conn", id = connection_id, peer = %peer);
+    let _enter = span.enter();
+    drop(_enter);
+    if !commands::handshake(&mut conn, &mut session).await? {
+        return Ok(());
+    }
+    tracing::debug!(parent: &span, "logged in");
+    loop {
+        conn.codec.reset_seq_id();
+        let packet = tokio::select! {
+            packet = conn.read_packet() => packet,
+            _ = shutdown.changed() => break,
+        };
+        let packet = match packet {
+            Ok(Some(p)) => p,
+            Ok(None) => break,
+            Err(FrameError::TooLarge) => {
+                conn.error(&Error::packet_too_large());
+                let _ = conn.flush_buffer().await;
+                break;
+            }
+            Err(FrameError::Io(e)) => {
+                tracing::debug!(parent: &span, "client read failed: {e}");
+                break;
+            }
+            Err(FrameError::Malformed(m)) => {
+                tracing::info!(parent: &span, "closing connection: {m}");
+                break;
+            }
+        };
+        match commands::dispatch(&mut conn, &mut session, &packet).await {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                tracing::debug!(parent: &span, "client write failed: {e}");
+                break;
+            }
+        }
+        conn.flush_buffer().await?;
+    }
+    session.close();
+    Ok(())
+}

@@ -1,0 +1,282 @@
+//! Statements the session answers itself, because only the proxy knows the
+//! answer: the logical schemas, the logical tables, and the server facts
+//! that must describe the proxy rather than a backend (`@@socket` must never
+//! send a client on this host around the proxy onto a backend's socket).
+
+use crate::sql::classify::{like_matches, unquote};
+use crate::sql::scan::{is_keyword, Scanner, Token};
+use mysql_common::constants::{ColumnFlags, ColumnType};
+use mysql_common::packets::Column;
+use mysql_common::value::Value;
+
+/// A result set built by the proxy.
+#[derive(Debug, Clone)]
+pub struct LocalResult {
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// utf8mb4_general_ci, the charset of every text column the proxy builds.
+const UTF8MB4: u16 = 45;
+
+/// A VARCHAR column definition named `name`.
+pub fn text_column(name: &str) -> Column {
+    Column::new(ColumnType::MYSQL_TYPE_VAR_STRING)
+        .with_name(name.as_bytes())
+        .with_org_name(name.as_bytes())
+        .with_character_set(UTF8MB4)
+        .with_column_length(256 * 4)
+}
+
+/// A BIGINT column definition named `name`.
+pub fn integer_column(name: &str) -> Column {
+    Column::new(ColumnType::MYSQL_TYPE_LONGLONG)
+        .with_name(name.as_bytes())
+        .with_org_name(name.as_bytes())
+        .with_character_set(63)
+        .with_column_length(21)
+        .with_flags(ColumnFlags::NOT_NULL_FLAG | ColumnFlags::BINARY_FLAG)
+}
+
+pub fn text(s: &str) -> Value {
+    Value::Bytes(s.as_bytes().to_vec())
+}
+
+/// What the proxy itself knows about the session, for local answers.
+pub struct SessionFacts<'a> {
+    pub server_version: &'a str,
+    pub schema: Option<&'a str>,
+    pub user: &'a str,
+    pub client_host: &'a str,
+    pub connection_id: u32,
+}
+
+/// `SHOW DATABASES [LIKE p]`: the user's logical schemas.
+pub fn show_databases(schemas: &[String], like: Option<&str>) -> LocalResult {
+    let name = match like {
+        Some(p) => format!("Database ({p})"),
+        None => "Database".to_string(),
+    };
+    let mut names: Vec<&String> = schemas
+        .iter()
+        .filter(|s| like.is_none_or(|p| like_matches(p, s)))
+        .collect();
+    names.sort();
+    LocalResult {
+        columns: vec![text_column(&name)],
+        rows: names.into_iter().map(|s| vec![text(s)]).collect(),
+    }
+}
+
+/// `SHOW [FULL] TABLES`: the backend's unsharded tables of the default data
+/// source, with actual tables of sharded tables replaced by their logical names.
+pub fn show_tables(
+    schema: &str,
+    full: bool,
+    like: Option<&str>,
+    backend_tables: Vec<(String, String)>,
+    logical_tables: &[String],
+    actual_tables: &[String],
+) -> LocalResult {
+    let mut tables: Vec<(String, String)> = backend_tables
+        .into_iter()
+        .filter(|(t, _)| {
+            !actual_tables.iter().any(|a| a.eq_ignore_ascii_case(t))
+                && !logical_tables.iter().any(|l| l.eq_ignore_ascii_case(t))
+        })
+        .collect();
+    tables.extend(
+        logical_tables
+            .iter()
+            .map(|t| (t.clone(), "BASE TABLE".to_string())),
+    );
+    tables.retain(|(t, _)| like.is_none_or(|p| like_matches(p, t)));
+    tables.sort();
+    let mut name = format!("Tables_in_{schema}");
+    if let Some(p) = like {
+        name = format!("{name} ({p})");
+    }
+    let mut columns = vec![text_column(&name)];
+    if full {
+        columns.push(text_column("Table_type"));
+    }
+    let rows = tables
+        .into_iter()
+        .map(|(t, kind)| {
+            let mut row = vec![text(&t)];
+            if full {
+                row.push(text(&kind));
+            }
+            row
+        })
+        .collect();
+    LocalResult { columns, rows }
+}
+
+/// One item of a SELECT the proxy answers itself.
+enum LocalItem {
+    Text(Option<String>),
+    Integer(i64),
+}
+
+/// Answers `SELECT item [AS alias], ... [LIMIT n]` when every item is one
+/// the proxy knows (`@@version_comment`, `@@socket`, `DATABASE()`, ...);
+/// anything else returns `None` and goes to a backend.
+pub fn local_select(sql: &str, facts: &SessionFacts<'_>) -> Option<LocalResult> {
+    let mut tokens = Scanner::new(sql).peekable();
+    if !tokens.next().is_some_and(|t| is_keyword(&t, "SELECT")) {
+        return None;
+    }
+    let mut columns = Vec::new();
+    let mut row = Vec::new();
+    loop {
+        let start = tokens.next()?;
+        let (label, item) = match start {
+            Token::Variable(v) if v.starts_with("@@") => {
+                let name = v.trim_start_matches("@@");
+                let name = name
+                    .strip_prefix("session.")
+                    .or_else(|| name.strip_prefix("SESSION."))
+                    .or_else(|| name.strip_prefix("global."))
+                    .or_else(|| name.strip_prefix("GLOBAL."))
+                    .unwrap_or(name);
+                let item = match name.to_ascii_lowercase().as_str() {
+                    "version_comment" => LocalItem::Text(Some("shardgate".into())),
+                    "version" => LocalItem::Text(Some(facts.server_version.into())),
+                    "socket" => LocalItem::Text(None),
+                    _ => return None,
+                };
+                (v.to_string(), item)
+            }
+            Token::Word(f) => {
+                if tokens.next()? != Token::Punct('(') || tokens.next()? != Token::Punct(')') {
+                    return None;
+                }
+                let item = match f.to_ascii_uppercase().as_str() {
+                    "DATABASE" | "SCHEMA" => LocalItem::Text(facts.schema.map(str::to_string)),
+                    "VERSION" => LocalItem::Text(Some(facts.server_version.into())),
+                    "CONNECTION_ID" => LocalItem::Integer(facts.connection_id as i64),
+                    "USER" | "SESSION_USER" | "SYSTEM_USER" => {
+                        LocalItem::Text(Some(format!("{}@{}", facts.user, facts.client_host)))
+                    }
+                    "CURRENT_USER" => LocalItem::Text(Some(format!("{}@%", facts.user))),
+                    _ => return None,
+                };
+                (format!("{f}()"), item)
+            }
+            _ => return None,
+        };
+        let mut label = label;
+        if tokens.peek().is_some_and(|t| is_keyword(t, "AS")) {
+            tokens.next();
+        }
+        match tokens.peek() {
+            Some(Token::Quoted(alias)) => {
+                label = unquote(alias);
+                tokens.next();
+            }
+            Some(Token::Str(alias)) => {
+                label = crate::sql::classify::unquote_string(alias);
+                tokens.next();
+            }
+            Some(Token::Word(alias))
+                if !alias.eq_ignore_ascii_case("LIMIT") && !alias.eq_ignore_ascii_case("FROM") =>
+            {
+                label = alias.to_string();
+                tokens.next();
+            }
+            _ => {}
+        }
+        match item {
+            LocalItem::Text(v) => {
+                columns.push(text_column(&label));
+                row.push(v.map(|s| text(&s)).unwrap_or(Value::NULL));
+            }
+            LocalItem::Integer(i) => {
+                columns.push(integer_column(&label));
+                row.push(Value::Int(i));
+            }
+        }
+        match tokens.next() {
+            None => break,
+            Some(Token::Punct(',')) => continue,
+            Some(t) if is_keyword(&t, "LIMIT") => {
+                let Some(Token::Number(n)) = tokens.next() else {
+                    return None;
+                };
+                if tokens.next().is_some() {
+                    return None;
+                }
+                let rows = if n.trim_start_matches('0').is_empty() {
+                    vec![]
+                } else {
+                    vec![row]
+                };
+                return Some(LocalResult { columns, rows });
+            }
+            Some(_) => return None,
+        }
+    }
+    Some(LocalResult {
+        columns,
+        rows: vec![row],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> SessionFacts<'static> {
+        SessionFacts {
+            server_version: "8.0.36-shardgate",
+            schema: Some("shop"),
+            user: "app",
+            client_host: "127.0.0.1",
+            connection_id: 7,
+        }
+    }
+
+    #[test]
+    fn driver_probes_are_answered_locally() {
+        let r = local_select("SELECT @@version_comment LIMIT 1", &facts()).unwrap();
+        assert_eq!(r.rows, vec![vec![text("shardgate")]]);
+        assert_eq!(r.columns[0].name_str(), "@@version_comment");
+        let r = local_select("select @@socket", &facts()).unwrap();
+        assert_eq!(r.rows, vec![vec![Value::NULL]]);
+        let r = local_select("SELECT DATABASE() AS db, CONNECTION_ID()", &facts()).unwrap();
+        assert_eq!(r.rows, vec![vec![text("shop"), Value::Int(7)]]);
+        assert_eq!(r.columns[0].name_str(), "db");
+    }
+
+    #[test]
+    fn anything_else_goes_to_a_backend() {
+        for sql in [
+            "SELECT @@max_allowed_packet",
+            "SELECT 1",
+            "SELECT DATABASE() FROM t",
+            "SELECT @@version_comment, NOW()",
+            "SELECT @@session.transaction_isolation",
+        ] {
+            assert!(local_select(sql, &facts()).is_none(), "{sql}");
+        }
+    }
+
+    #[test]
+    fn show_tables_replaces_actual_tables_by_logical_ones() {
+        let r = show_tables(
+            "shop",
+            false,
+            None,
+            vec![
+                ("t_order_0".into(), "BASE TABLE".into()),
+                ("t_plain".into(), "BASE TABLE".into()),
+                ("t_dict".into(), "BASE TABLE".into()),
+            ],
+            &["t_order".into(), "t_dict".into()],
+            &["t_order_0".into(), "t_order_1".into()],
+        );
+        let names: Vec<_> = r.rows.iter().map(|r| r[0].clone()).collect();
+        assert_eq!(names, vec![text("t_dict"), text("t_order"), text("t_plain")]);
+    }
+}

@@ -1,0 +1,503 @@
+//! One client's session: its user, schema, backend connections, transaction
+//! and prepared statements. It runs each statement: answers it locally,
+//! tracks the state it sets, or sends it to the data source that holds its
+//! tables, and writes the answer to a [`Reply`].
+
+pub mod conns;
+pub mod local;
+pub mod prepared;
+pub mod reply;
+mod variables;
+
+use crate::config::{Config, User};
+use crate::error::Error;
+use crate::execute::{relay_binary, Backends};
+use crate::rules::{SchemaRules, TableKind};
+use crate::sql::scan::{Scanner, Token};
+use crate::sql::{classify, split_statements, StatementKind};
+use conns::SessionConns;
+use local::{LocalResult, SessionFacts};
+use mysql_async::prelude::Queryable;
+use mysql_common::constants::StatusFlags;
+use mysql_common::value::Value;
+use prepared::PreparedStatements;
+use reply::{OkInfo, Reply};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+/// What every session shares: the validated rules and the backend pools.
+pub struct Shared {
+    pub config: Arc<Config>,
+    pub backends: Backends,
+    next_connection_id: AtomicU32,
+}
+
+impl Shared {
+    pub fn new(config: Config) -> Result<Shared, Error> {
+        let backends = Backends::new(&config)?;
+        Ok(Shared {
+            config: Arc::new(config),
+            backends,
+            next_connection_id: AtomicU32::new(1),
+        })
+    }
+
+    /// A fresh connection id for the handshake.
+    pub fn next_connection_id(&self) -> u32 {
+        self.next_connection_id.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// Parameters of a statement: none for the text protocol, values for COM_STMT_EXECUTE.
+pub type Params = Option<Vec<Value>>;
+
+/// One client's session.
+pub struct Session {
+    shared: Arc<Shared>,
+    pub connection_id: u32,
+    /// The logged-in user (set by [`Session::login`]).
+    user: Option<User>,
+    /// The client's address, for `USER()`.
+    client_host: String,
+    /// The logical schema in use.
+    schema: Option<String>,
+    /// Whether the client enabled CLIENT_MULTI_STATEMENTS.
+    pub multi_statements: bool,
+    autocommit: bool,
+    conns: SessionConns,
+    pub statements: PreparedStatements,
+}
+
+impl Session {
+    pub fn new(shared: Arc<Shared>, connection_id: u32, client_host: String) -> Self {
+        Session {
+            shared,
+            connection_id,
+            user: None,
+            client_host,
+            schema: None,
+            multi_statements: false,
+            autocommit: true,
+            conns: SessionConns::default(),
+            statements: PreparedStatements::default(),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// Looks up a user by name.
+    pub fn find_user(&self, name: &str) -> Option<&User> {
+        self.shared.config.users.iter().find(|u| u.name == name)
+    }
+
+    /// Logs `user` in, with `schema` from the handshake if given.
+    pub fn login(&mut self, user: User, schema: Option<&str>) -> Result<(), Error> {
+        if let Some(schema) = schema.filter(|s| !s.is_empty()) {
+            self.check_schema(&user, schema)?;
+            self.schema = Some(schema.to_string());
+        }
+        self.user = Some(user);
+        Ok(())
+    }
+
+    fn check_schema(&self, user: &User, schema: &str) -> Result<(), Error> {
+        if !self.shared.config.rules.schemas.contains_key(schema) {
+            return Err(Error::unknown_database(schema));
+        }
+        if !user.may_use(schema) {
+            return Err(Error::db_access_denied(&user.name, schema));
+        }
+        Ok(())
+    }
+
+    fn user_name(&self) -> &str {
+        self.user.as_ref().map(|u| u.name.as_str()).unwrap_or("")
+    }
+
+    /// `USE schema` / COM_INIT_DB.
+    pub fn use_schema(&mut self, schema: &str) -> Result<(), Error> {
+        let user = self.user.clone().ok_or_else(|| Error::internal("not logged in"))?;
+        self.check_schema(&user, schema)?;
+        self.schema = Some(schema.to_string());
+        Ok(())
+    }
+
+    /// The status flags of packets ending a command.
+    pub fn status(&self) -> StatusFlags {
+        let mut status = StatusFlags::empty();
+        if self.autocommit {
+            status |= StatusFlags::SERVER_STATUS_AUTOCOMMIT;
+        }
+        if self.conns.any_in_transaction() {
+            status |= StatusFlags::SERVER_STATUS_IN_TRANS;
+        }
+        status
+    }
+
+    /// The schema statements run in: the one in use, else the user's first.
+    fn schema_rules(&self) -> Result<&SchemaRules, Error> {
+        let name = match &self.schema {
+            Some(s) => s.as_str(),
+            None => self
+                .user
+                .as_ref()
+                .and_then(|u| u.schemas.first())
+                .map(String::as_str)
+                .ok_or_else(Error::no_database)?,
+        };
+        self.shared
+            .config
+            .rules
+            .schemas
+            .get(name)
+            .ok_or_else(|| Error::unknown_database(name))
+    }
+
+    /// COM_QUERY: runs every statement of `text`, in order, stopping at the
+    /// first error as MySQL does.
+    pub async fn query<R: Reply>(&mut self, text: &str, reply: &mut R) {
+        let statements = split_statements(text);
+        if statements.is_empty() {
+            reply.error(&Error::empty_query());
+            return;
+        }
+        if statements.len() > 1 && !self.multi_statements {
+            reply.error(&Error::parse(format!(
+                "multi-statements are not enabled by the client, near '{}'",
+                statements[1]
+            )));
+            return;
+        }
+        let last = statements.len() - 1;
+        for (i, sql) in statements.into_iter().enumerate() {
+            if let Err(e) = self.run(sql, None, reply, i < last).await {
+                reply.error(&e);
+                return;
+            }
+        }
+    }
+
+    /// Runs one statement. Errors returned are written by the caller; a
+    /// relay that fails midway returns its error the same way.
+    pub async fn run<R: Reply>(
+        &mut self,
+        sql: &str,
+        params: Params,
+        reply: &mut R,
+        more_after: bool,
+    ) -> Result<(), Error> {
+        let more = if more_after {
+            StatusFlags::SERVER_MORE_RESULTS_EXISTS
+        } else {
+            StatusFlags::empty()
+        };
+        match classify(sql) {
+            StatementKind::Empty => Err(Error::empty_query()),
+            StatementKind::Use(schema) => {
+                self.use_schema(&schema)?;
+                reply.ok(&OkInfo::default(), self.status() | more);
+                Ok(())
+            }
+            StatementKind::Begin => {
+                if self.conns.any_in_transaction() {
+                    // BEGIN inside a transaction commits it first, as in MySQL.
+                    self.conns.end_transaction("COMMIT").await?;
+                }
+                self.conns.begin(sql);
+                reply.ok(&OkInfo::default(), self.status() | more);
+                Ok(())
+            }
+            StatementKind::Commit => self.end_transaction("COMMIT", reply, more).await,
+            StatementKind::Rollback => self.end_transaction("ROLLBACK", reply, more).await,
+            StatementKind::Set => self.run_set(sql, params, reply, more_after).await,
+            StatementKind::ShowDatabases { like } => {
+                let schemas = self.user.as_ref().map(|u| u.schemas.clone()).unwrap_or_default();
+                let result = local::show_databases(&schemas, like.as_deref());
+                self.send_local(result, reply, more).await
+            }
+            StatementKind::ShowTables { full, from, like } => {
+                self.show_tables(full, from, like, reply, more).await
+            }
+            StatementKind::Kill => Err(Error::not_supported("KILL through the proxy")),
+            StatementKind::Admin => {
+                if !self.user.as_ref().is_some_and(|u| u.admin) {
+                    return Err(Error::admin_required(sql.split_whitespace().next().unwrap_or("")));
+                }
+                Err(Error::not_supported("admin statements (coming with the routing work)"))
+            }
+            StatementKind::Select => {
+                let facts = SessionFacts {
+                    server_version: &self.shared.config.server.server_version,
+                    schema: self.schema.as_deref(),
+                    user: self.user_name(),
+                    client_host: &self.client_host,
+                    connection_id: self.connection_id,
+                };
+                if let Some(result) = local::local_select(sql, &facts) {
+                    return self.send_local(result, reply, more).await;
+                }
+                self.pass_through(sql, params, reply, more_after).await
+            }
+            StatementKind::Write | StatementKind::Stateful | StatementKind::Other => {
+                self.pass_through(sql, params, reply, more_after).await
+            }
+        }
+    }
+
+    async fn end_transaction<R: Reply>(
+        &mut self,
+        statement: &str,
+        reply: &mut R,
+        more: StatusFlags,
+    ) -> Result<(), Error> {
+        self.conns.end_transaction(statement).await?;
+        reply.ok(&OkInfo::default(), self.status() | more);
+        Ok(())
+    }
+
+    async fn send_local<R: Reply>(
+        &mut self,
+        result: LocalResult,
+        reply: &mut R,
+        more: StatusFlags,
+    ) -> Result<(), Error> {
+        reply.columns(&result.columns);
+        for row in &result.rows {
+            reply.row(row);
+        }
+        reply.end_rows(self.status() | more, 0);
+        Ok(())
+    }
+
+    /// `SET ...`: runs on the default data source's connection, then is
+    /// replayed on every other connection the session holds or will hold.
+    async fn run_set<R: Reply>(
+        &mut self,
+        sql: &str,
+        params: Params,
+        reply: &mut R,
+        more_after: bool,
+    ) -> Result<(), Error> {
+        let data_source = self.schema_rules()?.default_data_source.clone();
+        let status = self.status();
+        let autocommit = variables::autocommit_assignment(sql);
+        let (conn, ds) = self.conns.conn(&self.shared.backends, &data_source).await?;
+        let ds = ds.to_string();
+        let sent = match params {
+            Some(values) => {
+                relay_binary(conn, &ds, sql, values, reply, status).await?;
+                sql.to_string()
+            }
+            None => variables::run_with_mysql8_names(conn, &ds, sql, reply, status, more_after).await?,
+        };
+        self.conns.record_state(&sent, &ds).await?;
+        if let Some(on) = autocommit {
+            if on && !self.autocommit {
+                // Turning autocommit on commits the open transaction (the
+                // backends did so when they got the SET).
+                self.conns.end_transaction("COMMIT").await?;
+            }
+            self.autocommit = on;
+        }
+        Ok(())
+    }
+
+    /// A statement on unsharded tables: sent as the client wrote it to the
+    /// schema's default data source.
+    async fn pass_through<R: Reply>(
+        &mut self,
+        sql: &str,
+        params: Params,
+        reply: &mut R,
+        more_after: bool,
+    ) -> Result<(), Error> {
+        let rules = self.schema_rules()?;
+        if let Some(table) = names_routed_table(rules, sql) {
+            return Err(Error::not_supported(format!(
+                "statements on sharded or broadcast table `{table}` (routing is not implemented yet)"
+            )));
+        }
+        let data_source = rules.default_data_source.clone();
+        let status = self.status();
+        let (conn, ds) = self.conns.conn(&self.shared.backends, &data_source).await?;
+        let ds = ds.to_string();
+        match params {
+            Some(values) => {
+                relay_binary(conn, &ds, sql, values, reply, status).await?;
+            }
+            None => {
+                variables::run_with_mysql8_names(conn, &ds, sql, reply, status, more_after)
+                    .await?;
+            }
+        }
+        if !self.autocommit {
+            self.conns.mark_in_transaction(&ds);
+        }
+        Ok(())
+    }
+
+    /// `SHOW [FULL] TABLES`: the logical tables of a schema.
+    async fn show_tables<R: Reply>(
+        &mut self,
+        full: bool,
+        from: Option<String>,
+        like: Option<String>,
+        reply: &mut R,
+        more: StatusFlags,
+    ) -> Result<(), Error> {
+        let schema = match from {
+            Some(s) => {
+                let user = self.user.clone().ok_or_else(|| Error::internal("not logged in"))?;
+                self.check_schema(&user, &s)?;
+                s
+            }
+            None => self.schema.clone().ok_or_else(Error::no_database)?,
+        };
+        let rules = self
+            .shared
+            .config
+            .rules
+            .schemas
+            .get(&schema)
+            .ok_or_else(|| Error::unknown_database(&schema))?
+            .clone();
+        let (conn, ds) = self
+            .conns
+            .conn(&self.shared.backends, &rules.default_data_source)
+            .await?;
+        let ds = ds.to_string();
+        let rows: Vec<(String, String)> = conn
+            .query("SHOW FULL TABLES")
+            .await
+            .map_err(|e| crate::execute::backend_error(&ds, e))?;
+        let logical: Vec<String> = rules
+            .tables
+            .values()
+            .map(|t| t.logical_name.clone())
+            .chain(rules.broadcast_tables.iter().cloned())
+            .collect();
+        let actual: Vec<String> = actual_table_names(&rules);
+        let result = local::show_tables(&schema, full, like.as_deref(), rows, &logical, &actual);
+        self.send_local(result, reply, more).await
+    }
+
+    /// COM_RESET_CONNECTION: back to a fresh session, keeping user and schema.
+    pub fn reset(&mut self) {
+        self.conns.release_all();
+        self.statements.clear();
+        self.autocommit = true;
+    }
+
+    /// COM_CHANGE_USER: a fresh session for another user.
+    pub fn change_user(&mut self, user: User, schema: Option<&str>) -> Result<(), Error> {
+        self.reset();
+        self.schema = None;
+        self.user = None;
+        self.login(user, schema)
+    }
+
+    /// The client left: give back every backend connection (the pool resets
+    /// them, which rolls back an open transaction and frees its locks).
+    pub fn close(&mut self) {
+        self.conns.release_all();
+    }
+
+    /// The data source a prepared statement on unsharded tables runs on.
+    pub fn default_data_source(&self) -> Result<String, Error> {
+        Ok(self.schema_rules()?.default_data_source.clone())
+    }
+
+    /// The session's connection to `data_source`.
+    pub async fn backend_conn(
+        &mut self,
+        data_source: &str,
+    ) -> Result<(&mut mysql_async::Conn, String), Error> {
+        let (conn, ds) = self.conns.conn(&self.shared.backends, data_source).await?;
+        let ds = ds.to_string();
+        Ok((conn, ds))
+    }
+
+    /// Adopts the character set of the client's handshake collation: backend
+    /// connections speak utf8mb4 unless the client asked for another.
+    pub fn set_client_collation(&mut self, collation: u8) {
+        let charset = match collation {
+            8 | 5 | 15 | 31 | 47 | 48 | 49 | 94 => Some("latin1"),
+            33 | 83 | 192..=215 => Some("utf8mb3"),
+            63 => Some("binary"),
+            28 | 87 => Some("gbk"),
+            24 | 86 => Some("gb2312"),
+            _ => None, // utf8mb4 and anything unknown: the backend default.
+        };
+        if let Some(charset) = charset {
+            self.conns.add_replay(format!("SET NAMES {charset}"));
+        }
+    }
+
+    /// The columns of a table (COM_FIELD_LIST), from its data source.
+    pub async fn table_columns(&mut self, table: &str) -> Result<Vec<mysql_common::packets::Column>, Error> {
+        self.check_unsharded(table)?;
+        let data_source = self.default_data_source()?;
+        let (conn, ds) = self.backend_conn(&data_source).await?;
+        let sql = format!("SELECT * FROM `{}` LIMIT 0", table.replace('`', "``"));
+        let result = conn
+            .query_iter(sql)
+            .await
+            .map_err(|e| crate::execute::backend_error(&ds, e))?;
+        let columns = result.columns().map(|c| c.to_vec()).unwrap_or_default();
+        result
+            .drop_result()
+            .await
+            .map_err(|e| crate::execute::backend_error(&ds, e))?;
+        Ok(columns)
+    }
+
+    /// Prepares a statement on the default data source for its parameter
+    /// and column metadata.
+    pub async fn prepare_on_backend(
+        &mut self,
+        sql: &str,
+    ) -> Result<(Vec<mysql_common::packets::Column>, Vec<mysql_common::packets::Column>), Error> {
+        self.check_unsharded(sql)?;
+        let data_source = self.default_data_source()?;
+        let (conn, ds) = self.backend_conn(&data_source).await?;
+        let statement = conn
+            .prep(sql)
+            .await
+            .map_err(|e| crate::execute::backend_error(&ds, e))?;
+        Ok((statement.params().to_vec(), statement.columns().to_vec()))
+    }
+
+    /// Checks a statement names no sharded or broadcast table before it is
+    /// prepared on the default data source.
+    pub fn check_unsharded(&self, sql: &str) -> Result<(), Error> {
+        if let Some(table) = names_routed_table(self.schema_rules()?, sql) {
+            return Err(Error::not_supported(format!(
+                "statements on sharded or broadcast table `{table}` (routing is not implemented yet)"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The first sharded or broadcast table a statement names, if any. A word
+/// that merely looks like one (a column called `t_order`) also counts: such a
+/// statement takes the routed path, which is exact, only slower.
+pub fn names_routed_table<'a>(rules: &SchemaRules, sql: &'a str) -> Option<&'a str> {
+    if rules.tables.is_empty() && rules.broadcast_tables.is_empty() {
+        return None;
+    }
+    Scanner::new(sql).find_map(|token| match token {
+        Token::Word(w) | Token::Quoted(w) => match rules.table_kind(w) {
+            TableKind::Sharded(_) | TableKind::Broadcast => Some(w),
+            TableKind::Unsharded => None,
+        },
+        _ => None,
+    })
+}
+
+/// Every actual table name of a schema's sharded tables.
+fn actual_table_names(rules: &SchemaRules) -> Vec<String> {
+    rules.tables.values().map(|t| t.logical_name.clone()).collect()
+}

@@ -1,0 +1,54 @@
+//! The session's prepared statements (COM_STMT_PREPARE and friends). Ids
+//! are the proxy's own; backends see each statement by its text, prepared
+//! again on a connection whenever needed.
+
+use crate::sql::StatementKind;
+use mysql_common::constants::ColumnType;
+use mysql_common::packets::Column;
+use std::collections::HashMap;
+
+/// One client prepared statement.
+#[derive(Debug, Clone)]
+pub struct PreparedStatement {
+    pub sql: String,
+    pub kind: StatementKind,
+    pub params: Vec<Column>,
+    pub columns: Vec<Column>,
+    /// Parameter types from the last execute that sent them (clients send
+    /// them only when they change: new-params-bound flag).
+    pub param_types: Vec<(ColumnType, bool)>,
+    /// COM_STMT_SEND_LONG_DATA chunks, per parameter, until the next execute.
+    pub long_data: Vec<Option<Vec<u8>>>,
+}
+
+/// The statements of one session, by id.
+#[derive(Debug, Default)]
+pub struct PreparedStatements {
+    by_id: HashMap<u32, PreparedStatement>,
+    last_id: u32,
+}
+
+impl PreparedStatements {
+    /// Registers a statement and returns its new id.
+    pub fn add(&mut self, statement: PreparedStatement) -> u32 {
+        self.last_id = self.last_id.wrapping_add(1).max(1);
+        self.by_id.insert(self.last_id, statement);
+        self.last_id
+    }
+
+    pub fn get(&self, id: u32) -> Option<&PreparedStatement> {
+        self.by_id.get(&id)
+    }
+
+    pub fn get_mut(&mut self, id: u32) -> Option<&mut PreparedStatement> {
+        self.by_id.get_mut(&id)
+    }
+
+    pub fn remove(&mut self, id: u32) {
+        self.by_id.remove(&id);
+    }
+
+    pub fn clear(&mut self) {
+        self.by_id.clear();
+    }
+}

@@ -1,0 +1,273 @@
+//! What kind of statement a client sent, read from its first keywords, so
+//! the session knows whether to answer it itself, track state from it, or
+//! pass it through. Works on statements sqlparser cannot parse (XA, LOAD DATA,
+//! `LOCK IN SHARE MODE`, ...).
+
+use super::scan::{is_keyword, Scanner, Token};
+
+/// The statement kinds the session treats differently.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatementKind {
+    /// Nothing but whitespace and comments.
+    Empty,
+    /// `USE db`.
+    Use(String),
+    /// `SET ...` (variables, NAMES, autocommit, TRANSACTION ...).
+    Set,
+    /// `BEGIN [WORK]`, `START TRANSACTION ...`.
+    Begin,
+    /// `COMMIT [WORK]`.
+    Commit,
+    /// `ROLLBACK [WORK]` (not `ROLLBACK TO SAVEPOINT`, which is `Other`).
+    Rollback,
+    /// `SHOW DATABASES` / `SHOW SCHEMAS`, with an optional LIKE pattern.
+    ShowDatabases { like: Option<String> },
+    /// `SHOW [FULL] TABLES [FROM db] [LIKE 'p']`.
+    ShowTables {
+        full: bool,
+        from: Option<String>,
+        like: Option<String>,
+    },
+    /// `SELECT ...` (and `WITH ...`, `(SELECT ...)`).
+    Select,
+    /// `INSERT`, `REPLACE`, `UPDATE`, `DELETE`.
+    Write,
+    /// `LOCK TABLES`, `UNLOCK TABLES`, `PREPARE`, `EXECUTE`, `DEALLOCATE`,
+    /// `XA`, `HANDLER`, `SAVEPOINT`, `CREATE TEMPORARY TABLE`: tie the session to its backend connection.
+    Stateful,
+    /// `KILL ...`: connection ids are the proxy's, not a backend's.
+    Kill,
+    /// `PREVIEW ...`, `RELOAD CONFIG`, `SHOW SHARDING RULES`, `SHOW BACKENDS`.
+    Admin,
+    /// Everything else (DDL, other SHOW, DESCRIBE, EXPLAIN, CALL, DO, ...).
+    Other,
+}
+
+/// Classifies one statement's text.
+pub fn classify(sql: &str) -> StatementKind {
+    let mut tokens = Scanner::new(sql);
+    let first = match tokens.next() {
+        None => return StatementKind::Empty,
+        Some(Token::Punct('(')) => return StatementKind::Select,
+        Some(t) => t,
+    };
+    let Token::Word(word) = first else {
+        return StatementKind::Other;
+    };
+    let word = word.to_ascii_uppercase();
+    match word.as_str() {
+        "SELECT" | "WITH" | "VALUES" | "TABLE" => StatementKind::Select,
+        "INSERT" | "REPLACE" | "UPDATE" | "DELETE" => StatementKind::Write,
+        "USE" => match tokens.next() {
+            Some(Token::Word(db)) | Some(Token::Quoted(db)) => StatementKind::Use(unquote(db)),
+            _ => StatementKind::Other,
+        },
+        "SET" => StatementKind::Set,
+        "BEGIN" => match tokens.next() {
+            None => StatementKind::Begin,
+            Some(t) if is_keyword(&t, "WORK") => StatementKind::Begin,
+            _ => StatementKind::Other, // BEGIN NOT ATOMIC ... (compound statement)
+        },
+        "START" => match tokens.next() {
+            Some(t) if is_keyword(&t, "TRANSACTION") => StatementKind::Begin,
+            _ => StatementKind::Other,
+        },
+        "COMMIT" => commit_or_other(tokens, StatementKind::Commit),
+        "ROLLBACK" => commit_or_other(tokens, StatementKind::Rollback),
+        "SHOW" => classify_show(tokens),
+        "LOCK" | "UNLOCK" | "PREPARE" | "EXECUTE" | "DEALLOCATE" | "XA" | "HANDLER"
+        | "SAVEPOINT" | "RELEASE" => StatementKind::Stateful,
+        "CREATE" => match tokens.next() {
+            Some(t) if is_keyword(&t, "TEMPORARY") => StatementKind::Stateful,
+            _ => StatementKind::Other,
+        },
+        "KILL" => StatementKind::Kill,
+        "PREVIEW" => StatementKind::Admin,
+        "RELOAD" => match tokens.next() {
+            Some(t) if is_keyword(&t, "CONFIG") => StatementKind::Admin,
+            _ => StatementKind::Other,
+        },
+        _ => StatementKind::Other,
+    }
+}
+
+/// `COMMIT`/`ROLLBACK` optionally followed by `WORK`; anything more
+/// (`ROLLBACK TO SAVEPOINT x`, `COMMIT AND CHAIN`) passes through as `Other`.
+fn commit_or_other(mut tokens: Scanner<'_>, kind: StatementKind) -> StatementKind {
+    match tokens.next() {
+        None => kind,
+        Some(t) if is_keyword(&t, "WORK") && tokens.next().is_none() => kind,
+        _ => StatementKind::Other,
+    }
+}
+
+fn classify_show(mut tokens: Scanner<'_>) -> StatementKind {
+    let mut next = tokens.next();
+    if next.is_some_and(|t| is_keyword(&t, "DATABASES") || is_keyword(&t, "SCHEMAS")) {
+        return match (tokens.next(), tokens.next()) {
+            (None, _) => StatementKind::ShowDatabases { like: None },
+            (Some(t), Some(Token::Str(p))) if is_keyword(&t, "LIKE") => {
+                StatementKind::ShowDatabases {
+                    like: Some(unquote_string(p)),
+                }
+            }
+            _ => StatementKind::Other,
+        };
+    }
+    if next.is_some_and(|t| is_keyword(&t, "SHARDING") || is_keyword(&t, "BACKENDS")) {
+        return StatementKind::Admin;
+    }
+    let full = next.is_some_and(|t| is_keyword(&t, "FULL"));
+    if full {
+        next = tokens.next();
+    }
+    if !next.is_some_and(|t| is_keyword(&t, "TABLES")) {
+        return StatementKind::Other;
+    }
+    let mut from = None;
+    let mut like = None;
+    let mut next = tokens.next();
+    if next.is_some_and(|t| is_keyword(&t, "FROM") || is_keyword(&t, "IN")) {
+        match tokens.next() {
+            Some(Token::Word(db)) | Some(Token::Quoted(db)) => from = Some(unquote(db)),
+            _ => return StatementKind::Other,
+        }
+        next = tokens.next();
+    }
+    match next {
+        None => {}
+        Some(t) if is_keyword(&t, "LIKE") => match (tokens.next(), tokens.next()) {
+            (Some(Token::Str(p)), None) => like = Some(unquote_string(p)),
+            _ => return StatementKind::Other,
+        },
+        Some(_) => return StatementKind::Other,
+    }
+    StatementKind::ShowTables { full, from, like }
+}
+
+/// A backquoted identifier's name (doubled backquotes collapsed).
+pub fn unquote(ident: &str) -> String {
+    ident.replace("``", "`")
+}
+
+/// The value of a string literal token (quotes removed, escapes resolved).
+pub fn unquote_string(literal: &str) -> String {
+    let quote = literal.chars().next().unwrap_or('\'');
+    let inner = literal
+        .strip_prefix(quote)
+        .and_then(|s| s.strip_suffix(quote))
+        .unwrap_or(literal);
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some('r') => out.push('\r'),
+                Some('0') => out.push('\0'),
+                Some('Z') => out.push('\x1a'),
+                Some(other) => out.push(other),
+                None => {}
+            },
+            c if c == quote => {
+                // A doubled quote stands for one.
+                if chars.clone().next() == Some(quote) {
+                    chars.next();
+                }
+                out.push(quote);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// SQL LIKE with `%` and `_` (and `\` escapes), case-insensitive as for identifiers.
+pub fn like_matches(pattern: &str, text: &str) -> bool {
+    fn go(p: &[char], t: &[char]) -> bool {
+        match p.split_first() {
+            None => t.is_empty(),
+            Some(('%', rest)) => (0..=t.len()).any(|i| go(rest, &t[i..])),
+            Some(('_', rest)) => !t.is_empty() && go(rest, &t[1..]),
+            Some(('\\', rest)) if !rest.is_empty() => {
+                !t.is_empty() && t[0].eq_ignore_ascii_case(&rest[0]) && go(&rest[1..], &t[1..])
+            }
+            Some((c, rest)) => !t.is_empty() && t[0].eq_ignore_ascii_case(c) && go(rest, &t[1..]),
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    go(&p, &t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds() {
+        let cases = [
+            ("  select 1", StatementKind::Select),
+            ("/* x */ (SELECT 1)", StatementKind::Select),
+            ("USE `my``db`", StatementKind::Use("my`db".into())),
+            ("use shop", StatementKind::Use("shop".into())),
+            ("SET NAMES utf8mb4", StatementKind::Set),
+            ("begin", StatementKind::Begin),
+            ("BEGIN WORK", StatementKind::Begin),
+            ("START TRANSACTION READ ONLY", StatementKind::Begin),
+            ("commit", StatementKind::Commit),
+            ("COMMIT WORK", StatementKind::Commit),
+            ("COMMIT AND CHAIN", StatementKind::Other),
+            ("ROLLBACK TO SAVEPOINT a", StatementKind::Other),
+            ("rollback", StatementKind::Rollback),
+            ("SHOW DATABASES", StatementKind::ShowDatabases { like: None }),
+            (
+                "SHOW FULL TABLES FROM `shop` LIKE 't\\_%'",
+                StatementKind::ShowTables {
+                    full: true,
+                    from: Some("shop".into()),
+                    like: Some("t_%".into()),
+                },
+            ),
+            (
+                "show tables",
+                StatementKind::ShowTables {
+                    full: false,
+                    from: None,
+                    like: None,
+                },
+            ),
+            ("SHOW TABLES WHERE x", StatementKind::Other),
+            ("SHOW VARIABLES LIKE 'a'", StatementKind::Other),
+            ("XA START 'x'", StatementKind::Stateful),
+            ("CREATE TEMPORARY TABLE t (a int)", StatementKind::Stateful),
+            ("CREATE TABLE t (a int)", StatementKind::Other),
+            ("KILL QUERY 5", StatementKind::Kill),
+            ("PREVIEW SELECT 1", StatementKind::Admin),
+            ("SHOW SHARDING RULES", StatementKind::Admin),
+            ("RELOAD CONFIG", StatementKind::Admin),
+            ("insert into t values (1)", StatementKind::Write),
+            ("-- nothing", StatementKind::Empty),
+        ];
+        for (sql, kind) in cases {
+            assert_eq!(classify(sql), kind, "{sql}");
+        }
+    }
+
+    #[test]
+    fn like_patterns() {
+        assert!(like_matches("t\\_%", "t_order"));
+        assert!(!like_matches("t\\_%", "tx"));
+        assert!(like_matches("T_ORD%", "t_order"));
+        assert!(like_matches("%", ""));
+        assert!(!like_matches("a_", "a"));
+    }
+
+    #[test]
+    fn string_literals() {
+        assert_eq!(unquote_string("'it''s'"), "it's");
+        assert_eq!(unquote_string("'a\\'b'"), "a'b");
+        assert_eq!(unquote_string("\"x\""), "x");
+    }
+}

@@ -1,0 +1,210 @@
+//! A small MySQL lexer over the client's original bytes: enough to split
+//! multi-statements, find a statement's first keyword and the identifiers it
+//! names, with byte offsets. sqlparser's tokenizer gives no byte offsets and
+//! costs more than this whole scan, which runs on every statement.
+
+/// One lexical item of interest, borrowing the statement text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Token<'a> {
+    /// A bare word: keyword or unquoted identifier.
+    Word(&'a str),
+    /// A `backquoted` identifier, without its quotes (doubled backquotes kept as is).
+    Quoted(&'a str),
+    /// `@name`, `@'name'`, or `@@scope.name`, including the at signs.
+    Variable(&'a str),
+    /// A string literal, with its quotes.
+    Str(&'a str),
+    /// A numeric literal.
+    Number(&'a str),
+    /// Any other single character (`;`, `(`, `.`, `=`, `?`, ...).
+    Punct(char),
+}
+
+/// Iterates over the tokens of `sql`, skipping whitespace and comments
+/// (`/*! ... */` version comments are read as code, as MySQL does).
+pub struct Scanner<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Scanner<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Scanner { text, pos: 0 }
+    }
+
+    /// Byte offset of the next unread character.
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+
+    fn peek(&self, ahead: usize) -> Option<u8> {
+        self.text.as_bytes().get(self.pos + ahead).copied()
+    }
+
+    fn skip_trivia(&mut self) {
+        let bytes = self.text.as_bytes();
+        while self.pos < bytes.len() {
+            match bytes[self.pos] {
+                b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c' => self.pos += 1,
+                b'#' => self.skip_line(),
+                b'-' if self.peek(1) == Some(b'-')
+                    && matches!(self.peek(2), None | Some(b' ' | b'\t' | b'\n' | b'\r')) =>
+                {
+                    self.skip_line()
+                }
+                b'/' if self.peek(1) == Some(b'*') => {
+                    if self.peek(2) == Some(b'!') {
+                        // Executable comment: skip the opener and its version digits.
+                        self.pos += 3;
+                        while self.peek(0).is_some_and(|c| c.is_ascii_digit()) {
+                            self.pos += 1;
+                        }
+                    } else if self.peek(2) == Some(b'+') {
+                        // Optimizer hints stay part of the statement; scan past them.
+                        self.skip_block_comment();
+                    } else {
+                        self.skip_block_comment();
+                    }
+                }
+                b'*' if self.peek(1) == Some(b'/') => self.pos += 2, // end of /*! ... */
+                _ => break,
+            }
+        }
+    }
+
+    fn skip_line(&mut self) {
+        match self.text[self.pos..].find('\n') {
+            Some(n) => self.pos += n + 1,
+            None => self.pos = self.text.len(),
+        }
+    }
+
+    fn skip_block_comment(&mut self) {
+        match self.text[self.pos + 2..].find("*/") {
+            Some(n) => self.pos += 2 + n + 2,
+            None => self.pos = self.text.len(),
+        }
+    }
+
+    /// Advances past a quoted run that starts at `self.pos` with `quote`.
+    /// Backslash escapes apply inside '...' and "..." (MySQL's default sql_mode).
+    fn skip_quoted(&mut self, quote: u8) {
+        let bytes = self.text.as_bytes();
+        self.pos += 1;
+        while self.pos < bytes.len() {
+            let c = bytes[self.pos];
+            if c == b'\\' && quote != b'`' {
+                self.pos += 2;
+            } else if c == quote {
+                if bytes.get(self.pos + 1) == Some(&quote) {
+                    self.pos += 2;
+                } else {
+                    self.pos += 1;
+                    return;
+                }
+            } else {
+                self.pos += 1;
+            }
+        }
+        self.pos = bytes.len();
+    }
+
+    fn is_word_byte(c: u8) -> bool {
+        c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
+    }
+}
+
+impl<'a> Iterator for Scanner<'a> {
+    type Item = Token<'a>;
+
+    fn next(&mut self) -> Option<Token<'a>> {
+        self.skip_trivia();
+        let bytes = self.text.as_bytes();
+        let start = self.pos;
+        let c = *bytes.get(start)?;
+        let token = match c {
+            b'\'' | b'"' => {
+                self.skip_quoted(c);
+                Token::Str(&self.text[start..self.pos])
+            }
+            b'`' => {
+                self.skip_quoted(c);
+                let end = self.pos.saturating_sub(1).max(start + 1);
+                Token::Quoted(&self.text[start + 1..end])
+            }
+            b'@' => {
+                self.pos += 1;
+                if self.peek(0) == Some(b'@') {
+                    self.pos += 1;
+                }
+                match self.peek(0) {
+                    Some(q @ (b'\'' | b'"' | b'`')) => self.skip_quoted(q),
+                    _ => {
+                        while self
+                            .peek(0)
+                            .is_some_and(|c| Self::is_word_byte(c) || c == b'.')
+                        {
+                            self.pos += 1;
+                        }
+                    }
+                }
+                Token::Variable(&self.text[start..self.pos])
+            }
+            b'0'..=b'9' => {
+                while self
+                    .peek(0)
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'_')
+                {
+                    self.pos += 1;
+                }
+                Token::Number(&self.text[start..self.pos])
+            }
+            c if Self::is_word_byte(c) => {
+                while self.peek(0).is_some_and(Self::is_word_byte) {
+                    self.pos += 1;
+                }
+                Token::Word(&self.text[start..self.pos])
+            }
+            _ => {
+                let ch = self.text[start..].chars().next()?;
+                self.pos += ch.len_utf8();
+                Token::Punct(ch)
+            }
+        };
+        Some(token)
+    }
+}
+
+/// Splits a multi-statement text at top-level `;`, returning each
+/// statement's original bytes (trailing `;` and surrounding blanks removed).
+/// Empty statements are dropped, so `"SELECT 1;"` is one statement.
+pub fn split_statements(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut scanner = Scanner::new(text);
+    let mut start = 0;
+    let mut saw_token = false;
+    while let Some(token) = scanner.next() {
+        if token == Token::Punct(';') {
+            let end = scanner.offset() - 1;
+            if saw_token {
+                out.push(text[start..end].trim());
+            }
+            start = scanner.offset();
+            saw_token = false;
+        } else {
+            saw_token = true;
+        }
+    }
+    if saw_token {
+        out.push(text[start..].trim());
+    }
+    out
+}
+
+/// Whether a token is the keyword `kw` (case-insensitive).
+pub fn is_keyword(token: &Token<'_>, kw: &str) -> bool {
+    matches!(token, Token::Word(w) if w.eq_ignore_ascii_case(kw))
+}
+
+#[cfg(test)]
+mod tests;

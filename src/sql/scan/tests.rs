@@ -1,0 +1,60 @@
+use super::*;
+
+#[test]
+fn splits_at_top_level_semicolons_only() {
+    let text = "SELECT 'a;b', `c;d` FROM t; -- x;\n SELECT \"e\\\";\" ;/* ; */ SELECT 3;";
+    assert_eq!(
+        split_statements(text),
+        vec![
+            "SELECT 'a;b', `c;d` FROM t",
+            "-- x;\n SELECT \"e\\\";\"",
+            "/* ; */ SELECT 3"
+        ]
+    );
+}
+
+#[test]
+fn empty_statements_are_dropped() {
+    assert_eq!(split_statements(" ; ;"), Vec::<&str>::new());
+    assert_eq!(split_statements("-- only a comment"), Vec::<&str>::new());
+    assert_eq!(split_statements("SELECT 1"), vec!["SELECT 1"]);
+}
+
+#[test]
+fn tokens_skip_comments_and_keep_quoted_identifiers() {
+    let tokens: Vec<_> =
+        Scanner::new("/* hi */ select `t_order`.id, @@session.autocommit, @v # c\n FROM x")
+            .collect();
+    assert_eq!(
+        tokens,
+        vec![
+            Token::Word("select"),
+            Token::Quoted("t_order"),
+            Token::Punct('.'),
+            Token::Word("id"),
+            Token::Punct(','),
+            Token::Variable("@@session.autocommit"),
+            Token::Punct(','),
+            Token::Variable("@v"),
+            Token::Word("FROM"),
+            Token::Word("x"),
+        ]
+    );
+}
+
+#[test]
+fn executable_comments_are_code() {
+    let tokens: Vec<_> = Scanner::new("/*!40101 SET NAMES utf8 */").collect();
+    assert_eq!(
+        tokens,
+        vec![Token::Word("SET"), Token::Word("NAMES"), Token::Word("utf8")]
+    );
+}
+
+#[test]
+fn unterminated_input_does_not_panic() {
+    for text in ["'abc", "`abc", "/* abc", "@'x", "@@", "\"\\", "é", "-- "] {
+        let _ = Scanner::new(text).count();
+        let _ = split_statements(text);
+    }
+}
