@@ -32,7 +32,10 @@ fn main() -> ExitCode {
     let config = match config::load(&path) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("shardgate: {} is not a valid rule file:\n{e}", path.display());
+            eprintln!(
+                "shardgate: {} is not a valid rule file:\n{e}",
+                path.display()
+            );
             return ExitCode::from(1);
         }
     };
@@ -48,12 +51,14 @@ fn main() -> ExitCode {
 fn run(config: config::Config) -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("shardgate: cannot start the runtime: {e}");

@@ -30,7 +30,9 @@ pub async fn run(
     stop: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
     STARTED.get_or_init(Instant::now);
-    let limit = Arc::new(Semaphore::new(shared.config.server.max_connections as usize));
+    let limit = Arc::new(Semaphore::new(
+        shared.config.server.max_connections as usize,
+    ));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
     tokio::pin!(stop);

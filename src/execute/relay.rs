@@ -21,7 +21,7 @@ pub struct Relayed {
 pub async fn relay_text<R: Reply>(
     conn: &mut Conn,
     data_source: &str,
-    sql: &str,
+    sql: &[u8],
     reply: &mut R,
     status: StatusFlags,
     more_after: bool,
@@ -121,5 +121,10 @@ fn with_more(status: StatusFlags, more: bool) -> StatusFlags {
 }
 
 fn client_gone(e: std::io::Error) -> Error {
-    Error::new(1160, "08S01", format!("client write failed: {e}"), crate::error::Origin::Client)
+    Error::new(
+        1160,
+        "08S01",
+        format!("client write failed: {e}"),
+        crate::error::Origin::Client,
+    )
 }

@@ -33,7 +33,11 @@ pub async fn handshake(conn: &mut ClientConn, session: &mut Session) -> io::Resu
         Ok(r) => r,
         Err(_) => {
             // A short packet here is an SSL request (we offer no TLS) or garbage.
-            return refuse(conn, Error::new(1043, "08S01", "Bad handshake", Origin::Client)).await;
+            return refuse(
+                conn,
+                Error::new(1043, "08S01", "Bad handshake", Origin::Client),
+            )
+            .await;
         }
     };
     conn.capabilities = response.capabilities() & packets::server_capabilities();
@@ -127,10 +131,7 @@ pub async fn dispatch(
             },
             Err(_) => conn.error(&Error::unknown_database(&String::from_utf8_lossy(body))),
         },
-        QUERY => match std::str::from_utf8(body) {
-            Ok(sql) => session.query(sql, conn).await,
-            Err(_) => conn.error(&not_utf8()),
-        },
+        QUERY => session.query(body, conn).await,
         FIELD_LIST => field_list(conn, session, body).await,
         STATISTICS => {
             let text = format!(
@@ -212,6 +213,30 @@ async fn field_list(conn: &mut ClientConn, session: &mut Session, body: &[u8]) {
     }
 }
 
+/// The fields of COM_CHANGE_USER the proxy uses (mysql_common parses it
+/// but exposes no accessors).
+struct ChangeUserRequest {
+    user: String,
+    schema: String,
+    charset: Option<u16>,
+}
+
+impl ChangeUserRequest {
+    fn parse(body: &[u8]) -> Result<Self, Truncated> {
+        let mut r = Reader::new(body);
+        let user = String::from_utf8_lossy(r.nul_bytes()).into_owned();
+        let auth_len = r.u8()? as usize;
+        r.take(auth_len)?;
+        let schema = String::from_utf8_lossy(r.nul_bytes()).into_owned();
+        let charset = if r.is_empty() { None } else { Some(r.u16()?) };
+        Ok(ChangeUserRequest {
+            user,
+            schema,
+            charset,
+        })
+    }
+}
+
 /// COM_CHANGE_USER: logs in again as another user (or the same one),
 /// dropping all session state; a failed login closes the connection.
 async fn change_user(
@@ -219,21 +244,7 @@ async fn change_user(
     session: &mut Session,
     body: &[u8],
 ) -> io::Result<bool> {
-    let parsed = (|| -> Result<(String, Vec<u8>, String, Option<u16>, Option<String>), Truncated> {
-        let mut r = Reader::new(body);
-        let user = String::from_utf8_lossy(r.nul_bytes()).into_owned();
-        let auth_len = r.u8()? as usize;
-        let auth = r.take(auth_len)?.to_vec();
-        let schema = String::from_utf8_lossy(r.nul_bytes()).into_owned();
-        let charset = if r.is_empty() { None } else { Some(r.u16()?) };
-        let plugin = if r.is_empty() {
-            None
-        } else {
-            Some(String::from_utf8_lossy(r.nul_bytes()).into_owned())
-        };
-        Ok((user, auth, schema, charset, plugin))
-    })();
-    let Ok((user_name, _auth, schema, charset, _plugin)) = parsed else {
+    let Ok(request) = ChangeUserRequest::parse(body) else {
         conn.error(&Error::wrong_arguments("COM_CHANGE_USER"));
         return Ok(false);
     };
@@ -245,17 +256,17 @@ async fn change_user(
         Ok(Some(p)) => p.to_vec(),
         _ => return Ok(false),
     };
-    let user = match authenticate(session, &user_name, &salt, &auth_data) {
+    let user = match authenticate(session, &request.user, &salt, &auth_data) {
         Ok(user) => user,
         Err(e) => {
             conn.error(&e);
             return Ok(false);
         }
     };
-    let schema = Some(schema.as_str()).filter(|s| !s.is_empty());
+    let schema = Some(request.schema.as_str()).filter(|s| !s.is_empty());
     match session.change_user(user, schema) {
         Ok(()) => {
-            if let Some(collation) = charset {
+            if let Some(collation) = request.charset {
                 session.set_client_collation(collation as u8);
             }
             conn.ok(&OkInfo::default(), session.status());
@@ -278,8 +289,7 @@ async fn prepare(conn: &mut ClientConn, session: &mut Session, sql: &str) {
         StatementKind::Write | StatementKind::Other | StatementKind::Stateful => {
             session.prepare_on_backend(sql).await
         }
-        StatementKind::Select | StatementKind::Set => match session.prepare_on_backend(sql).await
-        {
+        StatementKind::Select | StatementKind::Set => match session.prepare_on_backend(sql).await {
             Ok(meta) => Ok(meta),
             Err(e) if e.origin == Origin::Backend && param_count(sql) == 0 => {
                 // e.g. `SELECT @@socket` on a backend that lacks the variable.
@@ -341,7 +351,7 @@ async fn execute(conn: &mut ClientConn, session: &mut Session, body: &[u8]) {
         Err(e) => return conn.error(&e),
     };
     conn.binary = true;
-    if let Err(e) = session.run(&sql, Some(params), conn, false).await {
+    if let Err(e) = session.run(sql.as_bytes(), Some(params), conn, false).await {
         conn.error(&e);
     }
 }
@@ -404,4 +414,3 @@ fn long_data(session: &mut Session, body: &[u8]) -> Result<(), Truncated> {
     }
     Ok(())
 }
-

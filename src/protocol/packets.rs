@@ -107,9 +107,23 @@ pub fn column_count(n: usize) -> Vec<u8> {
     out
 }
 
-/// A column definition, exactly as the backend described it.
+/// A column definition (Protocol::ColumnDefinition41), exactly as the
+/// backend described it. Written here because mysql_common 0.37's own
+/// serializer swaps the charset and length fields.
 pub fn column_definition(column: &Column, out: &mut Vec<u8>) {
-    column.serialize(out);
+    put_lenenc_bytes(out, b"def");
+    put_lenenc_bytes(out, column.schema_ref());
+    put_lenenc_bytes(out, column.table_ref());
+    put_lenenc_bytes(out, column.org_table_ref());
+    put_lenenc_bytes(out, column.name_ref());
+    put_lenenc_bytes(out, column.org_name_ref());
+    out.push(0x0c);
+    out.extend_from_slice(&column.character_set().to_le_bytes());
+    out.extend_from_slice(&column.column_length().to_le_bytes());
+    out.push(column.column_type() as u8);
+    out.extend_from_slice(&column.flags().bits().to_le_bytes());
+    out.push(column.decimals());
+    out.extend_from_slice(&[0, 0]);
 }
 
 /// COM_STMT_PREPARE's OK: statement id, column and parameter counts.
@@ -152,6 +166,28 @@ mod tests {
         assert_eq!(u16::from_le_bytes([p[1], p[2]]), 4025);
         assert_eq!(&p[3..9], b"#23000");
         assert_eq!(&p[9..], b"CONSTRAINT `c` failed");
+    }
+
+    #[test]
+    fn column_definition_round_trips_through_mysql_common() {
+        use mysql_common::constants::{ColumnFlags, ColumnType};
+        use mysql_common::io::ParseBuf;
+        let column = Column::new(ColumnType::MYSQL_TYPE_VAR_STRING)
+            .with_schema(b"db")
+            .with_table(b"t")
+            .with_org_table(b"t_0")
+            .with_name(b"b")
+            .with_org_name(b"b")
+            .with_character_set(63)
+            .with_column_length(10)
+            .with_flags(ColumnFlags::BINARY_FLAG)
+            .with_decimals(0);
+        let mut out = Vec::new();
+        column_definition(&column, &mut out);
+        let parsed: Column = ParseBuf(&out).parse(()).unwrap();
+        assert_eq!(parsed, column);
+        assert_eq!(parsed.character_set(), 63);
+        assert_eq!(parsed.column_length(), 10);
     }
 
     #[test]

@@ -51,8 +51,12 @@ pub fn read_binary_param(
         }
         MYSQL_TYPE_FLOAT => Value::Float(f32::from_bits(r.u32()?)),
         MYSQL_TYPE_DOUBLE => Value::Double(f64::from_bits(r.u64()?)),
-        MYSQL_TYPE_DATE | MYSQL_TYPE_DATETIME | MYSQL_TYPE_TIMESTAMP | MYSQL_TYPE_DATETIME2
-        | MYSQL_TYPE_TIMESTAMP2 | MYSQL_TYPE_NEWDATE => {
+        MYSQL_TYPE_DATE
+        | MYSQL_TYPE_DATETIME
+        | MYSQL_TYPE_TIMESTAMP
+        | MYSQL_TYPE_DATETIME2
+        | MYSQL_TYPE_TIMESTAMP2
+        | MYSQL_TYPE_NEWDATE => {
             let len = r.u8()?;
             let mut f = Reader::new(r.take(len as usize)?);
             let (mut y, mut mo, mut d, mut h, mut mi, mut s, mut us) = (0, 0, 0, 0, 0, 0, 0);
@@ -192,8 +196,12 @@ fn put_binary_value(out: &mut Vec<u8>, value: &Value, column_type: ColumnType) {
             out.extend_from_slice(&(float_of(value).unwrap_or(0.0) as f32).to_le_bytes())
         }
         MYSQL_TYPE_DOUBLE => out.extend_from_slice(&float_of(value).unwrap_or(0.0).to_le_bytes()),
-        MYSQL_TYPE_DATE | MYSQL_TYPE_DATETIME | MYSQL_TYPE_TIMESTAMP | MYSQL_TYPE_DATETIME2
-        | MYSQL_TYPE_TIMESTAMP2 | MYSQL_TYPE_NEWDATE => match value {
+        MYSQL_TYPE_DATE
+        | MYSQL_TYPE_DATETIME
+        | MYSQL_TYPE_TIMESTAMP
+        | MYSQL_TYPE_DATETIME2
+        | MYSQL_TYPE_TIMESTAMP2
+        | MYSQL_TYPE_NEWDATE => match value {
             Value::Date(y, mo, d, h, mi, s, us) => {
                 let len = if *us != 0 {
                     11
@@ -285,7 +293,11 @@ mod tests {
     fn params_round_trip_dates_and_times() {
         let date = [11u8, 0xe8, 0x07, 2, 29, 23, 59, 58, 1, 0, 0, 0];
         assert_eq!(
-            read_binary_param(&mut Reader::new(&date), ColumnType::MYSQL_TYPE_DATETIME, false),
+            read_binary_param(
+                &mut Reader::new(&date),
+                ColumnType::MYSQL_TYPE_DATETIME,
+                false
+            ),
             Ok(Value::Date(2024, 2, 29, 23, 59, 58, 1))
         );
         let mut out = Vec::new();

@@ -126,7 +126,16 @@ mod tests {
 
     #[test]
     fn lenenc_round_trip() {
-        for n in [0u64, 250, 251, 65535, 65536, (1 << 24) - 1, 1 << 24, u64::MAX] {
+        for n in [
+            0u64,
+            250,
+            251,
+            65535,
+            65536,
+            (1 << 24) - 1,
+            1 << 24,
+            u64::MAX,
+        ] {
             let mut out = Vec::new();
             put_lenenc_int(&mut out, n);
             assert_eq!(Reader::new(&out).lenenc_int(), Ok(n));

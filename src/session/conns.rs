@@ -24,9 +24,9 @@ pub struct SessionConns {
     held: Vec<Held>,
     /// Session-state statements (SET ...) in the order the client sent them,
     /// replayed on a data source's connection when the session first uses it.
-    replay: Vec<String>,
+    replay: Vec<Vec<u8>>,
     /// The client's `BEGIN`/`START TRANSACTION` text while a transaction is open.
-    transaction: Option<String>,
+    transaction: Option<Vec<u8>>,
 }
 
 impl SessionConns {
@@ -47,7 +47,7 @@ impl SessionConns {
                 let ds = backends.get(data_source)?.clone();
                 let mut conn = ds.acquire().await?;
                 for statement in &self.replay {
-                    conn.query_drop(statement.as_str())
+                    conn.query_drop(statement.as_slice())
                         .await
                         .map_err(|e| crate::execute::backend_error(&ds.name, e))?;
                 }
@@ -63,7 +63,7 @@ impl SessionConns {
         if let Some(begin) = &self.transaction {
             if !held.in_transaction {
                 held.conn
-                    .query_drop(begin.as_str())
+                    .query_drop(begin.as_slice())
                     .await
                     .map_err(|e| crate::execute::backend_error(&held.data_source.name, e))?;
                 held.in_transaction = true;
@@ -74,7 +74,7 @@ impl SessionConns {
 
     /// Records a session-state statement that succeeded on one connection
     /// and sends it to every other held connection.
-    pub async fn record_state(&mut self, statement: &str, already_on: &str) -> Result<(), Error> {
+    pub async fn record_state(&mut self, statement: &[u8], already_on: &str) -> Result<(), Error> {
         for held in &mut self.held {
             if held.data_source.name != already_on {
                 held.conn
@@ -83,19 +83,19 @@ impl SessionConns {
                     .map_err(|e| crate::execute::backend_error(&held.data_source.name, e))?;
             }
         }
-        self.replay.push(statement.to_string());
+        self.replay.push(statement.to_vec());
         Ok(())
     }
 
     /// Adds a session-state statement to replay on every connection acquired from now on.
-    pub fn add_replay(&mut self, statement: String) {
-        self.replay.push(statement);
+    pub fn add_replay(&mut self, statement: &str) {
+        self.replay.push(statement.as_bytes().to_vec());
     }
 
     /// Opens a transaction lazily: each data source gets `begin` when the
     /// session first uses it inside the transaction.
-    pub fn begin(&mut self, begin: &str) {
-        self.transaction = Some(begin.to_string());
+    pub fn begin(&mut self, begin: &[u8]) {
+        self.transaction = Some(begin.to_vec());
     }
 
     pub fn in_explicit_transaction(&self) -> bool {
@@ -105,7 +105,11 @@ impl SessionConns {
     /// Marks `data_source`'s connection as inside a transaction that the
     /// backend opened itself (autocommit off).
     pub fn mark_in_transaction(&mut self, data_source: &str) {
-        if let Some(h) = self.held.iter_mut().find(|h| h.data_source.name == data_source) {
+        if let Some(h) = self
+            .held
+            .iter_mut()
+            .find(|h| h.data_source.name == data_source)
+        {
             h.in_transaction = true;
         }
     }

@@ -122,7 +122,7 @@ enum LocalItem {
 /// Answers `SELECT item [AS alias], ... [LIMIT n]` when every item is one
 /// the proxy knows (`@@version_comment`, `@@socket`, `DATABASE()`, ...);
 /// anything else returns `None` and goes to a backend.
-pub fn local_select(sql: &str, facts: &SessionFacts<'_>) -> Option<LocalResult> {
+pub fn local_select(sql: &[u8], facts: &SessionFacts<'_>) -> Option<LocalResult> {
     let mut tokens = Scanner::new(sql).peekable();
     if !tokens.next().is_some_and(|t| is_keyword(&t, "SELECT")) {
         return None;
@@ -239,12 +239,12 @@ mod tests {
 
     #[test]
     fn driver_probes_are_answered_locally() {
-        let r = local_select("SELECT @@version_comment LIMIT 1", &facts()).unwrap();
+        let r = local_select(b"SELECT @@version_comment LIMIT 1", &facts()).unwrap();
         assert_eq!(r.rows, vec![vec![text("shardgate")]]);
         assert_eq!(r.columns[0].name_str(), "@@version_comment");
-        let r = local_select("select @@socket", &facts()).unwrap();
+        let r = local_select(b"select @@socket", &facts()).unwrap();
         assert_eq!(r.rows, vec![vec![Value::NULL]]);
-        let r = local_select("SELECT DATABASE() AS db, CONNECTION_ID()", &facts()).unwrap();
+        let r = local_select(b"SELECT DATABASE() AS db, CONNECTION_ID()", &facts()).unwrap();
         assert_eq!(r.rows, vec![vec![text("shop"), Value::Int(7)]]);
         assert_eq!(r.columns[0].name_str(), "db");
     }
@@ -258,7 +258,7 @@ mod tests {
             "SELECT @@version_comment, NOW()",
             "SELECT @@session.transaction_isolation",
         ] {
-            assert!(local_select(sql, &facts()).is_none(), "{sql}");
+            assert!(local_select(sql.as_bytes(), &facts()).is_none(), "{sql}");
         }
     }
 
@@ -277,6 +277,9 @@ mod tests {
             &["t_order_0".into(), "t_order_1".into()],
         );
         let names: Vec<_> = r.rows.iter().map(|r| r[0].clone()).collect();
-        assert_eq!(names, vec![text("t_dict"), text("t_order"), text("t_plain")]);
+        assert_eq!(
+            names,
+            vec![text("t_dict"), text("t_order"), text("t_plain")]
+        );
     }
 }

@@ -118,7 +118,10 @@ impl Session {
 
     /// `USE schema` / COM_INIT_DB.
     pub fn use_schema(&mut self, schema: &str) -> Result<(), Error> {
-        let user = self.user.clone().ok_or_else(|| Error::internal("not logged in"))?;
+        let user = self
+            .user
+            .clone()
+            .ok_or_else(|| Error::internal("not logged in"))?;
         self.check_schema(&user, schema)?;
         self.schema = Some(schema.to_string());
         Ok(())
@@ -157,7 +160,7 @@ impl Session {
 
     /// COM_QUERY: runs every statement of `text`, in order, stopping at the
     /// first error as MySQL does.
-    pub async fn query<R: Reply>(&mut self, text: &str, reply: &mut R) {
+    pub async fn query<R: Reply>(&mut self, text: &[u8], reply: &mut R) {
         let statements = split_statements(text);
         if statements.is_empty() {
             reply.error(&Error::empty_query());
@@ -166,7 +169,7 @@ impl Session {
         if statements.len() > 1 && !self.multi_statements {
             reply.error(&Error::parse(format!(
                 "multi-statements are not enabled by the client, near '{}'",
-                statements[1]
+                String::from_utf8_lossy(statements[1])
             )));
             return;
         }
@@ -183,7 +186,7 @@ impl Session {
     /// relay that fails midway returns its error the same way.
     pub async fn run<R: Reply>(
         &mut self,
-        sql: &str,
+        sql: &[u8],
         params: Params,
         reply: &mut R,
         more_after: bool,
@@ -213,7 +216,11 @@ impl Session {
             StatementKind::Rollback => self.end_transaction("ROLLBACK", reply, more).await,
             StatementKind::Set => self.run_set(sql, params, reply, more_after).await,
             StatementKind::ShowDatabases { like } => {
-                let schemas = self.user.as_ref().map(|u| u.schemas.clone()).unwrap_or_default();
+                let schemas = self
+                    .user
+                    .as_ref()
+                    .map(|u| u.schemas.clone())
+                    .unwrap_or_default();
                 let result = local::show_databases(&schemas, like.as_deref());
                 self.send_local(result, reply, more).await
             }
@@ -223,9 +230,17 @@ impl Session {
             StatementKind::Kill => Err(Error::not_supported("KILL through the proxy")),
             StatementKind::Admin => {
                 if !self.user.as_ref().is_some_and(|u| u.admin) {
-                    return Err(Error::admin_required(sql.split_whitespace().next().unwrap_or("")));
+                    let statement = String::from_utf8_lossy(sql);
+                    let first = statement
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .to_string();
+                    return Err(Error::admin_required(&first));
                 }
-                Err(Error::not_supported("admin statements (coming with the routing work)"))
+                Err(Error::not_supported(
+                    "admin statements (coming with the routing work)",
+                ))
             }
             StatementKind::Select => {
                 let facts = SessionFacts {
@@ -275,7 +290,7 @@ impl Session {
     /// replayed on every other connection the session holds or will hold.
     async fn run_set<R: Reply>(
         &mut self,
-        sql: &str,
+        sql: &[u8],
         params: Params,
         reply: &mut R,
         more_after: bool,
@@ -287,10 +302,12 @@ impl Session {
         let ds = ds.to_string();
         let sent = match params {
             Some(values) => {
-                relay_binary(conn, &ds, sql, values, reply, status).await?;
-                sql.to_string()
+                relay_binary(conn, &ds, utf8(sql)?, values, reply, status).await?;
+                sql.to_vec()
             }
-            None => variables::run_with_mysql8_names(conn, &ds, sql, reply, status, more_after).await?,
+            None => {
+                variables::run_with_mysql8_names(conn, &ds, sql, reply, status, more_after).await?
+            }
         };
         self.conns.record_state(&sent, &ds).await?;
         if let Some(on) = autocommit {
@@ -308,7 +325,7 @@ impl Session {
     /// schema's default data source.
     async fn pass_through<R: Reply>(
         &mut self,
-        sql: &str,
+        sql: &[u8],
         params: Params,
         reply: &mut R,
         more_after: bool,
@@ -325,11 +342,10 @@ impl Session {
         let ds = ds.to_string();
         match params {
             Some(values) => {
-                relay_binary(conn, &ds, sql, values, reply, status).await?;
+                relay_binary(conn, &ds, utf8(sql)?, values, reply, status).await?;
             }
             None => {
-                variables::run_with_mysql8_names(conn, &ds, sql, reply, status, more_after)
-                    .await?;
+                variables::run_with_mysql8_names(conn, &ds, sql, reply, status, more_after).await?;
             }
         }
         if !self.autocommit {
@@ -349,7 +365,10 @@ impl Session {
     ) -> Result<(), Error> {
         let schema = match from {
             Some(s) => {
-                let user = self.user.clone().ok_or_else(|| Error::internal("not logged in"))?;
+                let user = self
+                    .user
+                    .clone()
+                    .ok_or_else(|| Error::internal("not logged in"))?;
                 self.check_schema(&user, &s)?;
                 s
             }
@@ -431,12 +450,15 @@ impl Session {
             _ => None, // utf8mb4 and anything unknown: the backend default.
         };
         if let Some(charset) = charset {
-            self.conns.add_replay(format!("SET NAMES {charset}"));
+            self.conns.add_replay(&format!("SET NAMES {charset}"));
         }
     }
 
     /// The columns of a table (COM_FIELD_LIST), from its data source.
-    pub async fn table_columns(&mut self, table: &str) -> Result<Vec<mysql_common::packets::Column>, Error> {
+    pub async fn table_columns(
+        &mut self,
+        table: &str,
+    ) -> Result<Vec<mysql_common::packets::Column>, Error> {
         self.check_unsharded(table)?;
         let data_source = self.default_data_source()?;
         let (conn, ds) = self.backend_conn(&data_source).await?;
@@ -458,7 +480,13 @@ impl Session {
     pub async fn prepare_on_backend(
         &mut self,
         sql: &str,
-    ) -> Result<(Vec<mysql_common::packets::Column>, Vec<mysql_common::packets::Column>), Error> {
+    ) -> Result<
+        (
+            Vec<mysql_common::packets::Column>,
+            Vec<mysql_common::packets::Column>,
+        ),
+        Error,
+    > {
         self.check_unsharded(sql)?;
         let data_source = self.default_data_source()?;
         let (conn, ds) = self.backend_conn(&data_source).await?;
@@ -472,6 +500,7 @@ impl Session {
     /// Checks a statement names no sharded or broadcast table before it is
     /// prepared on the default data source.
     pub fn check_unsharded(&self, sql: &str) -> Result<(), Error> {
+        let sql = sql.as_bytes();
         if let Some(table) = names_routed_table(self.schema_rules()?, sql) {
             return Err(Error::not_supported(format!(
                 "statements on sharded or broadcast table `{table}` (routing is not implemented yet)"
@@ -484,7 +513,7 @@ impl Session {
 /// The first sharded or broadcast table a statement names, if any. A word
 /// that merely looks like one (a column called `t_order`) also counts: such a
 /// statement takes the routed path, which is exact, only slower.
-pub fn names_routed_table<'a>(rules: &SchemaRules, sql: &'a str) -> Option<&'a str> {
+pub fn names_routed_table<'a>(rules: &SchemaRules, sql: &'a [u8]) -> Option<&'a str> {
     if rules.tables.is_empty() && rules.broadcast_tables.is_empty() {
         return None;
     }
@@ -497,7 +526,16 @@ pub fn names_routed_table<'a>(rules: &SchemaRules, sql: &'a str) -> Option<&'a s
     })
 }
 
+/// Prepared statements are UTF-8 text (COM_STMT_PREPARE checks it).
+fn utf8(sql: &[u8]) -> Result<&str, Error> {
+    std::str::from_utf8(sql).map_err(|_| Error::internal("prepared statement text is not UTF-8"))
+}
+
 /// Every actual table name of a schema's sharded tables.
 fn actual_table_names(rules: &SchemaRules) -> Vec<String> {
-    rules.tables.values().map(|t| t.logical_name.clone()).collect()
+    rules
+        .tables
+        .values()
+        .map(|t| t.logical_name.clone())
+        .collect()
 }

@@ -19,7 +19,7 @@ const RENAMED: [(&str, &str); 2] = [
 const UNKNOWN_SYSTEM_VARIABLE: u16 = 1193;
 
 /// The value a `SET` assigns to `autocommit`, if it assigns one.
-pub fn autocommit_assignment(sql: &str) -> Option<bool> {
+pub fn autocommit_assignment(sql: &[u8]) -> Option<bool> {
     let mut tokens = Scanner::new(sql).peekable();
     let mut found = None;
     while let Some(token) = tokens.next() {
@@ -58,9 +58,9 @@ pub fn autocommit_assignment(sql: &str) -> Option<bool> {
 /// `sql` with MySQL 8 variable names replaced by the older ones, or `None`
 /// when it uses none. Only whole identifier tokens are replaced, never text
 /// inside strings or comments.
-pub fn with_older_names(sql: &str) -> Option<String> {
+pub fn with_older_names(sql: &[u8]) -> Option<Vec<u8>> {
     let is_select = crate::sql::classify(sql) == crate::sql::StatementKind::Select;
-    let mut out = String::with_capacity(sql.len() + 32);
+    let mut out: Vec<u8> = Vec::with_capacity(sql.len() + 32);
     let mut copied = 0;
     let mut tokens = Vec::new();
     // Collect (token, end offset) so each replacement can look at what follows.
@@ -83,8 +83,8 @@ pub fn with_older_names(sql: &str) -> Option<String> {
                 continue;
             }
             let start = end - word.len() + at;
-            out.push_str(&sql[copied..start]);
-            out.push_str(old);
+            out.extend_from_slice(&sql[copied..start]);
+            out.extend_from_slice(old.as_bytes());
             copied = *end;
             // Keep the column named as the client wrote it: `@@x AS `@@x``.
             let aliased = matches!(
@@ -92,14 +92,14 @@ pub fn with_older_names(sql: &str) -> Option<String> {
                 Some((Token::Word(_) | Token::Quoted(_) | Token::Str(_), _))
             );
             if is_select && matches!(token, Token::Variable(_)) && !aliased {
-                out.push_str(&format!(" AS `{}`", word.replace('`', "``")));
+                out.extend_from_slice(format!(" AS `{}`", word.replace('`', "``")).as_bytes());
             }
         }
     }
     if copied == 0 {
         return None;
     }
-    out.push_str(&sql[copied..]);
+    out.extend_from_slice(&sql[copied..]);
     Some(out)
 }
 
@@ -109,13 +109,13 @@ pub fn with_older_names(sql: &str) -> Option<String> {
 pub async fn run_with_mysql8_names<R: Reply>(
     conn: &mut Conn,
     data_source: &str,
-    sql: &str,
+    sql: &[u8],
     reply: &mut R,
     status: StatusFlags,
     more_after: bool,
-) -> Result<String, Error> {
+) -> Result<Vec<u8>, Error> {
     match relay_text(conn, data_source, sql, reply, status, more_after).await {
-        Ok(_) => Ok(sql.to_string()),
+        Ok(_) => Ok(sql.to_vec()),
         Err(e) if e.code == UNKNOWN_SYSTEM_VARIABLE => match with_older_names(sql) {
             Some(older) => {
                 relay_text(conn, data_source, &older, reply, status, more_after).await?;
@@ -133,31 +133,34 @@ mod tests {
 
     #[test]
     fn autocommit_values() {
-        assert_eq!(autocommit_assignment("SET autocommit=0"), Some(false));
-        assert_eq!(autocommit_assignment("set @@session.autocommit = ON"), Some(true));
+        assert_eq!(autocommit_assignment(b"SET autocommit=0"), Some(false));
         assert_eq!(
-            autocommit_assignment("SET sql_mode='', AUTOCOMMIT = 1"),
+            autocommit_assignment(b"set @@session.autocommit = ON"),
             Some(true)
         );
-        assert_eq!(autocommit_assignment("SET NAMES utf8mb4"), None);
-        assert_eq!(autocommit_assignment("SET @autocommit_x = 0"), None);
+        assert_eq!(
+            autocommit_assignment(b"SET sql_mode='', AUTOCOMMIT = 1"),
+            Some(true)
+        );
+        assert_eq!(autocommit_assignment(b"SET NAMES utf8mb4"), None);
+        assert_eq!(autocommit_assignment(b"SET @autocommit_x = 0"), None);
     }
 
     #[test]
     fn renames_only_identifiers() {
         assert_eq!(
-            with_older_names("SELECT @@session.transaction_isolation, 'transaction_isolation'")
+            with_older_names(b"SELECT @@session.transaction_isolation, 'transaction_isolation'")
                 .as_deref(),
-            Some("SELECT @@session.tx_isolation AS `@@session.transaction_isolation`, 'transaction_isolation'")
+            Some(&b"SELECT @@session.tx_isolation AS `@@session.transaction_isolation`, 'transaction_isolation'"[..])
         );
         assert_eq!(
-            with_older_names("SET SESSION transaction_read_only = 0").as_deref(),
-            Some("SET SESSION tx_read_only = 0")
+            with_older_names(b"SET SESSION transaction_read_only = 0").as_deref(),
+            Some(&b"SET SESSION tx_read_only = 0"[..])
         );
-        assert_eq!(with_older_names("SELECT 1"), None);
+        assert_eq!(with_older_names(b"SELECT 1"), None);
         assert_eq!(
-            with_older_names("SELECT @@transaction_read_only AS ro").as_deref(),
-            Some("SELECT @@tx_read_only AS ro")
+            with_older_names(b"SELECT @@transaction_read_only AS ro").as_deref(),
+            Some(&b"SELECT @@tx_read_only AS ro"[..])
         );
     }
 }

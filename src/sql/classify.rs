@@ -44,7 +44,7 @@ pub enum StatementKind {
 }
 
 /// Classifies one statement's text.
-pub fn classify(sql: &str) -> StatementKind {
+pub fn classify(sql: &(impl AsRef<[u8]> + ?Sized)) -> StatementKind {
     let mut tokens = Scanner::new(sql);
     let first = match tokens.next() {
         None => return StatementKind::Empty,
@@ -221,7 +221,10 @@ mod tests {
             ("COMMIT AND CHAIN", StatementKind::Other),
             ("ROLLBACK TO SAVEPOINT a", StatementKind::Other),
             ("rollback", StatementKind::Rollback),
-            ("SHOW DATABASES", StatementKind::ShowDatabases { like: None }),
+            (
+                "SHOW DATABASES",
+                StatementKind::ShowDatabases { like: None },
+            ),
             (
                 "SHOW FULL TABLES FROM `shop` LIKE 't\\_%'",
                 StatementKind::ShowTables {

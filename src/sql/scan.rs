@@ -18,18 +18,34 @@ pub enum Token<'a> {
     Number(&'a str),
     /// Any other single character (`;`, `(`, `.`, `=`, `?`, ...).
     Punct(char),
+    /// A word, identifier or literal that is not valid UTF-8 (e.g. a
+    /// `_binary'...'` literal with raw bytes, as PyMySQL sends them).
+    Other,
 }
 
 /// Iterates over the tokens of `sql`, skipping whitespace and comments
 /// (`/*! ... */` version comments are read as code, as MySQL does).
 pub struct Scanner<'a> {
-    text: &'a str,
+    text: &'a [u8],
     pos: usize,
 }
 
 impl<'a> Scanner<'a> {
-    pub fn new(text: &'a str) -> Self {
-        Scanner { text, pos: 0 }
+    pub fn new(text: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
+        Scanner {
+            text: text.as_ref(),
+            pos: 0,
+        }
+    }
+
+    fn slice(&self, start: usize, end: usize) -> Option<&'a str> {
+        std::str::from_utf8(&self.text[start..end]).ok()
+    }
+
+    fn find_bytes(&self, from: usize, needle: &[u8]) -> Option<usize> {
+        self.text[from..]
+            .windows(needle.len())
+            .position(|w| w == needle)
     }
 
     /// Byte offset of the next unread character.
@@ -38,11 +54,11 @@ impl<'a> Scanner<'a> {
     }
 
     fn peek(&self, ahead: usize) -> Option<u8> {
-        self.text.as_bytes().get(self.pos + ahead).copied()
+        self.text.get(self.pos + ahead).copied()
     }
 
     fn skip_trivia(&mut self) {
-        let bytes = self.text.as_bytes();
+        let bytes = self.text;
         while self.pos < bytes.len() {
             match bytes[self.pos] {
                 b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c' => self.pos += 1,
@@ -73,14 +89,14 @@ impl<'a> Scanner<'a> {
     }
 
     fn skip_line(&mut self) {
-        match self.text[self.pos..].find('\n') {
+        match self.find_bytes(self.pos, b"\n") {
             Some(n) => self.pos += n + 1,
             None => self.pos = self.text.len(),
         }
     }
 
     fn skip_block_comment(&mut self) {
-        match self.text[self.pos + 2..].find("*/") {
+        match self.find_bytes(self.pos + 2, b"*/") {
             Some(n) => self.pos += 2 + n + 2,
             None => self.pos = self.text.len(),
         }
@@ -89,7 +105,7 @@ impl<'a> Scanner<'a> {
     /// Advances past a quoted run that starts at `self.pos` with `quote`.
     /// Backslash escapes apply inside '...' and "..." (MySQL's default sql_mode).
     fn skip_quoted(&mut self, quote: u8) {
-        let bytes = self.text.as_bytes();
+        let bytes = self.text;
         self.pos += 1;
         while self.pos < bytes.len() {
             let c = bytes[self.pos];
@@ -119,18 +135,19 @@ impl<'a> Iterator for Scanner<'a> {
 
     fn next(&mut self) -> Option<Token<'a>> {
         self.skip_trivia();
-        let bytes = self.text.as_bytes();
+        let bytes = self.text;
         let start = self.pos;
         let c = *bytes.get(start)?;
         let token = match c {
             b'\'' | b'"' => {
                 self.skip_quoted(c);
-                Token::Str(&self.text[start..self.pos])
+                self.slice(start, self.pos).map_or(Token::Other, Token::Str)
             }
             b'`' => {
                 self.skip_quoted(c);
                 let end = self.pos.saturating_sub(1).max(start + 1);
-                Token::Quoted(&self.text[start + 1..end])
+                self.slice(start + 1, end)
+                    .map_or(Token::Other, Token::Quoted)
             }
             b'@' => {
                 self.pos += 1;
@@ -148,7 +165,8 @@ impl<'a> Iterator for Scanner<'a> {
                         }
                     }
                 }
-                Token::Variable(&self.text[start..self.pos])
+                self.slice(start, self.pos)
+                    .map_or(Token::Other, Token::Variable)
             }
             b'0'..=b'9' => {
                 while self
@@ -157,18 +175,19 @@ impl<'a> Iterator for Scanner<'a> {
                 {
                     self.pos += 1;
                 }
-                Token::Number(&self.text[start..self.pos])
+                self.slice(start, self.pos)
+                    .map_or(Token::Other, Token::Number)
             }
             c if Self::is_word_byte(c) => {
                 while self.peek(0).is_some_and(Self::is_word_byte) {
                     self.pos += 1;
                 }
-                Token::Word(&self.text[start..self.pos])
+                self.slice(start, self.pos)
+                    .map_or(Token::Other, Token::Word)
             }
             _ => {
-                let ch = self.text[start..].chars().next()?;
-                self.pos += ch.len_utf8();
-                Token::Punct(ch)
+                self.pos += 1;
+                Token::Punct(c as char)
             }
         };
         Some(token)
@@ -178,7 +197,7 @@ impl<'a> Iterator for Scanner<'a> {
 /// Splits a multi-statement text at top-level `;`, returning each
 /// statement's original bytes (trailing `;` and surrounding blanks removed).
 /// Empty statements are dropped, so `"SELECT 1;"` is one statement.
-pub fn split_statements(text: &str) -> Vec<&str> {
+pub fn split_statements(text: &[u8]) -> Vec<&[u8]> {
     let mut out = Vec::new();
     let mut scanner = Scanner::new(text);
     let mut start = 0;
@@ -187,7 +206,7 @@ pub fn split_statements(text: &str) -> Vec<&str> {
         if token == Token::Punct(';') {
             let end = scanner.offset() - 1;
             if saw_token {
-                out.push(text[start..end].trim());
+                out.push(text[start..end].trim_ascii());
             }
             start = scanner.offset();
             saw_token = false;
@@ -196,7 +215,7 @@ pub fn split_statements(text: &str) -> Vec<&str> {
         }
     }
     if saw_token {
-        out.push(text[start..].trim());
+        out.push(text[start..].trim_ascii());
     }
     out
 }

@@ -4,20 +4,20 @@ use super::*;
 fn splits_at_top_level_semicolons_only() {
     let text = "SELECT 'a;b', `c;d` FROM t; -- x;\n SELECT \"e\\\";\" ;/* ; */ SELECT 3;";
     assert_eq!(
-        split_statements(text),
+        split_statements(text.as_bytes()),
         vec![
-            "SELECT 'a;b', `c;d` FROM t",
-            "-- x;\n SELECT \"e\\\";\"",
-            "/* ; */ SELECT 3"
+            &b"SELECT 'a;b', `c;d` FROM t"[..],
+            b"-- x;\n SELECT \"e\\\";\"",
+            b"/* ; */ SELECT 3"
         ]
     );
 }
 
 #[test]
 fn empty_statements_are_dropped() {
-    assert_eq!(split_statements(" ; ;"), Vec::<&str>::new());
-    assert_eq!(split_statements("-- only a comment"), Vec::<&str>::new());
-    assert_eq!(split_statements("SELECT 1"), vec!["SELECT 1"]);
+    assert_eq!(split_statements(b" ; ;"), Vec::<&[u8]>::new());
+    assert_eq!(split_statements(b"-- only a comment"), Vec::<&[u8]>::new());
+    assert_eq!(split_statements(b"SELECT 1"), vec![&b"SELECT 1"[..]]);
 }
 
 #[test]
@@ -47,7 +47,11 @@ fn executable_comments_are_code() {
     let tokens: Vec<_> = Scanner::new("/*!40101 SET NAMES utf8 */").collect();
     assert_eq!(
         tokens,
-        vec![Token::Word("SET"), Token::Word("NAMES"), Token::Word("utf8")]
+        vec![
+            Token::Word("SET"),
+            Token::Word("NAMES"),
+            Token::Word("utf8")
+        ]
     );
 }
 
@@ -55,6 +59,17 @@ fn executable_comments_are_code() {
 fn unterminated_input_does_not_panic() {
     for text in ["'abc", "`abc", "/* abc", "@'x", "@@", "\"\\", "é", "-- "] {
         let _ = Scanner::new(text).count();
-        let _ = split_statements(text);
+        let _ = split_statements(text.as_bytes());
     }
+}
+
+#[test]
+fn raw_bytes_in_literals_are_kept_whole() {
+    let text = b"INSERT INTO t VALUES (_binary'\xff\x00;', 1); SELECT 2";
+    let parts = split_statements(text);
+    assert_eq!(parts.len(), 2);
+    assert_eq!(parts[0], &text[..text.len() - 10]);
+    let tokens: Vec<_> = Scanner::new(parts[0]).collect();
+    assert!(tokens.contains(&Token::Other));
+    assert!(tokens.contains(&Token::Word("_binary")));
 }
