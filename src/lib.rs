@@ -31,4 +31,5 @@
 
 pub mod config;
 pub mod error;
+pub mod keygen;
 pub mod rules;

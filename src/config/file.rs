@@ -134,11 +134,41 @@ pub struct TableConfig {
 }
 
 /// `nodes`: an inline expression or an explicit list.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum NodesConfig {
+    /// `"ds_${0..1}.t_order_${0..1}"`.
     Inline(String),
+    /// `["ds_0.t_user", "ds_1.t_user"]` (each item may be an expression too).
     List(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for NodesConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NodesVisitor)
+    }
+}
+
+/// Reads `nodes` as a string or a list of strings, with a message that says so.
+struct NodesVisitor;
+
+impl<'de> serde::de::Visitor<'de> for NodesVisitor {
+    type Value = NodesConfig;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an inline expression like \"ds_${0..1}.t_order_${0..1}\" or a list of \"data_source.actual_table\" strings")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<NodesConfig, E> {
+        Ok(NodesConfig::Inline(value.to_string()))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<NodesConfig, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<String>()? {
+            items.push(item);
+        }
+        Ok(NodesConfig::List(items))
+    }
 }
 
 /// `{ column = "...", algorithm = "..." }`.
