@@ -289,15 +289,20 @@ fn one_node_per_data_source(
     nodes: &[DataNode],
     problems: &mut Vec<String>,
 ) {
-    for (ds, indexes) in data_sources.iter().zip(nodes_by_data_source) {
-        if indexes.len() > 1 {
+    let crowded: Vec<String> = data_sources
+        .iter()
+        .zip(nodes_by_data_source)
+        .filter(|(_, indexes)| indexes.len() > 1)
+        .map(|(ds, indexes)| {
             let tables: Vec<&str> = indexes.iter().map(|&i| nodes[i].table.as_str()).collect();
-            problems.push(format!(
-                "{path}.database_sharding: without `table_sharding` every data source must hold exactly one node of the table, but `{ds}` holds {} ({}); add `table_sharding` or list one node per data source",
-                indexes.len(),
-                tables.join(", ")
-            ));
-        }
+            format!("`{ds}` holds {} ({})", indexes.len(), tables.join(", "))
+        })
+        .collect();
+    if !crowded.is_empty() {
+        problems.push(format!(
+            "{path}.database_sharding: without `table_sharding` every data source must hold exactly one node of the table, but {}; add `table_sharding` or list one node per data source",
+            crowded.join(", ")
+        ));
     }
 }
 
@@ -390,7 +395,6 @@ fn nodes(
             .collect(),
     };
     let mut nodes = Vec::new();
-    let mut unknown = BTreeSet::new();
     for (item_path, expression) in &expressions {
         let names = match inline::expand(expression) {
             Ok(names) => names,
@@ -401,6 +405,8 @@ fn nodes(
                 continue;
             }
         };
+        // Unknown data sources of this item: (name, first node naming it).
+        let mut unknown: Vec<(String, String)> = Vec::new();
         for name in names {
             let Some((ds, table)) = name.split_once('.') else {
                 problems.push(format!(
@@ -409,11 +415,8 @@ fn nodes(
                 continue;
             };
             if !data_sources.contains_key(ds) {
-                if unknown.insert(ds.to_string()) {
-                    problems.push(format!(
-                        "{item_path}: unknown data source `{ds}` in `{name}`; known: {}",
-                        known(data_sources.keys())
-                    ));
+                if !unknown.iter().any(|(u, _)| u == ds) {
+                    unknown.push((ds.to_string(), name.clone()));
                 }
             } else if !is_table_name(table) {
                 problems.push(format!(
@@ -428,6 +431,21 @@ fn nodes(
                 problems.push(format!("{item_path}: data node `{name}` is listed twice"));
             }
             nodes.push(node);
+        }
+        match unknown.as_slice() {
+            [] => {}
+            [(ds, name)] => problems.push(format!(
+                "{item_path}: unknown data source `{ds}` in `{name}`; known: {}",
+                known(data_sources.keys())
+            )),
+            [(_, first), ..] => {
+                let names: Vec<String> = unknown.iter().map(|(ds, _)| format!("`{ds}`")).collect();
+                problems.push(format!(
+                    "{item_path}: unknown data sources {} (first in `{first}`); known: {}",
+                    names.join(", "),
+                    known(data_sources.keys())
+                ));
+            }
         }
     }
     if nodes.is_empty() && problems.len() == before {
