@@ -9,10 +9,13 @@ use super::table::{ShardingLevel, Strategy, TableRule};
 use std::collections::BTreeMap;
 
 /// Checks `binding_groups` and marks each table with its group's index.
-/// Returns the groups as lower-cased names.
+/// `declared` are the schema's sharded tables as written (some may have
+/// failed to build: their problems are already reported). Returns the groups
+/// as lower-cased names.
 pub(super) fn groups(
     path: &str,
     groups: &[Vec<String>],
+    declared: &[&String],
     tables: &mut BTreeMap<String, TableRule>,
     problems: &mut Vec<String>,
 ) -> Vec<Vec<String>> {
@@ -24,10 +27,10 @@ pub(super) fn groups(
         let mut members: Vec<String> = Vec::new();
         for name in group {
             let lower = name.to_ascii_lowercase();
-            if !tables.contains_key(&lower) {
+            if !declared.iter().any(|d| d.eq_ignore_ascii_case(name)) {
                 problems.push(format!(
                     "{group_path}: `{name}` is not a sharded table of this schema; sharded tables: {}",
-                    known(tables.values().map(|t| &t.logical_name))
+                    known(declared.iter().copied())
                 ));
             } else if members.contains(&lower) {
                 problems.push(format!("{group_path}: `{name}` is listed twice"));

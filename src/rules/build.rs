@@ -76,8 +76,14 @@ pub(super) fn schema(
         }
     }
     let broadcast_tables = broadcast(&context.path, config, problems);
-    let binding_groups =
-        binding::groups(&context.path, &config.binding_groups, &mut tables, problems);
+    let declared: Vec<&String> = config.tables.keys().collect();
+    let binding_groups = binding::groups(
+        &context.path,
+        &config.binding_groups,
+        &declared,
+        &mut tables,
+        problems,
+    );
     let mut schema_sources = vec![config.default_data_source.clone()];
     for rule in tables.values() {
         for ds in &rule.data_sources {

@@ -634,6 +634,17 @@ fn binding_group_members_must_be_sharded_tables() {
 }
 
 #[test]
+fn binding_group_member_that_failed_to_build_is_not_reported_twice() {
+    let text = bound_tables(
+        "ds_${0..1}.b_${0..1}",
+        r#"{ column = "oid", algorithm = "nope" }"#,
+        "[[\"a\", \"b\"]]",
+    );
+    let p = problems(&text);
+    assert_eq!(p, ["schemas.s.tables.b.table_sharding.algorithm: unknown algorithm `nope`; define it in schemas.s.algorithms (defined: h, m, ring)"]);
+}
+
+#[test]
 fn binding_group_layout() {
     let p = problems(&bound_tables(
         "ds_${0..1}.b_${0..2}",
