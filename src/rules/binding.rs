@@ -151,3 +151,6 @@ fn layout(table: &TableRule) -> String {
         .collect();
     parts.join(", ")
 }
+
+#[cfg(test)]
+mod tests;

@@ -487,3 +487,6 @@ pub(super) fn known<'a>(names: impl Iterator<Item = &'a String>) -> String {
         names.join(", ")
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -133,4 +133,6 @@ pub fn is_table_name(name: &str) -> bool {
 }
 
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;
