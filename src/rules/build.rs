@@ -5,6 +5,7 @@
 use super::algorithm::{self, AlgorithmDefinition};
 use super::inline;
 use super::table::{DataNode, KeyGeneratorRule, Placement, ShardingLevel, Strategy, TableRule};
+use super::value::ValueDomain;
 use super::{binding, is_identifier, is_table_name, SchemaRules};
 use crate::config::file::{
     DataSourceConfig, NodesConfig, SchemaConfig, StrategyConfig, TableConfig,
@@ -265,6 +266,19 @@ fn table(
         };
         (strategy, placement)
     };
+    if let Some(key) = key_generator
+        .as_ref()
+        .filter(|k| k.kind == KeyGeneratorKind::Uuid)
+    {
+        for level in strategy.levels().into_iter().flatten() {
+            if level.column == key.column && level.domain == ValueDomain::Integer {
+                problems.push(format!(
+                    "{path}.key_generator: `uuid` keys are text, but `{}` is sharded by `{}` ({}), which places integers only; use `snowflake`, or a hashing algorithm",
+                    key.column, level.algorithm, level.kind
+                ));
+            }
+        }
+    }
     if problems.len() > before {
         return None;
     }
@@ -373,12 +387,12 @@ fn bind(
     }
 }
 
-/// Checks a column name at `{path}.column`.
+/// Checks a column name at `{path}.column`: an unquoted MySQL identifier.
 fn column(path: &str, name: &str, problems: &mut Vec<String>) -> bool {
-    let ok = is_identifier(name);
+    let ok = is_table_name(name);
     if !ok {
         problems.push(format!(
-            "{path}.column: column name `{name}` must match [A-Za-z0-9_]+"
+            "{path}.column: column name `{name}` must match [A-Za-z0-9_$]+"
         ));
     }
     ok

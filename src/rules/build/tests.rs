@@ -197,10 +197,21 @@ fn key_generator_type() {
 }
 
 #[test]
+fn uuid_keys_cannot_feed_an_integer_algorithm() {
+    one_problem(
+        &format!("[schemas.s.tables.t]\nnodes = \"ds_${{0..1}}.t\"\nsharding = {{ column = \"id\", algorithm = \"m\" }}\nkey_generator = {{ column = \"ID\", type = \"uuid\" }}\n{MOD}"),
+        "schemas.s.tables.t.key_generator: `uuid` keys are text, but `id` is sharded by `m` (mod), which places integers only; use `snowflake`, or a hashing algorithm",
+    );
+    ok(&file(
+        "[schemas.s.tables.t]\nnodes = \"ds_${0..1}.t\"\nsharding = { column = \"id\", algorithm = \"h\" }\nkey_generator = { column = \"id\", type = \"uuid\" }\n[schemas.s.algorithms]\nh = { type = \"hash_mod\" }",
+    ));
+}
+
+#[test]
 fn column_and_table_names() {
     one_problem(
         &format!("[schemas.s.tables.t]\nnodes = \"ds_0.t\"\nsharding = {{ column = \"user id\", algorithm = \"m\" }}\n{MOD}"),
-        "schemas.s.tables.t.sharding.column: column name `user id` must match [A-Za-z0-9_]+",
+        "schemas.s.tables.t.sharding.column: column name `user id` must match [A-Za-z0-9_$]+",
     );
     let p = problems(&format!(
         "[schemas.s.tables.\"t x\"]\nnodes = \"ds_0.t\"\nsharding = {{ column = \"id\", algorithm = \"m\" }}\n{MOD}"
