@@ -5,6 +5,7 @@
 
 use super::{AlgorithmDefinition, PropertyReader, ShardingAlgorithm};
 use crate::rules::value::{murmur3, ShardingValue, ValueDomain};
+use std::fmt;
 use std::sync::Arc;
 
 /// Points per candidate when `virtual_nodes` is not given.
@@ -59,7 +60,7 @@ impl AlgorithmDefinition for ConsistentHashDefinition {
 }
 
 /// A hash ring over named candidates.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ConsistentHash {
     /// (point, candidate index), sorted.
     points: Vec<(u32, u32)>,
@@ -98,6 +99,16 @@ impl ConsistentHash {
             .copied()
             .unwrap_or_default();
         owner as usize
+    }
+}
+
+impl fmt::Debug for ConsistentHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The points are many and say little; their count says enough.
+        f.debug_struct("ConsistentHash")
+            .field("candidates", &self.candidates)
+            .field("points", &self.points.len())
+            .finish()
     }
 }
 
