@@ -41,7 +41,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Some(Commands::Check) => {
-            println!("{}: OK", path.display());
+            println!("{}: OK\n{}", path.display(), config::summary(&config));
             ExitCode::SUCCESS
         }
         None => run(config),
