@@ -29,6 +29,7 @@
 //! route unit, execution unit, binding group, broadcast table, merged result.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod config;
 pub mod error;
 pub mod execute;

@@ -1,14 +1,16 @@
 //! The only module that talks to backends: one mysql_async pool per data
 //! source primary, and the relay of a backend's results to a [`Reply`].
 
+pub mod metadata;
 mod relay;
 
-pub use relay::{relay_binary, relay_text};
+pub use relay::{relay_binary, relay_text, run_ok, stream_rows};
 
 use crate::config::{Config, DataSourceConfig};
 use crate::error::Error;
 use mysql_async::{Conn, Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +29,8 @@ pub struct DataSource {
     pub address: String,
     pub pool_max: usize,
     pool: Pool,
+    /// Whether the last attempt to get a connection succeeded.
+    healthy: AtomicBool,
 }
 
 /// Every data source of the rule file.
@@ -93,12 +97,16 @@ impl DataSource {
             address,
             pool_max: config.pool_max,
             pool: Pool::new(builder),
+            healthy: AtomicBool::new(true),
         })
     }
 
     /// A connection of this data source's pool, or an error naming it.
     pub async fn acquire(&self) -> Result<Conn, Error> {
-        match tokio::time::timeout(ACQUIRE_TIMEOUT, self.pool.get_conn()).await {
+        let result = tokio::time::timeout(ACQUIRE_TIMEOUT, self.pool.get_conn()).await;
+        self.healthy
+            .store(matches!(result, Ok(Ok(_))), Ordering::Relaxed);
+        match result {
             Ok(Ok(conn)) => Ok(conn),
             Ok(Err(e)) => Err(backend_error(&self.name, e)),
             Err(_) => Err(Error::data_source_unreachable(
@@ -112,13 +120,17 @@ impl DataSource {
         }
     }
 
+    /// Whether the last attempt to get a connection succeeded.
+    pub fn is_healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+
     /// Connections in use and idle, from the pool's own counters.
     pub fn pool_usage(&self) -> (usize, usize) {
         let m = self.pool.metrics();
-        use std::sync::atomic::Ordering::Relaxed;
         (
-            m.connections_in_use.load(Relaxed),
-            m.connections_in_pool.load(Relaxed),
+            m.connections_in_use.load(Ordering::Relaxed),
+            m.connections_in_pool.load(Ordering::Relaxed),
         )
     }
 }

@@ -128,3 +128,116 @@ fn client_gone(e: std::io::Error) -> Error {
         crate::error::Origin::Client,
     )
 }
+
+/// Runs one statement (text, or prepared with `params`) and streams only the
+/// rows of its first result set; the column definitions too when
+/// `send_columns`. Returns the backend's warning count. For concatenating
+/// the rows of several execution units into one result.
+pub async fn stream_rows<R: Reply>(
+    conn: &mut Conn,
+    data_source: &str,
+    sql: &str,
+    params: Option<Vec<Value>>,
+    reply: &mut R,
+    send_columns: bool,
+) -> Result<u16, Error> {
+    match params {
+        None => {
+            let result = conn
+                .query_iter(sql)
+                .await
+                .map_err(|e| backend_error(data_source, e))?;
+            rows_only(result, data_source, reply, send_columns).await
+        }
+        Some(params) => {
+            let params = if params.is_empty() {
+                Params::Empty
+            } else {
+                Params::Positional(params)
+            };
+            let result = conn
+                .exec_iter(sql, params)
+                .await
+                .map_err(|e| backend_error(data_source, e))?;
+            rows_only(result, data_source, reply, send_columns).await
+        }
+    }
+}
+
+async fn rows_only<R: Reply, P: Protocol>(
+    mut result: QueryResult<'_, '_, P>,
+    data_source: &str,
+    reply: &mut R,
+    send_columns: bool,
+) -> Result<u16, Error> {
+    let columns = result.columns().unwrap_or_else(|| Vec::new().into());
+    if send_columns {
+        reply.columns(&columns);
+    }
+    while let Some(row) = result
+        .next()
+        .await
+        .map_err(|e| backend_error(data_source, e))?
+    {
+        reply.row(&row.unwrap());
+        if reply.pending() >= FLUSH_THRESHOLD {
+            reply.flush().await.map_err(client_gone)?;
+        }
+    }
+    let warnings = result.warnings();
+    // Drains any further result sets so the connection is ready for the next statement.
+    result
+        .drop_result()
+        .await
+        .map_err(|e| backend_error(data_source, e))?;
+    Ok(warnings)
+}
+
+/// Runs one statement that returns no rows (a write or DDL) and returns its OK.
+pub async fn run_ok(
+    conn: &mut Conn,
+    data_source: &str,
+    sql: &str,
+    params: Option<Vec<Value>>,
+) -> Result<OkInfo, Error> {
+    match params {
+        None => {
+            let result = conn
+                .query_iter(sql)
+                .await
+                .map_err(|e| backend_error(data_source, e))?;
+            let info = ok_of(&result);
+            result
+                .drop_result()
+                .await
+                .map_err(|e| backend_error(data_source, e))?;
+            Ok(info)
+        }
+        Some(params) => {
+            let params = if params.is_empty() {
+                Params::Empty
+            } else {
+                Params::Positional(params)
+            };
+            let result = conn
+                .exec_iter(sql, params)
+                .await
+                .map_err(|e| backend_error(data_source, e))?;
+            let info = ok_of(&result);
+            result
+                .drop_result()
+                .await
+                .map_err(|e| backend_error(data_source, e))?;
+            Ok(info)
+        }
+    }
+}
+
+fn ok_of<P: Protocol>(result: &QueryResult<'_, '_, P>) -> OkInfo {
+    OkInfo {
+        affected_rows: result.affected_rows(),
+        last_insert_id: result.last_insert_id().unwrap_or(0),
+        warnings: result.warnings(),
+        info: result.info().into_owned(),
+    }
+}

@@ -72,6 +72,16 @@ impl SessionConns {
         Ok((&mut held.conn, held.data_source.name.as_str()))
     }
 
+    /// The held connections of `data_sources` (each acquired before with
+    /// [`SessionConns::conn`]), borrowed together so units can run on them concurrently.
+    pub fn held_mut(&mut self, data_sources: &[&str]) -> Vec<(&str, &mut Conn)> {
+        self.held
+            .iter_mut()
+            .filter(|h| data_sources.contains(&h.data_source.name.as_str()))
+            .map(|h| (h.data_source.name.as_str(), &mut h.conn))
+            .collect()
+    }
+
     /// Records a session-state statement that succeeded on one connection
     /// and sends it to every other held connection.
     pub async fn record_state(&mut self, statement: &[u8], already_on: &str) -> Result<(), Error> {

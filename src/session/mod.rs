@@ -7,39 +7,63 @@ pub mod conns;
 pub mod local;
 pub mod prepared;
 pub mod reply;
+mod routed;
 mod variables;
 
+use crate::admin::{self, AdminStatement};
 use crate::config::{Config, User};
 use crate::error::Error;
+use crate::execute::metadata::ColumnKinds;
 use crate::execute::{relay_binary, Backends};
+use crate::keygen::{KeyGenerator, SystemClock};
 use crate::rules::{SchemaRules, TableKind};
 use crate::sql::scan::{Scanner, Token};
 use crate::sql::{classify, split_statements, StatementKind};
 use conns::SessionConns;
 use local::{LocalResult, SessionFacts};
 use mysql_async::prelude::Queryable;
-use mysql_common::constants::StatusFlags;
+use mysql_common::constants::{ColumnType, StatusFlags};
+use mysql_common::packets::Column;
 use mysql_common::value::Value;
 use prepared::PreparedStatements;
 use reply::{OkInfo, Reply};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-/// What every session shares: the validated rules and the backend pools.
+/// What every session shares: the validated rules, the backend pools, the
+/// sharding columns' types and the key generator.
 pub struct Shared {
     pub config: Arc<Config>,
     pub backends: Backends,
+    pub column_kinds: ColumnKinds,
+    pub keys: KeyGenerator,
     next_connection_id: AtomicU32,
 }
 
 impl Shared {
     pub fn new(config: Config) -> Result<Shared, Error> {
         let backends = Backends::new(&config)?;
+        let keys = KeyGenerator::new(config.server.worker_id, Arc::new(SystemClock))
+            .map_err(|e| Error::internal(format!("server.worker_id: {e}")))?;
         Ok(Shared {
             config: Arc::new(config),
             backends,
+            column_kinds: ColumnKinds::default(),
+            keys,
             next_connection_id: AtomicU32::new(1),
         })
+    }
+
+    /// Reads the sharding columns' types from the backends; problems are
+    /// logged (the proxy runs with backends down and reads them later).
+    pub async fn refresh_column_kinds(&self) {
+        for problem in self
+            .column_kinds
+            .refresh(&self.config.rules, &self.backends)
+            .await
+        {
+            tracing::warn!("reading sharding column types: {problem}");
+        }
     }
 
     /// A fresh connection id for the handshake.
@@ -261,6 +285,55 @@ impl Session {
         }
     }
 
+    /// PREVIEW, SHOW SHARDING RULES, SHOW BACKENDS, RELOAD CONFIG.
+    async fn run_admin<R: Reply>(
+        &mut self,
+        sql: &[u8],
+        reply: &mut R,
+        more: StatusFlags,
+    ) -> Result<(), Error> {
+        let text = String::from_utf8_lossy(sql);
+        let Some(statement) = admin::parse(&text) else {
+            return Err(Error::parse(format!("near '{text}'")));
+        };
+        let user = self
+            .user
+            .clone()
+            .ok_or_else(|| Error::internal("not logged in"))?;
+        if !user.admin {
+            let first = text.split_whitespace().next().unwrap_or("");
+            return Err(Error::admin_required(&first.to_ascii_uppercase()));
+        }
+        let result = match statement {
+            AdminStatement::ShowBackends => admin::backends(&self.shared.backends),
+            AdminStatement::ShowShardingRules(from) => {
+                let schemas: Vec<&str> = match &from {
+                    Some(s) => {
+                        self.check_schema(&user, s)?;
+                        vec![s.as_str()]
+                    }
+                    None => user.schemas.iter().map(String::as_str).collect(),
+                };
+                admin::sharding_rules(&self.shared.config.rules, &schemas)
+            }
+            AdminStatement::Preview(statement) => admin::preview(&self.plan(statement, &[])?),
+            AdminStatement::ReloadConfig => {
+                return Err(Error::not_supported(
+                    "RELOAD CONFIG (comes with hot reload)",
+                ))
+            }
+        };
+        self.send_local(
+            LocalResult {
+                columns: result.columns,
+                rows: result.rows,
+            },
+            reply,
+            more,
+        )
+        .await
+    }
+
     async fn end_transaction<R: Reply>(
         &mut self,
         statement: &str,
@@ -331,10 +404,8 @@ impl Session {
         more_after: bool,
     ) -> Result<(), Error> {
         let rules = self.schema_rules()?;
-        if let Some(table) = names_routed_table(rules, sql) {
-            return Err(Error::not_supported(format!(
-                "statements on sharded or broadcast table `{table}` (routing is not implemented yet)"
-            )));
+        if names_routed_table(rules, sql).is_some() {
+            return self.run_routed(sql, params, reply, more_after).await;
         }
         let data_source = rules.default_data_source.clone();
         let status = self.status();
@@ -455,12 +526,12 @@ impl Session {
     }
 
     /// The columns of a table (COM_FIELD_LIST), from its data source.
-    pub async fn table_columns(
-        &mut self,
-        table: &str,
-    ) -> Result<Vec<mysql_common::packets::Column>, Error> {
-        self.check_unsharded(table)?;
-        let data_source = self.default_data_source()?;
+    pub async fn table_columns(&mut self, table: &str) -> Result<Vec<Column>, Error> {
+        let rules = self.schema_rules()?;
+        let (data_source, table) = match rules.table(table).and_then(|r| r.nodes.first()) {
+            Some(node) => (node.data_source.clone(), node.table.clone()),
+            None => (rules.default_data_source.clone(), table.to_string()),
+        };
         let (conn, ds) = self.backend_conn(&data_source).await?;
         let sql = format!("SELECT * FROM `{}` LIMIT 0", table.replace('`', "``"));
         let result = conn
@@ -475,38 +546,43 @@ impl Session {
         Ok(columns)
     }
 
-    /// Prepares a statement on the default data source for its parameter
-    /// and column metadata.
+    /// Prepares a statement for its parameter and column metadata: on the
+    /// default data source, or for sharded tables, as its first execution
+    /// unit on that unit's data source.
     pub async fn prepare_on_backend(
         &mut self,
         sql: &str,
-    ) -> Result<
-        (
-            Vec<mysql_common::packets::Column>,
-            Vec<mysql_common::packets::Column>,
-        ),
-        Error,
-    > {
-        self.check_unsharded(sql)?;
-        let data_source = self.default_data_source()?;
+    ) -> Result<(Vec<Column>, Vec<Column>), Error> {
+        let routed = names_routed_table(self.schema_rules()?, sql.as_bytes()).is_some();
+        let (data_source, backend_sql) = if routed {
+            let plan = self.plan(sql, &[])?;
+            let unit = plan
+                .units
+                .into_iter()
+                .next()
+                .ok_or_else(|| Error::internal("a plan without execution units"))?;
+            (unit.data_source, unit.sql)
+        } else {
+            (self.default_data_source()?, sql.to_string())
+        };
         let (conn, ds) = self.backend_conn(&data_source).await?;
         let statement = conn
-            .prep(sql)
+            .prep(backend_sql.as_str())
             .await
             .map_err(|e| crate::execute::backend_error(&ds, e))?;
-        Ok((statement.params().to_vec(), statement.columns().to_vec()))
-    }
-
-    /// Checks a statement names no sharded or broadcast table before it is
-    /// prepared on the default data source.
-    pub fn check_unsharded(&self, sql: &str) -> Result<(), Error> {
-        let sql = sql.as_bytes();
-        if let Some(table) = names_routed_table(self.schema_rules()?, sql) {
-            return Err(Error::not_supported(format!(
-                "statements on sharded or broadcast table `{table}` (routing is not implemented yet)"
-            )));
-        }
-        Ok(())
+        let columns = statement.columns().to_vec();
+        let params = if routed {
+            // The client's statement, not the unit's, decides the parameter count.
+            let n = Scanner::new(sql)
+                .filter(|t| *t == Token::Punct('?'))
+                .count();
+            (0..n)
+                .map(|_| Column::new(ColumnType::MYSQL_TYPE_VAR_STRING).with_name(b"?"))
+                .collect()
+        } else {
+            statement.params().to_vec()
+        };
+        Ok((params, columns))
     }
 }
 

@@ -1,0 +1,103 @@
+//! The sharding columns' types, read from the backends' table definitions:
+//! placement converts a value the way the column stores it (algorithms.md),
+//! so `'042'` on an integer column is 42. Read at start-up and after DDL that
+//! runs through the proxy; a column not read yet is `Unknown`.
+
+use super::{backend_error, Backends};
+use crate::error::Error;
+use crate::rules::value::ColumnKind;
+use crate::rules::ShardingRules;
+use arc_swap::ArcSwap;
+use mysql_async::prelude::Queryable;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// (schema, logical table, column), all lower-case.
+type Key = (String, String, String);
+
+/// The kinds known so far; swapped whole on every refresh.
+#[derive(Default)]
+pub struct ColumnKinds {
+    kinds: ArcSwap<HashMap<Key, ColumnKind>>,
+}
+
+impl ColumnKinds {
+    /// The kind of `schema.table.column`, `Unknown` when not read.
+    pub fn get(&self, schema: &str, table: &str, column: &str) -> ColumnKind {
+        let key = (
+            schema.to_ascii_lowercase(),
+            table.to_ascii_lowercase(),
+            column.to_ascii_lowercase(),
+        );
+        self.kinds
+            .load()
+            .get(&key)
+            .copied()
+            .unwrap_or(ColumnKind::Unknown)
+    }
+
+    /// Reads every sharding column's type from the first data node of its
+    /// table. Tables that do not exist yet stay `Unknown`; a data source
+    /// that cannot be reached is reported and skipped.
+    pub async fn refresh(&self, rules: &ShardingRules, backends: &Backends) -> Vec<Error> {
+        let mut kinds = (**self.kinds.load()).clone();
+        let mut problems = Vec::new();
+        for (schema_name, schema) in &rules.schemas {
+            for (table_name, table) in &schema.tables {
+                let Some(node) = table.nodes.first() else {
+                    continue;
+                };
+                let read = read_kinds(
+                    backends,
+                    &node.data_source,
+                    &node.table,
+                    table.sharding_columns(),
+                )
+                .await;
+                match read {
+                    Ok(found) => {
+                        for (column, kind) in found {
+                            kinds.insert((schema_name.clone(), table_name.clone(), column), kind);
+                        }
+                    }
+                    Err(e) => problems.push(e),
+                }
+            }
+        }
+        self.kinds.store(Arc::new(kinds));
+        problems
+    }
+}
+
+async fn read_kinds(
+    backends: &Backends,
+    data_source: &str,
+    actual_table: &str,
+    columns: &[String],
+) -> Result<Vec<(String, ColumnKind)>, Error> {
+    let ds = backends.get(data_source)?;
+    let mut conn = ds.acquire().await?;
+    let rows: Vec<(String, String)> = conn
+        .exec(
+            "SELECT LOWER(COLUMN_NAME), LOWER(DATA_TYPE) FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+            (actual_table,),
+        )
+        .await
+        .map_err(|e| backend_error(data_source, e))?;
+    Ok(rows
+        .into_iter()
+        .filter(|(name, _)| columns.iter().any(|c| c.eq_ignore_ascii_case(name)))
+        .map(|(name, data_type)| (name, kind_of(&data_type)))
+        .collect())
+}
+
+/// The placement kind of a MySQL data type.
+pub fn kind_of(data_type: &str) -> ColumnKind {
+    match data_type {
+        "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" => ColumnKind::Integer,
+        "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" | "binary"
+        | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" => ColumnKind::String,
+        _ => ColumnKind::Unknown,
+    }
+}

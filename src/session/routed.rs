@@ -1,0 +1,294 @@
+//! Running an [`ExecutionPlan`]: the execution units on the session's
+//! connections, their answers merged into the client's one answer.
+
+use super::reply::{OkInfo, Reply};
+use super::Session;
+use crate::error::Error;
+use crate::execute::{relay_binary, relay_text, run_ok, stream_rows};
+use crate::plan::{ExecutionPlan, ExecutionUnit, MergePlan};
+use futures_util::future::join_all;
+use mysql_common::constants::StatusFlags;
+use mysql_common::packets::Column;
+use mysql_common::value::Value;
+
+/// A reply that reports `last_insert_id` as the proxy's generated key.
+struct WithInsertId<'r, R> {
+    inner: &'r mut R,
+    last_insert_id: u64,
+}
+
+impl<R: Reply> Reply for WithInsertId<'_, R> {
+    fn columns(&mut self, columns: &[Column]) {
+        self.inner.columns(columns)
+    }
+    fn row(&mut self, values: &[Value]) {
+        self.inner.row(values)
+    }
+    fn end_rows(&mut self, status: StatusFlags, warnings: u16) {
+        self.inner.end_rows(status, warnings)
+    }
+    fn ok(&mut self, ok: &OkInfo, status: StatusFlags) {
+        let ok = OkInfo {
+            last_insert_id: self.last_insert_id,
+            ..ok.clone()
+        };
+        self.inner.ok(&ok, status)
+    }
+    fn error(&mut self, error: &crate::error::Error) {
+        self.inner.error(error)
+    }
+    fn pending(&self) -> usize {
+        self.inner.pending()
+    }
+    async fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush().await
+    }
+}
+
+impl Session {
+    /// Runs a plan. `binary`: the client used COM_STMT_EXECUTE, so units run
+    /// as prepared statements with their own parameters. `is_write`: a DML
+    /// statement, which runs in one transaction when it spans data sources.
+    pub(super) async fn execute_plan<R: Reply>(
+        &mut self,
+        plan: ExecutionPlan,
+        binary: bool,
+        is_write: bool,
+        reply: &mut R,
+        more_after: bool,
+    ) -> Result<(), Error> {
+        let more = if more_after {
+            StatusFlags::SERVER_MORE_RESULTS_EXISTS
+        } else {
+            StatusFlags::empty()
+        };
+        let generated = plan.generated_key;
+        match plan.merge {
+            MergePlan::Single => {
+                let Some(unit) = plan.units.into_iter().next() else {
+                    return Err(Error::internal("a plan without execution units"));
+                };
+                let status = self.status();
+                let (conn, ds) = self
+                    .conns
+                    .conn(&self.shared.backends, &unit.data_source)
+                    .await?;
+                let ds = ds.to_string();
+                match generated {
+                    Some(id) => {
+                        let mut reply = WithInsertId {
+                            inner: reply,
+                            last_insert_id: id,
+                        };
+                        run_unit(conn, &ds, unit, binary, &mut reply, status, more_after).await?;
+                    }
+                    None => run_unit(conn, &ds, unit, binary, reply, status, more_after).await?,
+                }
+                self.after_units(&[ds]);
+                Ok(())
+            }
+            MergePlan::Concat => {
+                let mut warnings = 0u16;
+                let mut touched = Vec::new();
+                for (i, unit) in plan.units.into_iter().enumerate() {
+                    let (conn, ds) = self
+                        .conns
+                        .conn(&self.shared.backends, &unit.data_source)
+                        .await?;
+                    let ds = ds.to_string();
+                    let params = binary.then_some(unit.params);
+                    let w = stream_rows(conn, &ds, &unit.sql, params, reply, i == 0)
+                        .await
+                        .map_err(|e| e.on_data_source(&ds))?;
+                    warnings = warnings.saturating_add(w);
+                    touched.push(ds);
+                }
+                self.after_units(&touched);
+                reply.end_rows(self.status() | more, warnings);
+                Ok(())
+            }
+            MergePlan::SumAffected | MergePlan::Broadcast => {
+                let broadcast = plan.merge == MergePlan::Broadcast;
+                let oks = self.run_writes(plan.units, binary, is_write).await?;
+                let mut total = OkInfo::default();
+                for (i, ok) in oks.iter().enumerate() {
+                    if broadcast {
+                        if i == 0 {
+                            total = ok.clone();
+                        }
+                        continue;
+                    }
+                    total.affected_rows += ok.affected_rows;
+                    total.warnings = total.warnings.saturating_add(ok.warnings);
+                    total.last_insert_id = total.last_insert_id.max(ok.last_insert_id);
+                }
+                if let Some(id) = generated {
+                    total.last_insert_id = id;
+                }
+                if oks.len() > 1 {
+                    total.info.clear();
+                }
+                reply.ok(&total, self.status() | more);
+                Ok(())
+            }
+        }
+    }
+
+    /// Runs units that answer with OK packets: concurrently across data
+    /// sources, in order within one. A DML statement that spans data
+    /// sources outside a transaction runs in one, so a failure on one data
+    /// source leaves none of them changed.
+    async fn run_writes(
+        &mut self,
+        units: Vec<ExecutionUnit>,
+        binary: bool,
+        is_write: bool,
+    ) -> Result<Vec<OkInfo>, Error> {
+        let mut data_sources: Vec<String> = Vec::new();
+        for unit in &units {
+            if !data_sources.contains(&unit.data_source) {
+                data_sources.push(unit.data_source.clone());
+            }
+        }
+        let implicit = is_write
+            && data_sources.len() > 1
+            && self.autocommit
+            && !self.conns.in_explicit_transaction();
+        if implicit {
+            self.conns.begin(b"START TRANSACTION");
+        }
+        for ds in &data_sources {
+            if let Err(e) = self.conns.conn(&self.shared.backends, ds).await {
+                if implicit {
+                    let _ = self.conns.end_transaction("ROLLBACK").await;
+                }
+                return Err(e);
+            }
+        }
+        let names: Vec<&str> = data_sources.iter().map(String::as_str).collect();
+        let conns = self.conns.held_mut(&names);
+        let runs = conns.into_iter().map(|(name, conn)| {
+            let mine: Vec<(usize, ExecutionUnit)> = units
+                .iter()
+                .enumerate()
+                .filter(|(_, u)| u.data_source == name)
+                .map(|(i, u)| (i, u.clone()))
+                .collect();
+            async move {
+                let mut oks = Vec::with_capacity(mine.len());
+                for (i, unit) in mine {
+                    let params = binary.then_some(unit.params);
+                    let ok = run_ok(conn, name, &unit.sql, params)
+                        .await
+                        .map_err(|e| e.on_data_source(name))?;
+                    oks.push((i, ok));
+                }
+                Ok::<_, Error>(oks)
+            }
+        });
+        let results = join_all(runs).await;
+        let mut oks: Vec<(usize, OkInfo)> = Vec::with_capacity(units.len());
+        let mut failure = None;
+        for result in results {
+            match result {
+                Ok(mut v) => oks.append(&mut v),
+                Err(e) => failure = failure.or(Some(e)),
+            }
+        }
+        if implicit {
+            let end = if failure.is_some() {
+                "ROLLBACK"
+            } else {
+                "COMMIT"
+            };
+            if let Err(e) = self.conns.end_transaction(end).await {
+                failure = failure.or(Some(e));
+            }
+        } else {
+            self.after_units(&data_sources);
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        oks.sort_by_key(|(i, _)| *i);
+        Ok(oks.into_iter().map(|(_, ok)| ok).collect())
+    }
+
+    /// Bookkeeping after units ran: with autocommit off, the backends opened
+    /// transactions that COMMIT/ROLLBACK must end.
+    fn after_units(&mut self, data_sources: &[String]) {
+        if !self.autocommit {
+            for ds in data_sources {
+                self.conns.mark_in_transaction(ds);
+            }
+        }
+    }
+}
+
+async fn run_unit<R: Reply>(
+    conn: &mut mysql_async::Conn,
+    ds: &str,
+    unit: ExecutionUnit,
+    binary: bool,
+    reply: &mut R,
+    status: StatusFlags,
+    more_after: bool,
+) -> Result<(), Error> {
+    if binary {
+        relay_binary(conn, ds, &unit.sql, unit.params, reply, status).await?;
+    } else {
+        relay_text(conn, ds, unit.sql.as_bytes(), reply, status, more_after).await?;
+    }
+    Ok(())
+}
+
+impl Session {
+    /// Plans a statement on sharded or broadcast tables of the schema in use.
+    pub(super) fn plan(&self, sql: &str, params: &[Value]) -> Result<ExecutionPlan, Error> {
+        let schema = self.schema_rules()?;
+        let kinds = &self.shared.column_kinds;
+        let schema_name = schema.name.as_str();
+        let column_kind = |table: &str, column: &str| kinds.get(schema_name, table, column);
+        let context = crate::plan::PlanContext {
+            schema,
+            column_kind: &column_kind,
+            keys: Some(&self.shared.keys),
+        };
+        crate::plan::plan(sql, params, &context)
+    }
+}
+
+impl Session {
+    /// A statement that names a sharded or broadcast table: planned, then
+    /// run unit by unit. DDL refreshes the sharding columns' types.
+    pub(super) async fn run_routed<R: Reply>(
+        &mut self,
+        sql: &[u8],
+        params: super::Params,
+        reply: &mut R,
+        more_after: bool,
+    ) -> Result<(), Error> {
+        let text = std::str::from_utf8(sql).map_err(|_| {
+            Error::not_supported("statements on sharded tables that are not valid UTF-8")
+        })?;
+        let binary = params.is_some();
+        let plan = self.plan(text, params.as_deref().unwrap_or(&[]))?;
+        let kind = crate::sql::classify(sql);
+        let is_write = kind == crate::sql::StatementKind::Write;
+        self.execute_plan(plan, binary, is_write, reply, more_after)
+            .await?;
+        if is_ddl(text) {
+            self.shared.refresh_column_kinds().await;
+        }
+        Ok(())
+    }
+}
+
+/// CREATE / ALTER / DROP / TRUNCATE / RENAME: statements after which the
+/// sharding columns' types may have changed.
+fn is_ddl(sql: &str) -> bool {
+    let first = crate::sql::Scanner::new(sql).next();
+    ["CREATE", "ALTER", "DROP", "TRUNCATE", "RENAME"]
+        .iter()
+        .any(|kw| first.is_some_and(|t| crate::sql::scan::is_keyword(&t, kw)))
+}
