@@ -2,6 +2,8 @@
 
 use clap::{Parser, Subcommand};
 use shardgate::config;
+use shardgate::keygen::{KeyGenerator, SystemClock};
+use shardgate::rules::value::ColumnKind;
 use shardgate::session::Shared;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,6 +23,14 @@ struct Cli {
 enum Commands {
     /// Validate a rule file and print a summary, or every error found.
     Check,
+    /// Print the execution units of a statement, touching no backend.
+    Preview {
+        /// The statement (on the schema given by --schema, or the first one).
+        sql: String,
+        /// The logical schema the statement runs in.
+        #[arg(long)]
+        schema: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -44,7 +54,45 @@ fn main() -> ExitCode {
             println!("{}: OK\n{}", path.display(), config::summary(&config));
             ExitCode::SUCCESS
         }
+        Some(Commands::Preview { sql, schema }) => preview(&config, schema.as_deref(), &sql),
         None => run(config),
+    }
+}
+
+fn preview(config: &config::Config, schema: Option<&str>, sql: &str) -> ExitCode {
+    let schema = match schema {
+        Some(name) => config.rules.schemas.get(name),
+        None => config.rules.schemas.values().next(),
+    };
+    let Some(schema) = schema else {
+        eprintln!("shardgate: no such schema in the rule file");
+        return ExitCode::from(2);
+    };
+    let keys = match KeyGenerator::new(config.server.worker_id, Arc::new(SystemClock)) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("shardgate: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let unknown = |_: &str, _: &str| ColumnKind::Unknown;
+    let context = shardgate::plan::PlanContext {
+        schema,
+        column_kind: &unknown,
+        keys: Some(&keys),
+    };
+    match shardgate::plan::plan(sql, &[], &context) {
+        Ok(plan) => {
+            println!("merge: {:?}", plan.merge);
+            for unit in &plan.units {
+                println!("{}\t{}", unit.data_source, unit.sql);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(1)
+        }
     }
 }
 
@@ -84,6 +132,8 @@ fn run(config: config::Config) -> ExitCode {
             }
         };
         tracing::info!("shardgate listening on {listen}");
+        let reader = shared.clone();
+        tokio::spawn(async move { reader.refresh_column_kinds().await });
         match shardgate::server::run(listener, shared, shutdown_signal()).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
