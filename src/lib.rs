@@ -32,6 +32,8 @@
 pub mod config;
 pub mod error;
 pub mod execute;
+pub mod keygen;
+pub mod plan;
 pub mod protocol;
 pub mod rules;
 pub mod server;

@@ -41,7 +41,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Some(Commands::Check) => {
-            println!("{}: OK", path.display());
+            println!("{}: OK\n{}", path.display(), config::summary(&config));
             ExitCode::SUCCESS
         }
         None => run(config),
@@ -55,10 +55,12 @@ fn run(config: config::Config) -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = if std::env::var("SHARDGATE_RUNTIME").as_deref() == Ok("current") {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("shardgate: cannot start the runtime: {e}");

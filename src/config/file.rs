@@ -9,12 +9,16 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
+    /// `[server]`.
     #[serde(default)]
     pub server: ServerConfig,
+    /// `[[users]]`: the logins.
     #[serde(default)]
     pub users: Vec<UserConfig>,
+    /// `[data_sources.NAME]`.
     #[serde(default)]
     pub data_sources: BTreeMap<String, DataSourceConfig>,
+    /// `[schemas.NAME]`: the logical databases.
     #[serde(default)]
     pub schemas: BTreeMap<String, SchemaConfig>,
 }
@@ -23,15 +27,25 @@ pub struct ConfigFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
+    /// The MySQL protocol address clients connect to.
     pub listen: String,
+    /// The HTTP address of /metrics, /healthz and /readyz; none when absent.
     pub admin_listen: Option<String>,
+    /// Client connections beyond this get ER_CON_COUNT_ERROR (1040).
     pub max_connections: u32,
+    /// The snowflake worker id of this proxy instance, 0..=1023.
     pub worker_id: u16,
+    /// How multi-data-source transactions commit.
     pub transaction_mode: TransactionMode,
+    /// Where the XA decision log lives.
     pub data_dir: PathBuf,
+    /// The version string the handshake reports.
     pub server_version: String,
+    /// Larger client packets get 1153.
     pub max_allowed_packet: usize,
+    /// TLS certificate (PEM); TLS is offered when both cert and key are set.
     pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
     pub tls_key: Option<PathBuf>,
 }
 
@@ -56,8 +70,10 @@ impl Default for ServerConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum TransactionMode {
+    /// Commit node by node.
     #[default]
     Local,
+    /// XA two-phase commit across data sources.
     Xa,
 }
 
@@ -65,12 +81,16 @@ pub enum TransactionMode {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserConfig {
+    /// The login name.
     pub name: String,
+    /// The plain password.
     pub password: Option<String>,
     /// Hex of SHA1(SHA1(password)), as mysql.user stores it (with or without a leading `*`).
     pub password_sha1: Option<String>,
+    /// The logical databases this user may see and use.
     #[serde(default)]
     pub schemas: Vec<String>,
+    /// May run admin statements (SHOW BACKENDS, RELOAD CONFIG, ...).
     #[serde(default)]
     pub admin: bool,
 }
@@ -79,13 +99,18 @@ pub struct UserConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataSourceConfig {
+    /// `mysql://user:pass@host:port/db` of the primary.
     pub primary: String,
+    /// The replicas' URLs, same form.
     #[serde(default)]
     pub replicas: Vec<String>,
+    /// Backend connections per endpoint.
     #[serde(default = "default_pool_max")]
     pub pool_max: usize,
+    /// How reads that may go to a replica pick one.
     #[serde(default)]
     pub read_balance: ReadBalance,
+    /// A replica further behind than this many seconds gets no reads.
     #[serde(default = "default_max_replica_lag_s")]
     pub max_replica_lag_s: u64,
 }
@@ -102,8 +127,10 @@ fn default_max_replica_lag_s() -> u64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum ReadBalance {
+    /// In turn.
     #[default]
     RoundRobin,
+    /// At random.
     Random,
 }
 
@@ -111,13 +138,18 @@ pub enum ReadBalance {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SchemaConfig {
+    /// Where unsharded tables live.
     pub default_data_source: String,
+    /// Tables with a full copy in every data source of the schema.
     #[serde(default)]
     pub broadcast_tables: Vec<String>,
+    /// Groups of sharded tables placed alike, joined node by node.
     #[serde(default)]
     pub binding_groups: Vec<Vec<String>>,
+    /// Sharded tables by logical name.
     #[serde(default)]
     pub tables: BTreeMap<String, TableConfig>,
+    /// Sharding algorithms by name.
     #[serde(default)]
     pub algorithms: BTreeMap<String, AlgorithmConfig>,
 }
@@ -126,26 +158,63 @@ pub struct SchemaConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TableConfig {
+    /// The data nodes: an inline expression or a list.
     pub nodes: NodesConfig,
+    /// One level: the algorithm picks one of all nodes.
     pub sharding: Option<StrategyConfig>,
+    /// Picks one of the table's data sources.
     pub database_sharding: Option<StrategyConfig>,
+    /// Picks one of the chosen data source's tables.
     pub table_sharding: Option<StrategyConfig>,
+    /// The column an INSERT gets a generated value for.
     pub key_generator: Option<KeyGeneratorConfig>,
 }
 
 /// `nodes`: an inline expression or an explicit list.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum NodesConfig {
+    /// `"ds_${0..1}.t_order_${0..1}"`.
     Inline(String),
+    /// `["ds_0.t_user", "ds_1.t_user"]` (each item may be an expression too).
     List(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for NodesConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NodesVisitor)
+    }
+}
+
+/// Reads `nodes` as a string or a list of strings, with a message that says so.
+struct NodesVisitor;
+
+impl<'de> serde::de::Visitor<'de> for NodesVisitor {
+    type Value = NodesConfig;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an inline expression like \"ds_${0..1}.t_order_${0..1}\" or a list of \"data_source.actual_table\" strings")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<NodesConfig, E> {
+        Ok(NodesConfig::Inline(value.to_string()))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<NodesConfig, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<String>()? {
+            items.push(item);
+        }
+        Ok(NodesConfig::List(items))
+    }
 }
 
 /// `{ column = "...", algorithm = "..." }`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StrategyConfig {
+    /// The sharding column.
     pub column: String,
+    /// The algorithm's name in `schemas.S.algorithms`.
     pub algorithm: String,
 }
 
@@ -153,7 +222,9 @@ pub struct StrategyConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyGeneratorConfig {
+    /// The generated column.
     pub column: String,
+    /// `snowflake` or `uuid`.
     #[serde(rename = "type")]
     pub kind: String,
 }
@@ -162,8 +233,10 @@ pub struct KeyGeneratorConfig {
 /// properties are checked by the algorithm registry, so they stay a table here.
 #[derive(Debug, Clone, Deserialize)]
 pub struct AlgorithmConfig {
+    /// The algorithm type (`mod`, `hash_mod`, `range`, `consistent_hash`).
     #[serde(rename = "type")]
     pub kind: Option<String>,
+    /// Everything else: the type's own properties.
     #[serde(flatten)]
     pub properties: BTreeMap<String, toml::Value>,
 }

@@ -1,10 +1,17 @@
 //! The rule file: read (file.rs), validated, and turned into the runtime
-//! model (`Config` with its `ShardingRules`). Every error names its key path.
+//! model (`Config` with its `ShardingRules`). Every problem is reported, one
+//! line each, naming its key path, what is wrong and what would be right.
 
+mod check;
 pub mod file;
+mod summary;
+mod toml_error;
+
+pub use check::{endpoint, redact};
+pub use file::{ConfigFile, DataSourceConfig, ServerConfig, TransactionMode};
+pub use summary::summary;
 
 use crate::rules::ShardingRules;
-pub use file::{ConfigFile, DataSourceConfig, ServerConfig, TransactionMode};
 use sha1::{Digest, Sha1};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,23 +20,31 @@ use std::path::Path;
 /// A validated rule file.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// `[server]`, with defaults filled in.
     pub server: ServerConfig,
+    /// The logins.
     pub users: Vec<User>,
+    /// Every data source by name (URLs checked).
     pub data_sources: BTreeMap<String, DataSourceConfig>,
+    /// The sharding model of every schema.
     pub rules: ShardingRules,
 }
 
 /// A login, with the password kept only as mysql_native_password's stored hash.
 #[derive(Debug, Clone)]
 pub struct User {
+    /// The login name.
     pub name: String,
     /// SHA1(SHA1(password)).
     pub password_sha1: [u8; 20],
+    /// The schemas this user may see and use.
     pub schemas: Vec<String>,
+    /// May run admin statements.
     pub admin: bool,
 }
 
 impl User {
+    /// Whether this user may use `schema`.
     pub fn may_use(&self, schema: &str) -> bool {
         self.schemas.iter().any(|s| s == schema)
     }
@@ -38,6 +53,7 @@ impl User {
 /// Everything wrong with a rule file, one line per problem, each naming its key path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
+    /// One line per problem.
     pub problems: Vec<String>,
 }
 
@@ -50,6 +66,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl ConfigError {
+    /// An error of one problem.
     fn one(problem: impl Into<String>) -> Self {
         ConfigError {
             problems: vec![problem.into()],
@@ -66,32 +83,12 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 
 /// Parses and validates a rule file's text.
 pub fn parse(text: &str) -> Result<Config, ConfigError> {
-    let file: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::one(e.to_string()))?;
+    let file: ConfigFile =
+        toml::from_str(text).map_err(|e| ConfigError::one(toml_error::describe(text, &e)))?;
     let mut problems = Vec::new();
-    let users = file
-        .users
-        .iter()
-        .enumerate()
-        .filter_map(|(i, u)| {
-            let hash = match (&u.password, &u.password_sha1) {
-                (Some(pw), None) => Some(double_sha1(pw.as_bytes())),
-                (None, Some(hex)) => parse_sha1_hex(hex),
-                _ => None,
-            };
-            if hash.is_none() {
-                problems.push(format!(
-                    "users[{i}] ({}): give exactly one of `password` or `password_sha1` (40 hex digits)",
-                    u.name
-                ));
-            }
-            hash.map(|password_sha1| User {
-                name: u.name.clone(),
-                password_sha1,
-                schemas: u.schemas.clone(),
-                admin: u.admin,
-            })
-        })
-        .collect();
+    check::server(&file.server, &mut problems);
+    check::data_sources(&file.data_sources, &mut problems);
+    let users = check::users(&file.users, &file.schemas, &mut problems);
     let rules = ShardingRules::build(&file, &mut problems);
     if !problems.is_empty() {
         return Err(ConfigError { problems });
@@ -110,14 +107,5 @@ pub fn double_sha1(password: &[u8]) -> [u8; 20] {
     Sha1::digest(once).into()
 }
 
-fn parse_sha1_hex(hex: &str) -> Option<[u8; 20]> {
-    let hex = hex.strip_prefix('*').unwrap_or(hex);
-    if hex.len() != 40 {
-        return None;
-    }
-    let mut out = [0u8; 20];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
+#[cfg(test)]
+mod tests;

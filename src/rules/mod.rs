@@ -1,5 +1,25 @@
 //! The pure sharding model: which logical tables are sharded, broadcast or
-//! unsharded, where their data nodes are, and how values pick a node.
+//! unsharded, where their data nodes are, and how values pick a data node.
+//!
+//! Built (and validated) from the rule file by [`ShardingRules::build`]; the
+//! router asks a [`SchemaRules`] for a table's [`TableKind`], converts the
+//! statement's values with [`TableRule::convert`], and calls
+//! [`TableRule::route`] (reads, updates, deletes) or [`TableRule::route_exact`]
+//! (one INSERT row) to get node indexes into [`TableRule::nodes`].
+
+pub mod algorithm;
+mod binding;
+mod build;
+pub mod condition;
+pub mod inline;
+mod route_error;
+pub mod table;
+pub mod value;
+
+pub use condition::ColumnCondition;
+pub use route_error::RouteError;
+pub use table::{DataNode, KeyGeneratorRule, ShardingLevel, Strategy, TableRule};
+pub use value::{ColumnKind, Conversion, ShardingValue, SqlValue, ValueDomain, ValueUse};
 
 use crate::config::file::ConfigFile;
 use std::collections::{BTreeMap, BTreeSet};
@@ -7,37 +27,42 @@ use std::collections::{BTreeMap, BTreeSet};
 /// All schemas' rules, keyed by logical schema name.
 #[derive(Debug, Clone, Default)]
 pub struct ShardingRules {
+    /// Each logical database by its name.
     pub schemas: BTreeMap<String, SchemaRules>,
 }
 
 /// One logical database.
 #[derive(Debug, Clone)]
 pub struct SchemaRules {
+    /// The name clients `USE`.
     pub name: String,
+    /// Where unsharded tables live.
     pub default_data_source: String,
-    /// Every data source the schema uses: the default first, then in order of appearance.
+    /// Every data source the schema uses: the default first, then in order of
+    /// appearance in the sharded tables' nodes (tables by name).
     pub data_sources: Vec<String>,
     /// Sharded tables by lower-cased logical name.
     pub tables: BTreeMap<String, TableRule>,
-    /// Broadcast tables, lower-cased.
+    /// Broadcast tables, lower-cased: a full copy in every data source.
     pub broadcast_tables: BTreeSet<String>,
-}
-
-/// One sharded logical table (filled in by the sharding work).
-#[derive(Debug, Clone)]
-pub struct TableRule {
-    pub logical_name: String,
+    /// Binding groups: lower-cased logical names; `TableRule::binding_group`
+    /// indexes into this.
+    pub binding_groups: Vec<Vec<String>>,
 }
 
 /// How a logical table is placed.
 #[derive(Debug, Clone, Copy)]
 pub enum TableKind<'a> {
+    /// Rows spread over data nodes by its rule.
     Sharded(&'a TableRule),
+    /// A full copy in every data source of the schema.
     Broadcast,
+    /// Lives in the schema's default data source.
     Unsharded,
 }
 
 impl SchemaRules {
+    /// How `table` (any case) is placed.
     pub fn table_kind(&self, table: &str) -> TableKind<'_> {
         let lower = table.to_ascii_lowercase();
         if let Some(rule) = self.tables.get(&lower) {
@@ -48,46 +73,66 @@ impl SchemaRules {
             TableKind::Unsharded
         }
     }
+
+    /// The sharded table `table` (any case), if it is one.
+    pub fn table(&self, table: &str) -> Option<&TableRule> {
+        self.tables.get(&table.to_ascii_lowercase())
+    }
+
+    /// The binding group (lower-cased names) that `table` is in, if any.
+    pub fn binding_group_of(&self, table: &str) -> Option<&[String]> {
+        let group = self.table(table)?.binding_group?;
+        self.binding_groups.get(group).map(Vec::as_slice)
+    }
+
+    /// Whether two sharded tables are in the same binding group, so that node
+    /// `i` of one joins node `i` of the other.
+    pub fn are_bound(&self, a: &str, b: &str) -> bool {
+        match (self.table(a), self.table(b)) {
+            (Some(a), Some(b)) => a.binding_group.is_some() && a.binding_group == b.binding_group,
+            _ => false,
+        }
+    }
 }
 
 impl ShardingRules {
-    /// Builds the model from a parsed file, pushing every problem found.
+    /// Builds the model from a parsed file, pushing every problem found
+    /// (each naming its key path); the result is only meaningful when no
+    /// problem was pushed.
     pub fn build(file: &ConfigFile, problems: &mut Vec<String>) -> ShardingRules {
-        let mut schemas = BTreeMap::new();
-        for (name, schema) in &file.schemas {
-            if !file.data_sources.contains_key(&schema.default_data_source) {
-                problems.push(format!(
-                    "schemas.{name}.default_data_source: unknown data source `{}`",
-                    schema.default_data_source
-                ));
-            }
-            let tables = schema
-                .tables
-                .keys()
-                .map(|t| {
-                    (
-                        t.to_ascii_lowercase(),
-                        TableRule {
-                            logical_name: t.clone(),
-                        },
-                    )
-                })
-                .collect();
-            schemas.insert(
-                name.clone(),
-                SchemaRules {
-                    name: name.clone(),
-                    default_data_source: schema.default_data_source.clone(),
-                    data_sources: vec![schema.default_data_source.clone()],
-                    tables,
-                    broadcast_tables: schema
-                        .broadcast_tables
-                        .iter()
-                        .map(|t| t.to_ascii_lowercase())
-                        .collect(),
-                },
-            );
-        }
+        let schemas = file
+            .schemas
+            .iter()
+            .map(|(name, schema)| {
+                (
+                    name.clone(),
+                    build::schema(name, schema, &file.data_sources, problems),
+                )
+            })
+            .collect();
         ShardingRules { schemas }
     }
+
+    /// The schema `name`, if it exists.
+    pub fn schema(&self, name: &str) -> Option<&SchemaRules> {
+        self.schemas.get(name)
+    }
 }
+
+/// `[A-Za-z0-9_]+`: data source and schema names, columns.
+pub fn is_identifier(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// `[A-Za-z0-9_$]+`: logical and actual table names.
+pub fn is_table_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$')
+}
+
+#[cfg(test)]
+mod test_support;
+#[cfg(test)]
+mod tests;

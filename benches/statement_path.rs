@@ -1,0 +1,59 @@
+//! The per-statement work the proxy adds before a statement reaches a
+//! backend: split, classify, and the check that it names no sharded table
+//! (the whole decision for unsharded passthrough), next to a full sqlparser
+//! parse for scale.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use shardgate::config;
+use shardgate::session::names_routed_table;
+use shardgate::sql::{classify, parse, split_statements};
+use std::hint::black_box;
+
+const RULES: &str = r#"
+[[users]]
+name = "app"
+password = "pw"
+schemas = ["shop"]
+[data_sources.ds_0]
+primary = "mysql://root:@127.0.0.1:3306/shop_0"
+[data_sources.ds_1]
+primary = "mysql://root:@127.0.0.1:3306/shop_1"
+[schemas.shop]
+default_data_source = "ds_0"
+broadcast_tables = ["t_dict"]
+[schemas.shop.tables.t_order]
+nodes = "ds_${0..1}.t_order_${0..1}"
+database_sharding = { column = "user_id", algorithm = "m" }
+table_sharding = { column = "order_id", algorithm = "m" }
+[schemas.shop.algorithms]
+m = { type = "mod" }
+"#;
+
+fn passthrough_decision(c: &mut Criterion) {
+    let config = config::parse(RULES).expect("bench rules load");
+    let schema = &config.rules.schemas["shop"];
+    let point_select = b"SELECT c FROM sbtest1 WHERE id=4242";
+    c.bench_function("passthrough decision: point select", |b| {
+        b.iter(|| {
+            for sql in split_statements(black_box(point_select)) {
+                black_box(classify(sql));
+                black_box(names_routed_table(schema, sql));
+            }
+        })
+    });
+    let range = b"SELECT DISTINCT c FROM sbtest1 WHERE id BETWEEN 4242 AND 4341 ORDER BY c";
+    c.bench_function("passthrough decision: range select", |b| {
+        b.iter(|| {
+            for sql in split_statements(black_box(range)) {
+                black_box(classify(sql));
+                black_box(names_routed_table(schema, sql));
+            }
+        })
+    });
+    c.bench_function("sqlparser parse: point select", |b| {
+        b.iter(|| parse(black_box("SELECT c FROM sbtest1 WHERE id=4242")))
+    });
+}
+
+criterion_group!(benches, passthrough_decision);
+criterion_main!(benches);

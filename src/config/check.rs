@@ -1,0 +1,189 @@
+//! Checks of `[server]`, `[[users]]` and `[data_sources.*]` (config.md). The
+//! schemas are checked by `ShardingRules::build`.
+
+use super::file::{DataSourceConfig, SchemaConfig, ServerConfig, UserConfig};
+use super::{double_sha1, User};
+use crate::keygen::MAX_WORKER_ID;
+use crate::rules::is_identifier;
+use mysql_async::Opts;
+use std::collections::BTreeMap;
+
+/// Checks `[server]`.
+pub(super) fn server(server: &ServerConfig, problems: &mut Vec<String>) {
+    if server.worker_id > MAX_WORKER_ID {
+        problems.push(format!(
+            "server.worker_id: {} is out of range; give 0..={MAX_WORKER_ID}, different for each proxy instance",
+            server.worker_id
+        ));
+    }
+    if server.max_connections < 1 {
+        problems.push("server.max_connections: must be at least 1".to_string());
+    }
+    for (key, address) in [
+        ("listen", Some(&server.listen)),
+        ("admin_listen", server.admin_listen.as_ref()),
+    ] {
+        if let Some(address) = address {
+            if !is_host_port(address) {
+                problems.push(format!(
+                    "server.{key}: `{address}` is not `host:port`, e.g. `0.0.0.0:3307`"
+                ));
+            }
+        }
+    }
+    if server.tls_cert.is_some() != server.tls_key.is_some() {
+        problems.push("server: give both `tls_cert` and `tls_key`, or neither".to_string());
+    }
+}
+
+/// `host:port` with a numeric port.
+fn is_host_port(address: &str) -> bool {
+    match address.rsplit_once(':') {
+        Some((host, port)) => !host.is_empty() && port.parse::<u16>().is_ok(),
+        None => false,
+    }
+}
+
+/// Checks every `[data_sources.NAME]`.
+pub(super) fn data_sources(
+    data_sources: &BTreeMap<String, DataSourceConfig>,
+    problems: &mut Vec<String>,
+) {
+    for (name, ds) in data_sources {
+        let path = format!("data_sources.{name}");
+        if !is_identifier(name) {
+            problems.push(format!(
+                "{path}: data source name `{name}` must match [A-Za-z0-9_]+"
+            ));
+        }
+        if let Err(e) = endpoint(&ds.primary) {
+            problems.push(format!("{path}.primary: {e}"));
+        }
+        for (i, replica) in ds.replicas.iter().enumerate() {
+            if let Err(e) = endpoint(replica) {
+                problems.push(format!("{path}.replicas[{i}]: {e}"));
+            }
+        }
+        if ds.pool_max < 1 {
+            problems.push(format!("{path}.pool_max: must be at least 1"));
+        }
+    }
+}
+
+/// Parses an endpoint URL, `mysql://user:pass@host:port/db`; the error never
+/// shows the password.
+pub fn endpoint(url: &str) -> Result<Opts, String> {
+    let shown = redact(url);
+    let expected = "expected `mysql://user:pass@host:port/db`";
+    let opts = Opts::from_url(url).map_err(|e| format!("`{shown}`: {e}; {expected}"))?;
+    if opts.user().is_none_or(str::is_empty) {
+        return Err(format!("`{shown}` names no user; {expected}"));
+    }
+    if opts.db_name().is_none_or(str::is_empty) {
+        return Err(format!("`{shown}` names no database; {expected}"));
+    }
+    Ok(opts)
+}
+
+/// The URL with its password replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_string();
+    };
+    match rest[..at].find(':') {
+        Some(colon) => format!(
+            "{}{}:***{}",
+            &url[..scheme_end + 3],
+            &rest[..colon],
+            &rest[at..]
+        ),
+        None => url.to_string(),
+    }
+}
+
+/// Checks `[[users]]` and turns them into [`User`]s.
+pub(super) fn users(
+    users: &[UserConfig],
+    schemas: &BTreeMap<String, SchemaConfig>,
+    problems: &mut Vec<String>,
+) -> Vec<User> {
+    let mut out: Vec<User> = Vec::new();
+    for (i, user) in users.iter().enumerate() {
+        let path = format!("users[{i}]");
+        if user.name.is_empty() {
+            problems.push(format!("{path}.name: must not be empty"));
+        }
+        if let Some(first) = users[..i].iter().position(|u| u.name == user.name) {
+            problems.push(format!(
+                "{path}.name: user `{}` is already defined in users[{first}]; user names must be unique",
+                user.name
+            ));
+        }
+        for (j, schema) in user.schemas.iter().enumerate() {
+            if !schemas.contains_key(schema) {
+                let known: Vec<&str> = schemas.keys().map(String::as_str).collect();
+                problems.push(format!(
+                    "{path}.schemas[{j}]: unknown schema `{schema}`; known: {}",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ));
+            }
+        }
+        let hash = match (&user.password, &user.password_sha1) {
+            (Some(password), None) => Some(double_sha1(password.as_bytes())),
+            (None, Some(hex)) => {
+                let hash = parse_sha1_hex(hex);
+                if hash.is_none() {
+                    problems.push(format!(
+                        "{path}.password_sha1: must be 40 hex digits (optionally after `*`), the SHA1(SHA1(password)) that mysql.user stores"
+                    ));
+                }
+                hash
+            }
+            (Some(_), Some(_)) => {
+                problems.push(format!(
+                    "{path} (`{}`): give `password` or `password_sha1`, not both",
+                    user.name
+                ));
+                None
+            }
+            (None, None) => {
+                problems.push(format!(
+                    "{path} (`{}`): no password; give `password` or `password_sha1`",
+                    user.name
+                ));
+                None
+            }
+        };
+        if let Some(password_sha1) = hash {
+            out.push(User {
+                name: user.name.clone(),
+                password_sha1,
+                schemas: user.schemas.clone(),
+                admin: user.admin,
+            });
+        }
+    }
+    out
+}
+
+/// 40 hex digits, optionally after a `*`.
+fn parse_sha1_hex(hex: &str) -> Option<[u8; 20]> {
+    let hex = hex.strip_prefix('*').unwrap_or(hex);
+    if hex.len() != 40 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut out = [0u8; 20];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
