@@ -30,6 +30,7 @@ const COM_STMT_EXECUTE: u8 = 0x17;
 const COM_STMT_SEND_LONG_DATA: u8 = 0x18;
 const COM_STMT_CLOSE: u8 = 0x19;
 const COM_STMT_RESET: u8 = 0x1a;
+const COM_SET_OPTION: u8 = 0x1b;
 
 /// A proxy on fresh databases with `extra` appended to its rule file.
 fn start(prefix: &str, extra: &str) -> (Proxy, Vec<String>) {
@@ -279,17 +280,25 @@ impl Raw {
 
     /// Connects and logs in with mysql_native_password; panics unless OK.
     fn login(port: u16, user: &str, password: &str, db: Option<&str>) -> Raw {
+        Raw::login_patched(port, user, password, db, |_| {})
+    }
+
+    /// Logs in with a handshake response changed by `patch` first.
+    fn login_patched(
+        port: u16,
+        user: &str,
+        password: &str,
+        db: Option<&str>,
+        patch: impl Fn(&mut Vec<u8>),
+    ) -> Raw {
         let mut raw = Raw::connect(port);
         let (nonce, _) = raw.handshake();
         let auth = scramble_native(&nonce, password.as_bytes())
             .map(|s| s.to_vec())
             .unwrap_or_default();
-        raw.write_packet(&Raw::response(
-            user,
-            db,
-            AuthPlugin::MysqlNativePassword,
-            &auth,
-        ));
+        let mut response = Raw::response(user, db, AuthPlugin::MysqlNativePassword, &auth);
+        patch(&mut response);
+        raw.write_packet(&response);
         let reply = raw.reply();
         assert!(matches!(reply, Reply::Ok { .. }), "login failed: {reply:?}");
         raw
@@ -969,4 +978,107 @@ fn max_connections_refuses_the_next_client_with_1040() {
     std::thread::sleep(Duration::from_millis(200));
     assert_healthy(&mut proxy);
     assert_eq!(first.scalar("SELECT 2"), Some(b"2".to_vec()));
+}
+
+#[test]
+fn each_handshake_has_a_fresh_salt() {
+    let (mut proxy, _) = start("salt", "");
+    let salts: Vec<Vec<u8>> = (0..5)
+        .map(|_| Raw::connect(proxy.port()).handshake().0)
+        .collect();
+    for (i, salt) in salts.iter().enumerate() {
+        assert_eq!(salt.len(), 20);
+        assert!(salt.iter().all(|&b| b != 0), "{salt:?}");
+        assert!(
+            salts[..i].iter().all(|other| other != salt),
+            "a salt repeated"
+        );
+    }
+    assert_healthy(&mut proxy);
+}
+
+/// Without CLIENT_MULTI_STATEMENTS a `;`-separated text is a syntax error,
+/// as on the backend; COM_SET_OPTION turns multi-statements on and off.
+#[test]
+fn multi_statements_follow_the_client_flag_and_set_option() {
+    let (mut proxy, dbs) = start("setoption", "");
+    let backend = &cluster()[0];
+    let no_multi = |response: &mut Vec<u8>| {
+        let caps = u32::from_le_bytes(response[..4].try_into().unwrap())
+            & !CapabilityFlags::CLIENT_MULTI_STATEMENTS.bits();
+        response[..4].copy_from_slice(&caps.to_le_bytes());
+    };
+    let mut via_proxy =
+        Raw::login_patched(proxy.port(), APP_USER, APP_PASSWORD, Some(SCHEMA), no_multi);
+    let mut direct = Raw::login_patched(backend.port(), "root", "", Some(&dbs[0]), no_multi);
+    for raw in [&mut via_proxy, &mut direct] {
+        let reply = raw.query("SELECT 1; SELECT 2");
+        assert_eq!(reply.err_code(), (1064, "42000"), "{reply:?}");
+        assert_eq!(raw.scalar("SELECT 3"), Some(b"3".to_vec()));
+
+        // MYSQL_OPTION_MULTI_STATEMENTS_ON: answered with an EOF packet.
+        raw.command(COM_SET_OPTION, &0u16.to_le_bytes());
+        let eof = raw.packet();
+        assert_eq!(eof[0], 0xfe, "{eof:?}");
+        raw.command(COM_QUERY, b"SELECT 1; SELECT 2");
+        let first = raw.reply();
+        let second = raw.reply();
+        assert_eq!(first.text_rows(), vec![vec![Some(b"1".to_vec())]]);
+        assert_eq!(second.text_rows(), vec![vec![Some(b"2".to_vec())]]);
+
+        // ..._OFF.
+        raw.command(COM_SET_OPTION, &1u16.to_le_bytes());
+        let eof = raw.packet();
+        assert_eq!(eof[0], 0xfe, "{eof:?}");
+        assert_eq!(raw.query("SELECT 1; SELECT 2").err_code().0, 1064);
+        assert_eq!(raw.scalar("SELECT 4"), Some(b"4".to_vec()));
+    }
+    assert_healthy(&mut proxy);
+}
+
+/// The types a client binds its parameters with reach the backend: a
+/// DECIMAL parameter computes as DECIMAL (not as a DOUBLE from a string),
+/// a DATE stays a DATE, a TINY stays a TINY. Compared with the backend
+/// directly: column types and binary row bytes.
+#[test]
+fn parameter_types_reach_the_backend() {
+    let (mut proxy, dbs) = start("paramtypes", "");
+    let backend = &cluster()[0];
+    let mut via_proxy = Raw::login(proxy.port(), APP_USER, APP_PASSWORD, Some(SCHEMA));
+    let mut direct = Raw::login(backend.port(), "root", "", Some(&dbs[0]));
+    let sql = "SELECT ? * 3, ?, ?, ? + 0.5";
+    let mut rest = vec![0, 1];
+    for t in [
+        ColumnType::MYSQL_TYPE_NEWDECIMAL,
+        ColumnType::MYSQL_TYPE_DATE,
+        ColumnType::MYSQL_TYPE_TINY,
+        ColumnType::MYSQL_TYPE_NEWDECIMAL,
+    ] {
+        rest.extend_from_slice(&[t as u8, 0]);
+    }
+    put_lenenc_bytes(&mut rest, b"0.1");
+    rest.extend_from_slice(&[4, 0xe8, 0x07, 2, 29]);
+    rest.push(0xff);
+    put_lenenc_bytes(&mut rest, b"12345678901234567890.25");
+    let mut answers = Vec::new();
+    for raw in [&mut via_proxy, &mut direct] {
+        let (id, params, _) = raw.prepare(sql).unwrap();
+        assert_eq!(params, 4);
+        raw.command(COM_STMT_EXECUTE, &execute_body(id, &rest));
+        match raw.reply() {
+            Reply::Rows { columns, rows } => {
+                let columns: Vec<(Vec<u8>, u8, u8)> = columns
+                    .iter()
+                    .map(|c| column_def(c))
+                    .map(|c| (c.name, c.column_type, c.decimals))
+                    .collect();
+                answers.push((columns, rows));
+            }
+            other => panic!("expected a row, got {other:?}"),
+        }
+    }
+    assert_eq!(answers[0], answers[1], "through the proxy vs directly");
+    let newdecimal = ColumnType::MYSQL_TYPE_NEWDECIMAL as u8;
+    assert_eq!(answers[1].0[0].1, newdecimal, "the backend's own answer");
+    assert_healthy(&mut proxy);
 }
