@@ -17,6 +17,9 @@ use std::time::Duration;
 /// How long a statement waits for a free backend connection before it fails.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long an idle backend connection stays in its pool.
+const IDLE_TTL: Duration = Duration::from_secs(300);
+
 /// Prepared statements cached per backend connection. Client statements are
 /// executed by SQL text, so an evicted one is simply prepared again.
 const STATEMENT_CACHE_SIZE: usize = 256;
@@ -84,8 +87,13 @@ impl DataSource {
         // Connections are held by one client session at a time and reset
         // (COM_RESET_CONNECTION) when that session ends, so no session state
         // leaks from one client to the next.
+        // Idle connections stay in the pool (up to pool_max) for IDLE_TTL;
+        // with mysql_async's default ttl of 0 the pool would close every
+        // returned connection.
         let pool_opts = PoolOpts::default()
             .with_constraints(constraints)
+            .with_inactive_connection_ttl(IDLE_TTL)
+            .with_ttl_check_interval(IDLE_TTL / 4)
             .with_reset_connection(true);
         let builder = OptsBuilder::from_opts(opts)
             .pool_opts(pool_opts)

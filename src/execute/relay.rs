@@ -84,31 +84,56 @@ async fn relay_all<R: Reply, P: Protocol>(
                         reply.flush().await.map_err(client_gone)?;
                     }
                 }
-                let more = !result.is_empty();
-                reply.end_rows(with_more(status, more || more_after), result.warnings());
-                if !more {
-                    return Ok(());
+                let warnings = result.warnings();
+                let next = next_result(&mut result, data_source).await;
+                let more = !matches!(next, Next::Done);
+                reply.end_rows(with_more(status, more || more_after), warnings);
+                match next {
+                    Next::Done => return Ok(()),
+                    Next::Error(e) => return Err(e),
+                    Next::Result => {}
                 }
             }
             _ => {
-                let ok = OkInfo {
-                    affected_rows: result.affected_rows(),
-                    last_insert_id: result.last_insert_id().unwrap_or(0),
-                    warnings: result.warnings(),
-                    info: result.info().into_owned(),
-                };
-                // Moves to the next result set, if any.
+                let ok = ok_of(&result);
+                // Moves past this OK result to the next one, if any.
                 result
                     .next()
                     .await
                     .map_err(|e| backend_error(data_source, e))?;
-                let more = !result.is_empty();
+                let next = next_result(&mut result, data_source).await;
+                let more = !matches!(next, Next::Done);
                 reply.ok(&ok, with_more(status, more || more_after));
-                if !more {
-                    return Ok(());
+                match next {
+                    Next::Done => return Ok(()),
+                    Next::Error(e) => return Err(e),
+                    Next::Result => {}
                 }
             }
         }
+    }
+}
+
+/// What follows a finished result of a multi-result answer.
+enum Next {
+    /// Another result set or OK result.
+    Result,
+    /// The backend's error in place of the next result (MySQL sends no more after it).
+    Error(Error),
+    Done,
+}
+
+/// Looks at what follows the current result without consuming a row: a
+/// pending result shows in `columns()` (empty for an OK result); a pending
+/// error only surfaces from `next()`, which is safe to call when nothing
+/// else is pending.
+async fn next_result<P: Protocol>(result: &mut QueryResult<'_, '_, P>, data_source: &str) -> Next {
+    if result.columns().is_some() {
+        return Next::Result;
+    }
+    match result.next().await {
+        Ok(_) => Next::Done,
+        Err(e) => Next::Error(backend_error(data_source, e)),
     }
 }
 

@@ -73,8 +73,11 @@ impl Encoder<&[u8]> for MySqlCodec {
     type Error = io::Error;
 
     fn encode(&mut self, mut payload: &[u8], dst: &mut BytesMut) -> io::Result<()> {
-        self.inner
-            .encode(&mut payload, dst)
-            .map_err(|e| io::Error::other(e.to_string()))
+        // `max_allowed_packet` limits what clients send, not what the proxy
+        // relays to them: lift it while encoding.
+        let limit = std::mem::replace(&mut self.inner.max_allowed_packet, usize::MAX);
+        let encoded = self.inner.encode(&mut payload, dst);
+        self.inner.max_allowed_packet = limit;
+        encoded.map_err(|e| io::Error::other(e.to_string()))
     }
 }

@@ -286,18 +286,11 @@ async fn prepare(conn: &mut ClientConn, session: &mut Session, sql: &str) {
     let kind = classify(sql);
     let result = match kind {
         StatementKind::Empty => Err(Error::empty_query()),
-        StatementKind::Write | StatementKind::Other | StatementKind::Stateful => {
-            session.prepare_on_backend(sql).await
-        }
-        StatementKind::Select | StatementKind::Set => match session.prepare_on_backend(sql).await {
-            Ok(meta) => Ok(meta),
-            Err(e) if e.origin == Origin::Backend && param_count(sql) == 0 => {
-                // e.g. `SELECT @@socket` on a backend that lacks the variable.
-                let _ = e;
-                Ok((Vec::new(), Vec::new()))
-            }
-            Err(e) => Err(e),
-        },
+        StatementKind::Write
+        | StatementKind::Other
+        | StatementKind::Stateful
+        | StatementKind::Select
+        | StatementKind::Set => session.prepare_on_backend(sql).await,
         _ => Ok((generic_params(param_count(sql)), Vec::new())),
     };
     let (params, columns) = match result {

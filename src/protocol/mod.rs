@@ -212,7 +212,11 @@ pub async fn serve(
         };
         match commands::dispatch(&mut conn, &mut session, &packet).await {
             Ok(true) => {}
-            Ok(false) => break,
+            Ok(false) => {
+                // The command's last answer (e.g. a refused COM_CHANGE_USER) goes out first.
+                let _ = conn.flush_buffer().await;
+                break;
+            }
             Err(e) => {
                 tracing::debug!(parent: &span, "client write failed: {e}");
                 break;

@@ -119,32 +119,81 @@ enum LocalItem {
     Integer(i64),
 }
 
+/// One item of a `SELECT` of variables and server functions.
+#[derive(Debug, Clone)]
+pub enum SelectItem {
+    /// Answered by the proxy.
+    Local(Column, Value),
+    /// A system variable the backend answers; `label` is the client's column name.
+    Backend { expr: String, label: String },
+}
+
+/// `SELECT item [AS alias], ... [LIMIT n]` where every item is a system
+/// variable or a server function the proxy knows.
+#[derive(Debug, Clone)]
+pub struct VariableSelect {
+    pub items: Vec<SelectItem>,
+    /// `LIMIT 0`.
+    pub no_rows: bool,
+}
+
+impl VariableSelect {
+    pub fn has_local(&self) -> bool {
+        self.items
+            .iter()
+            .any(|i| matches!(i, SelectItem::Local(..)))
+    }
+
+    /// The result when every item is local.
+    pub fn local_result(&self) -> Option<LocalResult> {
+        let mut columns = Vec::new();
+        let mut row = Vec::new();
+        for item in &self.items {
+            match item {
+                SelectItem::Local(column, value) => {
+                    columns.push(column.clone());
+                    row.push(value.clone());
+                }
+                SelectItem::Backend { .. } => return None,
+            }
+        }
+        let rows = if self.no_rows { vec![] } else { vec![row] };
+        Some(LocalResult { columns, rows })
+    }
+}
+
 /// Answers `SELECT item [AS alias], ... [LIMIT n]` when every item is one
-/// the proxy knows (`@@version_comment`, `@@socket`, `DATABASE()`, ...);
-/// anything else returns `None` and goes to a backend.
+/// the proxy knows (`@@version_comment`, `@@socket`, `DATABASE()`, ...).
 pub fn local_select(sql: &[u8], facts: &SessionFacts<'_>) -> Option<LocalResult> {
+    variable_select(sql, facts)?.local_result()
+}
+
+/// Reads a `SELECT` whose items are all system variables or server
+/// functions; anything else (a FROM, an expression, a user variable) is `None`.
+pub fn variable_select(sql: &[u8], facts: &SessionFacts<'_>) -> Option<VariableSelect> {
     let mut tokens = Scanner::new(sql).peekable();
     if !tokens.next().is_some_and(|t| is_keyword(&t, "SELECT")) {
         return None;
     }
-    let mut columns = Vec::new();
-    let mut row = Vec::new();
+    let mut items = Vec::new();
     loop {
         let start = tokens.next()?;
-        let (label, item) = match start {
+        let (mut label, item) = match start {
             Token::Variable(v) if v.starts_with("@@") => {
                 let name = v.trim_start_matches("@@");
-                let name = name
-                    .strip_prefix("session.")
-                    .or_else(|| name.strip_prefix("SESSION."))
-                    .or_else(|| name.strip_prefix("global."))
-                    .or_else(|| name.strip_prefix("GLOBAL."))
+                let bare = ["session.", "global.", "local."]
+                    .iter()
+                    .find_map(|scope| {
+                        name.get(..scope.len())
+                            .filter(|p| p.eq_ignore_ascii_case(scope))
+                            .map(|_| &name[scope.len()..])
+                    })
                     .unwrap_or(name);
-                let item = match name.to_ascii_lowercase().as_str() {
-                    "version_comment" => LocalItem::Text(Some("shardgate".into())),
-                    "version" => LocalItem::Text(Some(facts.server_version.into())),
-                    "socket" => LocalItem::Text(None),
-                    _ => return None,
+                let item = match bare.to_ascii_lowercase().as_str() {
+                    "version_comment" => Some(LocalItem::Text(Some("shardgate".into()))),
+                    "version" => Some(LocalItem::Text(Some(facts.server_version.into()))),
+                    "socket" => Some(LocalItem::Text(None)),
+                    _ => None,
                 };
                 (v.to_string(), item)
             }
@@ -162,11 +211,11 @@ pub fn local_select(sql: &[u8], facts: &SessionFacts<'_>) -> Option<LocalResult>
                     "CURRENT_USER" => LocalItem::Text(Some(format!("{}@%", facts.user))),
                     _ => return None,
                 };
-                (format!("{f}()"), item)
+                (format!("{f}()"), Some(item))
             }
             _ => return None,
         };
-        let mut label = label;
+        let expr = label.clone();
         if tokens.peek().is_some_and(|t| is_keyword(t, "AS")) {
             tokens.next();
         }
@@ -187,18 +236,21 @@ pub fn local_select(sql: &[u8], facts: &SessionFacts<'_>) -> Option<LocalResult>
             }
             _ => {}
         }
-        match item {
-            LocalItem::Text(v) => {
-                columns.push(text_column(&label));
-                row.push(v.map(|s| text(&s)).unwrap_or(Value::NULL));
-            }
-            LocalItem::Integer(i) => {
-                columns.push(integer_column(&label));
-                row.push(Value::Int(i));
-            }
-        }
+        items.push(match item {
+            Some(LocalItem::Text(v)) => SelectItem::Local(
+                text_column(&label),
+                v.map(|s| text(&s)).unwrap_or(Value::NULL),
+            ),
+            Some(LocalItem::Integer(i)) => SelectItem::Local(integer_column(&label), Value::Int(i)),
+            None => SelectItem::Backend { expr, label },
+        });
         match tokens.next() {
-            None => break,
+            None => {
+                return Some(VariableSelect {
+                    items,
+                    no_rows: false,
+                })
+            }
             Some(Token::Punct(',')) => continue,
             Some(t) if is_keyword(&t, "LIMIT") => {
                 let Some(Token::Number(n)) = tokens.next() else {
@@ -207,20 +259,12 @@ pub fn local_select(sql: &[u8], facts: &SessionFacts<'_>) -> Option<LocalResult>
                 if tokens.next().is_some() {
                     return None;
                 }
-                let rows = if n.trim_start_matches('0').is_empty() {
-                    vec![]
-                } else {
-                    vec![row]
-                };
-                return Some(LocalResult { columns, rows });
+                let no_rows = n.trim_start_matches('0').is_empty();
+                return Some(VariableSelect { items, no_rows });
             }
             Some(_) => return None,
         }
     }
-    Some(LocalResult {
-        columns,
-        rows: vec![row],
-    })
 }
 
 #[cfg(test)]
@@ -260,6 +304,21 @@ mod tests {
         ] {
             assert!(local_select(sql.as_bytes(), &facts()).is_none(), "{sql}");
         }
+    }
+
+    #[test]
+    fn mixed_variable_selects_keep_the_socket_local() {
+        let v = variable_select(
+            b"SELECT @@max_allowed_packet,@@wait_timeout,@@socket",
+            &facts(),
+        )
+        .unwrap();
+        assert!(v.has_local());
+        assert!(
+            matches!(&v.items[0], SelectItem::Backend { expr, .. } if expr == "@@max_allowed_packet")
+        );
+        assert!(matches!(&v.items[2], SelectItem::Local(_, Value::NULL)));
+        assert!(v.local_result().is_none());
     }
 
     #[test]

@@ -274,8 +274,13 @@ impl Session {
                     client_host: &self.client_host,
                     connection_id: self.connection_id,
                 };
-                if let Some(result) = local::local_select(sql, &facts) {
-                    return self.send_local(result, reply, more).await;
+                if let Some(select) = local::variable_select(sql, &facts) {
+                    if let Some(result) = select.local_result() {
+                        return self.send_local(result, reply, more).await;
+                    }
+                    if select.has_local() {
+                        return self.mixed_variable_select(select, reply, more).await;
+                    }
                 }
                 self.pass_through(sql, params, reply, more_after).await
             }
@@ -359,6 +364,64 @@ impl Session {
         Ok(())
     }
 
+    /// A SELECT of variables some of which only the proxy may answer
+    /// (`SELECT @@max_allowed_packet, @@socket`, as mysql_async asks): the
+    /// others come from the default data source.
+    async fn mixed_variable_select<R: Reply>(
+        &mut self,
+        select: local::VariableSelect,
+        reply: &mut R,
+        more: StatusFlags,
+    ) -> Result<(), Error> {
+        let data_source = self.schema_rules()?.default_data_source.clone();
+        let exprs: Vec<&str> = select
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                local::SelectItem::Backend { expr, .. } => Some(expr.as_str()),
+                local::SelectItem::Local(..) => None,
+            })
+            .collect();
+        let query = format!("SELECT {}", exprs.join(", "));
+        let (conn, ds) = self.conns.conn(&self.shared.backends, &data_source).await?;
+        let ds = ds.to_string();
+        let fetched = match fetch_one_row(conn, &query).await {
+            Err(mysql_async::Error::Server(e)) if e.code == 1193 => {
+                match variables::with_older_names(query.as_bytes()) {
+                    Some(older) => fetch_one_row(conn, &String::from_utf8_lossy(&older)).await,
+                    None => Err(mysql_async::Error::Server(e)),
+                }
+            }
+            other => other,
+        };
+        let (columns, mut values) = fetched.map_err(|e| crate::execute::backend_error(&ds, e))?;
+        let mut backend = columns.into_iter().zip(values.drain(..));
+        let mut result = LocalResult {
+            columns: Vec::new(),
+            rows: Vec::new(),
+        };
+        let mut row = Vec::new();
+        for item in select.items {
+            match item {
+                local::SelectItem::Local(column, value) => {
+                    result.columns.push(column);
+                    row.push(value);
+                }
+                local::SelectItem::Backend { label, .. } => {
+                    let (column, value) = backend
+                        .next()
+                        .ok_or_else(|| Error::internal("backend answered fewer columns"))?;
+                    result.columns.push(column.with_name(label.as_bytes()));
+                    row.push(value);
+                }
+            }
+        }
+        if !select.no_rows {
+            result.rows.push(row);
+        }
+        self.send_local(result, reply, more).await
+    }
+
     /// `SET ...`: runs on the default data source's connection, then is
     /// replayed on every other connection the session holds or will hold.
     async fn run_set<R: Reply>(
@@ -369,8 +432,15 @@ impl Session {
         more_after: bool,
     ) -> Result<(), Error> {
         let data_source = self.schema_rules()?.default_data_source.clone();
-        let status = self.status();
         let autocommit = variables::autocommit_assignment(sql);
+        // The packets say what holds after the SET.
+        let mut status = self.status();
+        if let Some(on) = autocommit {
+            status.set(StatusFlags::SERVER_STATUS_AUTOCOMMIT, on);
+            if on {
+                status.remove(StatusFlags::SERVER_STATUS_IN_TRANS);
+            }
+        }
         let (conn, ds) = self.conns.conn(&self.shared.backends, &data_source).await?;
         let ds = ds.to_string();
         let sent = match params {
@@ -408,6 +478,11 @@ impl Session {
             return self.run_routed(sql, params, reply, more_after).await;
         }
         let data_source = rules.default_data_source.clone();
+        self.conns.conn(&self.shared.backends, &data_source).await?;
+        if !self.autocommit {
+            // With autocommit off every statement runs inside a transaction.
+            self.conns.mark_in_transaction(&data_source);
+        }
         let status = self.status();
         let (conn, ds) = self.conns.conn(&self.shared.backends, &data_source).await?;
         let ds = ds.to_string();
@@ -418,9 +493,6 @@ impl Session {
             None => {
                 variables::run_with_mysql8_names(conn, &ds, sql, reply, status, more_after).await?;
             }
-        }
-        if !self.autocommit {
-            self.conns.mark_in_transaction(&ds);
         }
         Ok(())
     }
@@ -600,6 +672,19 @@ pub fn names_routed_table<'a>(rules: &SchemaRules, sql: &'a [u8]) -> Option<&'a 
         },
         _ => None,
     })
+}
+
+/// Runs a one-row query and returns its columns and values.
+async fn fetch_one_row(
+    conn: &mut mysql_async::Conn,
+    query: &str,
+) -> Result<(Vec<Column>, Vec<Value>), mysql_async::Error> {
+    let mut result = conn.query_iter(query).await?;
+    let columns = result.columns().map(|c| c.to_vec()).unwrap_or_default();
+    let row = result.next().await?;
+    result.drop_result().await?;
+    let values = row.map(|r| r.unwrap()).unwrap_or_default();
+    Ok((columns, values))
 }
 
 /// Prepared statements are UTF-8 text (COM_STMT_PREPARE checks it).

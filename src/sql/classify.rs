@@ -167,6 +167,11 @@ pub fn unquote_string(literal: &str) -> String {
                 Some('r') => out.push('\r'),
                 Some('0') => out.push('\0'),
                 Some('Z') => out.push('\x1a'),
+                // MySQL keeps the backslash of `\%` and `\_` (they matter to LIKE).
+                Some(c @ ('%' | '_')) => {
+                    out.push('\\');
+                    out.push(c);
+                }
                 Some(other) => out.push(other),
                 None => {}
             },
@@ -230,7 +235,7 @@ mod tests {
                 StatementKind::ShowTables {
                     full: true,
                     from: Some("shop".into()),
-                    like: Some("t_%".into()),
+                    like: Some("t\\_%".into()),
                 },
             ),
             (

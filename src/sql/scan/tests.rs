@@ -73,3 +73,26 @@ fn raw_bytes_in_literals_are_kept_whole() {
     assert!(tokens.contains(&Token::Other));
     assert!(tokens.contains(&Token::Word("_binary")));
 }
+
+#[test]
+fn stored_program_bodies_stay_whole() {
+    let text = b"CREATE PROCEDURE p() BEGIN DECLARE x INT DEFAULT 0; IF x = 0 THEN SELECT CASE WHEN x THEN 1 END; END IF; LOOP LEAVE; END LOOP; END; CALL p(); BEGIN; SELECT 1";
+    let parts = split_statements(text);
+    assert_eq!(
+        parts.len(),
+        4,
+        "{:?}",
+        parts
+            .iter()
+            .map(|p| String::from_utf8_lossy(p))
+            .collect::<Vec<_>>()
+    );
+    assert!(parts[0].ends_with(b"END LOOP; END"));
+    assert_eq!(parts[1], b"CALL p()");
+    assert_eq!(parts[2], b"BEGIN");
+    let text = b"BEGIN NOT ATOMIC SELECT 1; SELECT 2; END; SELECT 3";
+    assert_eq!(split_statements(text).len(), 2);
+    assert_eq!(split_statements(b"SELECT NOT 1; SELECT 2").len(), 2);
+    let text = b"CREATE FUNCTION f() RETURNS INT RETURN 1; SELECT f()";
+    assert_eq!(split_statements(text).len(), 2);
+}

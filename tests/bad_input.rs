@@ -1,0 +1,1089 @@
+//! Raw clients that send what well-behaved drivers never send: truncated
+//! and oversized packets, garbage, unknown commands and statement ids,
+//! malformed parameter blocks; plus the login paths drivers do take but
+//! mysql_async cannot show (caching_sha2_password, long data, COM_STMT_RESET,
+//! COM_FIELD_LIST). Each bad input must cost at most its own connection:
+//! afterwards the proxy is alive and serves a normal client.
+
+mod common;
+
+use common::{cluster, fresh_databases, passthrough_rules, Proxy, APP_PASSWORD, APP_USER};
+use mysql_common::constants::{CapabilityFlags, ColumnType};
+use mysql_common::io::ParseBuf;
+use mysql_common::packets::{AuthPlugin, HandshakePacket, HandshakeResponse};
+use mysql_common::proto::MySerialize;
+use mysql_common::scramble::{scramble_native, scramble_sha256};
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::time::{Duration, Instant};
+
+const SCHEMA: &str = "shop";
+/// How long a raw client waits for the proxy's answer.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+const COM_QUIT: u8 = 0x01;
+const COM_INIT_DB: u8 = 0x02;
+const COM_QUERY: u8 = 0x03;
+const COM_FIELD_LIST: u8 = 0x04;
+const COM_STMT_PREPARE: u8 = 0x16;
+const COM_STMT_EXECUTE: u8 = 0x17;
+const COM_STMT_SEND_LONG_DATA: u8 = 0x18;
+const COM_STMT_CLOSE: u8 = 0x19;
+const COM_STMT_RESET: u8 = 0x1a;
+const COM_SET_OPTION: u8 = 0x1b;
+
+/// A proxy on fresh databases with `extra` appended to its rule file.
+fn start(prefix: &str, extra: &str) -> (Proxy, Vec<String>) {
+    let dbs = fresh_databases(prefix);
+    let mut rules = passthrough_rules(SCHEMA, &dbs);
+    rules.push_str(extra);
+    (Proxy::start(&rules), dbs)
+}
+
+/// The proxy survived: its process runs, it logged no panic, and a normal
+/// mysql_async client on a new connection gets answers.
+fn assert_healthy(proxy: &mut Proxy) {
+    assert!(
+        proxy.wait_exit(Duration::ZERO).is_none(),
+        "the proxy exited:\n{}",
+        proxy.log()
+    );
+    assert!(
+        !proxy.log().contains("panicked"),
+        "the proxy panicked:\n{}",
+        proxy.log()
+    );
+    let url = proxy.url(APP_USER, APP_PASSWORD, SCHEMA);
+    let answer = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async move {
+            use mysql_async::prelude::Queryable;
+            let work = async {
+                let mut conn = mysql_async::Conn::from_url(url).await?;
+                let v: Option<String> = conn.query_first("SELECT CONCAT('al', 'ive')").await?;
+                conn.disconnect().await?;
+                Ok::<_, mysql_async::Error>(v)
+            };
+            tokio::time::timeout(READ_TIMEOUT, work).await
+        });
+    match answer {
+        Ok(Ok(v)) => assert_eq!(v.as_deref(), Some("alive")),
+        Ok(Err(e)) => panic!("a normal client failed afterwards: {e}"),
+        Err(_) => panic!("a normal client hung afterwards"),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A raw protocol client
+// ---------------------------------------------------------------------------
+
+/// What the server answered to a command.
+#[derive(Debug, Clone, PartialEq)]
+enum Reply {
+    Ok {
+        affected_rows: u64,
+        info: Vec<u8>,
+    },
+    Err {
+        code: u16,
+        state: String,
+        message: String,
+    },
+    /// Column definitions and row payloads, raw.
+    Rows {
+        columns: Vec<Vec<u8>>,
+        rows: Vec<Vec<u8>>,
+    },
+}
+
+impl Reply {
+    #[track_caller]
+    fn err_code(&self) -> (u16, &str) {
+        match self {
+            Reply::Err { code, state, .. } => (*code, state.as_str()),
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    /// Text-protocol rows as strings (NULL as `None`).
+    #[track_caller]
+    fn text_rows(&self) -> Vec<Vec<Option<Vec<u8>>>> {
+        match self {
+            Reply::Rows { columns, rows } => rows
+                .iter()
+                .map(|row| {
+                    let mut r = row.as_slice();
+                    (0..columns.len())
+                        .map(|_| {
+                            if r[0] == 0xfb {
+                                r = &r[1..];
+                                None
+                            } else {
+                                Some(lenenc_bytes(&mut r).to_vec())
+                            }
+                        })
+                        .collect()
+                })
+                .collect(),
+            other => panic!("expected rows, got {other:?}"),
+        }
+    }
+}
+
+fn lenenc_int(r: &mut &[u8]) -> u64 {
+    let (n, used) = match r[0] {
+        0xfc => (u16::from_le_bytes([r[1], r[2]]) as u64, 3),
+        0xfd => (u32::from_le_bytes([r[1], r[2], r[3], 0]) as u64, 4),
+        0xfe => (u64::from_le_bytes(r[1..9].try_into().unwrap()), 9),
+        n => (n as u64, 1),
+    };
+    *r = &r[used..];
+    n
+}
+
+fn lenenc_bytes<'a>(r: &mut &'a [u8]) -> &'a [u8] {
+    let n = lenenc_int(r) as usize;
+    let (head, tail) = r.split_at(n);
+    *r = tail;
+    head
+}
+
+fn put_lenenc_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    assert!(bytes.len() < 0xfb);
+    out.push(bytes.len() as u8);
+    out.extend_from_slice(bytes);
+}
+
+/// The fields of a column definition (ColumnDefinition41) tests look at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ColumnDef {
+    table: Vec<u8>,
+    name: Vec<u8>,
+    org_name: Vec<u8>,
+    charset: u16,
+    length: u32,
+    column_type: u8,
+    flags: u16,
+    decimals: u8,
+}
+
+fn column_def(def: &[u8]) -> ColumnDef {
+    let mut r = def;
+    let _catalog = lenenc_bytes(&mut r);
+    let _schema = lenenc_bytes(&mut r);
+    let table = lenenc_bytes(&mut r).to_vec();
+    let _org_table = lenenc_bytes(&mut r);
+    let name = lenenc_bytes(&mut r).to_vec();
+    let org_name = lenenc_bytes(&mut r).to_vec();
+    assert_eq!(r[0], 0x0c, "fixed-length fields");
+    ColumnDef {
+        table,
+        name,
+        org_name,
+        charset: u16::from_le_bytes([r[1], r[2]]),
+        length: u32::from_le_bytes([r[3], r[4], r[5], r[6]]),
+        column_type: r[7],
+        flags: u16::from_le_bytes([r[8], r[9]]),
+        decimals: r[10],
+    }
+}
+
+/// One client connection speaking the protocol by hand. Capabilities: no
+/// DEPRECATE_EOF, so result sets end with EOF packets.
+struct Raw {
+    stream: TcpStream,
+    /// The sequence id of the next packet written.
+    seq: u8,
+}
+
+fn client_capabilities() -> CapabilityFlags {
+    CapabilityFlags::CLIENT_PROTOCOL_41
+        | CapabilityFlags::CLIENT_SECURE_CONNECTION
+        | CapabilityFlags::CLIENT_PLUGIN_AUTH
+        | CapabilityFlags::CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA
+        | CapabilityFlags::CLIENT_LONG_PASSWORD
+        | CapabilityFlags::CLIENT_LONG_FLAG
+        | CapabilityFlags::CLIENT_TRANSACTIONS
+        | CapabilityFlags::CLIENT_MULTI_STATEMENTS
+        | CapabilityFlags::CLIENT_MULTI_RESULTS
+}
+
+impl Raw {
+    fn connect(port: u16) -> Raw {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+        stream.set_nodelay(true).unwrap();
+        Raw { stream, seq: 0 }
+    }
+
+    /// Reads one packet (a single chunk; tests never read 16 MiB ones).
+    fn read_packet(&mut self) -> io::Result<Vec<u8>> {
+        let mut header = [0u8; 4];
+        self.stream.read_exact(&mut header)?;
+        let len = u32::from_le_bytes([header[0], header[1], header[2], 0]) as usize;
+        self.seq = header[3].wrapping_add(1);
+        let mut payload = vec![0u8; len];
+        self.stream.read_exact(&mut payload)?;
+        Ok(payload)
+    }
+
+    #[track_caller]
+    fn packet(&mut self) -> Vec<u8> {
+        self.read_packet()
+            .unwrap_or_else(|e| panic!("no packet from the server: {e}"))
+    }
+
+    fn write_packet(&mut self, payload: &[u8]) {
+        let mut out = (payload.len() as u32).to_le_bytes()[..3].to_vec();
+        out.push(self.seq);
+        out.extend_from_slice(payload);
+        self.stream.write_all(&out).expect("write");
+        self.seq = self.seq.wrapping_add(1);
+    }
+
+    /// Starts a new command.
+    fn command(&mut self, command: u8, body: &[u8]) {
+        self.seq = 0;
+        let mut payload = vec![command];
+        payload.extend_from_slice(body);
+        self.write_packet(&payload);
+    }
+
+    /// Reads the initial handshake: (nonce, server version string).
+    fn handshake(&mut self) -> (Vec<u8>, String) {
+        let packet = self.packet();
+        let handshake: HandshakePacket<'_> = ParseBuf(&packet).parse(()).expect("a handshake");
+        let mut nonce = handshake.scramble_1_ref().to_vec();
+        nonce.extend_from_slice(handshake.scramble_2_ref().unwrap_or(&[]));
+        nonce.truncate(20);
+        (nonce, handshake.server_version_str().into_owned())
+    }
+
+    /// A handshake response for `user` with `plugin` and its `auth` data.
+    fn response(user: &str, db: Option<&str>, plugin: AuthPlugin<'static>, auth: &[u8]) -> Vec<u8> {
+        let response = HandshakeResponse::new(
+            Some(auth.to_vec()),
+            (8, 0, 36),
+            Some(user.as_bytes().to_vec()),
+            db.map(|d| d.as_bytes().to_vec()),
+            Some(plugin),
+            client_capabilities(),
+            None,
+            16 * 1024 * 1024,
+        );
+        let mut out = Vec::new();
+        response.serialize(&mut out);
+        out
+    }
+
+    /// Connects and logs in with mysql_native_password; panics unless OK.
+    fn login(port: u16, user: &str, password: &str, db: Option<&str>) -> Raw {
+        Raw::login_patched(port, user, password, db, |_| {})
+    }
+
+    /// Logs in with a handshake response changed by `patch` first.
+    fn login_patched(
+        port: u16,
+        user: &str,
+        password: &str,
+        db: Option<&str>,
+        patch: impl Fn(&mut Vec<u8>),
+    ) -> Raw {
+        let mut raw = Raw::connect(port);
+        let (nonce, _) = raw.handshake();
+        let auth = scramble_native(&nonce, password.as_bytes())
+            .map(|s| s.to_vec())
+            .unwrap_or_default();
+        let mut response = Raw::response(user, db, AuthPlugin::MysqlNativePassword, &auth);
+        patch(&mut response);
+        raw.write_packet(&response);
+        let reply = raw.reply();
+        assert!(matches!(reply, Reply::Ok { .. }), "login failed: {reply:?}");
+        raw
+    }
+
+    /// Reads an OK, ERR or a whole text or binary result set.
+    #[track_caller]
+    fn reply(&mut self) -> Reply {
+        let first = self.packet();
+        match first[0] {
+            0x00 => {
+                let mut r = &first[1..];
+                let affected_rows = lenenc_int(&mut r);
+                let _insert_id = lenenc_int(&mut r);
+                let info = if r.len() > 4 {
+                    r[4..].to_vec()
+                } else {
+                    Vec::new()
+                };
+                Reply::Ok {
+                    affected_rows,
+                    info,
+                }
+            }
+            0xff => parse_err(&first),
+            _ => {
+                let mut r = first.as_slice();
+                let n = lenenc_int(&mut r) as usize;
+                let columns: Vec<Vec<u8>> = (0..n).map(|_| self.packet()).collect();
+                let eof = self.packet();
+                assert_eq!(eof[0], 0xfe, "EOF after the column definitions: {eof:?}");
+                let mut rows = Vec::new();
+                loop {
+                    let p = self.packet();
+                    if p[0] == 0xfe && p.len() < 9 {
+                        break;
+                    }
+                    if p[0] == 0xff {
+                        return parse_err(&p);
+                    }
+                    rows.push(p);
+                }
+                Reply::Rows { columns, rows }
+            }
+        }
+    }
+
+    #[track_caller]
+    fn query(&mut self, sql: impl AsRef<[u8]>) -> Reply {
+        self.command(COM_QUERY, sql.as_ref());
+        self.reply()
+    }
+
+    /// COM_STMT_PREPARE: (statement id, params, columns) or the error.
+    fn prepare(&mut self, sql: &str) -> Result<(u32, usize, usize), Reply> {
+        self.command(COM_STMT_PREPARE, sql.as_bytes());
+        let first = self.packet();
+        if first[0] == 0xff {
+            return Err(parse_err(&first));
+        }
+        assert_eq!(first[0], 0x00, "COM_STMT_PREPARE_OK: {first:?}");
+        let id = u32::from_le_bytes(first[1..5].try_into().unwrap());
+        let columns = u16::from_le_bytes([first[5], first[6]]) as usize;
+        let params = u16::from_le_bytes([first[7], first[8]]) as usize;
+        for count in [params, columns] {
+            if count > 0 {
+                for _ in 0..count {
+                    self.packet();
+                }
+                let eof = self.packet();
+                assert_eq!(eof[0], 0xfe, "EOF after definitions: {eof:?}");
+            }
+        }
+        Ok((id, params, columns))
+    }
+
+    /// Whether the server closed the connection (EOF or reset) rather than
+    /// sending more.
+    fn is_closed(&mut self) -> bool {
+        let mut byte = [0u8; 1];
+        match self.stream.read(&mut byte) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => matches!(
+                e.kind(),
+                io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+            ),
+        }
+    }
+
+    /// A one-value text query's answer.
+    #[track_caller]
+    fn scalar(&mut self, sql: &str) -> Option<Vec<u8>> {
+        let reply = self.query(sql);
+        let rows = reply.text_rows();
+        assert_eq!(rows.len(), 1, "{sql}: {reply:?}");
+        rows[0][0].clone()
+    }
+}
+
+fn parse_err(packet: &[u8]) -> Reply {
+    assert_eq!(packet[0], 0xff);
+    let code = u16::from_le_bytes([packet[1], packet[2]]);
+    let (state, message) = if packet.get(3) == Some(&b'#') {
+        (
+            String::from_utf8_lossy(&packet[4..9]).into_owned(),
+            String::from_utf8_lossy(&packet[9..]).into_owned(),
+        )
+    } else {
+        (
+            String::new(),
+            String::from_utf8_lossy(&packet[3..]).into_owned(),
+        )
+    };
+    Reply::Err {
+        code,
+        state,
+        message,
+    }
+}
+
+/// A COM_STMT_EXECUTE body: id, no cursor, one iteration, then `rest`
+/// (NULL bitmap, new-params-bound flag, types, values).
+fn execute_body(id: u32, rest: &[u8]) -> Vec<u8> {
+    let mut body = id.to_le_bytes().to_vec();
+    body.push(0);
+    body.extend_from_slice(&1u32.to_le_bytes());
+    body.extend_from_slice(rest);
+    body
+}
+
+// ---------------------------------------------------------------------------
+// Broken packets
+// ---------------------------------------------------------------------------
+
+#[test]
+fn truncated_packets_close_only_their_connection() {
+    let (mut proxy, _) = start("truncated", "");
+    let port = proxy.port();
+
+    // After login: a header promising 100 bytes, 7 of them, then goodbye.
+    let mut raw = Raw::login(port, APP_USER, APP_PASSWORD, Some(SCHEMA));
+    raw.stream.write_all(&[100, 0, 0, 0]).unwrap();
+    raw.stream.write_all(b"\x03SELECT").unwrap();
+    raw.stream.shutdown(Shutdown::Write).unwrap();
+    assert!(
+        raw.is_closed(),
+        "the proxy should close the half-sent connection"
+    );
+    assert_healthy(&mut proxy);
+
+    // During the handshake.
+    let mut raw = Raw::connect(port);
+    raw.handshake();
+    raw.stream.write_all(&[100, 0, 0, 1, 0x0d, 0xa2]).unwrap();
+    raw.stream.shutdown(Shutdown::Write).unwrap();
+    assert!(raw.is_closed());
+    assert_healthy(&mut proxy);
+
+    // A header and nothing else, and a connection closed before any byte.
+    let mut raw = Raw::login(port, APP_USER, APP_PASSWORD, None);
+    raw.stream.write_all(&[5, 0]).unwrap();
+    drop(raw);
+    drop(Raw::connect(port));
+    assert_healthy(&mut proxy);
+}
+
+#[test]
+fn garbage_instead_of_a_handshake_response() {
+    let (mut proxy, _) = start("garbage", "");
+    let port = proxy.port();
+
+    // A well-framed packet full of nonsense: refused with "Bad handshake".
+    let mut raw = Raw::connect(port);
+    raw.handshake();
+    raw.write_packet(&[0xff; 40]);
+    match raw.read_packet() {
+        Ok(p) => {
+            let reply = parse_err(&p);
+            assert_eq!(reply.err_code(), (1043, "08S01"), "{reply:?}");
+            assert!(raw.is_closed());
+        }
+        Err(e) => panic!("expected ERR 1043 before the close, got {e}"),
+    }
+    assert_healthy(&mut proxy);
+
+    // A very short packet (as an SSL request would be, on a server without TLS).
+    let mut raw = Raw::connect(port);
+    raw.handshake();
+    raw.write_packet(&[0x05, 0xa6]);
+    let reply = parse_err(&raw.packet());
+    assert_eq!(reply.err_code().0, 1043);
+    assert!(raw.is_closed());
+    assert_healthy(&mut proxy);
+
+    // Not MySQL at all: an HTTP request, then the client stops sending.
+    let mut raw = Raw::connect(port);
+    raw.handshake();
+    raw.stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    raw.stream.shutdown(Shutdown::Write).unwrap();
+    let started = Instant::now();
+    loop {
+        match raw.read_packet() {
+            Ok(p) if p.first() == Some(&0xff) => continue,
+            Ok(p) => panic!("unexpected packet after garbage: {p:?}"),
+            Err(e) => {
+                assert!(
+                    e.kind() != io::ErrorKind::WouldBlock && e.kind() != io::ErrorKind::TimedOut,
+                    "the proxy kept a connection of garbage open"
+                );
+                break;
+            }
+        }
+    }
+    assert!(started.elapsed() < READ_TIMEOUT);
+    assert_healthy(&mut proxy);
+
+    // A login packet with a user name that runs past the end.
+    let mut raw = Raw::connect(port);
+    raw.handshake();
+    let mut response = Raw::response(APP_USER, None, AuthPlugin::MysqlNativePassword, &[1; 20]);
+    response.truncate(40);
+    raw.write_packet(&response);
+    if let Ok(p) = raw.read_packet() {
+        let reply = parse_err(&p);
+        assert!(matches!(reply.err_code().0, 1043 | 1045), "{reply:?}");
+    }
+    assert!(raw.is_closed());
+    assert_healthy(&mut proxy);
+}
+
+#[test]
+fn wrong_sequence_id_closes_the_connection() {
+    let (mut proxy, _) = start("seqid", "");
+    let mut raw = Raw::login(proxy.port(), APP_USER, APP_PASSWORD, Some(SCHEMA));
+    raw.seq = 5;
+    raw.write_packet(b"\x03SELECT 1");
+    // Either an error or a close; never an answer as if nothing happened.
+    if let Ok(p) = raw.read_packet() {
+        assert_eq!(p[0], 0xff, "answered a packet out of sequence: {p:?}");
+    }
+    assert_healthy(&mut proxy);
+}
+
+#[test]
+fn packets_over_max_allowed_packet_get_1153() {
+    let (mut proxy, _) = start("maxpacket", "\n[server]\nmax_allowed_packet = 1024\n");
+    let port = proxy.port();
+    let mut raw = Raw::login(port, APP_USER, APP_PASSWORD, Some(SCHEMA));
+    // Within the limit.
+    let fill = "a".repeat(1000);
+    let sql = format!("SELECT '{fill}'");
+    assert!(sql.len() < 1024);
+    assert_eq!(raw.scalar(&sql), Some(fill.into_bytes()));
+    // Over it: 1153, then the connection is closed.
+    let sql = format!("SELECT '{}'", "b".repeat(1500));
+    let reply = raw.query(&sql);
+    assert_eq!(reply.err_code(), (1153, "08S01"), "{reply:?}");
+    assert!(raw.is_closed());
+    assert_healthy(&mut proxy);
+
+    // Refused from the header alone: the proxy does not wait for (or
+    // buffer) a payload it will refuse anyway.
+    let mut raw = Raw::login(port, APP_USER, APP_PASSWORD, Some(SCHEMA));
+    raw.stream
+        .write_all(&[0xa0, 0x86, 0x01, 0x00, COM_QUERY])
+        .unwrap();
+    let reply = parse_err(&raw.packet());
+    assert_eq!(reply.err_code(), (1153, "08S01"));
+    assert!(raw.is_closed());
+    assert_healthy(&mut proxy);
+}
+
+/// `max_allowed_packet` limits what clients send. A result row larger than
+/// it (the backend allows it) must still reach the client, not vanish.
+#[test]
+fn results_larger_than_max_allowed_packet_still_arrive() {
+    let (mut proxy, _) = start("bigresult", "\n[server]\nmax_allowed_packet = 1024\n");
+    let mut raw = Raw::login(proxy.port(), APP_USER, APP_PASSWORD, Some(SCHEMA));
+    raw.command(COM_QUERY, b"SELECT REPEAT('z', 5000) AS z");
+    let first = raw.read_packet();
+    let reply = match first {
+        Ok(p) if p[0] == 0xff => parse_err(&p),
+        Ok(p) => {
+            // Column count, one definition, EOF, the row.
+            assert_eq!(p, vec![1]);
+            let _def = raw.packet();
+            let _eof = raw.packet();
+            let row = raw
+                .read_packet()
+                .expect("no row and no end of the result set");
+            assert_ne!(
+                row[0], 0xfe,
+                "the 5000-byte row was dropped: the result set ended without it"
+            );
+            let mut r = row.as_slice();
+            assert_eq!(lenenc_bytes(&mut r), "z".repeat(5000).as_bytes());
+            let eof = raw.packet();
+            assert_eq!(eof[0], 0xfe);
+            Reply::Ok {
+                affected_rows: 0,
+                info: Vec::new(),
+            }
+        }
+        Err(e) => panic!("no answer at all: {e}"),
+    };
+    assert!(matches!(reply, Reply::Ok { .. }), "{reply:?}");
+    assert_eq!(raw.scalar("SELECT 1"), Some(b"1".to_vec()));
+    assert_healthy(&mut proxy);
+}
+
+// ---------------------------------------------------------------------------
+// Commands
+// ---------------------------------------------------------------------------
+
+#[test]
+fn unknown_command_bytes_get_1047() {
+    let (mut proxy, _) = start("unknowncmd", "");
+    let mut raw = Raw::login(proxy.port(), APP_USER, APP_PASSWORD, Some(SCHEMA));
+    for command in [0xee_u8, 0x00, 0x20, 0xff] {
+        raw.command(command, b"whatever");
+        let reply = raw.reply();
+        assert_eq!(
+            reply.err_code(),
+            (1047, "08S01"),
+            "command {command:#x}: {reply:?}"
+        );
+        assert_eq!(raw.scalar("SELECT 1"), Some(b"1".to_vec()));
+    }
+    // An empty packet.
+    raw.seq = 0;
+    raw.write_packet(&[]);
+    let reply = raw.reply();
+    assert_eq!(reply.err_code().0, 1047, "{reply:?}");
+    assert_eq!(raw.scalar("SELECT 2"), Some(b"2".to_vec()));
+    raw.command(COM_QUIT, &[]);
+    assert!(raw.is_closed());
+    assert_healthy(&mut proxy);
+}
+
+#[test]
+fn init_db_and_non_utf8_query_text() {
+    let (mut proxy, _) = start("initdb", "");
+    let port = proxy.port();
+    let mut raw = Raw::login(port, APP_USER, APP_PASSWORD, None);
+    assert_eq!(raw.scalar("SELECT DATABASE()"), None);
+    raw.command(COM_INIT_DB, SCHEMA.as_bytes());
+    assert!(matches!(raw.reply(), Reply::Ok { .. }));
+    assert_eq!(
+        raw.scalar("SELECT DATABASE()"),
+        Some(SCHEMA.as_bytes().to_vec())
+    );
+    raw.command(COM_INIT_DB, b"nope");
+    assert_eq!(raw.reply().err_code(), (1049, "42000"));
+    raw.command(COM_INIT_DB, b"\xff\xfe");
+    assert_eq!(raw.reply().err_code().0, 1049);
+    assert_eq!(
+        raw.scalar("SELECT DATABASE()"),
+        Some(SCHEMA.as_bytes().to_vec())
+    );
+
+    // A latin1 client (collation 8 in its handshake) sends latin1 bytes.
+    let mut raw = Raw::connect(port);
+    let (nonce, _) = raw.handshake();
+    let auth = scramble_native(&nonce, APP_PASSWORD.as_bytes()).unwrap();
+    let mut response = Raw::response(
+        APP_USER,
+        Some(SCHEMA),
+        AuthPlugin::MysqlNativePassword,
+        &auth,
+    );
+    response[8] = 8; // latin1_swedish_ci
+    raw.write_packet(&response);
+    assert!(matches!(raw.reply(), Reply::Ok { .. }));
+    let reply = raw.query(b"SELECT 'caf\xe9', HEX('caf\xe9'), @@character_set_client".as_slice());
+    assert_eq!(
+        reply.text_rows(),
+        vec![vec![
+            Some(b"caf\xe9".to_vec()),
+            Some(b"636166E9".to_vec()),
+            Some(b"latin1".to_vec())
+        ]]
+    );
+    assert_eq!(raw.scalar("SELECT 1"), Some(b"1".to_vec()));
+    assert_healthy(&mut proxy);
+}
+
+#[test]
+fn unknown_statement_ids() {
+    let (mut proxy, _) = start("unknownstmt", "");
+    let mut raw = Raw::login(proxy.port(), APP_USER, APP_PASSWORD, Some(SCHEMA));
+    raw.command(COM_STMT_EXECUTE, &execute_body(12345, &[]));
+    let reply = raw.reply();
+    assert_eq!(reply.err_code(), (1243, "HY000"), "{reply:?}");
+    assert_eq!(raw.scalar("SELECT 1"), Some(b"1".to_vec()));
+
+    raw.command(COM_STMT_RESET, &12345u32.to_le_bytes());
+    assert_eq!(raw.reply().err_code(), (1243, "HY000"));
+    // CLOSE and SEND_LONG_DATA have no reply, not even for unknown ids: the
+    // next answer belongs to the next command.
+    raw.command(COM_STMT_CLOSE, &12345u32.to_le_bytes());
+    raw.command(COM_STMT_SEND_LONG_DATA, &[0x39, 0x30, 0, 0, 0, 0, b'x']);
+    assert_eq!(raw.scalar("SELECT 2"), Some(b"2".to_vec()));
+
+    // A closed statement is unknown afterwards.
+    let (id, _, _) = raw.prepare("SELECT 1").unwrap();
+    raw.command(COM_STMT_CLOSE, &id.to_le_bytes());
+    raw.command(COM_STMT_EXECUTE, &execute_body(id, &[]));
+    assert_eq!(raw.reply().err_code(), (1243, "HY000"));
+    assert_eq!(raw.scalar("SELECT 3"), Some(b"3".to_vec()));
+    assert_healthy(&mut proxy);
+}
+
+#[test]
+fn malformed_execute_parameter_blocks() {
+    let (mut proxy, _) = start("badparams", "");
+    let mut raw = Raw::login(proxy.port(), APP_USER, APP_PASSWORD, Some(SCHEMA));
+    let (id, params, _) = raw.prepare("SELECT ?, ?").unwrap();
+    assert_eq!(params, 2);
+    let longlong = ColumnType::MYSQL_TYPE_LONGLONG as u8;
+    let string = ColumnType::MYSQL_TYPE_VAR_STRING as u8;
+
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("only the statement id", id.to_le_bytes().to_vec()),
+        ("no NULL bitmap", execute_body(id, &[])),
+        ("no new-params-bound flag", execute_body(id, &[0])),
+        ("half a type list", execute_body(id, &[0, 1, longlong, 0])),
+        (
+            "a BIGINT value of 3 bytes",
+            execute_body(id, &[0, 1, longlong, 0, string, 0, 7, 0, 0]),
+        ),
+        (
+            "a string longer than the packet",
+            execute_body(
+                id,
+                &[
+                    0, 1, longlong, 0, string, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0xfc, 0xff, 0xff, b'a',
+                ],
+            ),
+        ),
+        (
+            "an unknown type byte",
+            execute_body(id, &[0, 1, 0x42, 0, string, 0, 1, b'x']),
+        ),
+        (
+            "a DATETIME claiming 11 bytes with 2",
+            execute_body(
+                id,
+                &[
+                    0,
+                    1,
+                    ColumnType::MYSQL_TYPE_DATETIME as u8,
+                    0,
+                    string,
+                    0,
+                    11,
+                    0xe8,
+                    0x07,
+                ],
+            ),
+        ),
+    ];
+    for (what, body) in cases {
+        raw.command(COM_STMT_EXECUTE, &body);
+        let reply = raw.reply();
+        assert_eq!(reply.err_code(), (1210, "HY000"), "{what}: {reply:?}");
+        assert_eq!(raw.scalar("SELECT 1"), Some(b"1".to_vec()), "after {what}");
+    }
+
+    // Types never bound (first execute without the new-params-bound flag).
+    let (fresh, _, _) = raw.prepare("SELECT ? + 1").unwrap();
+    raw.command(
+        COM_STMT_EXECUTE,
+        &execute_body(fresh, &[0, 0, 7, 0, 0, 0, 0, 0, 0, 0]),
+    );
+    assert_eq!(raw.reply().err_code().0, 1210);
+
+    // And a well-formed execute still works on the same statement.
+    let mut good = vec![0, 1, longlong, 0, string, 0];
+    good.extend_from_slice(&7i64.to_le_bytes());
+    put_lenenc_bytes(&mut good, b"abc");
+    raw.command(COM_STMT_EXECUTE, &execute_body(id, &good));
+    match raw.reply() {
+        Reply::Rows { columns, rows } => {
+            let types: Vec<u8> = columns.iter().map(|c| column_def(c).column_type).collect();
+            assert_eq!(types[0], longlong);
+            assert_eq!(rows.len(), 1);
+            let mut expected = vec![0x00, 0x00];
+            expected.extend_from_slice(&7i64.to_le_bytes());
+            put_lenenc_bytes(&mut expected, b"abc");
+            assert_eq!(rows[0], expected);
+        }
+        other => panic!("expected a row, got {other:?}"),
+    }
+    assert_healthy(&mut proxy);
+}
+
+#[test]
+fn long_data_and_statement_reset() {
+    let (mut proxy, _) = start("longdata_raw", "");
+    let mut raw = Raw::login(proxy.port(), APP_USER, APP_PASSWORD, Some(SCHEMA));
+    let (id, params, _) = raw.prepare("SELECT CONCAT(?, '|', ?)").unwrap();
+    assert_eq!(params, 2);
+    let string = ColumnType::MYSQL_TYPE_VAR_STRING as u8;
+    let long_data = |param: u16, chunk: &[u8]| {
+        let mut body = id.to_le_bytes().to_vec();
+        body.extend_from_slice(&param.to_le_bytes());
+        body.extend_from_slice(chunk);
+        body
+    };
+    let text_of_binary_row = |reply: Reply| -> Vec<u8> {
+        match reply {
+            Reply::Rows { rows, .. } => {
+                assert_eq!(rows.len(), 1);
+                let mut r = &rows[0][2..];
+                lenenc_bytes(&mut r).to_vec()
+            }
+            other => panic!("expected a row, got {other:?}"),
+        }
+    };
+
+    // Parameter 0 arrives in two chunks of long data, parameter 1 inline.
+    raw.command(COM_STMT_SEND_LONG_DATA, &long_data(0, b"abc"));
+    raw.command(COM_STMT_SEND_LONG_DATA, &long_data(0, b"def"));
+    let mut rest = vec![0, 1, string, 0, string, 0];
+    put_lenenc_bytes(&mut rest, b"inline");
+    raw.command(COM_STMT_EXECUTE, &execute_body(id, &rest));
+    assert_eq!(text_of_binary_row(raw.reply()), b"abcdef|inline");
+
+    // Long data is used once: the next execute sends both values inline.
+    let mut both = vec![0, 0];
+    put_lenenc_bytes(&mut both, b"x");
+    put_lenenc_bytes(&mut both, b"y");
+    raw.command(COM_STMT_EXECUTE, &execute_body(id, &both));
+    assert_eq!(text_of_binary_row(raw.reply()), b"x|y");
+
+    // COM_STMT_RESET throws away long data sent since the last execute.
+    raw.command(COM_STMT_SEND_LONG_DATA, &long_data(0, b"zzz"));
+    raw.command(COM_STMT_RESET, &id.to_le_bytes());
+    assert!(matches!(raw.reply(), Reply::Ok { .. }));
+    raw.command(COM_STMT_EXECUTE, &execute_body(id, &both));
+    assert_eq!(text_of_binary_row(raw.reply()), b"x|y");
+
+    assert_healthy(&mut proxy);
+}
+
+/// COM_FIELD_LIST (the mariadb CLI's table-name completion) describes the
+/// table's columns as the backend does.
+#[test]
+fn field_list_matches_the_backend() {
+    let (mut proxy, dbs) = start("fieldlist", "");
+    let backend = &cluster()[0];
+    backend.exec(&format!(
+        "CREATE TABLE `{}`.t (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL DEFAULT 'x', \
+         price DECIMAL(8,3), raw VARBINARY(4), at DATETIME(6))",
+        dbs[0]
+    ));
+    let field_list = |raw: &mut Raw, table: &[u8]| -> Result<Vec<ColumnDef>, Reply> {
+        let mut body = table.to_vec();
+        body.push(0);
+        raw.command(COM_FIELD_LIST, &body);
+        let mut columns = Vec::new();
+        loop {
+            let p = raw.packet();
+            match p[0] {
+                0xfe if p.len() < 9 => return Ok(columns),
+                0xff => return Err(parse_err(&p)),
+                _ => columns.push(column_def(&p)),
+            }
+        }
+    };
+    let mut via_proxy = Raw::login(proxy.port(), APP_USER, APP_PASSWORD, Some(SCHEMA));
+    let mut direct = Raw::login(backend.port(), "root", "", Some(&dbs[0]));
+    let p = field_list(&mut via_proxy, b"t").unwrap();
+    let d = field_list(&mut direct, b"t").unwrap();
+    let names: Vec<&[u8]> = p.iter().map(|c| c.name.as_slice()).collect();
+    assert_eq!(names, vec![&b"id"[..], b"name", b"price", b"raw", b"at"]);
+    assert_eq!(p, d);
+    let p = field_list(&mut via_proxy, b"no_such_table").unwrap_err();
+    let d = field_list(&mut direct, b"no_such_table").unwrap_err();
+    assert_eq!(p.err_code(), d.err_code());
+    assert_eq!(via_proxy.scalar("SELECT 1"), Some(b"1".to_vec()));
+    assert_healthy(&mut proxy);
+}
+
+// ---------------------------------------------------------------------------
+// Logins
+// ---------------------------------------------------------------------------
+
+/// MySQL 8 clients start with caching_sha2_password; the proxy switches
+/// them to mysql_native_password.
+#[test]
+fn caching_sha2_password_client_is_switched_to_native() {
+    let (mut proxy, _) = start("sha2", "");
+    let port = proxy.port();
+    let login = |password: &str| -> (Raw, Reply) {
+        let mut raw = Raw::connect(port);
+        let (nonce, version) = raw.handshake();
+        assert_eq!(version, "8.0.36-shardgate");
+        let scramble = scramble_sha256(&nonce, APP_PASSWORD.as_bytes()).unwrap();
+        raw.write_packet(&Raw::response(
+            APP_USER,
+            Some(SCHEMA),
+            AuthPlugin::CachingSha2Password,
+            &scramble,
+        ));
+        let switch = raw.packet();
+        assert_eq!(switch[0], 0xfe, "an auth switch request: {switch:?}");
+        let plugin_end = switch.iter().position(|&b| b == 0).unwrap();
+        assert_eq!(&switch[1..plugin_end], b"mysql_native_password");
+        let salt = &switch[plugin_end + 1..];
+        let salt = salt.strip_suffix(&[0]).unwrap_or(salt);
+        assert_eq!(salt.len(), 20, "a 20-byte salt");
+        raw.write_packet(&scramble_native(salt, password.as_bytes()).unwrap());
+        let reply = raw.reply();
+        (raw, reply)
+    };
+    let (mut raw, reply) = login(APP_PASSWORD);
+    assert!(matches!(reply, Reply::Ok { .. }), "{reply:?}");
+    assert_eq!(
+        raw.scalar("SELECT DATABASE()"),
+        Some(SCHEMA.as_bytes().to_vec())
+    );
+    assert_eq!(raw.scalar("SELECT CURRENT_USER()"), Some(b"app@%".to_vec()));
+
+    let (mut raw, reply) = login("wrong");
+    assert_eq!(reply.err_code(), (1045, "28000"), "{reply:?}");
+    assert!(raw.is_closed());
+    assert_healthy(&mut proxy);
+}
+
+#[test]
+fn max_connections_refuses_the_next_client_with_1040() {
+    let (mut proxy, _) = start("maxconn", "\n[server]\nmax_connections = 2\n");
+    let port = proxy.port();
+    let mut first = Raw::login(port, APP_USER, APP_PASSWORD, Some(SCHEMA));
+    let second = Raw::login(port, APP_USER, APP_PASSWORD, Some(SCHEMA));
+
+    let mut third = Raw::connect(port);
+    let reply = parse_err(&third.packet());
+    assert_eq!(reply.err_code(), (1040, "08004"), "{reply:?}");
+    assert!(third.is_closed());
+    // mysql_async gets an error too, not a hang.
+    let url = proxy.url(APP_USER, APP_PASSWORD, SCHEMA);
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async move {
+            tokio::time::timeout(READ_TIMEOUT, mysql_async::Conn::from_url(url)).await
+        });
+    match result {
+        Ok(Ok(_)) => panic!("a third connection was accepted"),
+        Ok(Err(e)) => assert!(
+            e.to_string().contains("1040") || e.to_string().contains("Too many"),
+            "{e}"
+        ),
+        Err(_) => panic!("a refused client hung"),
+    }
+    // The first two keep working.
+    assert_eq!(first.scalar("SELECT 1"), Some(b"1".to_vec()));
+
+    // A slot freed is a slot available.
+    drop(second);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut next = Raw::connect(port);
+        let p = next.packet();
+        if p[0] == 10 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the freed slot never came back");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert_healthy(&mut proxy);
+    assert_eq!(first.scalar("SELECT 2"), Some(b"2".to_vec()));
+}
+
+#[test]
+fn each_handshake_has_a_fresh_salt() {
+    let (mut proxy, _) = start("salt", "");
+    let salts: Vec<Vec<u8>> = (0..5)
+        .map(|_| Raw::connect(proxy.port()).handshake().0)
+        .collect();
+    for (i, salt) in salts.iter().enumerate() {
+        assert_eq!(salt.len(), 20);
+        assert!(salt.iter().all(|&b| b != 0), "{salt:?}");
+        assert!(
+            salts[..i].iter().all(|other| other != salt),
+            "a salt repeated"
+        );
+    }
+    assert_healthy(&mut proxy);
+}
+
+/// Without CLIENT_MULTI_STATEMENTS a `;`-separated text is a syntax error,
+/// as on the backend; COM_SET_OPTION turns multi-statements on and off.
+#[test]
+fn multi_statements_follow_the_client_flag_and_set_option() {
+    let (mut proxy, dbs) = start("setoption", "");
+    let backend = &cluster()[0];
+    let no_multi = |response: &mut Vec<u8>| {
+        let caps = u32::from_le_bytes(response[..4].try_into().unwrap())
+            & !CapabilityFlags::CLIENT_MULTI_STATEMENTS.bits();
+        response[..4].copy_from_slice(&caps.to_le_bytes());
+    };
+    let mut via_proxy =
+        Raw::login_patched(proxy.port(), APP_USER, APP_PASSWORD, Some(SCHEMA), no_multi);
+    let mut direct = Raw::login_patched(backend.port(), "root", "", Some(&dbs[0]), no_multi);
+    for raw in [&mut via_proxy, &mut direct] {
+        let reply = raw.query("SELECT 1; SELECT 2");
+        assert_eq!(reply.err_code(), (1064, "42000"), "{reply:?}");
+        assert_eq!(raw.scalar("SELECT 3"), Some(b"3".to_vec()));
+
+        // MYSQL_OPTION_MULTI_STATEMENTS_ON: answered with an EOF packet.
+        raw.command(COM_SET_OPTION, &0u16.to_le_bytes());
+        let eof = raw.packet();
+        assert_eq!(eof[0], 0xfe, "{eof:?}");
+        raw.command(COM_QUERY, b"SELECT 1; SELECT 2");
+        let first = raw.reply();
+        let second = raw.reply();
+        assert_eq!(first.text_rows(), vec![vec![Some(b"1".to_vec())]]);
+        assert_eq!(second.text_rows(), vec![vec![Some(b"2".to_vec())]]);
+
+        // ..._OFF.
+        raw.command(COM_SET_OPTION, &1u16.to_le_bytes());
+        let eof = raw.packet();
+        assert_eq!(eof[0], 0xfe, "{eof:?}");
+        assert_eq!(raw.query("SELECT 1; SELECT 2").err_code().0, 1064);
+        assert_eq!(raw.scalar("SELECT 4"), Some(b"4".to_vec()));
+    }
+    assert_healthy(&mut proxy);
+}
+
+/// The types a client binds its parameters with reach the backend: a
+/// DECIMAL parameter computes as DECIMAL (not as a DOUBLE from a string),
+/// a DATE stays a DATE, a TINY stays a TINY. Compared with the backend
+/// directly: column types and binary row bytes.
+///
+/// Known limitation: backend statements run through mysql_async, whose
+/// `Value` carries no column type, so DECIMAL and DATE parameters reach the
+/// backend as strings and DATETIMEs. Run with `--ignored` to see it.
+#[test]
+#[ignore = "known limitation: mysql_async cannot forward the client's parameter types"]
+fn parameter_types_reach_the_backend() {
+    let (mut proxy, dbs) = start("paramtypes", "");
+    let backend = &cluster()[0];
+    let mut via_proxy = Raw::login(proxy.port(), APP_USER, APP_PASSWORD, Some(SCHEMA));
+    let mut direct = Raw::login(backend.port(), "root", "", Some(&dbs[0]));
+    let sql = "SELECT ? * 3, ?, ?, ? + 0.5";
+    let mut rest = vec![0, 1];
+    for t in [
+        ColumnType::MYSQL_TYPE_NEWDECIMAL,
+        ColumnType::MYSQL_TYPE_DATE,
+        ColumnType::MYSQL_TYPE_TINY,
+        ColumnType::MYSQL_TYPE_NEWDECIMAL,
+    ] {
+        rest.extend_from_slice(&[t as u8, 0]);
+    }
+    put_lenenc_bytes(&mut rest, b"0.1");
+    rest.extend_from_slice(&[4, 0xe8, 0x07, 2, 29]);
+    rest.push(0xff);
+    put_lenenc_bytes(&mut rest, b"12345678901234567890.25");
+    let mut answers = Vec::new();
+    for raw in [&mut via_proxy, &mut direct] {
+        let (id, params, _) = raw.prepare(sql).unwrap();
+        assert_eq!(params, 4);
+        raw.command(COM_STMT_EXECUTE, &execute_body(id, &rest));
+        match raw.reply() {
+            Reply::Rows { columns, rows } => {
+                let columns: Vec<(Vec<u8>, u8, u8)> = columns
+                    .iter()
+                    .map(|c| column_def(c))
+                    .map(|c| (c.name, c.column_type, c.decimals))
+                    .collect();
+                answers.push((columns, rows));
+            }
+            other => panic!("expected a row, got {other:?}"),
+        }
+    }
+    assert_eq!(answers[0], answers[1], "through the proxy vs directly");
+    let newdecimal = ColumnType::MYSQL_TYPE_NEWDECIMAL as u8;
+    assert_eq!(answers[1].0[0].1, newdecimal, "the backend's own answer");
+    assert_healthy(&mut proxy);
+}
