@@ -36,6 +36,8 @@ pub mod execute;
 pub mod keygen;
 pub mod plan;
 pub mod protocol;
+pub mod rewrite;
+pub mod route;
 pub mod rules;
 pub mod server;
 pub mod session;

@@ -3,8 +3,61 @@
 //! offline `shardgate preview` and execution all use the same value, so what a
 //! DBA previews is exactly what runs.
 
+use crate::error::Error;
+use crate::keygen::KeyGenerator;
+use crate::rules::{ColumnKind, SchemaRules};
+use crate::sql::params::Bindings;
+use crate::{rewrite, route, sql};
 use mysql_common::value::Value;
 use serde::{Serialize, Serializer};
+
+/// What the planner knows besides the statement.
+#[derive(Clone, Copy)]
+pub struct PlanContext<'a> {
+    /// The rules of the session's schema.
+    pub schema: &'a SchemaRules,
+    /// Kind of a sharding column as read from the backend's table definition
+    /// (logical table name lower-case, column lower-case); `Unknown` when not read.
+    pub column_kind: &'a dyn Fn(&str, &str) -> ColumnKind,
+    /// Generates keys for INSERTs that omit a key_generator column. PREVIEW
+    /// should pass the proxy's generator too, so it shows real ids (they are
+    /// then skipped, which is harmless). With `None` the key is shown as an
+    /// unbound `?` and the row routes to every node it could reach; a bound
+    /// statement (with params) then fails.
+    pub keys: Option<&'a KeyGenerator>,
+}
+
+/// Plans one statement: parse → route → rewrite. `params` are the
+/// COM_STMT_EXECUTE values for the `?`s in order (empty for the text
+/// protocol; for PREVIEW a `?` then stays unknown: it scatters, and stays
+/// `?` in the unit SQL). Each unit gets exactly the params its SQL needs.
+pub fn plan(sql: &str, params: &[Value], ctx: &PlanContext<'_>) -> Result<ExecutionPlan, Error> {
+    let mut statements = sql::parse(sql).map_err(|e| {
+        Error::parse(format!(
+            "{e} (a statement on sharded tables must be understood by shardgate's parser)"
+        ))
+    })?;
+    let statement = match statements.len() {
+        0 => return Err(Error::empty_query()),
+        1 => statements.remove(0),
+        _ => return Err(Error::not_supported("several statements in one plan")),
+    };
+    let bindings = Bindings::new(&statement, params)?;
+    let route = route::route(&statement, ctx, &bindings)?;
+    let generated_key = route
+        .generated
+        .as_ref()
+        .and_then(|g| match g.values.first() {
+            Some(Some(crate::keygen::GeneratedKey::Int(id))) => u64::try_from(*id).ok(),
+            _ => None,
+        });
+    let units = rewrite::rewrite(statement, &route, &bindings, &ctx.schema.name);
+    Ok(ExecutionPlan {
+        units,
+        merge: route.merge.clone(),
+        generated_key,
+    })
+}
 
 /// One statement's plan: what runs where, and how the answers combine.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -22,6 +75,7 @@ pub struct ExecutionPlan {
 /// One statement for one data source.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ExecutionUnit {
+    /// The data source that runs it.
     pub data_source: String,
     /// The SQL the data source receives (logical names rewritten to actual ones).
     pub sql: String,

@@ -1,8 +1,15 @@
 //! Pure SQL handling: scanning the client's text, classifying statements,
-//! and parsing with sqlparser where a statement must be understood.
+//! and parsing with sqlparser where a statement must be understood; for the
+//! planner, the statement context (table references, query blocks) and the
+//! sharding conditions, values and placeholders it holds.
 
 pub mod classify;
+pub mod conditions;
+pub mod context;
+pub mod literal;
+pub mod params;
 pub mod scan;
+pub mod tables;
 
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::{Parser, ParserError, ParserOptions};

@@ -1,0 +1,101 @@
+//! INSERT rewriting: generated keys added as a column (a literal per row),
+//! and the rows split by route unit, each unit's copy carrying only its own.
+
+use crate::keygen::GeneratedKey;
+use crate::route::GeneratedColumn;
+use sqlparser::ast::{
+    Assignment, AssignmentTarget, Expr, Ident, ObjectName, Parens, SetExpr, Statement, Value,
+};
+
+/// One VALUES row.
+type Row = Parens<Vec<Expr>>;
+
+/// Adds the generated key column and its values to an INSERT.
+pub fn add_generated(statement: &mut Statement, generated: &GeneratedColumn) {
+    let Statement::Insert(insert) = statement else {
+        return;
+    };
+    let column = ObjectName::from(vec![Ident::new(generated.column.clone())]);
+    if !insert.assignments.is_empty() {
+        if let Some(key) = generated.values.first() {
+            insert.assignments.push(Assignment {
+                target: AssignmentTarget::ColumnName(column),
+                value: literal(key.as_ref()),
+            });
+        }
+        return;
+    }
+    insert.columns.push(column);
+    if let Some(SetExpr::Values(values)) = insert.source.as_mut().map(|q| q.body.as_mut()) {
+        for (row, key) in values.rows.iter_mut().zip(&generated.values) {
+            row.content.push(literal(key.as_ref()));
+        }
+    }
+}
+
+/// A generated key as a literal: snowflake ids as integers, UUIDs as
+/// strings; without a generator, an unbound `?`.
+fn literal(key: Option<&GeneratedKey>) -> Expr {
+    Expr::value(match key {
+        Some(GeneratedKey::Int(id)) => Value::Number(id.to_string(), false),
+        Some(GeneratedKey::Text(text)) => Value::SingleQuotedString(text.clone()),
+        None => Value::Placeholder("?".to_string()),
+    })
+}
+
+/// The rows of a multi-row INSERT, taken out of the statement to be dealt
+/// to the route units.
+pub struct Rows {
+    /// Each row, until its last unit takes it.
+    slots: Vec<Option<Row>>,
+    /// How many units still need each row (more than one only for a row
+    /// with an unbound sharding value, in PREVIEW).
+    uses: Vec<usize>,
+}
+
+impl Rows {
+    /// Takes the VALUES rows out of an INSERT; `None` for other statements.
+    pub fn take(statement: &mut Statement, units: &[&[usize]]) -> Option<Rows> {
+        let Statement::Insert(insert) = statement else {
+            return None;
+        };
+        let Some(SetExpr::Values(values)) = insert.source.as_mut().map(|q| q.body.as_mut()) else {
+            return None;
+        };
+        let slots: Vec<Option<Row>> = std::mem::take(&mut values.rows)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut uses = vec![0; slots.len()];
+        for &rows in units {
+            for &r in rows {
+                if let Some(u) = uses.get_mut(r) {
+                    *u += 1;
+                }
+            }
+        }
+        Some(Rows { slots, uses })
+    }
+
+    /// Puts the rows `rows` into `statement` (a copy of the INSERT).
+    pub fn deal(&mut self, statement: &mut Statement, rows: &[usize]) {
+        let mut out = Vec::with_capacity(rows.len());
+        for &r in rows {
+            let (Some(slot), Some(uses)) = (self.slots.get_mut(r), self.uses.get_mut(r)) else {
+                continue;
+            };
+            *uses = uses.saturating_sub(1);
+            let row = if *uses == 0 {
+                slot.take()
+            } else {
+                slot.clone()
+            };
+            out.extend(row);
+        }
+        if let Statement::Insert(insert) = statement {
+            if let Some(SetExpr::Values(values)) = insert.source.as_mut().map(|q| q.body.as_mut()) {
+                values.rows = out;
+            }
+        }
+    }
+}

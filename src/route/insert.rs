@@ -1,0 +1,285 @@
+//! INSERT (and REPLACE): each row goes to the one data node its sharding
+//! values place it on; a multi-row INSERT is split by node. A key column the
+//! INSERT omits gets a generated value first (it may be a sharding column).
+//! A broadcast table's rows go to every data source.
+
+use super::space::NodeSpace;
+use super::{broadcast_units, merge, unit, RoutePlan, RouteUnit, Target};
+use crate::error::{Error, Origin};
+use crate::keygen::{GeneratedKey, KeyGenerator};
+use crate::rules::{ColumnCondition, ColumnKind, RouteError, ShardingValue, SqlValue, TableRule};
+use crate::rules::{ValueDomain, ValueUse};
+use crate::sql::context::Env;
+use crate::sql::literal::{operand, Operand};
+use crate::sql::tables::{resolve, ColumnName, RefKind};
+use sqlparser::ast::{
+    AssignmentTarget, Expr, Insert, OnInsert, SetExpr, TableObject, Visit, Visitor,
+};
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+
+/// Routes an INSERT.
+pub(super) fn route<'r>(
+    env: Env<'_, 'r>,
+    keys: Option<&KeyGenerator>,
+    insert: &Insert,
+) -> Result<RoutePlan<'r>, Error> {
+    let TableObject::TableName(name) = &insert.table else {
+        return Err(Error::not_supported("INSERT INTO TABLE FUNCTION"));
+    };
+    let (table, kind) = resolve(env.schema, name, &[])?;
+    if has_subquery(insert) {
+        return Err(Error::not_supported(format!(
+            "INSERT ... SELECT or a subquery in an INSERT into table '{table}'"
+        )));
+    }
+    let rule = match kind {
+        RefKind::Sharded(rule) => rule,
+        RefKind::Broadcast => {
+            let units = broadcast_units(env.schema);
+            let merge = merge::write(units.len(), true);
+            return Ok(RoutePlan::new(None, units, merge));
+        }
+        RefKind::Unsharded | RefKind::Derived => {
+            let source = env.schema.default_data_source.as_str();
+            let units = vec![unit(Target::DataSource(source))];
+            return Ok(RoutePlan::new(None, units, merge::write(1, false)));
+        }
+    };
+    let rows = rows(insert, &table)?;
+    check_on_duplicate(insert, rule)?;
+    let columns = &rows.columns;
+    let generate = rule
+        .key_generator
+        .as_ref()
+        .filter(|kg| !columns.contains(&kg.column));
+    let mut generated = Vec::new();
+    if let Some(kg) = generate {
+        for _ in 0..rows.values.len() {
+            generated.push(match keys {
+                Some(keys) => Some(keys.generate(kg.kind)?),
+                // Shown as `?` (PREVIEW); a bound statement needs real keys.
+                None if env.bindings.is_bound() => {
+                    return Err(Error::internal(format!(
+                        "no key generator to fill column '{}' of table '{table}'",
+                        kg.column
+                    )))
+                }
+                None => None,
+            });
+        }
+    }
+    let mut by_node: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (r, row) in rows.values.iter().enumerate() {
+        if row.len() != columns.len() {
+            return Err(Error::new(
+                1136,
+                "21S01",
+                format!("Column count doesn't match value count at row {}", r + 1),
+                Origin::Client,
+            ));
+        }
+        let mut values: Vec<(&str, Option<ShardingValue>)> = Vec::new();
+        for column in rule.sharding_columns() {
+            let value = match columns.iter().position(|c| c == column) {
+                Some(i) => row_value(env, rule, &table, column, row[i])?,
+                None => match (generate, generated.get(r)) {
+                    (Some(kg), Some(key)) if kg.column == *column => match key {
+                        Some(key) => generated_value(env, rule, &table, column, key)?,
+                        None => None,
+                    },
+                    _ => {
+                        return Err(RouteError::MissingValue {
+                            table: rule.logical_name.clone(),
+                            column: column.clone(),
+                        }
+                        .into())
+                    }
+                },
+            };
+            values.push((column, value));
+        }
+        for node in place(rule, &values)? {
+            by_node.entry(node).or_default().push(r);
+        }
+    }
+    let units: Vec<RouteUnit<'r>> = by_node
+        .into_iter()
+        .map(|(node, rows)| RouteUnit {
+            target: Target::Node(node),
+            rows,
+        })
+        .collect();
+    let merge = merge::write(units.len(), false);
+    let mut plan = RoutePlan::new(Some(NodeSpace::single(rule)), units, merge);
+    plan.unaliased = vec![table];
+    plan.generated = generate.map(|kg| super::GeneratedColumn {
+        column: kg.column.clone(),
+        values: generated,
+    });
+    Ok(plan)
+}
+
+/// The column list (lower-cased) and the rows' value expressions.
+struct Rows<'s> {
+    columns: Vec<String>,
+    values: Vec<Vec<&'s Expr>>,
+}
+
+/// The rows of `VALUES (...), (...)` or the one row of `SET a = 1, ...`.
+fn rows<'s>(insert: &'s Insert, table: &str) -> Result<Rows<'s>, Error> {
+    if !insert.assignments.is_empty() {
+        let mut columns = Vec::new();
+        let mut row = Vec::new();
+        for assignment in &insert.assignments {
+            let AssignmentTarget::ColumnName(name) = &assignment.target else {
+                return Err(Error::not_supported("INSERT ... SET with a tuple"));
+            };
+            let column = ColumnName::of_name(name)
+                .map(|c| c.column)
+                .unwrap_or_default();
+            columns.push(column);
+            row.push(&assignment.value);
+        }
+        return Ok(Rows {
+            columns,
+            values: vec![row],
+        });
+    }
+    let Some(SetExpr::Values(values)) = insert.source.as_ref().map(|q| q.body.as_ref()) else {
+        return Err(Error::not_supported(format!(
+            "INSERT ... SELECT into table '{table}'"
+        )));
+    };
+    if insert.columns.is_empty() {
+        return Err(Error::not_supported(format!(
+            "INSERT without a column list into table '{table}'"
+        )));
+    }
+    let columns = insert
+        .columns
+        .iter()
+        .map(|name| {
+            ColumnName::of_name(name)
+                .map(|c| c.column)
+                .unwrap_or_default()
+        })
+        .collect();
+    let values = values
+        .rows
+        .iter()
+        .map(|row| row.content.iter().collect())
+        .collect();
+    Ok(Rows { columns, values })
+}
+
+/// `ON DUPLICATE KEY UPDATE` may not change a sharding column.
+fn check_on_duplicate(insert: &Insert, rule: &TableRule) -> Result<(), Error> {
+    let Some(OnInsert::DuplicateKeyUpdate(assignments)) = &insert.on else {
+        return Ok(());
+    };
+    for assignment in assignments {
+        let AssignmentTarget::ColumnName(name) = &assignment.target else {
+            continue;
+        };
+        let Some(column) = ColumnName::of_name(name) else {
+            continue;
+        };
+        let unchanged =
+            ColumnName::of(&assignment.value).is_some_and(|v| v.column == column.column);
+        if rule.is_sharding_column(&column.column) && !unchanged {
+            return Err(Error::not_supported(format!(
+                "ON DUPLICATE KEY UPDATE of sharding column '{}' of table '{}'",
+                column.column, rule.logical_name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A row's value for a sharding column; `None` for an unbound `?`.
+fn row_value(
+    env: Env<'_, '_>,
+    rule: &TableRule,
+    table: &str,
+    column: &str,
+    expr: &Expr,
+) -> Result<Option<ShardingValue>, Error> {
+    let kind = (env.column_kind)(table, column);
+    let integer = kind == ColumnKind::Integer
+        || (kind == ColumnKind::Unknown && rule.domain(column) == Some(ValueDomain::Integer));
+    match operand(expr, env.bindings, integer) {
+        Operand::Value(value) => {
+            let conversion = rule.convert(column, &value, kind, ValueUse::Insert);
+            Ok(Some(conversion.for_write(column, &value)?))
+        }
+        Operand::Unbound => Ok(None),
+        Operand::Expression => Err(Error::not_supported(format!(
+            "the expression {expr} as the value of sharding column '{column}' in an INSERT"
+        ))),
+    }
+}
+
+/// A generated key as a sharding value.
+fn generated_value(
+    env: Env<'_, '_>,
+    rule: &TableRule,
+    table: &str,
+    column: &str,
+    key: &GeneratedKey,
+) -> Result<Option<ShardingValue>, Error> {
+    let value = match key {
+        GeneratedKey::Int(i) => SqlValue::Int(*i),
+        GeneratedKey::Text(text) => SqlValue::Str(text.as_bytes().to_vec()),
+    };
+    let kind = (env.column_kind)(table, column);
+    let conversion = rule.convert(column, &value, kind, ValueUse::Insert);
+    Ok(Some(conversion.for_write(column, &value)?))
+}
+
+/// The nodes a row goes to: exactly one when every value is known; with an
+/// unbound `?` (PREVIEW), every node the known values allow.
+fn place(rule: &TableRule, values: &[(&str, Option<ShardingValue>)]) -> Result<Vec<usize>, Error> {
+    let known = |column: &str| {
+        values
+            .iter()
+            .find(|(c, _)| *c == column)
+            .and_then(|(_, v)| v.as_ref())
+    };
+    if values.iter().all(|(_, v)| v.is_some()) {
+        return Ok(vec![rule.route_exact(known)?]);
+    }
+    Ok(rule.route(|column| match known(column) {
+        Some(value) => ColumnCondition::value(value.clone()),
+        None => ColumnCondition::Any,
+    }))
+}
+
+/// Whether the INSERT reads a query: `INSERT ... SELECT`, or a subquery
+/// among its values.
+fn has_subquery(insert: &Insert) -> bool {
+    struct Finder(bool);
+    impl Visitor for Finder {
+        type Break = ();
+        fn pre_visit_query(&mut self, _query: &sqlparser::ast::Query) -> ControlFlow<()> {
+            self.0 = true;
+            ControlFlow::Break(())
+        }
+    }
+    let mut finder = Finder(false);
+    if let Some(source) = &insert.source {
+        match source.body.as_ref() {
+            SetExpr::Values(values) => {
+                let _ = values.visit(&mut finder);
+            }
+            _ => return true,
+        }
+    }
+    for assignment in &insert.assignments {
+        let _ = assignment.value.visit(&mut finder);
+    }
+    if let Some(on) = &insert.on {
+        let _ = on.visit(&mut finder);
+    }
+    finder.0
+}

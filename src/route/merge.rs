@@ -1,0 +1,161 @@
+//! How the answers of several route units become the client's one answer.
+//! For now: plain SELECTs are concatenated and writes sum their affected
+//! rows; a SELECT over several data nodes that needs a real merge (ORDER BY,
+//! LIMIT, aggregates, GROUP BY, DISTINCT, HAVING, UNION, windows) is refused
+//! until the merge stage implements it. On one data node anything passes.
+
+use crate::error::Error;
+use crate::plan::MergePlan;
+use sqlparser::ast::{
+    Distinct, Expr, GroupByExpr, Query, SelectItem, SetExpr, SetOperator, SetQuantifier, Visit,
+    Visitor,
+};
+use std::ops::ControlFlow;
+
+/// Aggregate functions: their result over several nodes needs merging.
+const AGGREGATES: &[&str] = &[
+    "AVG",
+    "BIT_AND",
+    "BIT_OR",
+    "BIT_XOR",
+    "COUNT",
+    "GROUP_CONCAT",
+    "JSON_ARRAYAGG",
+    "JSON_OBJECTAGG",
+    "MAX",
+    "MIN",
+    "STD",
+    "STDDEV",
+    "STDDEV_POP",
+    "STDDEV_SAMP",
+    "SUM",
+    "VAR_POP",
+    "VAR_SAMP",
+    "VARIANCE",
+    "ANY_VALUE",
+];
+
+/// The merge of a SELECT that runs as `units` route units.
+pub fn select(query: &Query, units: usize) -> Result<MergePlan, Error> {
+    if units <= 1 {
+        return Ok(MergePlan::Single);
+    }
+    match plain(query) {
+        None => Ok(MergePlan::Concat),
+        Some(construct) => Err(Error::not_supported(format!(
+            "{construct} across data nodes"
+        ))),
+    }
+}
+
+/// The merge of a write or DDL that runs as `units` route units.
+pub fn write(units: usize, broadcast: bool) -> MergePlan {
+    match (units, broadcast) {
+        (0 | 1, _) => MergePlan::Single,
+        (_, true) => MergePlan::Broadcast,
+        (_, false) => MergePlan::SumAffected,
+    }
+}
+
+/// The first construct that keeps `query`'s rows from being a plain
+/// concatenation of per-node rows; `None` when there is none.
+fn plain(query: &Query) -> Option<String> {
+    if query.order_by.is_some() {
+        return Some("ORDER BY".into());
+    }
+    if query.limit_clause.is_some() || query.fetch.is_some() {
+        return Some("LIMIT".into());
+    }
+    plain_body(&query.body)
+}
+
+fn plain_body(body: &SetExpr) -> Option<String> {
+    match body {
+        SetExpr::Select(select) => {
+            if matches!(select.distinct, Some(Distinct::Distinct | Distinct::On(_))) {
+                return Some("DISTINCT".into());
+            }
+            let grouped = match &select.group_by {
+                GroupByExpr::All(_) => true,
+                GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),
+            };
+            if grouped {
+                return Some("GROUP BY".into());
+            }
+            if select.having.is_some() {
+                return Some("HAVING".into());
+            }
+            if select.into.is_some() {
+                return Some("SELECT ... INTO".into());
+            }
+            let mut finder = Functions::default();
+            for item in &select.projection {
+                let expr = match item {
+                    SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e,
+                    _ => continue,
+                };
+                let _ = expr.visit(&mut finder);
+            }
+            finder.found
+        }
+        SetExpr::Query(query) => plain(query),
+        SetExpr::SetOperation {
+            op,
+            set_quantifier,
+            left,
+            right,
+        } => {
+            let union_all = *op == SetOperator::Union
+                && matches!(
+                    set_quantifier,
+                    SetQuantifier::All | SetQuantifier::AllByName
+                );
+            if !union_all {
+                return Some(format!("{op}").to_uppercase());
+            }
+            plain_body(left).or_else(|| plain_body(right))
+        }
+        _ => None,
+    }
+}
+
+/// Finds aggregate and window functions outside subqueries.
+#[derive(Default)]
+struct Functions {
+    /// Subquery nesting depth.
+    depth: usize,
+    /// The first one found, as the construct to name.
+    found: Option<String>,
+}
+
+impl Visitor for Functions {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, _query: &Query) -> ControlFlow<()> {
+        self.depth += 1;
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, _query: &Query) -> ControlFlow<()> {
+        self.depth -= 1;
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+        if self.depth > 0 {
+            return ControlFlow::Continue(());
+        }
+        if let Expr::Function(function) = expr {
+            let name = function.name.to_string().to_ascii_uppercase();
+            if function.over.is_some() {
+                self.found = Some(format!("window function {name}"));
+                return ControlFlow::Break(());
+            }
+            if AGGREGATES.contains(&name.as_str()) {
+                self.found = Some(format!("aggregate function {name}"));
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}

@@ -1,0 +1,152 @@
+//! `?` placeholders and the COM_STMT_EXECUTE values bound to them. A
+//! placeholder is known by where it stands in the statement text (its span),
+//! which rewriting keeps: so after an IN list is pruned or INSERT rows are
+//! split, the placeholders left in a unit's statement still name their values.
+
+use crate::error::Error;
+use mysql_common::value::Value as Param;
+use sqlparser::ast::{Expr, Statement, Value, Visit, Visitor};
+use sqlparser::tokenizer::{Location, Span};
+use std::ops::ControlFlow;
+
+/// The statement's placeholders in text order, with their bound values.
+#[derive(Debug, Clone, Default)]
+pub struct Bindings<'a> {
+    /// The bound values, in `?` order; empty for the text protocol and PREVIEW.
+    params: &'a [Param],
+    /// Where each placeholder starts, ascending; empty when nothing is bound.
+    locations: Vec<Location>,
+}
+
+impl<'a> Bindings<'a> {
+    /// Binds `params` to the placeholders of `statement`. Without params
+    /// every placeholder stays unbound. The number of values must match the
+    /// number of placeholders.
+    pub fn new(statement: &Statement, params: &'a [Param]) -> Result<Bindings<'a>, Error> {
+        if params.is_empty() {
+            return Ok(Bindings::default());
+        }
+        let locations = placeholder_locations(statement);
+        let distinct = locations.windows(2).all(|w| w[0] < w[1]);
+        if locations.len() != params.len() || !distinct {
+            return Err(Error::wrong_arguments("mysqld_stmt_execute"));
+        }
+        Ok(Bindings { params, locations })
+    }
+
+    /// Whether values are bound (a COM_STMT_EXECUTE).
+    pub fn is_bound(&self) -> bool {
+        !self.params.is_empty()
+    }
+
+    /// All bound values, in `?` order.
+    pub fn params(&self) -> &'a [Param] {
+        self.params
+    }
+
+    /// The index of the placeholder at `span`, if values are bound.
+    pub fn index(&self, span: Span) -> Option<usize> {
+        self.locations.binary_search(&span.start).ok()
+    }
+
+    /// The value bound to the placeholder at `span`.
+    pub fn param(&self, span: Span) -> Option<&'a Param> {
+        self.index(span).and_then(|i| self.params.get(i))
+    }
+
+    /// The values of the placeholders left in `statement` (a rewritten copy
+    /// of the bound statement), in their text order.
+    pub fn params_of(&self, statement: &Statement) -> Vec<Param> {
+        if !self.is_bound() {
+            return Vec::new();
+        }
+        placeholder_locations(statement)
+            .into_iter()
+            .filter_map(|location| self.locations.binary_search(&location).ok())
+            .filter_map(|i| self.params.get(i).cloned())
+            .collect()
+    }
+
+    /// The values of the placeholders in `exprs`, in text order.
+    pub fn params_in(&self, exprs: &[Expr]) -> Vec<Param> {
+        if !self.is_bound() {
+            return Vec::new();
+        }
+        let mut collector = Collector(Vec::new());
+        for expr in exprs {
+            let _ = expr.visit(&mut collector);
+        }
+        collector.0.sort_unstable();
+        collector
+            .0
+            .into_iter()
+            .filter_map(|location| self.locations.binary_search(&location).ok())
+            .filter_map(|i| self.params.get(i).cloned())
+            .collect()
+    }
+}
+
+/// Where each `?` of `statement` starts, in text order.
+fn placeholder_locations(statement: &Statement) -> Vec<Location> {
+    let mut collector = Collector(Vec::new());
+    let _ = statement.visit(&mut collector);
+    collector.0.sort_unstable();
+    collector.0
+}
+
+/// Gathers placeholder locations.
+struct Collector(Vec<Location>);
+
+impl Visitor for Collector {
+    type Break = ();
+
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+        if let Expr::Value(v) = expr {
+            if matches!(v.value, Value::Placeholder(_)) {
+                self.0.push(v.span.start);
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::parse;
+
+    fn statement(sql: &str) -> Statement {
+        parse(sql).expect("parses").remove(0)
+    }
+
+    #[test]
+    fn placeholders_are_numbered_in_text_order() {
+        let s = statement("SELECT ? FROM t WHERE a IN (?, ?) AND b = ? LIMIT ?");
+        let params: Vec<Param> = (1..=5).map(Param::Int).collect();
+        let bindings = Bindings::new(&s, &params).expect("binds");
+        assert_eq!(bindings.params_of(&s), params);
+    }
+
+    #[test]
+    fn wrong_count_is_refused() {
+        let s = statement("SELECT * FROM t WHERE a = ?");
+        let error = Bindings::new(&s, &[Param::Int(1), Param::Int(2)]).unwrap_err();
+        assert_eq!(error.code, 1210);
+    }
+
+    #[test]
+    fn unbound_without_params() {
+        let s = statement("SELECT * FROM t WHERE a = ?");
+        let bindings = Bindings::new(&s, &[]).expect("binds");
+        assert!(!bindings.is_bound());
+        assert!(bindings.params_of(&s).is_empty());
+    }
+
+    #[test]
+    fn multi_line_statements_keep_order() {
+        let s = statement("SELECT ?,\n ? FROM t\nWHERE a = ?");
+        let params: Vec<Param> = (1..=3).map(Param::Int).collect();
+        let bindings = Bindings::new(&s, &params).expect("binds");
+        assert_eq!(bindings.params_of(&s), params);
+    }
+}
