@@ -252,20 +252,7 @@ impl Session {
                 self.show_tables(full, from, like, reply, more).await
             }
             StatementKind::Kill => Err(Error::not_supported("KILL through the proxy")),
-            StatementKind::Admin => {
-                if !self.user.as_ref().is_some_and(|u| u.admin) {
-                    let statement = String::from_utf8_lossy(sql);
-                    let first = statement
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or("")
-                        .to_string();
-                    return Err(Error::admin_required(&first));
-                }
-                Err(Error::not_supported(
-                    "admin statements (coming with the routing work)",
-                ))
-            }
+            StatementKind::Admin => self.run_admin(sql, reply, more).await,
             StatementKind::Select => {
                 let facts = SessionFacts {
                     server_version: &self.shared.config.server.server_version,
