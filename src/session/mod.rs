@@ -88,6 +88,9 @@ pub struct Session {
     /// Whether the client enabled CLIENT_MULTI_STATEMENTS.
     pub multi_statements: bool,
     autocommit: bool,
+    /// The session's LAST_INSERT_ID(): the last id a backend generated or
+    /// the proxy's key generator produced for this client.
+    last_insert_id: u64,
     conns: SessionConns,
     pub statements: PreparedStatements,
 }
@@ -102,6 +105,7 @@ impl Session {
             schema: None,
             multi_statements: false,
             autocommit: true,
+            last_insert_id: 0,
             conns: SessionConns::default(),
             statements: PreparedStatements::default(),
         }
@@ -260,6 +264,7 @@ impl Session {
                     user: self.user_name(),
                     client_host: &self.client_host,
                     connection_id: self.connection_id,
+                    last_insert_id: self.last_insert_id,
                 };
                 if let Some(select) = local::variable_select(sql, &facts) {
                     if let Some(result) = select.local_result() {
@@ -480,6 +485,9 @@ impl Session {
             None => {
                 variables::run_with_mysql8_names(conn, &ds, sql, reply, status, more_after).await?;
             }
+        }
+        if let Some(id) = conn.last_insert_id().filter(|&id| id > 0) {
+            self.last_insert_id = id;
         }
         Ok(())
     }
