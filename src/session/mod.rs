@@ -692,6 +692,6 @@ fn actual_table_names(rules: &SchemaRules) -> Vec<String> {
     rules
         .tables
         .values()
-        .map(|t| t.logical_name.clone())
+        .flat_map(|t| t.nodes.iter().map(|n| n.table.clone()))
         .collect()
 }
