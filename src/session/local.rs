@@ -49,6 +49,7 @@ pub struct SessionFacts<'a> {
     pub user: &'a str,
     pub client_host: &'a str,
     pub connection_id: u32,
+    pub last_insert_id: u64,
 }
 
 /// `SHOW DATABASES [LIKE p]`: the user's logical schemas.
@@ -117,6 +118,7 @@ pub fn show_tables(
 enum LocalItem {
     Text(Option<String>),
     Integer(i64),
+    Unsigned(u64),
 }
 
 /// One item of a `SELECT` of variables and server functions.
@@ -205,6 +207,7 @@ pub fn variable_select(sql: &[u8], facts: &SessionFacts<'_>) -> Option<VariableS
                     "DATABASE" | "SCHEMA" => LocalItem::Text(facts.schema.map(str::to_string)),
                     "VERSION" => LocalItem::Text(Some(facts.server_version.into())),
                     "CONNECTION_ID" => LocalItem::Integer(facts.connection_id as i64),
+                    "LAST_INSERT_ID" => LocalItem::Unsigned(facts.last_insert_id),
                     "USER" | "SESSION_USER" | "SYSTEM_USER" => {
                         LocalItem::Text(Some(format!("{}@{}", facts.user, facts.client_host)))
                     }
@@ -242,6 +245,14 @@ pub fn variable_select(sql: &[u8], facts: &SessionFacts<'_>) -> Option<VariableS
                 v.map(|s| text(&s)).unwrap_or(Value::NULL),
             ),
             Some(LocalItem::Integer(i)) => SelectItem::Local(integer_column(&label), Value::Int(i)),
+            Some(LocalItem::Unsigned(u)) => SelectItem::Local(
+                integer_column(&label).with_flags(
+                    ColumnFlags::NOT_NULL_FLAG
+                        | ColumnFlags::BINARY_FLAG
+                        | ColumnFlags::UNSIGNED_FLAG,
+                ),
+                Value::UInt(u),
+            ),
             None => SelectItem::Backend { expr, label },
         });
         match tokens.next() {
@@ -278,6 +289,7 @@ mod tests {
             user: "app",
             client_host: "127.0.0.1",
             connection_id: 7,
+            last_insert_id: 0,
         }
     }
 

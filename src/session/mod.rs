@@ -88,6 +88,9 @@ pub struct Session {
     /// Whether the client enabled CLIENT_MULTI_STATEMENTS.
     pub multi_statements: bool,
     autocommit: bool,
+    /// The session's LAST_INSERT_ID(): the last id a backend generated or
+    /// the proxy's key generator produced for this client.
+    last_insert_id: u64,
     conns: SessionConns,
     pub statements: PreparedStatements,
 }
@@ -102,6 +105,7 @@ impl Session {
             schema: None,
             multi_statements: false,
             autocommit: true,
+            last_insert_id: 0,
             conns: SessionConns::default(),
             statements: PreparedStatements::default(),
         }
@@ -252,20 +256,7 @@ impl Session {
                 self.show_tables(full, from, like, reply, more).await
             }
             StatementKind::Kill => Err(Error::not_supported("KILL through the proxy")),
-            StatementKind::Admin => {
-                if !self.user.as_ref().is_some_and(|u| u.admin) {
-                    let statement = String::from_utf8_lossy(sql);
-                    let first = statement
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or("")
-                        .to_string();
-                    return Err(Error::admin_required(&first));
-                }
-                Err(Error::not_supported(
-                    "admin statements (coming with the routing work)",
-                ))
-            }
+            StatementKind::Admin => self.run_admin(sql, reply, more).await,
             StatementKind::Select => {
                 let facts = SessionFacts {
                     server_version: &self.shared.config.server.server_version,
@@ -273,6 +264,7 @@ impl Session {
                     user: self.user_name(),
                     client_host: &self.client_host,
                     connection_id: self.connection_id,
+                    last_insert_id: self.last_insert_id,
                 };
                 if let Some(select) = local::variable_select(sql, &facts) {
                     if let Some(result) = select.local_result() {
@@ -494,6 +486,9 @@ impl Session {
                 variables::run_with_mysql8_names(conn, &ds, sql, reply, status, more_after).await?;
             }
         }
+        if let Some(id) = conn.last_insert_id().filter(|&id| id > 0) {
+            self.last_insert_id = id;
+        }
         Ok(())
     }
 
@@ -697,6 +692,6 @@ fn actual_table_names(rules: &SchemaRules) -> Vec<String> {
     rules
         .tables
         .values()
-        .map(|t| t.logical_name.clone())
+        .flat_map(|t| t.nodes.iter().map(|n| n.table.clone()))
         .collect()
 }

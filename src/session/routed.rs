@@ -84,6 +84,9 @@ impl Session {
                     }
                     None => run_unit(conn, &ds, unit, binary, reply, status, more_after).await?,
                 }
+                if let Some(id) = generated.or(conn.last_insert_id().filter(|&id| id > 0)) {
+                    self.last_insert_id = id;
+                }
                 self.after_units(&[ds]);
                 Ok(())
             }
@@ -124,6 +127,9 @@ impl Session {
                 }
                 if let Some(id) = generated {
                     total.last_insert_id = id;
+                }
+                if total.last_insert_id > 0 {
+                    self.last_insert_id = total.last_insert_id;
                 }
                 if oks.len() > 1 {
                     total.info.clear();
