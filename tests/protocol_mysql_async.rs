@@ -1444,10 +1444,17 @@ async fn sharded_and_unsharded_tables_side_by_side() {
         let sql = "SELECT * FROM plain p JOIN t_order o ON o.order_id = p.id";
         let (code, state, message) = server_error(conn.query_drop(sql).await.unwrap_err());
         assert_eq!((code, state.as_str()), (1235, "42000"), "{sql}: {message}");
-        assert_eq!(scalar(&mut conn, "SELECT 1").await, bytes("1"), "after {sql}");
+        assert_eq!(
+            scalar(&mut conn, "SELECT 1").await,
+            bytes("1"),
+            "after {sql}"
+        );
         // Prepared statements on the sharded table.
         let row: Option<(i64, i64)> = conn
-            .exec_first("SELECT order_id, user_id FROM t_order WHERE order_id = ?", (2,))
+            .exec_first(
+                "SELECT order_id, user_id FROM t_order WHERE order_id = ?",
+                (2,),
+            )
             .await
             .unwrap();
         assert_eq!(row, Some((2, 1)));

@@ -144,7 +144,7 @@ impl Env {
         let expected = run(&mut self.direct, sql, params.clone())
             .await
             .unwrap_or_else(|e| panic!("the oracle refused {sql}: {e:?}"));
-        if !may_be_empty && expected.rows.is_empty() && expected.columns.len() > 0 {
+        if !may_be_empty && expected.rows.is_empty() && !expected.columns.is_empty() {
             panic!("test data: the oracle returns no rows for {sql}");
         }
         let via = if params.is_some() { "prepared" } else { "text" };

@@ -8,7 +8,7 @@ mod common;
 mod shard_env;
 
 use mysql_async::prelude::*;
-use mysql_async::{Conn, Row};
+use mysql_async::Conn;
 use shard_env::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -20,31 +20,6 @@ async fn within_timeout<F: Future>(body: F) -> F::Output {
     tokio::time::timeout(TEST_TIMEOUT, body)
         .await
         .expect("test timed out: a connection hung")
-}
-
-/// Every row of logical table `table` as stored: (data node, row), read
-/// directly from each data source's actual tables named `table*`.
-async fn stored(shop: &Shop, table: &str, columns: &str) -> Vec<(String, Row)> {
-    let mut out = Vec::new();
-    for (i, ds) in shop.sources.iter().enumerate() {
-        for actual in actual_tables(i) {
-            let is_table = actual == table
-                || actual
-                    .strip_prefix(table)
-                    .and_then(|rest| rest.strip_prefix('_'))
-                    .is_some_and(|suffix| suffix.len() == 1);
-            if !is_table {
-                continue;
-            }
-            for row in shop
-                .direct_rows(i, &format!("SELECT {columns} FROM `{actual}`"))
-                .await
-            {
-                out.push((format!("{}.{actual}", ds.name), row));
-            }
-        }
-    }
-    out
 }
 
 /// Collects every misplaced row instead of stopping at the first one.
@@ -334,7 +309,7 @@ async fn create_table_makes_every_actual_table_and_rows_land_on_their_nodes() {
         let mut misplaced = Misplaced::default();
 
         // t_order: database by user_id mod 2, table by order_id mod 2.
-        let rows = stored(&shop, "t_order", "order_id, user_id, CAST(amount AS CHAR), status, note").await;
+        let rows = shop.stored("t_order", "order_id, user_id, CAST(amount AS CHAR), status, note").await;
         let mut seen = BTreeMap::new();
         for (node, row) in rows {
             let (order_id, user_id, amount, status, note): (i64, i64, String, String, Option<String>) =
@@ -353,7 +328,7 @@ async fn create_table_makes_every_actual_table_and_rows_land_on_their_nodes() {
             .collect();
         assert_eq!(seen, expected, "t_order rows as stored");
 
-        let rows = stored(&shop, "t_order_item", "item_id, order_id, user_id").await;
+        let rows = shop.stored("t_order_item", "item_id, order_id, user_id").await;
         assert_eq!(rows.len(), items.len(), "t_order_item row count");
         for (node, row) in rows {
             let (item_id, order_id, user_id): (i64, i64, i64) = mysql_async::from_row(row);
@@ -365,7 +340,7 @@ async fn create_table_makes_every_actual_table_and_rows_land_on_their_nodes() {
             );
         }
 
-        let rows = stored(&shop, "t_user", "user_id, name").await;
+        let rows = shop.stored("t_user", "user_id, name").await;
         assert_eq!(rows.len(), users.len(), "t_user row count");
         for (node, row) in rows {
             let (user_id, name): (i64, String) = mysql_async::from_row(row);
@@ -373,7 +348,7 @@ async fn create_table_makes_every_actual_table_and_rows_land_on_their_nodes() {
             misplaced.check("t_user", user_id, &node, &user_node(user_id));
         }
 
-        let rows = stored(&shop, "t_account", "name, balance").await;
+        let rows = shop.stored("t_account", "name, balance").await;
         let names: BTreeSet<String> = rows
             .iter()
             .map(|(_, r)| r.get::<String, _>(0).unwrap())
@@ -385,7 +360,7 @@ async fn create_table_makes_every_actual_table_and_rows_land_on_their_nodes() {
             misplaced.check("t_account", &name, &node, &account_node(&name));
         }
 
-        let rows = stored(&shop, "t_event", "event_id").await;
+        let rows = shop.stored("t_event", "event_id").await;
         assert_eq!(rows.len(), events.len(), "t_event row count");
         for (node, row) in rows {
             let (event_id,): (i64,) = mysql_async::from_row(row);
@@ -393,7 +368,7 @@ async fn create_table_makes_every_actual_table_and_rows_land_on_their_nodes() {
         }
 
         let ring = Ring::new(&LOG_NODES, LOG_VIRTUAL_NODES);
-        let rows = stored(&shop, "t_log", "device, seq, log_id").await;
+        let rows = shop.stored("t_log", "device, seq, log_id").await;
         assert_eq!(rows.len(), logs.len(), "t_log row count");
         let mut log_ids = BTreeSet::new();
         for (node, row) in rows {
@@ -469,7 +444,7 @@ async fn quoted_and_decimal_integers_place_like_the_integer() {
             .unwrap();
 
         let mut misplaced = Misplaced::default();
-        let rows = stored(&shop, "t_user", "user_id").await;
+        let rows = shop.stored("t_user", "user_id").await;
         let ids: BTreeSet<i64> = rows.iter().map(|(_, r)| r.get(0).unwrap()).collect();
         assert_eq!(ids, BTreeSet::from([42, 43, 44, -7, 10086, 0, 45]));
         for (node, row) in &rows {
@@ -485,10 +460,10 @@ async fn quoted_and_decimal_integers_place_like_the_integer() {
                 .unwrap();
             misplaced.check("t_user", id, &node, &format!("ds_{ds}.t_user"));
         }
-        let rows = stored(&shop, "t_order", "order_id").await;
+        let rows = shop.stored("t_order", "order_id").await;
         assert_eq!(rows.len(), 1);
         misplaced.check("t_order", 203, &rows[0].0, "ds_0.t_order_1");
-        let rows = stored(&shop, "t_event", "event_id").await;
+        let rows = shop.stored("t_event", "event_id").await;
         assert_eq!(rows.len(), 1);
         misplaced.check("t_event", 999, &rows[0].0, &event_node(999));
         misplaced.assert_none();
@@ -568,7 +543,7 @@ async fn generated_keys_are_reported_stored_and_placed_by_their_value() {
         check_snowflake(item_id);
 
         let mut misplaced = Misplaced::default();
-        let rows = stored(&shop, "t_order", "order_id, user_id").await;
+        let rows = shop.stored("t_order", "order_id, user_id").await;
         assert_eq!(rows.len(), 9, "t_order rows");
         let stored_ids: BTreeMap<i64, (String, i64)> = rows
             .into_iter()
@@ -588,7 +563,7 @@ async fn generated_keys_are_reported_stored_and_placed_by_their_value() {
             check_snowflake(*id as u64);
             misplaced.check("t_order", id, node, &order_node("t_order", *user, *id));
         }
-        let items = stored(&shop, "t_order_item", "item_id, order_id, user_id").await;
+        let items = shop.stored("t_order_item", "item_id, order_id, user_id").await;
         assert_eq!(items.len(), 1);
         let (node, row) = &items[0];
         let (stored_item, o, u): (i64, i64, i64) = mysql_async::from_row(row.clone());
@@ -609,7 +584,7 @@ async fn generated_keys_are_reported_stored_and_placed_by_their_value() {
         conn.exec_drop("INSERT INTO t_token (user_id) VALUES (?)", (41,))
             .await
             .unwrap();
-        let tokens = stored(&shop, "t_token", "token, user_id").await;
+        let tokens = shop.stored("t_token", "token, user_id").await;
         assert_eq!(tokens.len(), 41, "t_token rows");
         let mut users = BTreeSet::new();
         for (node, row) in tokens {

@@ -594,6 +594,31 @@ impl Shop {
         conn.disconnect().await.ok();
     }
 
+    /// Every row of logical table `table` as stored: (data node, row), read
+    /// directly from each data source's actual tables of `table`.
+    pub async fn stored(&self, table: &str, columns: &str) -> Vec<(String, mysql_async::Row)> {
+        let mut out = Vec::new();
+        for (i, ds) in self.sources.iter().enumerate() {
+            for actual in actual_tables(i) {
+                let is_table = actual == table
+                    || actual
+                        .strip_prefix(table)
+                        .and_then(|rest| rest.strip_prefix('_'))
+                        .is_some_and(|suffix| suffix.len() == 1);
+                if !is_table {
+                    continue;
+                }
+                for row in self
+                    .direct_rows(i, &format!("SELECT {columns} FROM `{actual}`"))
+                    .await
+                {
+                    out.push((format!("{}.{actual}", ds.name), row));
+                }
+            }
+        }
+        out
+    }
+
     /// Rows of `sql` run directly on data source `ds` (index).
     pub async fn direct_rows(&self, ds: usize, sql: &str) -> Vec<mysql_async::Row> {
         let mut conn = self.sources[ds].direct().await;
