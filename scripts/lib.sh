@@ -8,6 +8,7 @@
 #   mariadb_root PORT ARGS.. the mariadb CLI as root over TCP
 #   start_bg NAME LOG CMD..  a background process stopped by stop_all; sets BG_PID
 #   wait_tcp PORT PID SECS   wait until PORT accepts TCP while PID lives
+#   describe_pid PID         "still running" or "exited with status N"
 #   free_port                an unused TCP port on 127.0.0.1
 #   stop_all                 stop everything started here (installed as an EXIT trap by cleanup_on_exit)
 
@@ -119,6 +120,14 @@ wait_tcp() {
     sleep 0.05
   done
   return 1
+}
+
+# Says whether the background process PID is still running or how it ended.
+describe_pid() {
+  local pid=$1 status=0
+  if kill -0 "$pid" 2>/dev/null; then echo "still running"; return 0; fi
+  wait "$pid" 2>/dev/null || status=$?
+  echo "exited with status $status"
 }
 
 # Starts CMD.. in the background with its output in LOG; stop_all stops it.
