@@ -622,7 +622,7 @@ pub fn data_sources_toml(dbs: &[String]) -> String {
 }
 
 /// Sets `server.listen` (and `server.data_dir` unless given) in a rule file.
-fn with_server(rules: &str, listen: &str, data_dir: &Path) -> String {
+pub fn with_server(rules: &str, listen: &str, data_dir: &Path) -> String {
     let mut table: toml::Table = rules
         .parse()
         .unwrap_or_else(|e| panic!("test rule file is not TOML: {e}\n{rules}"));
