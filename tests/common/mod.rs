@@ -582,9 +582,13 @@ pub fn fresh_databases(prefix: &str) -> Vec<String> {
 // The proxy
 // ---------------------------------------------------------------------------
 
-/// The built proxy binary.
-pub fn shardgate_bin() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_shardgate"))
+/// The proxy binary: `SHARDGATE_TEST_BIN` if set (e.g. a release build),
+/// else the one cargo built for this test run.
+pub fn shardgate_bin() -> PathBuf {
+    match std::env::var_os("SHARDGATE_TEST_BIN") {
+        Some(path) if !path.is_empty() => PathBuf::from(path),
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_shardgate")),
+    }
 }
 
 /// A rule file for unsharded passthrough: user `app`/`app_pw` may use the
@@ -662,10 +666,14 @@ impl Proxy {
         for _ in 0..3 {
             let port = free_port();
             let config = dir.join("shardgate.toml");
-            let text = with_server(rules, &format!("127.0.0.1:{port}"), &dir.join("data"));
+            // Text that is not TOML goes as it is: the proxy should refuse it.
+            let text = match rules.parse::<toml::Table>() {
+                Ok(_) => with_server(rules, &format!("127.0.0.1:{port}"), &dir.join("data")),
+                Err(_) => rules.to_string(),
+            };
             fs::write(&config, text).expect("write the rule file");
             let args = vec!["--config".to_string(), config.display().to_string()];
-            let process = Guarded::spawn(shardgate_bin(), &args, &dir.join("proxy.log"))
+            let process = Guarded::spawn(&shardgate_bin(), &args, &dir.join("proxy.log"))
                 .map_err(|e| format!("cannot run {}: {e}", shardgate_bin().display()))?;
             let mut proxy = Proxy {
                 port,
