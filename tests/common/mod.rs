@@ -46,10 +46,12 @@ const GUARD_POLL: &str = "0.2";
 // Process guard
 // ---------------------------------------------------------------------------
 
-/// `sh -c` body: `$1` is the pid to watch, the rest is the command. Prints the
-/// command's pid on stdout, sends its output to the guard's stderr, and exits
-/// with the command's status. A background watcher kills the command as soon
-/// as the watched pid is gone.
+/// `sh -c` body: `$1` is the pid to watch, `$2` the poll interval, the rest
+/// the command. Prints the command's pid on stdout, sends its output to the
+/// guard's stderr, and exits with the command's status. A background watcher
+/// kills the command as soon as the watched pid is gone. (As a background job
+/// of `sh` the command starts with SIGINT ignored; TERM and HUP work, and so
+/// does SIGINT for a program that installs its own handler, as tokio does.)
 const GUARD_SCRIPT: &str = r#"
 parent=$1; poll=$2; shift 2
 "$@" </dev/null >&2 &
@@ -388,9 +390,9 @@ impl MariaDb {
         fs::read_to_string(self.dir.join("error.log")).unwrap_or_default()
     }
 
-    /// `mysql://root@127.0.0.1:PORT/db` (no path when `db` is empty), as a
-    /// rule file's `primary` or for mysql_async. `prefer_socket=false` keeps
-    /// mysql_async on TCP.
+    /// `mysql://root@127.0.0.1:PORT/db?prefer_socket=false` (any database
+    /// when `db` is empty), for mysql_async; `prefer_socket=false` keeps it on
+    /// TCP. A rule file uses [`MariaDb::data_source_url`].
     pub fn url(&self, db: &str) -> String {
         format!(
             "mysql://root@127.0.0.1:{}/{db}?prefer_socket=false",
