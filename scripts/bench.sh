@@ -119,7 +119,7 @@ start_proxy() {
     log "$name: no $BIN; skipping the proxy"
     return 1
   fi
-  start_bg "$name" "$LOGS/$name.log" env RUST_LOG="${RUST_LOG:-warn}" "$BIN" --config "$config"
+  start_bg "$name" "$LOGS/$name.log" env NO_COLOR=1 RUST_LOG="${RUST_LOG:-warn}" "$BIN" --config "$config"
   pid=$BG_PID
   if ! wait_tcp "$port" "$pid" 20; then
     log "$name: shardgate did not listen on $port ($(describe_pid "$pid")); skipping it. Its log:"

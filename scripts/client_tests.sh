@@ -69,7 +69,7 @@ default_data_source = "ds_0"
 EOF
 
 PROXY_LOG=$WORK/proxy.log
-start_bg shardgate "$PROXY_LOG" env RUST_LOG="${RUST_LOG:-info}" "$BIN" --config "$CONFIG"
+start_bg shardgate "$PROXY_LOG" env NO_COLOR=1 RUST_LOG="${RUST_LOG:-info}" "$BIN" --config "$CONFIG"
 PROXY_PID=$BG_PID
 if ! wait_tcp "$PROXY_PORT" "$PROXY_PID" 30; then
   log "shardgate $(describe_pid "$PROXY_PID"); its log ($PROXY_LOG):"

@@ -98,6 +98,8 @@ impl Guarded {
             .arg(GUARD_POLL)
             .arg(program)
             .args(args)
+            // Logs go to a file: no terminal colour codes in them.
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log_file)
