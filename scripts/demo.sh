@@ -3,6 +3,7 @@
 #
 #   scripts/demo.sh            # Ctrl-C stops the proxy and both servers
 #   DEMO_RESET=1 scripts/demo.sh   # start from empty datadirs
+#   SHARDGATE_BIN=path scripts/demo.sh   # that binary instead of a release build
 #
 # MariaDB on 127.0.0.1:13306 (database demo_0) and 127.0.0.1:13307 (demo_1),
 # datadirs under ./.demo/ (kept between runs); the proxy on 127.0.0.1:3307
@@ -24,9 +25,13 @@ if port_open "$PROXY_PORT"; then
   die "port $PROXY_PORT is already in use (another shardgate or MySQL?)"
 fi
 
-log "building shardgate (release)"
-cargo build --release --bin shardgate
-BIN=target/release/shardgate
+if [[ -n ${SHARDGATE_BIN:-} ]]; then
+  BIN=$SHARDGATE_BIN
+else
+  log "building shardgate (release)"
+  cargo build --release --bin shardgate
+  BIN=target/release/shardgate
+fi
 
 if [[ ${DEMO_RESET:-0} == 1 ]]; then
   log "DEMO_RESET=1: removing .demo/"
