@@ -4,7 +4,10 @@
 
 mod common;
 
-use common::{cluster, fresh_databases, mariadb_cli, Guarded, MariaDb, CLUSTER_SIZE};
+use common::{
+    cluster, fresh_databases, mariadb_cli, passthrough_rules, with_server, Guarded, MariaDb,
+    CLUSTER_SIZE,
+};
 use mysql_async::prelude::Queryable;
 use std::net::TcpStream;
 use std::path::Path;
@@ -106,4 +109,19 @@ fn guarded_child_dies_with_the_watched_process() {
         child.wait_timeout(Duration::from_secs(5)).is_some(),
         "guarded child outlived the process it watched"
     );
+}
+
+#[test]
+fn generated_rule_file_loads() {
+    let dbs = fresh_databases("rules");
+    let text = with_server(
+        &passthrough_rules("demo", &dbs),
+        "127.0.0.1:3307",
+        Path::new("/nonexistent/data"),
+    );
+    if let Err(e) = shardgate::config::parse(&text) {
+        panic!("rule file written by the harness is refused: {e}\n{text}");
+    }
+    assert!(text.contains("listen = \"127.0.0.1:3307\""), "{text}");
+    assert!(text.contains(&format!("127.0.0.1:{}/{}", cluster()[1].port(), dbs[1])));
 }

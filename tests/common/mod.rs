@@ -46,10 +46,12 @@ const GUARD_POLL: &str = "0.2";
 // Process guard
 // ---------------------------------------------------------------------------
 
-/// `sh -c` body: `$1` is the pid to watch, the rest is the command. Prints the
-/// command's pid on stdout, sends its output to the guard's stderr, and exits
-/// with the command's status. A background watcher kills the command as soon
-/// as the watched pid is gone.
+/// `sh -c` body: `$1` is the pid to watch, `$2` the poll interval, the rest
+/// the command. Prints the command's pid on stdout, sends its output to the
+/// guard's stderr, and exits with the command's status. A background watcher
+/// kills the command as soon as the watched pid is gone. (As a background job
+/// of `sh` the command starts with SIGINT ignored; TERM and HUP work, and so
+/// does SIGINT for a program that installs its own handler, as tokio does.)
 const GUARD_SCRIPT: &str = r#"
 parent=$1; poll=$2; shift 2
 "$@" </dev/null >&2 &
@@ -96,6 +98,8 @@ impl Guarded {
             .arg(GUARD_POLL)
             .arg(program)
             .args(args)
+            // Logs go to a file: no terminal colour codes in them.
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log_file)
@@ -388,9 +392,9 @@ impl MariaDb {
         fs::read_to_string(self.dir.join("error.log")).unwrap_or_default()
     }
 
-    /// `mysql://root@127.0.0.1:PORT/db` (no path when `db` is empty), as a
-    /// rule file's `primary` or for mysql_async. `prefer_socket=false` keeps
-    /// mysql_async on TCP.
+    /// `mysql://root@127.0.0.1:PORT/db?prefer_socket=false` (any database
+    /// when `db` is empty), for mysql_async; `prefer_socket=false` keeps it on
+    /// TCP. A rule file uses [`MariaDb::data_source_url`].
     pub fn url(&self, db: &str) -> String {
         format!(
             "mysql://root@127.0.0.1:{}/{db}?prefer_socket=false",
@@ -582,9 +586,13 @@ pub fn fresh_databases(prefix: &str) -> Vec<String> {
 // The proxy
 // ---------------------------------------------------------------------------
 
-/// The built proxy binary.
-pub fn shardgate_bin() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_shardgate"))
+/// The proxy binary: `SHARDGATE_TEST_BIN` if set (e.g. a release build),
+/// else the one cargo built for this test run.
+pub fn shardgate_bin() -> PathBuf {
+    match std::env::var_os("SHARDGATE_TEST_BIN") {
+        Some(path) if !path.is_empty() => PathBuf::from(path),
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_shardgate")),
+    }
 }
 
 /// A rule file for unsharded passthrough: user `app`/`app_pw` may use the
@@ -622,7 +630,7 @@ pub fn data_sources_toml(dbs: &[String]) -> String {
 }
 
 /// Sets `server.listen` (and `server.data_dir` unless given) in a rule file.
-fn with_server(rules: &str, listen: &str, data_dir: &Path) -> String {
+pub fn with_server(rules: &str, listen: &str, data_dir: &Path) -> String {
     let mut table: toml::Table = rules
         .parse()
         .unwrap_or_else(|e| panic!("test rule file is not TOML: {e}\n{rules}"));
@@ -662,10 +670,14 @@ impl Proxy {
         for _ in 0..3 {
             let port = free_port();
             let config = dir.join("shardgate.toml");
-            let text = with_server(rules, &format!("127.0.0.1:{port}"), &dir.join("data"));
+            // Text that is not TOML goes as it is: the proxy should refuse it.
+            let text = match rules.parse::<toml::Table>() {
+                Ok(_) => with_server(rules, &format!("127.0.0.1:{port}"), &dir.join("data")),
+                Err(_) => rules.to_string(),
+            };
             fs::write(&config, text).expect("write the rule file");
             let args = vec!["--config".to_string(), config.display().to_string()];
-            let process = Guarded::spawn(shardgate_bin(), &args, &dir.join("proxy.log"))
+            let process = Guarded::spawn(&shardgate_bin(), &args, &dir.join("proxy.log"))
                 .map_err(|e| format!("cannot run {}: {e}", shardgate_bin().display()))?;
             let mut proxy = Proxy {
                 port,

@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# Whole-proxy throughput: sysbench against MariaDB directly, through the
+# zero-work relay (benches/relay.rs) and through shardgate, in interleaved
+# short slices so that machine noise hits every endpoint alike.
+#
+#   scripts/bench.sh
+#   SLICE_S=10 ROUNDS=5 scripts/bench.sh
+#   BENCH_SHARDED=1 scripts/bench.sh    # also point selects sharded over two servers
+#
+# Settings (environment):
+#   SLICE_S=5  ROUNDS=3  THREADS=4  TABLES=4  TABLE_SIZE=10000  WARMUP_S=3
+#   TESTS="oltp_point_select oltp_read_only"   MODES="ps text"
+#   BENCH_SHARDED=0   BENCH_DIR=target/bench (logs and datadirs)
+#   SHARDGATE_BIN=path   benchmark that binary instead of building one
+#
+# Ports, as in config/sysbench-*.toml: MariaDB 13316 (and 13317 when
+# sharded), shardgate 3317 (sharded: 3319), relay 3318. A MariaDB already
+# listening on 13316/13317 that root can use without a password is reused.
+#
+# "ps" runs use server-side prepared statements (sysbench's default), "text"
+# runs use --db-ps-mode=disable. QPS is total queries / total time over all
+# rounds; p95 is the median of the rounds' 95th-percentile latencies.
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$(repo_root)"
+cleanup_on_exit
+
+SLICE_S=${SLICE_S:-5}
+ROUNDS=${ROUNDS:-3}
+THREADS=${THREADS:-4}
+TABLES=${TABLES:-4}
+TABLE_SIZE=${TABLE_SIZE:-10000}
+WARMUP_S=${WARMUP_S:-3}
+TESTS=${TESTS:-oltp_point_select oltp_read_only}
+MODES=${MODES:-ps text}
+BENCH_SHARDED=${BENCH_SHARDED:-0}
+BENCH_DIR=${BENCH_DIR:-target/bench}
+
+DS0_PORT=13316
+DS1_PORT=13317
+PROXY_PORT=3317
+RELAY_PORT=3318
+SHARDED_PORT=3319
+UNSHARDED_CONFIG=config/sysbench-unsharded.toml
+SHARDED_CONFIG=config/sysbench-sharded.toml
+
+ensure_packages
+ensure_rust
+
+mkdir -p "$BENCH_DIR"
+BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
+LOGS=$BENCH_DIR/logs
+rm -rf "$LOGS" "$BENCH_DIR/ds_0" "$BENCH_DIR/ds_1"
+mkdir -p "$LOGS"
+# The datadirs go when the script ends; the logs stay for a look afterwards.
+TRACKED_DIRS+=("$BENCH_DIR/ds_0" "$BENCH_DIR/ds_1")
+RESULTS=$LOGS/results.txt
+: >"$RESULTS"
+
+for port in "$PROXY_PORT" "$RELAY_PORT" "$SHARDED_PORT"; do
+  if port_open "$port"; then die "port $port is already in use"; fi
+done
+
+log "building shardgate and the relay (release)"
+if [[ -n ${SHARDGATE_BIN:-} ]]; then
+  BIN=$SHARDGATE_BIN
+else
+  cargo build --release --bin shardgate
+  BIN=$PWD/target/release/shardgate
+fi
+RELAY=$(cargo bench --bench relay --no-run --message-format=json-render-diagnostics |
+  python3 -c '
+import json, sys
+for line in sys.stdin:
+    try:
+        msg = json.loads(line)
+    except ValueError:
+        continue
+    if (msg.get("reason") == "compiler-artifact" and msg.get("executable")
+            and msg.get("target", {}).get("name") == "relay"):
+        print(msg["executable"])
+')
+[[ -x $RELAY ]] || die "could not find the relay executable in cargo's output"
+
+# --- endpoints ------------------------------------------------------------
+# name -> "port user password database"
+declare -A ENDPOINT
+ENDPOINT[direct]="$DS0_PORT root - sbtest"
+ENDPOINT[relay]="$RELAY_PORT root - sbtest"
+ENDPOINT[proxy]="$PROXY_PORT app app_pw sbtest"
+ENDPOINT[sharded]="$SHARDED_PORT app app_pw sbtest"
+ACTIVE=(direct relay)
+
+# sysbench connection options for an endpoint.
+conn_args() {
+  local port user pw db
+  read -r port user pw db <<<"${ENDPOINT[$1]}"
+  if [[ $pw == - ]]; then pw=; fi
+  printf '%s\n' --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port="$port" \
+    --mysql-user="$user" --mysql-password="$pw" --mysql-db="$db"
+}
+
+# sb ENDPOINT TEST ARGS..: sysbench with the endpoint's connection options.
+sb() {
+  local ep=$1 test=$2; shift 2
+  local args
+  mapfile -t args < <(conn_args "$ep")
+  sysbench "$test" "${args[@]}" --tables="$TABLES" --table-size="$TABLE_SIZE" "$@"
+}
+
+# Starts shardgate with a rule file and checks that it answers a query;
+# returns non-zero (saying why) when it does not, e.g. while the proxy is
+# still unfinished.
+start_proxy() {
+  local name=$1 config=$2 port=$3 check_sql=$4 pid
+  if [[ ! -x $BIN ]]; then
+    log "$name: no $BIN; skipping the proxy"
+    return 1
+  fi
+  start_bg "$name" "$LOGS/$name.log" env NO_COLOR=1 RUST_LOG="${RUST_LOG:-warn}" "$BIN" --config "$config"
+  pid=$BG_PID
+  if ! wait_tcp "$port" "$pid" 20; then
+    log "$name: shardgate did not listen on $port ($(describe_pid "$pid")); skipping it. Its log:"
+    tail -n 20 "$LOGS/$name.log" >&2 || true
+    kill "$pid" 2>/dev/null || true
+    return 1
+  fi
+  if ! mariadb --no-defaults --protocol=TCP -h127.0.0.1 -P"$port" -uapp --password=app_pw \
+    --connect-timeout=5 sbtest -e "$check_sql" >"$LOGS/$name.check.log" 2>&1; then
+    log "$name: shardgate listens on $port but cannot run '$check_sql'; skipping it:"
+    cat "$LOGS/$name.check.log" >&2
+    kill "$pid" 2>/dev/null || true
+    return 1
+  fi
+  return 0
+}
+
+# --- servers and data -----------------------------------------------------
+start_mariadb bench_ds_0 "$DS0_PORT" "$BENCH_DIR/ds_0"
+mariadb_root "$DS0_PORT" -e "DROP DATABASE IF EXISTS sbtest; CREATE DATABASE sbtest"
+log "sysbench prepare: $TABLES tables x $TABLE_SIZE rows, directly on MariaDB"
+sb direct oltp_point_select prepare >"$LOGS/prepare.log" 2>&1 ||
+  { cat "$LOGS/prepare.log" >&2; die "sysbench prepare failed"; }
+
+start_bg relay "$LOGS/relay.log" "$RELAY" "127.0.0.1:$RELAY_PORT" "127.0.0.1:$DS0_PORT"
+wait_tcp "$RELAY_PORT" "$BG_PID" 10 || die "the relay did not start (log: $LOGS/relay.log)"
+
+if start_proxy proxy "$UNSHARDED_CONFIG" "$PROXY_PORT" "SELECT COUNT(*) FROM sbtest1"; then
+  ACTIVE+=(proxy)
+fi
+
+SHARDED_OK=0
+if [[ $BENCH_SHARDED == 1 ]]; then
+  start_mariadb bench_ds_1 "$DS1_PORT" "$BENCH_DIR/ds_1"
+  mariadb_root "$DS0_PORT" -e "DROP DATABASE IF EXISTS sbtest_0; CREATE DATABASE sbtest_0"
+  mariadb_root "$DS1_PORT" -e "DROP DATABASE IF EXISTS sbtest_1; CREATE DATABASE sbtest_1"
+  if start_proxy sharded "$SHARDED_CONFIG" "$SHARDED_PORT" "SELECT 1"; then
+    log "sysbench prepare through the sharded proxy (--auto-inc=off: ids come from sysbench)"
+    if sb sharded oltp_point_select --auto-inc=off prepare >"$LOGS/prepare-sharded.log" 2>&1; then
+      n0=$(mariadb_root "$DS0_PORT" -N -e "SELECT COUNT(*) FROM sbtest_0.sbtest1" || echo 0)
+      n1=$(mariadb_root "$DS1_PORT" -N -e "SELECT COUNT(*) FROM sbtest_1.sbtest1" || echo 0)
+      log "sbtest1 rows: ds_0 $n0, ds_1 $n1 (expected $TABLE_SIZE in total, about half each)"
+      if ((n0 + n1 == TABLE_SIZE && n0 > 0 && n1 > 0)); then
+        SHARDED_OK=1
+      else
+        log "sharded prepare placed rows wrongly; skipping the sharded runs"
+      fi
+    else
+      log "sysbench prepare through the sharded proxy failed; skipping the sharded runs:"
+      tail -n 20 "$LOGS/prepare-sharded.log" >&2
+    fi
+  fi
+fi
+
+# --- runs -----------------------------------------------------------------
+# Reads a sysbench report on stdin; prints "queries seconds p95_ms errors".
+parse_report() {
+  awk '
+    /^[[:space:]]*queries:/          { q = $2 }
+    /^[[:space:]]*ignored errors:/   { e = $3 }
+    /^[[:space:]]*total time:/       { t = $3; sub(/s$/, "", t) }
+    /95th percentile:/               { p = $3 }
+    END {
+      if (q == "" || t == "" || p == "") exit 1
+      print q, t, p, (e == "" ? 0 : e)
+    }'
+}
+
+# run_slice TEST MODE ENDPOINT ROUND: one slice; appends a line to RESULTS.
+run_slice() {
+  local test=$1 mode=$2 ep=$3 round=$4 ps=auto out numbers
+  if [[ $mode == text ]]; then ps=disable; fi
+  out=$LOGS/$test.$mode.$ep.$round.log
+  if sb "$ep" "$test" --db-ps-mode="$ps" --threads="$THREADS" --time="$SLICE_S" \
+    --report-interval=0 --percentile=95 run >"$out" 2>&1 &&
+    numbers=$(parse_report <"$out"); then
+    echo "$test $mode $ep $round $numbers" >>"$RESULTS"
+    log "  $test $mode $ep: $(awk '{ printf "%.0f qps, p95 %s ms, %s errors", $1 / $2, $3, $4 }' <<<"$numbers")"
+  else
+    echo "$test $mode $ep $round failed" >>"$RESULTS"
+    log "  $test $mode $ep: FAILED (log: $out)"
+    grep -E 'FATAL|ERROR|error' "$out" | head -n 5 >&2 || true
+  fi
+}
+
+if ((WARMUP_S > 0)); then
+  log "warm-up: ${WARMUP_S}s of point selects, direct"
+  sb direct oltp_point_select --threads="$THREADS" --time="$WARMUP_S" run >"$LOGS/warmup.log" 2>&1 || true
+fi
+
+log "endpoints: ${ACTIVE[*]}$( ((SHARDED_OK)) && echo ' sharded'); $ROUNDS rounds x ${SLICE_S}s slices, $THREADS threads"
+for ((round = 1; round <= ROUNDS; round++)); do
+  log "round $round/$ROUNDS"
+  for test in $TESTS; do
+    for mode in $MODES; do
+      eps=("${ACTIVE[@]}")
+      if ((SHARDED_OK)) && [[ $test == oltp_point_select ]]; then eps+=(sharded); fi
+      # Rotate the order each round so that no endpoint always goes first.
+      n=${#eps[@]}
+      for ((k = 0; k < n; k++)); do
+        run_slice "$test" "$mode" "${eps[(k + round - 1) % n]}" "$round"
+      done
+    done
+  done
+done
+
+# --- report ---------------------------------------------------------------
+echo
+python3 - "$RESULTS" <<'PY'
+import collections, statistics, sys
+
+runs = collections.defaultdict(list)      # (test, mode, ep) -> [(q, t, p95, err)]
+failed = collections.Counter()
+order = []
+for line in open(sys.argv[1]):
+    f = line.split()
+    key = tuple(f[:3])
+    if (key[0], key[1]) not in order:
+        order.append((key[0], key[1]))
+    if f[4] == "failed":
+        failed[key] += 1
+    else:
+        runs[key].append((float(f[4]), float(f[5]), float(f[6]), int(float(f[7]))))
+
+eps = ["direct", "relay", "proxy"]
+if any(k[2] == "sharded" for k in list(runs) + list(failed)):
+    eps.append("sharded")
+
+def stats(key):
+    r = runs.get(key)
+    if not r:
+        return None
+    return (sum(x[0] for x in r) / sum(x[1] for x in r),
+            statistics.median(x[2] for x in r),
+            sum(x[3] for x in r))
+
+def ratio(a, b):
+    return f"{a[0] / b[0]:.2f}" if a and b and b[0] else "-"
+
+head = f"{'test':<18} {'mode':<5}" + "".join(f" {e + ' qps':>12} {'p95 ms':>7}" for e in eps)
+head += f" {'relay/direct':>12} {'proxy/direct':>12} {'proxy/relay':>11}"
+if "sharded" in eps:
+    head += f" {'sharded/proxy':>13}"
+print(head)
+print("-" * len(head))
+for test, mode in order:
+    s = {e: stats((test, mode, e)) for e in eps}
+    row = f"{test:<18} {mode:<5}"
+    for e in eps:
+        if s[e]:
+            row += f" {s[e][0]:>12.0f} {s[e][1]:>7.2f}"
+        elif failed[(test, mode, e)]:
+            row += f" {'failed':>12} {'':>7}"
+        else:
+            row += f" {'-':>12} {'':>7}"
+    row += f" {ratio(s['relay'], s['direct']):>12} {ratio(s['proxy'], s['direct']):>12}"
+    row += f" {ratio(s['proxy'], s['relay']):>11}"
+    if "sharded" in eps:
+        row += f" {ratio(s['sharded'], s['proxy']):>13}"
+    print(row)
+errors = {k: v for k, v in ((k, sum(x[3] for x in r)) for k, r in runs.items()) if v}
+for k, v in errors.items():
+    print(f"note: {' '.join(k)}: {v} ignored errors reported by sysbench")
+for k, v in failed.items():
+    print(f"note: {' '.join(k)}: {v} slice(s) failed")
+PY
+echo
+log "raw results and sysbench logs: $LOGS"

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Real clients against the proxy: PyMySQL (tests/clients/test_pymysql.py) and
+# sysbench with prepared statements and with text queries.
+#
+#   scripts/client_tests.sh
+#
+# Starts two throwaway MariaDB servers and shardgate (debug build) with a
+# generated unsharded rule file, all on free ports; stops them at the end.
+# Exits non-zero if any check fails. Env: SYSBENCH_TIME (5), KEEP_LOGS=1
+# keeps the work directory (always kept, and printed, on failure),
+# SHARDGATE_BIN=path uses that binary instead of building one.
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$(repo_root)"
+cleanup_on_exit
+
+SYSBENCH_TIME=${SYSBENCH_TIME:-5}
+
+ensure_packages
+ensure_rust
+PY=$(pymysql_python) || die "no python3 with pymysql"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/shardgate-clients.XXXXXX")
+
+if [[ -n ${SHARDGATE_BIN:-} ]]; then
+  BIN=$SHARDGATE_BIN
+else
+  log "building shardgate (debug)"
+  cargo build --bin shardgate
+  BIN=$PWD/target/debug/shardgate
+fi
+
+# Three distinct free ports.
+ports=()
+while ((${#ports[@]} < 3)); do
+  p=$(free_port)
+  [[ " ${ports[*]} " == *" $p "* ]] || ports+=("$p")
+done
+DS0_PORT=${ports[0]} DS1_PORT=${ports[1]} PROXY_PORT=${ports[2]}
+
+# The datadirs always go; logs stay on failure.
+TRACKED_DIRS+=("$WORK/ds_0/data" "$WORK/ds_1/data")
+MARIADB_BUFFER_POOL=64M start_mariadb clients_ds_0 "$DS0_PORT" "$WORK/ds_0"
+MARIADB_BUFFER_POOL=64M start_mariadb clients_ds_1 "$DS1_PORT" "$WORK/ds_1"
+mariadb_root "$DS0_PORT" -e "CREATE DATABASE demo_0 CHARACTER SET utf8mb4"
+mariadb_root "$DS1_PORT" -e "CREATE DATABASE demo_1 CHARACTER SET utf8mb4"
+
+CONFIG=$WORK/shardgate.toml
+cat >"$CONFIG" <<EOF
+[server]
+listen = "127.0.0.1:$PROXY_PORT"
+data_dir = "$WORK/proxy"
+
+[[users]]
+name = "app"
+password = "app_pw"
+schemas = ["demo"]
+
+[data_sources.ds_0]
+primary = "mysql://root:@127.0.0.1:$DS0_PORT/demo_0"
+
+[data_sources.ds_1]
+primary = "mysql://root:@127.0.0.1:$DS1_PORT/demo_1"
+
+[schemas.demo]
+default_data_source = "ds_0"
+EOF
+
+PROXY_LOG=$WORK/proxy.log
+start_bg shardgate "$PROXY_LOG" env NO_COLOR=1 RUST_LOG="${RUST_LOG:-info}" "$BIN" --config "$CONFIG"
+PROXY_PID=$BG_PID
+if ! wait_tcp "$PROXY_PORT" "$PROXY_PID" 30; then
+  log "shardgate $(describe_pid "$PROXY_PID"); its log ($PROXY_LOG):"
+  tail -n 40 "$PROXY_LOG" >&2 || true
+  log "work directory kept: $WORK"
+  die "shardgate did not listen on 127.0.0.1:$PROXY_PORT"
+fi
+
+FAILED=()
+# check NAME CMD..: runs one check; its output goes to WORK/NAME.log and,
+# on failure, to the terminal.
+check() {
+  local name=$1; shift
+  log "--- $name"
+  if "$@" >"$WORK/$name.log" 2>&1; then
+    tail -n 1 "$WORK/$name.log" >&2
+    log "PASS $name"
+  else
+    cat "$WORK/$name.log" >&2
+    log "FAIL $name"
+    FAILED+=("$name")
+  fi
+}
+
+pymysql_test() {
+  PROXY_PORT=$PROXY_PORT PROXY_USER=app PROXY_PASSWORD=app_pw PROXY_DB=demo \
+    DIRECT_PORT=$DS0_PORT DIRECT_DB=demo_0 "$PY" tests/clients/test_pymysql.py
+}
+
+SB_TABLES=(--tables=2 --table-size=1000)
+
+sysbench_prepare_direct() {
+  sysbench oltp_point_select --db-driver=mysql --mysql-host=127.0.0.1 \
+    --mysql-port="$DS0_PORT" --mysql-user=root --mysql-password= --mysql-db=demo_0 \
+    "${SB_TABLES[@]}" prepare
+}
+
+# sysbench_through_proxy TEST PS_MODE: a short run through the proxy; fails
+# if sysbench fails, reports errors, or ran no queries.
+sysbench_through_proxy() {
+  local test=$1 ps_mode=$2 out queries errors
+  out=$(sysbench "$test" --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port="$PROXY_PORT" \
+    --mysql-user=app --mysql-password=app_pw --mysql-db=demo "${SB_TABLES[@]}" \
+    --threads=4 --time="$SYSBENCH_TIME" --db-ps-mode="$ps_mode" --report-interval=0 run 2>&1) || {
+    echo "$out"; echo "sysbench exited with an error"; return 1
+  }
+  echo "$out"
+  queries=$(awk '/^[[:space:]]*queries:/ { print $2 }' <<<"$out")
+  errors=$(awk '/^[[:space:]]*ignored errors:/ { print $3 }' <<<"$out")
+  if [[ -z $queries || $queries -eq 0 ]]; then echo "no queries ran"; return 1; fi
+  if [[ -n $errors && $errors -ne 0 ]]; then echo "$errors errors"; return 1; fi
+  echo "$test, db-ps-mode=$ps_mode: $queries queries, ${errors:-0} errors"
+}
+
+check pymysql pymysql_test
+check sysbench_prepare_direct sysbench_prepare_direct
+check sysbench_point_select_ps sysbench_through_proxy oltp_point_select auto
+check sysbench_point_select_text sysbench_through_proxy oltp_point_select disable
+check sysbench_read_only_ps sysbench_through_proxy oltp_read_only auto
+check sysbench_read_only_text sysbench_through_proxy oltp_read_only disable
+
+if ! kill -0 "$PROXY_PID" 2>/dev/null; then
+  log "shardgate is no longer running"
+  FAILED+=(shardgate_alive)
+fi
+
+if ((${#FAILED[@]})); then
+  log "last lines of the proxy log ($PROXY_LOG):"
+  tail -n 30 "$PROXY_LOG" >&2 || true
+  log "work directory kept: $WORK"
+  die "client tests failed: ${FAILED[*]}"
+fi
+if [[ ${KEEP_LOGS:-0} == 1 ]]; then
+  log "work directory kept: $WORK"
+else
+  TRACKED_DIRS+=("$WORK")
+fi
+log "all client tests passed"

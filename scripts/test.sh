@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Everything CI checks, in order: formatting, lints, the cargo tests (unit,
+# integration against throwaway MariaDB servers, golden, property), then real
+# clients against the proxy (scripts/client_tests.sh). Exits non-zero on the
+# first failure. Installs MariaDB, sysbench and PyMySQL with apt-get when
+# missing.
+#
+#   scripts/test.sh
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$(repo_root)"
+
+ensure_packages
+ensure_rust
+export RUST_BACKTRACE=${RUST_BACKTRACE:-1}
+
+step() { log "=== $* (at ${SECONDS}s)"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --all-targets -- -D warnings
+
+step "cargo test"
+cargo test --all-targets
+
+step "client tests"
+bash scripts/client_tests.sh
+
+log "all checks passed in ${SECONDS}s"
