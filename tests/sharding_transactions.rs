@@ -12,8 +12,6 @@ use mysql_async::{Conn, TxOpts};
 use shard_env::*;
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TEST_TIMEOUT: Duration = Duration::from_secs(120);
@@ -275,48 +273,63 @@ async fn a_client_that_quits_mid_transaction_leaves_nothing_and_no_locks() {
     .await
 }
 
+/// A TCP relay between one client and the proxy that the test can cut: the
+/// proxy then sees its client vanish without COM_QUIT, as when a client
+/// process dies or its network goes away.
+struct Cuttable {
+    port: u16,
+    relay: tokio::task::JoinHandle<()>,
+}
+
+impl Cuttable {
+    async fn to(proxy_port: u16) -> Cuttable {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let relay = tokio::spawn(async move {
+            let (mut client, _) = listener.accept().await.unwrap();
+            let mut proxy = tokio::net::TcpStream::connect(("127.0.0.1", proxy_port))
+                .await
+                .unwrap();
+            let _ = tokio::io::copy_bidirectional(&mut client, &mut proxy).await;
+        });
+        Cuttable { port, relay }
+    }
+
+    /// Closes both connections.
+    async fn cut(self) {
+        self.relay.abort();
+        let _ = self.relay.await;
+    }
+}
+
 #[tokio::test]
-async fn a_client_killed_mid_transaction_leaves_nothing_and_no_locks() {
+async fn a_client_cut_off_mid_transaction_leaves_nothing_and_no_locks() {
     within_timeout(async {
-        let shop = shop_with_tables("tx_kill").await;
+        let shop = shop_with_tables("tx_cut").await;
         committed_rows(&shop).await;
-        // The mariadb CLI reading statements from a pipe: it stays connected,
-        // idle inside the transaction, until it is killed (no COM_QUIT).
-        let mut cli = Command::new("mariadb")
-            .args([
-                "--no-defaults",
-                "--protocol=TCP",
-                "-h127.0.0.1",
-                &format!("-P{}", shop.proxy.port()),
-                &format!("-u{}", common::APP_USER),
-                &format!("--password={}", common::APP_PASSWORD),
-                "--batch",
-                SCHEMA,
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("run mariadb");
-        let mut stdin = cli.stdin.take().unwrap();
-        writeln!(
-            stdin,
-            "BEGIN; {}; UPDATE t_order SET note = 'first client' WHERE order_id IN (100, 101);",
-            two_rows(300)
-        )
-        .unwrap();
-        stdin.flush().unwrap();
+        let relay = Cuttable::to(shop.proxy.port()).await;
+        let opts = shop.opts().ip_or_hostname("127.0.0.1").tcp_port(relay.port);
+        let mut conn = Conn::new(opts).await.unwrap();
+        conn.query_drop("BEGIN").await.unwrap();
+        conn.query_drop(two_rows(300)).await.unwrap();
+        conn.query_drop("UPDATE t_order SET note = 'first client' WHERE order_id IN (100, 101)")
+            .await
+            .unwrap();
+        assert_eq!(conn.affected_rows(), 2);
         wait_for_locks(&shop).await;
-        cli.kill().unwrap();
-        cli.wait().unwrap();
-        drop(stdin);
+        relay.cut().await;
+        // The client is gone; its connection object must not say goodbye.
+        std::mem::forget(conn);
         update_unlocked(&shop).await;
         let stored = orders_stored(&shop).await;
         assert_eq!(
             stored.keys().copied().collect::<Vec<_>>(),
             vec![100, 101],
-            "rows of the killed client"
+            "rows of the client that was cut off"
         );
+        assert!(stored
+            .values()
+            .all(|(_, _, n)| n.as_deref() == Some("second client")));
     })
     .await
 }
