@@ -272,6 +272,9 @@ async fn reads_equal_the_oracle() {
         env.same("SELECT * FROM t_order WHERE user_id = 8").await;
         env.same("SELECT t_order.* FROM t_order WHERE user_id = 8").await;
         env.same("SELECT t_order.order_id, t_order.status FROM t_order WHERE t_order.user_id = 8").await;
+        // Names as clients write them: upper-case columns, quoted names.
+        env.same("SELECT * FROM t_order WHERE USER_ID = 8 AND Order_Id = 1").await;
+        env.same("SELECT * FROM `t_order` WHERE `user_id` = 8").await;
         // One table on each data source.
         env.same("SELECT order_id, amount FROM t_order WHERE order_id = 5").await;
         // IN lists spanning nodes.
