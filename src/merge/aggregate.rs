@@ -316,7 +316,7 @@ impl Folder {
                     value,
                     comparator,
                     input,
-                    ..
+                    output,
                 },
                 Acc::Distinct(seen, n, total),
             ) => {
@@ -325,7 +325,9 @@ impl Folder {
                 }
                 if seen.insert(key_part(*comparator, *value, row)) {
                     *n += 1;
-                    Total::add(total, at(*value), *input)?;
+                    if !matches!(output, DistinctOutput::Count) {
+                        Total::add(total, at(*value), *input)?;
+                    }
                 }
             }
             (Kind::Bits(op, _), Acc::Bits(bits)) => {
@@ -388,3 +390,6 @@ fn is_avg_type(column: &Column) -> bool {
             | ColumnType::MYSQL_TYPE_FLOAT
     )
 }
+
+#[cfg(test)]
+mod tests;

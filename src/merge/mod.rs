@@ -38,4 +38,6 @@ pub use spec::{
 #[cfg(test)]
 mod properties;
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;
