@@ -216,6 +216,75 @@ fn compare_floats(a: &Value, b: &Value) -> Ordering {
     }
 }
 
+/// A key value parsed once per row, so a k-way merge does not parse the
+/// same text at every comparison. `Raw` values compare from the row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Parsed {
+    /// NULL.
+    Null,
+    /// An integer.
+    Int(i128),
+    /// A double.
+    Float(f64),
+    /// A date and time.
+    Date(DateParts),
+    /// A duration in microseconds.
+    Time(i64),
+    /// Compared from the row itself (decimals, strings, weights).
+    Raw,
+}
+
+/// Parses the values of `keys` in `row` into `out` (cleared first).
+pub(crate) fn parse_keys(keys: &[Key], row: &[Value], out: &mut Vec<Parsed>) {
+    out.clear();
+    out.extend(keys.iter().map(|k| {
+        let value = operand(k.comparator, k.column, row);
+        let parsed = match (value, k.comparator) {
+            (Value::NULL, _) => Some(Parsed::Null),
+            (_, Comparator::Int) => int_of(value).map(Parsed::Int),
+            (_, Comparator::Float) => float_of(value).map(Parsed::Float),
+            (_, Comparator::Date) => date_of(value).map(Parsed::Date),
+            (_, Comparator::Time) => time_of(value).map(Parsed::Time),
+            _ => None,
+        };
+        parsed.unwrap_or(Parsed::Raw)
+    }));
+}
+
+/// Two rows in the order of `keys`, with their values parsed by [`parse_keys`].
+pub(crate) fn compare_parsed(
+    keys: &[Key],
+    (a, a_row): (&[Parsed], &[Value]),
+    (b, b_row): (&[Parsed], &[Value]),
+) -> Ordering {
+    for (i, key) in keys.iter().enumerate() {
+        let order = match (a.get(i), b.get(i)) {
+            (Some(Parsed::Null), Some(Parsed::Null)) => Ordering::Equal,
+            (Some(Parsed::Null), _) => Ordering::Less,
+            (_, Some(Parsed::Null)) => Ordering::Greater,
+            (Some(Parsed::Int(x)), Some(Parsed::Int(y))) => x.cmp(y),
+            (Some(Parsed::Float(x)), Some(Parsed::Float(y))) => {
+                x.partial_cmp(y).unwrap_or(Ordering::Equal)
+            }
+            (Some(Parsed::Date(x)), Some(Parsed::Date(y))) => x.cmp(y),
+            (Some(Parsed::Time(x)), Some(Parsed::Time(y))) => x.cmp(y),
+            _ => compare_values(
+                key.comparator,
+                operand(key.comparator, key.column, a_row),
+                operand(key.comparator, key.column, b_row),
+            ),
+        };
+        if order != Ordering::Equal {
+            return if key.descending {
+                order.reverse()
+            } else {
+                order
+            };
+        }
+    }
+    Ordering::Equal
+}
+
 /// The hashable form of the value `comparator` compares in `row`.
 pub(crate) fn key_part(comparator: Comparator, column: usize, row: &[Value]) -> KeyPart {
     let value = operand(comparator, column, row);

@@ -5,7 +5,7 @@
 //! Ties go to the lower source, which makes the merge equal a stable sort of
 //! the concatenation.
 
-use super::compare::{compare_rows, Key};
+use super::compare::{compare_parsed, parse_keys, Key, Parsed};
 use super::source::RowSource;
 use crate::error::Error;
 use mysql_common::value::Value;
@@ -37,14 +37,24 @@ enum Mode {
 struct Heap {
     /// The order.
     keys: Vec<Key>,
-    /// Each source's head row, `None` once taken or at its end.
-    heads: Vec<Option<Vec<Value>>>,
+    /// Each source's head row and its parsed keys.
+    slots: Vec<Slot>,
     /// Sources with a head, as a binary heap.
     heap: Vec<usize>,
-    /// The source whose head was taken last: refilled on the next pull.
-    refill: Option<usize>,
+    /// The source at the top whose head was taken: refilled (or dropped from
+    /// the heap at its end) on the next pull, with one sift.
+    taken: Option<usize>,
     /// Whether every source has been asked for its first row.
     primed: bool,
+}
+
+/// One source's head.
+#[derive(Debug, Default)]
+struct Slot {
+    /// The row, `None` once taken or at the source's end.
+    row: Option<Vec<Value>>,
+    /// Its key values, parsed once (the buffer is reused).
+    parsed: Vec<Parsed>,
 }
 
 impl<S: RowSource> Input<S> {
@@ -60,16 +70,16 @@ impl<S: RowSource> Input<S> {
 
     /// The sources merged by `keys`, each already sorted by them.
     pub fn sorted(sources: Vec<S>, width: usize, keys: Vec<Key>) -> Self {
-        let heads = sources.iter().map(|_| None).collect();
+        let slots = sources.iter().map(|_| Slot::default()).collect();
         Input {
             sources,
             width,
             read: 0,
             mode: Mode::Sorted(Heap {
                 keys,
-                heads,
+                slots,
                 heap: Vec::new(),
-                refill: None,
+                taken: None,
                 primed: false,
             }),
         }
@@ -104,19 +114,18 @@ impl<S: RowSource> Input<S> {
             heap.primed = true;
             for i in 0..self.sources.len() {
                 let row = pull(&mut self.sources[i], self.width, &mut self.read).await?;
-                heap.heads[i] = row;
-                if heap.heads[i].is_some() {
+                if heap.fill(i, row) {
                     heap.push(i);
                 }
             }
-        } else if let Some(i) = heap.refill.take() {
+        } else if let Some(i) = heap.taken.take() {
             let row = pull(&mut self.sources[i], self.width, &mut self.read).await?;
-            heap.heads[i] = row;
-            if heap.heads[i].is_some() {
-                heap.push(i);
+            if !heap.fill(i, row) {
+                heap.heap.swap_remove(0);
             }
+            heap.sift_down();
         }
-        Ok(heap.pop())
+        Ok(heap.take())
     }
 }
 
@@ -140,13 +149,26 @@ async fn pull<S: RowSource>(
 }
 
 impl Heap {
+    /// Makes `row` the head of `source`; whether there is one.
+    fn fill(&mut self, source: usize, row: Option<Vec<Value>>) -> bool {
+        let slot = &mut self.slots[source];
+        if let Some(row) = &row {
+            parse_keys(&self.keys, row, &mut slot.parsed);
+        }
+        slot.row = row;
+        slot.row.is_some()
+    }
+
     /// Whether source `a`'s head comes before source `b`'s.
     fn before(&self, a: usize, b: usize) -> bool {
-        match (&self.heads[a], &self.heads[b]) {
-            (Some(x), Some(y)) => match compare_rows(&self.keys, x, y) {
-                Ordering::Equal => a < b,
-                order => order == Ordering::Less,
-            },
+        let (x, y) = (&self.slots[a], &self.slots[b]);
+        match (&x.row, &y.row) {
+            (Some(xr), Some(yr)) => {
+                match compare_parsed(&self.keys, (&x.parsed, xr), (&y.parsed, yr)) {
+                    Ordering::Equal => a < b,
+                    order => order == Ordering::Less,
+                }
+            }
             _ => a < b,
         }
     }
@@ -164,12 +186,8 @@ impl Heap {
         }
     }
 
-    /// Takes the first head; its source is refilled on the next pull.
-    fn pop(&mut self) -> Option<Vec<Value>> {
-        let top = *self.heap.first()?;
-        let last = self.heap.len() - 1;
-        self.heap.swap(0, last);
-        self.heap.pop();
+    /// Restores the heap order after the top changed.
+    fn sift_down(&mut self) {
         let mut at = 0;
         loop {
             let (left, right) = (2 * at + 1, 2 * at + 2);
@@ -186,7 +204,12 @@ impl Heap {
             self.heap.swap(at, first);
             at = first;
         }
-        self.refill = Some(top);
-        self.heads[top].take()
+    }
+
+    /// Takes the first head; its source stays on top until the next pull.
+    fn take(&mut self) -> Option<Vec<Value>> {
+        let top = *self.heap.first()?;
+        self.taken = Some(top);
+        self.slots[top].row.take()
     }
 }
