@@ -137,6 +137,12 @@ fn integer(value: &Value) -> Result<i128, Error> {
     }
 }
 
+/// `n` plus a partial count.
+fn add_count(n: i128, partial: &Value) -> Result<i128, Error> {
+    n.checked_add(integer(partial)?)
+        .ok_or_else(|| Error::internal("merge: a count overflows"))
+}
+
 fn text(s: String) -> Value {
     Value::Bytes(s.into_bytes())
 }
@@ -278,7 +284,7 @@ impl Folder {
     pub fn fold(&self, acc: &mut Acc, row: &[Value]) -> Result<(), Error> {
         let at = |i: usize| row.get(i).unwrap_or(&super::compare::NULL);
         match (&self.kind, acc) {
-            (Kind::Count, Acc::Count(n)) => *n += integer(at(self.column))?,
+            (Kind::Count, Acc::Count(n)) => *n = add_count(*n, at(self.column))?,
             (Kind::Sum(reading), Acc::Sum(sum)) => Total::add(sum, at(self.column), *reading)?,
             (Kind::Extreme { max, comparator }, Acc::Extreme(best)) => {
                 let value = at(self.column);
@@ -309,7 +315,7 @@ impl Folder {
                 Acc::Avg(total, n),
             ) => {
                 Total::add(total, at(*sum), *input)?;
-                *n += integer(at(*count))?;
+                *n = add_count(*n, at(*count))?;
             }
             (
                 Kind::Distinct {

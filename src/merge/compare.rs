@@ -377,7 +377,11 @@ pub(crate) fn time_of(value: &Value) -> Option<i64> {
         }
         _ => return None,
     };
-    let total = ((h * 60 + mi) * 60 + s) * 1_000_000 + us;
+    let total = h
+        .checked_mul(3600)?
+        .checked_add(mi * 60 + s)?
+        .checked_mul(1_000_000)?
+        .checked_add(us)?;
     let total = i64::try_from(total).ok()?;
     Some(if negative { -total } else { total })
 }

@@ -13,6 +13,8 @@ use std::str::FromStr;
 pub(crate) const DIV_SCALE_INCREMENT: u32 = 4;
 /// The largest DECIMAL scale.
 pub(crate) const MAX_DECIMAL_SCALE: u32 = 30;
+/// The largest decimal exponent accepted in exact text.
+const MAX_EXPONENT: i64 = 1000;
 /// The `decimals` of a floating column printed in its shortest form.
 pub(crate) const NOT_FIXED_DECIMALS: u8 = 31;
 
@@ -214,7 +216,12 @@ impl Exact {
             }
         }
         let text = std::str::from_utf8(text).ok()?;
-        BigDecimal::from_str(text.trim()).ok().map(Exact::Big)
+        // MySQL's DECIMAL has at most 65 digits and scale 30: a far larger
+        // exponent is not a value a data source sends.
+        BigDecimal::from_str(text.trim())
+            .ok()
+            .filter(|b| b.fractional_digit_count().abs() <= MAX_EXPONENT)
+            .map(Exact::Big)
     }
 
     /// Adds `other`, exactly.

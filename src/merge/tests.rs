@@ -190,6 +190,33 @@ fn a_satisfied_limit_stops_the_reading() {
 }
 
 #[test]
+fn decimals_order_exactly_whatever_their_written_scale() {
+    let spec = sorted(1, &[(0, false)]);
+    let out = merged(
+        &spec,
+        &[decimal(2)],
+        &[
+            &[&["-10.5"], &["0.10"], &["12345678901234567890.01"]],
+            &[&["-9.99"], &["0.1"], &["12345678901234567890.02"]],
+            &[&["-0.00"], &["9.990"]],
+        ],
+    );
+    assert_eq!(
+        out,
+        rows(&[
+            &["-10.5"],
+            &["-9.99"],
+            &["-0.00"],
+            &["0.10"],
+            &["0.1"],
+            &["9.990"],
+            &["12345678901234567890.01"],
+            &["12345678901234567890.02"]
+        ])
+    );
+}
+
+#[test]
 fn unsorted_streams_are_sorted_in_memory() {
     let spec = SelectMerge {
         streams_sorted: false,

@@ -191,6 +191,17 @@ fn exact_sums_keep_the_column_scale() {
             "0.30000000000000004"
         ]])
     );
+    // Partials written with other scales still print with the column's.
+    let out = merged(
+        &spec,
+        &[decimal(2), double()],
+        &[
+            &[&["1.5", "1e30"]],
+            &[&["2.25", "-1e30"]],
+            &[&["-0.05", "2"]],
+        ],
+    );
+    assert_eq!(out, rows(&[&["3.70", "2"]]));
 }
 
 #[test]
