@@ -380,7 +380,14 @@ pub(crate) fn format_double(x: f64, decimals: u8) -> String {
     if x == 0.0 || !x.is_finite() {
         return "0".into();
     }
-    let scientific = format!("{:e}", x.abs());
+    // The shortest digits that read back, rounded half to even on an exact
+    // tie as the server's dtoa does (`{:e}` alone rounds such ties up).
+    let shortest = format!("{:e}", x.abs());
+    let digits = shortest
+        .split('e')
+        .next()
+        .map_or(1, |m| m.chars().filter(char::is_ascii_digit).count());
+    let scientific = format!("{:.*e}", digits.saturating_sub(1), x.abs());
     let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
     let exponent: i64 = exponent.parse().unwrap_or(0);
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
