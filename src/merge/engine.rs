@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | no ORDER BY, no groups | concatenation | one row |
 //! | ORDER BY, `streams_sorted` | k-way merge | one row per source |
-//! | ORDER BY, unsorted streams | sort in memory | every row |
+//! | ORDER BY, unsorted streams | sort in memory | every row (2 × offset+limit with LIMIT) |
 //! | GROUP BY = ORDER BY keys, `streams_sorted` | k-way merge, groups folded as they pass | one group |
 //! | other groups | hash table, then sorted by ORDER BY | every group |
 //!
@@ -124,10 +124,21 @@ pub async fn merge<S: RowSource, K: RowSink>(
                     }
                 }
             } else {
+                // With LIMIT and no DISTINCT only the first offset+limit rows
+                // can be sent: keep at most twice that many, cutting back by a
+                // stable sort (earlier rows stay first among equals).
+                let keep = spec
+                    .limit
+                    .filter(|_| !spec.distinct)
+                    .and_then(|limit| usize::try_from(limit.saturating_add(spec.offset)).ok());
                 let mut rows = Vec::new();
                 while let Some(row) = input.next().await? {
                     if output.accepts(&row) {
                         rows.push(row);
+                    }
+                    if let Some(keep) = keep.filter(|k| rows.len() > k.saturating_mul(2).max(64)) {
+                        rows.sort_by(|a, b| compare_rows(&order, a, b));
+                        rows.truncate(keep);
                     }
                 }
                 rows.sort_by(|a, b| compare_rows(&order, a, b));

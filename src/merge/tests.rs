@@ -235,6 +235,36 @@ fn unsorted_streams_are_sorted_in_memory() {
 }
 
 #[test]
+fn unsorted_streams_under_a_limit_keep_only_the_rows_that_can_be_sent() {
+    // 3 units × 400 rows, keys with many ties; the second column tags the row.
+    let units: Vec<Vec<Vec<Value>>> = (0..3u64)
+        .map(|u| {
+            (0..400u64)
+                .map(|i| {
+                    let tag = u * 1000 + i;
+                    let key = tag.wrapping_mul(2_654_435_761) % 37;
+                    vec![v(&key.to_string()), v(&tag.to_string())]
+                })
+                .collect()
+        })
+        .collect();
+    let mut expected: Vec<Vec<Value>> = units.concat();
+    expected.sort_by_key(|r| match &r[0] {
+        Value::Bytes(b) => String::from_utf8_lossy(b).parse::<u64>().unwrap_or(0),
+        _ => 0,
+    });
+    let spec = SelectMerge {
+        streams_sorted: false,
+        offset: 7,
+        limit: Some(20),
+        ..sorted(2, &[(0, false)])
+    };
+    let (out, stats) = run(&spec, &[int(), int()], units).expect("merge");
+    assert_eq!(out, expected[7..27].to_vec());
+    assert_eq!(stats.rows_read, 1200);
+}
+
+#[test]
 fn distinct_rows_are_sent_once_across_units() {
     let spec = SelectMerge {
         distinct: true,
