@@ -34,6 +34,7 @@ pub mod config;
 pub mod error;
 pub mod execute;
 pub mod keygen;
+pub mod merge;
 pub mod plan;
 pub mod protocol;
 pub mod rewrite;

@@ -1,0 +1,164 @@
+//! Merge throughput in rows per second: a k-way merge of sorted streams (4
+//! and 16 units), plain concatenation, and GROUP BY with COUNT and SUM over
+//! about 1000 groups, hashed and streamed. Rows are text-protocol integers,
+//! as a backend sends them.
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use futures_util::FutureExt;
+use mysql_common::constants::ColumnType;
+use mysql_common::packets::Column;
+use mysql_common::value::Value;
+use shardgate::error::Error;
+use shardgate::merge::{
+    merge, Aggregate, AggregateColumn, MemorySource, RowSink, SelectMerge, SortKey,
+};
+use std::hint::black_box;
+
+const ROWS: usize = 100_000;
+const GROUPS: usize = 1_000;
+
+/// Counts rows instead of sending them anywhere.
+struct Discard(u64);
+
+impl RowSink for Discard {
+    async fn row(&mut self, values: &[Value]) -> Result<(), Error> {
+        black_box(values);
+        self.0 += 1;
+        Ok(())
+    }
+}
+
+fn text(n: u64) -> Value {
+    Value::Bytes(n.to_string().into_bytes())
+}
+
+fn column(t: ColumnType, decimals: u8) -> Column {
+    Column::new(t).with_decimals(decimals)
+}
+
+/// `ROWS` rows `(key, payload)` dealt round-robin to `units`, each sorted by key.
+fn sorted_units(units: usize) -> Vec<Vec<Vec<Value>>> {
+    let mut out = vec![Vec::with_capacity(ROWS / units + 1); units];
+    for i in 0..ROWS as u64 {
+        let key = i.wrapping_mul(2_654_435_761) % 1_000_000;
+        out[i as usize % units].push((key, i));
+    }
+    out.into_iter()
+        .map(|mut unit: Vec<(u64, u64)>| {
+            unit.sort_unstable();
+            unit.into_iter()
+                .map(|(k, i)| vec![text(k), text(i)])
+                .collect()
+        })
+        .collect()
+}
+
+/// Partial groups `(k, COUNT(*), SUM(x))` from 4 units, `ROWS` rows in all,
+/// `GROUPS` keys; sorted by key when `sorted`.
+fn group_units(sorted: bool) -> Vec<Vec<Vec<Value>>> {
+    let mut out: Vec<Vec<(u64, u64)>> = vec![Vec::new(); 4];
+    for i in 0..ROWS as u64 {
+        let key = i.wrapping_mul(2_654_435_761) % GROUPS as u64;
+        out[i as usize % 4].push((key, i));
+    }
+    out.into_iter()
+        .map(|mut unit| {
+            if sorted {
+                unit.sort_unstable();
+            }
+            unit.into_iter()
+                .map(|(k, i)| vec![text(k), text(1 + i % 7), text(i % 1000)])
+                .collect()
+        })
+        .collect()
+}
+
+fn run(spec: &SelectMerge, columns: &[Column], units: Vec<Vec<Vec<Value>>>) -> u64 {
+    let sources: Vec<MemorySource> = units.into_iter().map(MemorySource::new).collect();
+    let mut sink = Discard(0);
+    merge(spec, columns, sources, &mut sink)
+        .now_or_never()
+        .expect("in-memory sources never wait")
+        .expect("merge succeeds");
+    sink.0
+}
+
+fn merges(c: &mut Criterion) {
+    let ints = [
+        column(ColumnType::MYSQL_TYPE_LONGLONG, 0),
+        column(ColumnType::MYSQL_TYPE_LONGLONG, 0),
+    ];
+    let mut group = c.benchmark_group("merge");
+    group.throughput(Throughput::Elements(ROWS as u64));
+
+    let order = SelectMerge {
+        order_by: vec![SortKey {
+            column: 0,
+            descending: false,
+        }],
+        streams_sorted: true,
+        ..SelectMerge::new(2)
+    };
+    for units in [4, 16] {
+        let data = sorted_units(units);
+        group.bench_function(format!("sorted k-way, {units} streams"), |b| {
+            b.iter_batched(
+                || data.clone(),
+                |units| run(&order, &ints, units),
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    let data = sorted_units(4);
+    group.bench_function("concat, 4 streams", |b| {
+        b.iter_batched(
+            || data.clone(),
+            |units| run(&SelectMerge::new(2), &ints, units),
+            BatchSize::LargeInput,
+        )
+    });
+
+    let columns = [
+        column(ColumnType::MYSQL_TYPE_LONGLONG, 0),
+        column(ColumnType::MYSQL_TYPE_LONGLONG, 0),
+        column(ColumnType::MYSQL_TYPE_NEWDECIMAL, 0),
+    ];
+    for sorted in [false, true] {
+        let spec = SelectMerge {
+            group_by: vec![0],
+            aggregates: vec![
+                AggregateColumn {
+                    column: 1,
+                    function: Aggregate::Count,
+                },
+                AggregateColumn {
+                    column: 2,
+                    function: Aggregate::Sum,
+                },
+            ],
+            order_by: vec![SortKey {
+                column: 0,
+                descending: false,
+            }],
+            streams_sorted: sorted,
+            ..SelectMerge::new(3)
+        };
+        let data = group_units(sorted);
+        let name = if sorted {
+            "group by, 1000 groups, streamed"
+        } else {
+            "group by, 1000 groups, hashed"
+        };
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || data.clone(),
+                |units| run(&spec, &columns, units),
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, merges);
+criterion_main!(benches);

@@ -1,0 +1,141 @@
+//! Groups: unit rows with equal GROUP BY keys fold into one merged row.
+//! A group keeps its first row (for the keys and any other column, as MySQL
+//! shows any one row's value) and one running value per aggregate, so memory
+//! grows with groups, never with rows.
+
+use super::aggregate::{Acc, Folder};
+use super::compare::{key_part, resolve, Key, KeyPart, Purpose};
+use super::spec::SelectMerge;
+use crate::error::Error;
+use mysql_common::packets::Column;
+use mysql_common::value::Value;
+use std::collections::HashMap;
+
+/// How rows group and aggregate, resolved against the unit result's columns.
+#[derive(Debug)]
+pub(crate) struct Grouper {
+    /// One per aggregate column.
+    folders: Vec<Folder>,
+    /// The GROUP BY keys (direction unused).
+    keys: Vec<Key>,
+}
+
+/// One group being merged.
+#[derive(Debug)]
+pub(crate) struct Group {
+    /// The group's first row; aggregate columns are overwritten when it closes.
+    pub row: Vec<Value>,
+    /// The aggregates' running values, in `folders` order.
+    accs: Vec<Acc>,
+}
+
+impl Grouper {
+    /// Resolves the GROUP BY keys and aggregates of `spec`.
+    pub fn new(spec: &SelectMerge, columns: &[Column]) -> Result<Grouper, Error> {
+        let mut folders = Vec::with_capacity(spec.aggregates.len());
+        for aggregate in &spec.aggregates {
+            if spec.group_by.contains(&aggregate.column)
+                || folders
+                    .iter()
+                    .any(|f: &Folder| f.column == aggregate.column)
+            {
+                return Err(Error::internal(format!(
+                    "merge: column #{} is aggregated twice or also a GROUP BY key",
+                    aggregate.column
+                )));
+            }
+            folders.push(Folder::new(aggregate, columns, &spec.weights)?);
+        }
+        let keys = spec
+            .group_by
+            .iter()
+            .map(|&column| {
+                Ok(Key {
+                    column,
+                    comparator: resolve(columns, &spec.weights, column, Purpose::Value)?,
+                    descending: false,
+                })
+            })
+            .collect::<Result<_, Error>>()?;
+        Ok(Grouper { folders, keys })
+    }
+
+    /// The hashable GROUP BY key of `row`.
+    pub fn key(&self, row: &[Value]) -> Vec<KeyPart> {
+        self.keys
+            .iter()
+            .map(|k| key_part(k.comparator, k.column, row))
+            .collect()
+    }
+
+    /// A new group whose first row is `row`.
+    pub fn open(&self, row: Vec<Value>) -> Result<Group, Error> {
+        let mut group = Group {
+            accs: self.folders.iter().map(Folder::start).collect(),
+            row: Vec::new(),
+        };
+        self.fold(&mut group, &row)?;
+        group.row = row;
+        Ok(group)
+    }
+
+    /// Adds one more unit row to `group`.
+    pub fn fold(&self, group: &mut Group, row: &[Value]) -> Result<(), Error> {
+        for (folder, acc) in self.folders.iter().zip(&mut group.accs) {
+            folder.fold(acc, row)?;
+        }
+        Ok(())
+    }
+
+    /// The merged row of a finished group.
+    pub fn close(&self, group: Group) -> Vec<Value> {
+        let mut row = group.row;
+        for (folder, acc) in self.folders.iter().zip(group.accs) {
+            folder.finish(acc, &mut row);
+        }
+        row
+    }
+
+    /// The one row aggregates without GROUP BY give over no rows: COUNT 0,
+    /// everything else NULL.
+    pub fn empty(&self, width: usize) -> Vec<Value> {
+        self.close(Group {
+            row: vec![Value::NULL; width],
+            accs: self.folders.iter().map(Folder::start).collect(),
+        })
+    }
+}
+
+/// Groups in a hash table, kept in the order they were first seen.
+#[derive(Debug, Default)]
+pub(crate) struct HashGroups {
+    /// A group's key → its place in `groups`.
+    index: HashMap<Vec<KeyPart>, usize>,
+    /// The groups, first seen first.
+    groups: Vec<Group>,
+}
+
+impl HashGroups {
+    /// Folds `row` into its group, opening the group if it is new.
+    pub fn add(&mut self, grouper: &Grouper, row: Vec<Value>) -> Result<(), Error> {
+        let key = grouper.key(&row);
+        match self.index.get(&key) {
+            Some(&at) => grouper.fold(&mut self.groups[at], &row),
+            None => {
+                self.index.insert(key, self.groups.len());
+                self.groups.push(grouper.open(row)?);
+                Ok(())
+            }
+        }
+    }
+
+    /// The number of groups.
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// The merged rows, first-seen group first.
+    pub fn into_rows(self, grouper: &Grouper) -> Vec<Vec<Value>> {
+        self.groups.into_iter().map(|g| grouper.close(g)).collect()
+    }
+}

@@ -1,0 +1,67 @@
+//! Merge: the rows of every execution unit become the one merged result the
+//! client sees, as if one unsharded MySQL had answered. Pure: it reads row
+//! streams and writes rows, and never talks to a backend itself.
+//!
+//! ```text
+//! units ─► concat | k-way sorted ─► group + aggregate ─► HAVING ─► DISTINCT ─► ORDER BY ─► OFFSET/LIMIT ─► drop derived ─► sink
+//! ```
+//!
+//! The rewrite decides what every unit returns and describes the merge as a
+//! [`SelectMerge`]; [`merge`] runs it over one [`RowSource`] per execution
+//! unit and sends the rows to a [`RowSink`]. Memory is bounded by the number
+//! of sources and groups, not rows (sorting unsorted streams is the one
+//! exception, see [`SelectMerge::streams_sorted`]).
+//!
+//! ## What the rewrite provides
+//! Every execution unit returns the same columns: the client-visible ones,
+//! then the derived ones the description names. The aggregates stay in the
+//! unit SQL as the client wrote them, so their column metadata is MySQL's
+//! result type for the client; the merge prints merged values in that type.
+//! - ORDER BY: the unit SQL keeps it (keys not selected become derived
+//!   columns) and `streams_sorted` is set; LIMIT becomes `LIMIT offset+limit`.
+//! - Strings: every key the merge compares (ORDER BY, GROUP BY, DISTINCT's
+//!   visible columns, MIN/MAX, a DISTINCT aggregate's value) that may be a
+//!   string of a non-binary collation gets a derived `WEIGHT_STRING(expr)`
+//!   and a [`Weight`]; for numbers, temporals and binary strings the weight
+//!   is not used (MariaDB returns NULL for numbers).
+//! - GROUP BY: the unit groups by the same keys. With `ORDER BY` the keys
+//!   (the client's, or the keys ascending when the client has none) groups
+//!   stream and `LIMIT offset+limit` may stay; ordered by anything else,
+//!   groups are hashed and the units get no LIMIT.
+//! - AVG(x): kept, plus derived `SUM(x)`, `COUNT(x)`.
+//! - COUNT/SUM/AVG(DISTINCT x): the unit also groups by `x` and selects it
+//!   as a derived column, and gets no LIMIT; the other aggregates still
+//!   merge right.
+//! - HAVING: removed from the unit SQL; what it uses is in the unit row, an
+//!   aggregate not selected as a derived column named in `aggregates`.
+//!
+//! ## Modules
+//! - [`spec`]: the description.
+//! - `stream`: concatenation and the k-way merge.
+//! - `group`, `aggregate`: groups and how each aggregate merges.
+//! - `compare`, `number`: MySQL's comparison and number printing.
+//! - `having`, `output`: the last stages.
+
+mod aggregate;
+mod compare;
+mod engine;
+mod group;
+mod having;
+mod number;
+mod output;
+mod source;
+pub mod spec;
+mod stream;
+
+pub use engine::{merge, MergeStats};
+pub use source::{MemorySource, ReplySink, RowSink, RowSource};
+pub use spec::{
+    Aggregate, AggregateColumn, ArithOp, CompareOp, Expr, Literal, SelectMerge, SortKey, Weight,
+};
+
+#[cfg(test)]
+mod properties;
+#[cfg(test)]
+mod test_support;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,108 @@
+//! The last stages, row by row: HAVING, DISTINCT, OFFSET, LIMIT, and the
+//! derived columns stripped before a row reaches the sink.
+
+use super::compare::{key_part, resolve, Comparator, KeyPart, Purpose};
+use super::having::Having;
+use super::source::RowSink;
+use super::spec::SelectMerge;
+use crate::error::Error;
+use mysql_common::packets::Column;
+use mysql_common::value::Value;
+use std::collections::HashSet;
+
+/// The merged result's tail: filters, counts and sends rows.
+#[derive(Debug)]
+pub(crate) struct Output<'s, K> {
+    /// Where visible rows go.
+    sink: &'s mut K,
+    /// The leading columns sent.
+    visible: usize,
+    /// HAVING, if any.
+    having: Option<Having>,
+    /// DISTINCT: how each visible column compares, and the rows seen.
+    distinct: Option<(Vec<Comparator>, HashSet<Vec<KeyPart>>)>,
+    /// Rows still to skip (OFFSET).
+    skip: u64,
+    /// Rows still to send (LIMIT), `None` for all.
+    remaining: Option<u64>,
+    /// Rows sent.
+    sent: u64,
+}
+
+impl<'s, K: RowSink> Output<'s, K> {
+    /// The tail of `spec`, sending to `sink`.
+    pub fn new(spec: &SelectMerge, columns: &[Column], sink: &'s mut K) -> Result<Self, Error> {
+        let having = spec
+            .having
+            .as_ref()
+            .map(|expr| Having::new(expr, columns))
+            .transpose()?;
+        let distinct = if spec.distinct {
+            let comparators = (0..spec.visible)
+                .map(|i| resolve(columns, &spec.weights, i, Purpose::Value))
+                .collect::<Result<_, Error>>()?;
+            Some((comparators, HashSet::new()))
+        } else {
+            None
+        };
+        Ok(Output {
+            sink,
+            visible: spec.visible,
+            having,
+            distinct,
+            skip: spec.offset,
+            remaining: spec.limit,
+            sent: 0,
+        })
+    }
+
+    /// Whether LIMIT is reached: nothing more will be sent.
+    pub fn is_full(&self) -> bool {
+        self.remaining == Some(0)
+    }
+
+    /// Rows sent so far.
+    pub fn sent(&self) -> u64 {
+        self.sent
+    }
+
+    /// Whether `row` passes HAVING.
+    pub fn accepts(&self, row: &[Value]) -> bool {
+        self.having.as_ref().is_none_or(|h| h.accepts(row))
+    }
+
+    /// HAVING, then the rest of [`Output::send`].
+    pub async fn push(&mut self, row: Vec<Value>) -> Result<(), Error> {
+        if self.accepts(&row) {
+            self.send(row).await?;
+        }
+        Ok(())
+    }
+
+    /// DISTINCT, OFFSET and LIMIT, then the visible columns to the sink.
+    pub async fn send(&mut self, row: Vec<Value>) -> Result<(), Error> {
+        if self.is_full() {
+            return Ok(());
+        }
+        if let Some((comparators, seen)) = &mut self.distinct {
+            let key = comparators
+                .iter()
+                .enumerate()
+                .map(|(i, c)| key_part(*c, i, &row))
+                .collect();
+            if !seen.insert(key) {
+                return Ok(());
+            }
+        }
+        if self.skip > 0 {
+            self.skip -= 1;
+            return Ok(());
+        }
+        self.sink.row(&row[..self.visible.min(row.len())]).await?;
+        self.sent += 1;
+        if let Some(remaining) = &mut self.remaining {
+            *remaining -= 1;
+        }
+        Ok(())
+    }
+}

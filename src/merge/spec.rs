@@ -1,0 +1,311 @@
+//! The merge description: what the rewrite asked every execution unit for,
+//! and how the units' rows become the merged result. It is data, part of the
+//! execution plan: golden tests and `PREVIEW` show it as it runs.
+//!
+//! Column numbers index the unit row: the client-visible columns first
+//! (`0..visible`), then the derived columns the rewrite added
+//! (`ORDER_BY_DERIVED_0`, `AVG_DERIVED_COUNT_0`, `WEIGHT_STRING(...)`), which
+//! the merge strips.
+
+use serde::Serialize;
+use std::fmt;
+
+/// How the rows of every execution unit of one SELECT become its merged result.
+///
+/// The stages run in MySQL's order: group and aggregate, HAVING, DISTINCT,
+/// ORDER BY, OFFSET and LIMIT, strip the derived columns.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SelectMerge {
+    /// The leading columns the client sees; the rest are derived and stripped.
+    pub visible: usize,
+    /// String columns compared by their collation: each names the derived
+    /// `WEIGHT_STRING(col)` column that holds the column's sort weight.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub weights: Vec<Weight>,
+    /// GROUP BY key columns. Empty with aggregates: all rows are one group.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub group_by: Vec<usize>,
+    /// The aggregate columns and how each merges; every other column of a
+    /// group shows the value of the group's first row.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aggregates: Vec<AggregateColumn>,
+    /// HAVING, evaluated on each merged group (the units run without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub having: Option<Expr>,
+    /// SELECT DISTINCT: rows equal in every visible column are sent once.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub distinct: bool,
+    /// ORDER BY of the merged result.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub order_by: Vec<SortKey>,
+    /// Rows skipped after ordering (the units ran with LIMIT offset+limit).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub offset: u64,
+    /// Rows sent at most.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// Every unit returns its rows sorted by `order_by`: rows merge by a
+    /// streaming k-way merge, and groups fold as they stream when `order_by`
+    /// names exactly the GROUP BY columns. Otherwise rows are concatenated,
+    /// groups hashed, and the merged result sorted in memory.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub streams_sorted: bool,
+}
+
+/// A string column and the derived column holding its `WEIGHT_STRING()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Weight {
+    /// The string column.
+    pub column: usize,
+    /// The derived column with the string's weight under its collation.
+    pub weight: usize,
+}
+
+/// One ORDER BY key. NULL is lowest: first ascending, last descending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SortKey {
+    /// The column sorted on (an expression not selected arrives as a derived column).
+    pub column: usize,
+    /// DESC.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub descending: bool,
+}
+
+/// One aggregate column of the unit row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct AggregateColumn {
+    /// The column holding each unit's partial result; the merged value goes here.
+    pub column: usize,
+    /// How the partial results combine.
+    pub function: Aggregate,
+}
+
+/// How the partial results of one aggregate combine across units. The
+/// output's type (exact scale, DOUBLE) follows the aggregate column's
+/// metadata, which is MySQL's own result type for the aggregate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregate {
+    /// COUNT(*) or COUNT(expr): counts added; 0 over no rows.
+    Count,
+    /// SUM(expr): sums added, exactly for DECIMAL; NULL over no values.
+    Sum,
+    /// MIN(expr), compared as the column compares.
+    Min,
+    /// MAX(expr), compared as the column compares.
+    Max,
+    /// AVG(expr): the column holds the unit's AVG (for its type); `sum` and
+    /// `count` are the derived SUM(expr) and COUNT(expr).
+    Avg {
+        /// The derived SUM(expr) column.
+        sum: usize,
+        /// The derived COUNT(expr) column.
+        count: usize,
+    },
+    /// COUNT(DISTINCT expr): `value` is a derived column carrying one distinct
+    /// value per unit row (the unit groups by the keys and the value).
+    CountDistinct {
+        /// The derived column with the value counted.
+        value: usize,
+    },
+    /// SUM(DISTINCT expr), with `value` as for [`Aggregate::CountDistinct`].
+    SumDistinct {
+        /// The derived column with the value summed.
+        value: usize,
+    },
+    /// AVG(DISTINCT expr), with `value` as for [`Aggregate::CountDistinct`].
+    AvgDistinct {
+        /// The derived column with the value averaged.
+        value: usize,
+    },
+    /// BIT_AND(expr) over unsigned 64-bit integers.
+    BitAnd,
+    /// BIT_OR(expr) over unsigned 64-bit integers.
+    BitOr,
+    /// BIT_XOR(expr) over unsigned 64-bit integers.
+    BitXor,
+}
+
+/// A HAVING condition over a merged group's row, with SQL's three-valued logic.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expr {
+    /// A column of the merged row.
+    Column(usize),
+    /// A constant.
+    Literal(Literal),
+    /// `left op right`; NULL when either side is NULL (except `<=>`).
+    Compare(CompareOp, Box<Expr>, Box<Expr>),
+    /// `left op right` in MySQL arithmetic; division by zero is NULL.
+    Arithmetic(ArithOp, Box<Expr>, Box<Expr>),
+    /// AND.
+    And(Box<Expr>, Box<Expr>),
+    /// OR.
+    Or(Box<Expr>, Box<Expr>),
+    /// NOT.
+    Not(Box<Expr>),
+    /// `expr IS NULL`.
+    IsNull(Box<Expr>),
+}
+
+/// A constant in a HAVING condition.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Literal {
+    /// NULL.
+    Null,
+    /// An integer.
+    Int(i64),
+    /// An exact decimal as written, e.g. `"2.50"`.
+    Decimal(String),
+    /// A floating-point number.
+    Double(f64),
+    /// A string, compared byte by byte.
+    String(String),
+}
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompareOp {
+    /// `=`
+    Eq,
+    /// `<=>`: NULL-safe equality.
+    NullSafeEq,
+    /// `<>`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+/// An arithmetic operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArithOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`: exact operands give a DECIMAL with 4 more digits of scale.
+    Div,
+}
+
+impl SelectMerge {
+    /// Plain concatenation of `visible` columns: nothing else to do.
+    pub fn new(visible: usize) -> Self {
+        SelectMerge {
+            visible,
+            weights: Vec::new(),
+            group_by: Vec::new(),
+            aggregates: Vec::new(),
+            having: None,
+            distinct: false,
+            order_by: Vec::new(),
+            offset: 0,
+            limit: None,
+            streams_sorted: false,
+        }
+    }
+
+    /// Whether rows are grouped (GROUP BY, or aggregates over one group).
+    pub fn groups(&self) -> bool {
+        !self.group_by.is_empty() || !self.aggregates.is_empty()
+    }
+}
+
+impl Expr {
+    /// `left op right`.
+    pub fn compare(op: CompareOp, left: Expr, right: Expr) -> Expr {
+        Expr::Compare(op, Box::new(left), Box::new(right))
+    }
+
+    /// `left op right`.
+    pub fn arithmetic(op: ArithOp, left: Expr, right: Expr) -> Expr {
+        Expr::Arithmetic(op, Box::new(left), Box::new(right))
+    }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// One line for golden tests and `PREVIEW`, e.g.
+/// `group #0 sorted; count #1, avg #2 (#3/#4); order #0 desc; limit 10; strip 2`.
+impl fmt::Display for SelectMerge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts: Vec<String> = Vec::new();
+        let sorted = if self.streams_sorted { " sorted" } else { "" };
+        if !self.group_by.is_empty() {
+            parts.push(format!("group {}{sorted}", list(&self.group_by)));
+        }
+        if !self.aggregates.is_empty() {
+            let aggregates: Vec<String> = self.aggregates.iter().map(|a| a.to_string()).collect();
+            parts.push(aggregates.join(", "));
+        }
+        if self.having.is_some() {
+            parts.push("having".into());
+        }
+        if self.distinct {
+            parts.push("distinct".into());
+        }
+        if !self.order_by.is_empty() {
+            let keys: Vec<String> = self
+                .order_by
+                .iter()
+                .map(|k| format!("#{}{}", k.column, if k.descending { " desc" } else { "" }))
+                .collect();
+            let sorted = if self.group_by.is_empty() { sorted } else { "" };
+            parts.push(format!("order {}{sorted}", keys.join(", ")));
+        }
+        if !self.weights.is_empty() {
+            let weights: Vec<String> = self
+                .weights
+                .iter()
+                .map(|w| format!("#{}~#{}", w.column, w.weight))
+                .collect();
+            parts.push(format!("weights {}", weights.join(", ")));
+        }
+        if self.offset > 0 {
+            parts.push(format!("offset {}", self.offset));
+        }
+        if let Some(limit) = self.limit {
+            parts.push(format!("limit {limit}"));
+        }
+        if parts.is_empty() {
+            parts.push("concat".into());
+        }
+        write!(f, "{}; visible {}", parts.join("; "), self.visible)
+    }
+}
+
+impl fmt::Display for AggregateColumn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = self.column;
+        match self.function {
+            Aggregate::Count => write!(f, "count #{c}"),
+            Aggregate::Sum => write!(f, "sum #{c}"),
+            Aggregate::Min => write!(f, "min #{c}"),
+            Aggregate::Max => write!(f, "max #{c}"),
+            Aggregate::Avg { sum, count } => write!(f, "avg #{c} (#{sum}/#{count})"),
+            Aggregate::CountDistinct { value } => write!(f, "count distinct #{c} (#{value})"),
+            Aggregate::SumDistinct { value } => write!(f, "sum distinct #{c} (#{value})"),
+            Aggregate::AvgDistinct { value } => write!(f, "avg distinct #{c} (#{value})"),
+            Aggregate::BitAnd => write!(f, "bit_and #{c}"),
+            Aggregate::BitOr => write!(f, "bit_or #{c}"),
+            Aggregate::BitXor => write!(f, "bit_xor #{c}"),
+        }
+    }
+}
+
+fn list(columns: &[usize]) -> String {
+    let columns: Vec<String> = columns.iter().map(|c| format!("#{c}")).collect();
+    columns.join(", ")
+}
