@@ -4,7 +4,9 @@
 pub mod metadata;
 mod relay;
 
-pub use relay::{relay_binary, relay_text, run_ok, stream_rows};
+pub use relay::{
+    open_binary_rows, open_text_rows, relay_binary, relay_text, run_ok, stream_rows, UnitRows,
+};
 
 use crate::config::{Config, DataSourceConfig};
 use crate::error::Error;

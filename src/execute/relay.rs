@@ -266,3 +266,68 @@ fn ok_of<P: Protocol>(result: &QueryResult<'_, '_, P>) -> OkInfo {
         info: result.info().into_owned(),
     }
 }
+
+/// One execution unit's rows as a merge source.
+pub struct UnitRows<'a, P: Protocol> {
+    result: QueryResult<'a, 'static, P>,
+    data_source: String,
+}
+
+impl<'a, P: Protocol> UnitRows<'a, P> {
+    /// The unit's columns (visible, then derived).
+    pub fn columns(&self) -> Vec<mysql_common::packets::Column> {
+        self.result
+            .columns()
+            .map(|c| c.to_vec())
+            .unwrap_or_default()
+    }
+}
+
+impl<P: Protocol + Send> crate::merge::RowSource for UnitRows<'_, P> {
+    async fn next_row(&mut self) -> Result<Option<Vec<Value>>, Error> {
+        match self.result.next().await {
+            Ok(row) => Ok(row.map(|r| r.unwrap())),
+            Err(e) => Err(backend_error(&self.data_source, e).on_data_source(&self.data_source)),
+        }
+    }
+}
+
+/// Starts a unit's statement on `conn` (text, or prepared with `params`) and
+/// returns its rows as a merge source, once the backend has sent its column
+/// definitions.
+pub async fn open_text_rows<'a>(
+    conn: &'a mut Conn,
+    data_source: &str,
+    sql: String,
+) -> Result<UnitRows<'a, mysql_async::TextProtocol>, Error> {
+    let result = conn
+        .query_iter(sql)
+        .await
+        .map_err(|e| backend_error(data_source, e).on_data_source(data_source))?;
+    Ok(UnitRows {
+        result,
+        data_source: data_source.to_string(),
+    })
+}
+
+/// As [`open_text_rows`], as a prepared statement with `params`.
+pub async fn open_binary_rows<'a>(
+    conn: &'a mut Conn,
+    data_source: &str,
+    sql: String,
+    params: Vec<Value>,
+) -> Result<UnitRows<'a, mysql_async::BinaryProtocol>, Error> {
+    let params = if params.is_empty() {
+        Params::Empty
+    } else {
+        Params::Positional(params)
+    };
+    let result = conn
+        .exec_iter(sql, params)
+        .await
+        .map_err(|e| backend_error(data_source, e).on_data_source(data_source))?;
+    Ok(UnitRows {
+        result,
+        data_source: data_source.to_string(),
+    })
+}

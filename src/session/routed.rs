@@ -298,3 +298,77 @@ fn is_ddl(sql: &str) -> bool {
         .iter()
         .any(|kw| first.is_some_and(|t| crate::sql::scan::is_keyword(&t, kw)))
 }
+
+impl Session {
+    /// A SELECT over several data sources whose rows must be merged (ORDER
+    /// BY, LIMIT, aggregates, GROUP BY, DISTINCT): every unit starts at once
+    /// on its data source's connection and the merge streams their rows.
+    /// The plan gives one unit per data source.
+    pub(super) async fn merge_select<R: Reply>(
+        &mut self,
+        spec: &crate::merge::SelectMerge,
+        units: Vec<ExecutionUnit>,
+        binary: bool,
+        reply: &mut R,
+        more: StatusFlags,
+    ) -> Result<(), Error> {
+        let mut names: Vec<String> = Vec::with_capacity(units.len());
+        for unit in &units {
+            if names.contains(&unit.data_source) {
+                return Err(Error::internal(format!(
+                    "a merged SELECT has two execution units on data source '{}'",
+                    unit.data_source
+                )));
+            }
+            names.push(unit.data_source.clone());
+        }
+        for name in &names {
+            self.conns.conn(&self.shared.backends, name).await?;
+        }
+        let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut conns = self.conns.held_mut(&name_refs);
+        // Pair every unit with its connection, in unit order.
+        let mut paired = Vec::with_capacity(units.len());
+        for unit in units {
+            let at = conns
+                .iter()
+                .position(|(name, _)| *name == unit.data_source)
+                .ok_or_else(|| Error::internal("a unit without its connection"))?;
+            let (name, conn) = conns.swap_remove(at);
+            paired.push((name, conn, unit));
+        }
+        if binary {
+            let opened = join_all(paired.into_iter().map(|(name, conn, unit)| {
+                crate::execute::open_binary_rows(conn, name, unit.sql, unit.params)
+            }))
+            .await;
+            let sources = opened.into_iter().collect::<Result<Vec<_>, _>>()?;
+            run_merge(spec, sources, reply).await?;
+        } else {
+            let opened =
+                join_all(paired.into_iter().map(|(name, conn, unit)| {
+                    crate::execute::open_text_rows(conn, name, unit.sql)
+                }))
+                .await;
+            let sources = opened.into_iter().collect::<Result<Vec<_>, _>>()?;
+            run_merge(spec, sources, reply).await?;
+        }
+        self.after_units(&names);
+        reply.end_rows(self.status() | more, 0);
+        Ok(())
+    }
+}
+
+/// Sends the visible columns, then the merged rows.
+async fn run_merge<R: Reply, P: mysql_async::prelude::Protocol + Send>(
+    spec: &crate::merge::SelectMerge,
+    sources: Vec<crate::execute::UnitRows<'_, P>>,
+    reply: &mut R,
+) -> Result<(), Error> {
+    let columns = sources.first().map(|s| s.columns()).unwrap_or_default();
+    let visible = spec.visible.min(columns.len());
+    reply.columns(&columns[..visible]);
+    let mut sink = crate::merge::ReplySink::new(reply);
+    crate::merge::merge(spec, &columns, sources, &mut sink).await?;
+    Ok(())
+}
