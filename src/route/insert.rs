@@ -28,10 +28,8 @@ pub(super) fn route<'r>(
         return Err(Error::not_supported("INSERT INTO TABLE FUNCTION"));
     };
     let (table, kind) = resolve(env.schema, name, &[])?;
-    if has_subquery(insert) {
-        return Err(Error::not_supported(format!(
-            "INSERT ... SELECT or a subquery in an INSERT into table '{table}'"
-        )));
+    if let Some(construct) = reads_query(insert) {
+        return Err(Error::not_supported(format!("{construct} table '{table}'")));
     }
     let rule = match kind {
         RefKind::Sharded(rule) => rule,
@@ -255,9 +253,9 @@ fn place(rule: &TableRule, values: &[(&str, Option<ShardingValue>)]) -> Result<V
     }))
 }
 
-/// Whether the INSERT reads a query: `INSERT ... SELECT`, or a subquery
+/// What makes an INSERT read a query: `INSERT ... SELECT`, or a subquery
 /// among its values.
-fn has_subquery(insert: &Insert) -> bool {
+fn reads_query(insert: &Insert) -> Option<&'static str> {
     struct Finder(bool);
     impl Visitor for Finder {
         type Break = ();
@@ -272,7 +270,7 @@ fn has_subquery(insert: &Insert) -> bool {
             SetExpr::Values(values) => {
                 let _ = values.visit(&mut finder);
             }
-            _ => return true,
+            _ => return Some("INSERT ... SELECT into"),
         }
     }
     for assignment in &insert.assignments {
@@ -281,5 +279,5 @@ fn has_subquery(insert: &Insert) -> bool {
     if let Some(on) = &insert.on {
         let _ = on.visit(&mut finder);
     }
-    finder.0
+    finder.0.then_some("a subquery in an INSERT into")
 }
