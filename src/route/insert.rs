@@ -134,7 +134,7 @@ fn rows<'s>(insert: &'s Insert, table: &str) -> Result<Rows<'s>, Error> {
                 return Err(Error::not_supported("INSERT ... SET with a tuple"));
             };
             let column = ColumnName::of_name(name)
-                .map(|c| c.column)
+                .map(|c| c.column.to_ascii_lowercase())
                 .unwrap_or_default();
             columns.push(column);
             row.push(&assignment.value);
@@ -159,7 +159,7 @@ fn rows<'s>(insert: &'s Insert, table: &str) -> Result<Rows<'s>, Error> {
         .iter()
         .map(|name| {
             ColumnName::of_name(name)
-                .map(|c| c.column)
+                .map(|c| c.column.to_ascii_lowercase())
                 .unwrap_or_default()
         })
         .collect();
@@ -183,9 +183,9 @@ fn check_on_duplicate(insert: &Insert, rule: &TableRule) -> Result<(), Error> {
         let Some(column) = ColumnName::of_name(name) else {
             continue;
         };
-        let unchanged =
-            ColumnName::of(&assignment.value).is_some_and(|v| v.column == column.column);
-        if rule.is_sharding_column(&column.column) && !unchanged {
+        let unchanged = ColumnName::of(&assignment.value)
+            .is_some_and(|v| v.column.eq_ignore_ascii_case(column.column));
+        if rule.is_sharding_column(column.column) && !unchanged {
             return Err(Error::not_supported(format!(
                 "ON DUPLICATE KEY UPDATE of sharding column '{}' of table '{}'",
                 column.column, rule.logical_name

@@ -34,10 +34,10 @@ pub(super) fn update<'r>(
         from.extend(more.iter());
     }
     let context = StatementContext::of_write(env, statement, &from, update.selection.as_ref())?;
-    let targets: Vec<ColumnName> = update
+    let targets: Vec<ColumnName<'_>> = update
         .assignments
         .iter()
-        .flat_map(|a| assigned(a).iter().filter_map(|n| ColumnName::of_name(n)))
+        .flat_map(|a| assigned(a).iter().filter_map(ColumnName::of_name))
         .collect();
     let plan = route_write(env, &context, &targets, update.limit.as_ref(), "UPDATE")?;
     for assignment in &update.assignments {
@@ -62,14 +62,13 @@ pub(super) fn delete<'r>(
     }
     let context = StatementContext::of_write(env, statement, &from, delete.selection.as_ref())?;
     // `DELETE o FROM ...` deletes from the tables named (or `o.*`).
-    let targets: Vec<ColumnName> = delete
+    let targets: Vec<ColumnName<'_>> = delete
         .tables
         .iter()
         .filter_map(|name| {
-            let table = name.0.last()?.as_ident()?.value.to_ascii_lowercase();
             Some(ColumnName {
-                qualifier: Some(table),
-                column: String::new(),
+                qualifier: Some(&name.0.last()?.as_ident()?.value),
+                column: "",
             })
         })
         .collect();
@@ -89,7 +88,7 @@ fn assigned(assignment: &Assignment) -> &[ObjectName] {
 fn route_write<'r>(
     env: Env<'_, 'r>,
     context: &StatementContext<'r>,
-    targets: &[ColumnName],
+    targets: &[ColumnName<'_>],
     limit: Option<&Expr>,
     verb: &str,
 ) -> Result<RoutePlan<'r>, Error> {

@@ -50,6 +50,11 @@ impl ShardingConditions {
         }
     }
 
+    /// Whether it constrains nothing.
+    pub fn is_unconstrained(&self) -> bool {
+        matches!(self.any_of.as_slice(), [only] if only.is_empty())
+    }
+
     /// The condition on `key` in `conjunction`.
     pub fn condition(conjunction: &Conjunction, key: Key) -> ColumnCondition {
         conjunction
@@ -60,6 +65,12 @@ impl ShardingConditions {
 
     /// Both hold.
     pub fn and(self, other: ShardingConditions) -> ShardingConditions {
+        if self.is_unconstrained() {
+            return other;
+        }
+        if other.is_unconstrained() {
+            return self;
+        }
         let (a, b) = if self.any_of.len() * other.any_of.len() > MAX_ALTERNATIVES {
             (self.hull(), other.hull())
         } else {
@@ -86,6 +97,11 @@ impl ShardingConditions {
 
     /// Either holds.
     pub fn or(mut self, other: ShardingConditions) -> ShardingConditions {
+        // An alternative without constraints makes the whole OR unconstrained.
+        let free = |c: &ShardingConditions| c.any_of.iter().any(Vec::is_empty);
+        if free(&self) || free(&other) {
+            return ShardingConditions::unconstrained();
+        }
         self.any_of.extend(other.any_of);
         if self.any_of.len() > MAX_ALTERNATIVES {
             self.hull()
@@ -167,9 +183,13 @@ fn each_key(
     columns
         .keys(column)
         .into_iter()
-        .fold(ShardingConditions::unconstrained(), |acc, key| {
-            acc.and(ShardingConditions::leaf(key, condition(key)))
-        })
+        .fold(
+            ShardingConditions::unconstrained(),
+            |acc, key| match condition(key) {
+                ColumnCondition::Any => acc,
+                condition => acc.and(ShardingConditions::leaf(key, condition)),
+            },
+        )
 }
 
 /// `col op value` or `value op col`.

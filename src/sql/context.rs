@@ -86,7 +86,7 @@ pub struct Env<'a, 'r> {
 impl<'r> StatementContext<'r> {
     /// The context of a query (a SELECT statement).
     pub fn of_query(env: Env<'_, 'r>, query: &Query) -> Result<Self, Error> {
-        let mut builder = Builder::new(env, query);
+        let mut builder = Builder::empty(env);
         let _ = query.visit(&mut builder);
         builder.finish()
     }
@@ -99,11 +99,9 @@ impl<'r> StatementContext<'r> {
         from: &[&TableWithJoins],
         selection: Option<&Expr>,
     ) -> Result<Self, Error> {
-        let mut builder = Builder::new(env, statement);
+        let mut builder = Builder::empty(env);
         let block = builder.open(BlockKind::Top);
-        if let Err(e) = builder.add_block(block, from, selection) {
-            return Err(e);
-        }
+        builder.add_block(block, from, selection)?;
         builder.stack.push(block);
         let _ = statement.visit(&mut builder);
         builder.finish()
@@ -137,14 +135,14 @@ impl<'r> StatementContext<'r> {
     }
 
     /// [`Self::keys`] of a column name.
-    pub fn keys_of(&self, block: usize, name: &ColumnName, outer: bool) -> Vec<Key> {
+    pub fn keys_of(&self, block: usize, name: &ColumnName<'_>, outer: bool) -> Vec<Key> {
         let refs = &self.refs;
         match &name.qualifier {
             None => refs
                 .iter()
                 .enumerate()
                 .filter(|(_, r)| r.block == block)
-                .filter_map(|(i, r)| r.sharding_column(&name.column).map(|c| (i, c)))
+                .filter_map(|(i, r)| r.sharding_column(name.column).map(|c| (i, c)))
                 .collect(),
             Some(qualifier) => {
                 let scopes = if outer {
@@ -159,7 +157,7 @@ impl<'r> StatementContext<'r> {
                         .find(|(_, r)| r.block == scope && r.is_named(qualifier));
                     if let Some((i, r)) = found {
                         return r
-                            .sharding_column(&name.column)
+                            .sharding_column(name.column)
                             .map(|c| vec![(i, c)])
                             .unwrap_or_default();
                     }
@@ -185,7 +183,7 @@ impl<'r> StatementContext<'r> {
 struct Builder<'a, 'r> {
     env: Env<'a, 'r>,
     context: StatementContext<'r>,
-    /// CTE names (lower-cased) anywhere in the statement.
+    /// CTE names (lower-cased) declared so far.
     ctes: Vec<String>,
     /// Open blocks, innermost last.
     stack: Vec<usize>,
@@ -212,12 +210,6 @@ impl<'a, 'r> Builder<'a, 'r> {
             semijoins: Vec::new(),
             error: None,
         }
-    }
-
-    fn new(env: Env<'a, 'r>, node: &impl Visit) -> Self {
-        let mut builder = Builder::empty(env);
-        builder.ctes = from::cte_names(node);
-        builder
     }
 
     fn finish(self) -> Result<StatementContext<'r>, Error> {
@@ -366,7 +358,9 @@ impl Visitor for Builder<'_, '_> {
             None => BlockKind::Subquery,
         };
         if let Some(with) = &query.with {
+            // A CTE is in scope from its WITH on (its name is then no table).
             for cte in &with.cte_tables {
+                self.ctes.push(cte.alias.name.value.to_ascii_lowercase());
                 self.marked
                     .push((&*cte.query as *const Query, Some(BlockKind::Derived)));
             }
