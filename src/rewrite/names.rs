@@ -8,7 +8,7 @@
 
 use sqlparser::ast::{
     AssignmentTarget, Expr, Ident, ObjectName, ObjectNamePart, OnInsert, Select, SelectItem,
-    SelectItemQualifiedWildcardKind, Statement, VisitMut, VisitorMut,
+    SelectItemQualifiedWildcardKind, Statement, TableObject, VisitMut, VisitorMut,
 };
 use std::ops::ControlFlow;
 
@@ -25,6 +25,23 @@ pub struct Renamer<'a> {
 impl Renamer<'_> {
     /// Renames every table of `statement`.
     pub fn apply(&mut self, statement: &mut Statement) {
+        if let Statement::Insert(insert) = statement {
+            // An INSERT's rows name no table (the router refuses subqueries
+            // there): rename the target and ON DUPLICATE KEY UPDATE only,
+            // rather than walk every row.
+            if let TableObject::TableName(name) = &mut insert.table {
+                self.rename_table(name);
+            }
+            if let Some(on) = &mut insert.on {
+                if let OnInsert::DuplicateKeyUpdate(assignments) = on {
+                    for assignment in assignments.iter_mut() {
+                        self.rename_target(&mut assignment.target);
+                    }
+                }
+                let _ = on.visit(self);
+            }
+            return;
+        }
         let _ = statement.visit(self);
     }
 
@@ -129,13 +146,6 @@ impl VisitorMut for Renamer<'_> {
             Statement::Update(update) => {
                 for assignment in &mut update.assignments {
                     self.rename_target(&mut assignment.target);
-                }
-            }
-            Statement::Insert(insert) => {
-                if let Some(OnInsert::DuplicateKeyUpdate(assignments)) = &mut insert.on {
-                    for assignment in assignments {
-                        self.rename_target(&mut assignment.target);
-                    }
                 }
             }
             Statement::Delete(delete) => {

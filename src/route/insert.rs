@@ -266,11 +266,19 @@ fn reads_query(insert: &Insert) -> Option<&'static str> {
     }
     let mut finder = Finder(false);
     if let Some(source) = &insert.source {
-        match source.body.as_ref() {
-            SetExpr::Values(values) => {
-                let _ = values.visit(&mut finder);
+        let SetExpr::Values(values) = source.body.as_ref() else {
+            return Some("INSERT ... SELECT into");
+        };
+        // Literal values hold no subquery: visit only the other expressions.
+        let literal = |e: &Expr| match e {
+            Expr::Value(_) => true,
+            Expr::UnaryOp { expr, .. } => matches!(expr.as_ref(), Expr::Value(_)),
+            _ => false,
+        };
+        for expr in values.rows.iter().flat_map(|row| row.content.iter()) {
+            if !literal(expr) {
+                let _ = expr.visit(&mut finder);
             }
-            _ => return Some("INSERT ... SELECT into"),
         }
     }
     for assignment in &insert.assignments {
