@@ -8,7 +8,7 @@
 
 use sqlparser::ast::{
     AssignmentTarget, Expr, Ident, ObjectName, ObjectNamePart, OnInsert, Select, SelectItem,
-    SelectItemQualifiedWildcardKind, Statement, TableObject, VisitMut, VisitorMut,
+    SelectItemQualifiedWildcardKind, SetExpr, Statement, TableObject, VisitMut, VisitorMut,
 };
 use std::ops::ControlFlow;
 
@@ -26,11 +26,16 @@ impl Renamer<'_> {
     /// Renames every table of `statement`.
     pub fn apply(&mut self, statement: &mut Statement) {
         if let Statement::Insert(insert) = statement {
-            // An INSERT's rows name no table (the router refuses subqueries
-            // there): rename the target and ON DUPLICATE KEY UPDATE only,
-            // rather than walk every row.
+            // An INSERT's VALUES rows name no table (the router refuses
+            // subqueries there): rename the target, a SELECT source and ON
+            // DUPLICATE KEY UPDATE, rather than walk every row.
             if let TableObject::TableName(name) = &mut insert.table {
                 self.rename_table(name);
+            }
+            if let Some(source) = &mut insert.source {
+                if !matches!(source.body.as_ref(), SetExpr::Values(_)) {
+                    let _ = source.visit(self);
+                }
             }
             if let Some(on) = &mut insert.on {
                 if let OnInsert::DuplicateKeyUpdate(assignments) = on {

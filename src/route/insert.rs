@@ -9,36 +9,43 @@ use crate::error::{Error, Origin};
 use crate::keygen::{GeneratedKey, KeyGenerator};
 use crate::rules::{ColumnCondition, ColumnKind, RouteError, ShardingValue, SqlValue, TableRule};
 use crate::rules::{ValueDomain, ValueUse};
-use crate::sql::context::Env;
+use crate::sql::context::{Env, StatementContext};
 use crate::sql::literal::{operand, Operand};
 use crate::sql::tables::{resolve, ColumnName, RefKind};
 use sqlparser::ast::{
-    AssignmentTarget, Expr, Insert, OnInsert, SetExpr, TableObject, Visit, Visitor,
+    AssignmentTarget, Expr, Insert, OnInsert, SetExpr, Statement, TableObject, Visit, Visitor,
 };
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
-/// Routes an INSERT.
+/// Routes an INSERT (`statement` is the INSERT itself).
 pub(super) fn route<'r>(
     env: Env<'_, 'r>,
     keys: Option<&KeyGenerator>,
+    statement: &Statement,
     insert: &Insert,
 ) -> Result<RoutePlan<'r>, Error> {
     let TableObject::TableName(name) = &insert.table else {
         return Err(Error::not_supported("INSERT INTO TABLE FUNCTION"));
     };
     let (table, kind) = resolve(env.schema, name, &[])?;
-    if let Some(construct) = reads_query(insert) {
-        return Err(Error::not_supported(format!("{construct} table '{table}'")));
-    }
+    let reads = reads_query(insert);
     let rule = match kind {
-        RefKind::Sharded(rule) => rule,
-        RefKind::Broadcast => {
-            let units = broadcast_units(env.schema);
-            let merge = merge::write(units.len(), true);
-            return Ok(RoutePlan::new(None, units, merge));
-        }
-        RefKind::Unsharded | RefKind::Derived => {
+        RefKind::Sharded(rule) => match reads {
+            Some(construct) => {
+                return Err(Error::not_supported(format!("{construct} table '{table}'")))
+            }
+            None => rule,
+        },
+        RefKind::Broadcast | RefKind::Unsharded | RefKind::Derived => {
+            if reads.is_some() {
+                check_copy_source(env, statement, &table, kind)?;
+            }
+            if matches!(kind, RefKind::Broadcast) {
+                let units = broadcast_units(env.schema);
+                let merge = merge::write(units.len(), true);
+                return Ok(RoutePlan::new(None, units, merge));
+            }
             let source = env.schema.default_data_source.as_str();
             let units = vec![unit(Target::DataSource(source))];
             return Ok(RoutePlan::new(None, units, merge::write(1, false)));
@@ -116,6 +123,35 @@ pub(super) fn route<'r>(
         values: generated,
     });
     Ok(plan)
+}
+
+/// An INSERT into a broadcast or unsharded table may read only tables it
+/// finds beside its target: broadcast tables, and unsharded ones when the
+/// target is unsharded too.
+fn check_copy_source(
+    env: Env<'_, '_>,
+    statement: &Statement,
+    table: &str,
+    kind: RefKind<'_>,
+) -> Result<(), Error> {
+    let context = StatementContext::of_write(env, statement, &[], None)?;
+    if let Some(sharded) = context.refs.iter().find_map(|r| r.rule()) {
+        return Err(Error::not_supported(format!(
+            "INSERT into table '{table}' that reads sharded table '{}'",
+            sharded.logical_name
+        )));
+    }
+    let unsharded = context
+        .refs
+        .iter()
+        .find(|r| matches!(r.kind, RefKind::Unsharded));
+    match (kind, unsharded) {
+        (RefKind::Broadcast, Some(other)) => Err(Error::not_supported(format!(
+            "INSERT into broadcast table '{table}' that reads unsharded table '{}'",
+            other.table
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The column list (lower-cased) and the rows' value expressions.
