@@ -1,7 +1,8 @@
 //! UPDATE and DELETE: by their WHERE to the data nodes it can reach (every
 //! node without a usable condition, affected rows summed); a broadcast
 //! table's rows change in every data source. A sharding column may not
-//! change: the row would have to move to another data node.
+//! change: the row would have to move to another data node. A sharding
+//! value that does not convert exactly is refused (1366), as for INSERT.
 
 use super::space::NodeSpace;
 use super::{
@@ -9,7 +10,7 @@ use super::{
     Target,
 };
 use crate::error::Error;
-use crate::rules::{ColumnCondition, Conversion, ShardingValue, ValueUse};
+use crate::rules::{ColumnCondition, Conversion, RouteError, ShardingValue, ValueUse};
 use crate::sql::conditions::Key;
 use crate::sql::context::{convert, Env, StatementContext};
 use crate::sql::tables::{ColumnName, RefKind, TableRef};
@@ -135,6 +136,13 @@ fn route_write<'r>(
             },
             copy.table
         )));
+    }
+    if let Some((TOP, key, value)) = &context.inexact {
+        return Err(RouteError::Inexact {
+            column: context.column(*key).unwrap_or_default().to_string(),
+            value: value.clone(),
+        }
+        .into());
     }
     let nodes = non_empty(blocks::nodes(context, &space)?);
     if nodes.len() > 1 && limit.is_some() {

@@ -33,6 +33,9 @@ pub trait Columns {
     /// `expr` converted as a compared value of the column `key`; `None` when
     /// it is no constant (or an unbound `?`).
     fn convert(&self, key: Key, expr: &Expr) -> Option<Conversion>;
+    /// Told when `column = value` or `column IN (.., value, ..)` compares
+    /// the sharding column `key` with a value that does not convert exactly.
+    fn inexact(&self, _key: Key, _value: &Expr) {}
 }
 
 impl ShardingConditions {
@@ -213,6 +216,10 @@ fn comparison(
                 ColumnCondition::value(v)
             }
             (BinaryOperator::Eq, Conversion::Null) => ColumnCondition::Never,
+            (BinaryOperator::Eq | BinaryOperator::Spaceship, Conversion::Inexact) => {
+                columns.inexact(key, value);
+                ColumnCondition::Any
+            }
             (op, Conversion::Exact(ShardingValue::Int(i))) => {
                 let (low, high) = match op {
                     BinaryOperator::Lt => (Bound::Unbounded, Bound::Excluded(i)),
@@ -252,7 +259,11 @@ fn in_list(key: Key, list: &[Expr], columns: &impl Columns) -> ColumnCondition {
                 }
             }
             Some(Conversion::Null) => {}
-            Some(Conversion::Inexact) | None => return ColumnCondition::Any,
+            Some(Conversion::Inexact) => {
+                columns.inexact(key, item);
+                return ColumnCondition::Any;
+            }
+            None => return ColumnCondition::Any,
         }
     }
     if values.is_empty() {

@@ -19,6 +19,7 @@ use sqlparser::ast::{
     Visitor,
 };
 use sqlparser::tokenizer::Location;
+use std::cell::RefCell;
 use std::ops::ControlFlow;
 
 /// Where a query block stands in its statement.
@@ -70,6 +71,10 @@ pub struct StatementContext<'r> {
     pub blocks: Vec<Block>,
     /// Prunable IN lists.
     pub in_lists: Vec<InList>,
+    /// The first `column = value` of a block's conditions whose value does
+    /// not convert exactly: (block, key, the value as written). A read
+    /// scatters; a write is refused.
+    pub inexact: Option<(usize, Key, String)>,
 }
 
 /// What the builder needs from the caller.
@@ -196,6 +201,8 @@ struct Builder<'a, 'r> {
     semijoins: Vec<(*const Select, Key)>,
     /// The first problem found.
     error: Option<Error>,
+    /// The first inexact compared value (see [`StatementContext::inexact`]).
+    inexact: RefCell<Option<(usize, Key, String)>>,
 }
 
 impl<'a, 'r> Builder<'a, 'r> {
@@ -209,13 +216,17 @@ impl<'a, 'r> Builder<'a, 'r> {
             marked: Vec::new(),
             semijoins: Vec::new(),
             error: None,
+            inexact: RefCell::new(None),
         }
     }
 
     fn finish(self) -> Result<StatementContext<'r>, Error> {
         match self.error {
             Some(e) => Err(e),
-            None => Ok(self.context),
+            None => Ok(StatementContext {
+                inexact: self.inexact.into_inner(),
+                ..self.context
+            }),
         }
     }
 
@@ -312,6 +323,19 @@ struct BlockColumns<'b, 'a, 'r> {
 impl Columns for BlockColumns<'_, '_, '_> {
     fn keys(&self, expr: &Expr) -> Vec<Key> {
         self.builder.context.keys(self.block, expr, false)
+    }
+
+    fn inexact(&self, key: Key, value: &Expr) {
+        let mut first = self.builder.inexact.borrow_mut();
+        if first.is_none() {
+            let text = value.to_string();
+            let text = text.strip_prefix('\'').and_then(|t| t.strip_suffix('\''));
+            *first = Some((
+                self.block,
+                key,
+                text.map_or_else(|| value.to_string(), str::to_string),
+            ));
+        }
     }
 
     fn convert(&self, key: Key, expr: &Expr) -> Option<Conversion> {
