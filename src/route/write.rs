@@ -95,39 +95,45 @@ fn route_write<'r>(
 ) -> Result<RoutePlan<'r>, Error> {
     let space = NodeSpace::of(env.schema, &context.refs)?;
     check_unsharded(&context.refs, space.is_some())?;
-    let top: Vec<_> = context.refs.iter().filter(|r| r.block == TOP).collect();
-    let broadcast = top.iter().find(|r| matches!(r.kind, RefKind::Broadcast));
+    // The tables the statement changes: named by qualifier, else every
+    // table of a single-table statement (or, conservatively, of a join).
+    let changed: Vec<&TableRef<'r>> = context
+        .refs
+        .iter()
+        .filter(|r| r.block == TOP)
+        .filter(|r| {
+            targets.is_empty()
+                || targets.iter().any(|t| match &t.qualifier {
+                    Some(q) => r.is_named(q),
+                    None => true,
+                })
+        })
+        .collect();
     let Some(space) = space else {
-        let Some(broadcast) = broadcast else {
+        let copy = changed
+            .iter()
+            .find(|r| matches!(r.kind, RefKind::Broadcast));
+        let Some(copy) = copy else {
             // An unsharded table's write that only reads broadcast tables.
             let source = env.schema.default_data_source.as_str();
             let units = vec![unit(Target::DataSource(source))];
             return Ok(RoutePlan::new(None, units, merge::write(1, false)));
         };
-        if let Some(other) = context
+        let unsharded = context
             .refs
             .iter()
-            .find(|r| matches!(r.kind, RefKind::Unsharded))
-        {
+            .find(|r| matches!(r.kind, RefKind::Unsharded));
+        if let Some(other) = unsharded {
             return Err(Error::not_supported(format!(
-                "{verb} of broadcast table '{}' that reads unsharded table '{}'",
-                broadcast.table, other.table
+                "{verb} of broadcast table '{}' in a statement with unsharded table '{}'",
+                copy.table, other.table
             )));
         }
         let units = broadcast_units(env.schema);
         let merge = merge::write(units.len(), true);
         return Ok(RoutePlan::new(None, units, merge));
     };
-    // The tables the statement changes: named by qualifier, else every
-    // table of a single-table statement (or, conservatively, of a join).
-    let changed = |r: &TableRef<'_>| {
-        targets.is_empty()
-            || targets.iter().any(|t| match &t.qualifier {
-                Some(q) => r.is_named(q),
-                None => true,
-            })
-    };
-    if let Some(copy) = top.iter().find(|r| changed(r) && r.rule().is_none()) {
+    if let Some(copy) = changed.iter().find(|r| r.rule().is_none()) {
         return Err(Error::not_supported(format!(
             "{verb} of {} '{}' in a statement on sharded tables (qualify the changed columns with a sharded table)",
             match copy.kind {
