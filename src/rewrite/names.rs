@@ -7,8 +7,9 @@
 //! source's database. Aliases and quoting are kept.
 
 use sqlparser::ast::{
-    AssignmentTarget, Expr, Ident, ObjectName, ObjectNamePart, OnInsert, Select, SelectItem,
-    SelectItemQualifiedWildcardKind, SetExpr, Statement, TableObject, VisitMut, VisitorMut,
+    AssignmentTarget, CreateTableLikeKind, Expr, Ident, ObjectName, ObjectNamePart, OnInsert,
+    Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement, TableObject, VisitMut,
+    VisitorMut,
 };
 use std::ops::ControlFlow;
 
@@ -146,6 +147,14 @@ impl VisitorMut for Renamer<'_> {
             Statement::Drop { names, table, .. } => {
                 for name in names.iter_mut().chain(table.as_mut()) {
                     self.rename_table(name);
+                }
+            }
+            Statement::CreateTable(create) => {
+                if let Some(
+                    CreateTableLikeKind::Plain(like) | CreateTableLikeKind::Parenthesized(like),
+                ) = &mut create.like
+                {
+                    self.rename_table(&mut like.name);
                 }
             }
             Statement::Update(update) => {

@@ -193,3 +193,52 @@ fn broadcast_reads_prefer_the_default_data_source() {
         [("ds_0".into(), "SELECT * FROM t_dict".into())]
     );
 }
+
+#[test]
+fn odd_statements_plan_or_fail_cleanly() {
+    for sql in [
+        "SELECT * FROM t_order WHERE (user_id, order_id) = (1, 2)",
+        "SELECT * FROM t_order WHERE user_id = user_id",
+        "SELECT * FROM t_order WHERE 1 = 1 AND user_id IN ()",
+        "SELECT * FROM t_order WHERE user_id BETWEEN 10 AND 1",
+        "SELECT * FROM t_order WHERE user_id > 9223372036854775807",
+        "SELECT * FROM t_order WHERE user_id < -9223372036854775808",
+        "SELECT * FROM t_order o, (SELECT 1) x",
+        "SELECT * FROM t_order NATURAL JOIN t_order_item WHERE user_id = 1",
+        "SELECT * FROM (t_order o JOIN t_order_item i ON o.order_id = i.order_id)",
+        "SELECT * FROM t_order AS o JOIN (t_order_item AS i JOIN t_dict d ON i.sku = d.code) ON o.order_id = i.order_id",
+        "SELECT * FROM t_order FULL OUTER JOIN t_dict ON 1 = 1",
+        "SELECT * FROM t_order CROSS JOIN t_dict",
+        "SELECT * FROM t_order STRAIGHT_JOIN t_order_item ON t_order.order_id = t_order_item.order_id",
+        "WITH RECURSIVE r AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT * FROM t_order, r",
+        "SELECT * FROM t_order WHERE user_id = _utf8mb4'5' COLLATE utf8mb4_bin",
+        "SELECT * FROM t_order WHERE user_id = 0x AND order_id = X''",
+        "SELECT * FROM t_order WHERE user_id = - - 5",
+        "INSERT INTO t_order (user_id, order_id) VALUES ROW(1, 2), ROW(3, 4)",
+        "INSERT INTO t_order () VALUES ()",
+        "INSERT INTO t_order (user_id, order_id) VALUES (1, 2) AS new ON DUPLICATE KEY UPDATE status = new.status",
+        "UPDATE t_order SET (user_id, order_id) = (1, 2)",
+        "UPDATE t_order, t_order_item SET t_order.status = 'x' WHERE t_order.order_id = t_order_item.order_id",
+        "DELETE FROM t_order, t_order_item USING t_order JOIN t_order_item",
+        "TRUNCATE t_order",
+        "DROP TABLE IF EXISTS t_order, t_nope",
+        "CREATE TABLE t_order LIKE t_template",
+        "ALTER TABLE t_order ADD INDEX idx (status), ALGORITHM = INPLACE",
+        "LOCK TABLES t_order WRITE",
+        "ANALYZE TABLE t_order",
+        "SELECT * FROM t_order PARTITION (p0)",
+        "SELECT * FROM t_order USE INDEX (idx) WHERE user_id = 1",
+        "SELECT * FROM t_order WHERE user_id IN (SELECT 1) AND order_id IN (SELECT 2)",
+        "VALUES ROW(1)",
+        "SELECT * FROM t_order INTO OUTFILE '/tmp/x'",
+    ] {
+        let outcome = run(sql, &[]);
+        if std::env::var("SHOW_PLANS").is_ok() {
+            println!("{sql}\n  {outcome:?}");
+        }
+        match outcome {
+            Ok(plan) => assert!(!plan.units.is_empty(), "{sql}"),
+            Err(e) => assert!([1064, 1065, 1136, 1210, 1235, 1364, 1366, 1048].contains(&e.code), "{sql}: {e}"),
+        }
+    }
+}
