@@ -2,9 +2,15 @@
 //! [`ExecutionPlan`]. The plan is data: the golden tests, `PREVIEW`, the
 //! offline `shardgate preview` and execution all use the same value, so what a
 //! DBA previews is exactly what runs.
+//!
+//! [`plan`] parses the statement ([`crate::sql`]), routes it to data nodes
+//! ([`crate::route`]) and rewrites one copy per execution unit
+//! ([`crate::rewrite`]). A plan always has at least one unit: a statement
+//! whose conditions match no row still runs on the first data node, so the
+//! client gets its column metadata (or its OK with 0 affected rows).
 
 use crate::error::Error;
-use crate::keygen::KeyGenerator;
+use crate::keygen::{GeneratedKey, KeyGenerator};
 use crate::rules::{ColumnKind, SchemaRules};
 use crate::sql::params::Bindings;
 use crate::{rewrite, route, sql};
@@ -44,17 +50,18 @@ pub fn plan(sql: &str, params: &[Value], ctx: &PlanContext<'_>) -> Result<Execut
     };
     let bindings = Bindings::new(&statement, params)?;
     let route = route::route(&statement, ctx, &bindings)?;
+    // MySQL's LAST_INSERT_ID() of a multi-row INSERT is its first id.
     let generated_key = route
         .generated
         .as_ref()
         .and_then(|g| match g.values.first() {
-            Some(Some(crate::keygen::GeneratedKey::Int(id))) => u64::try_from(*id).ok(),
+            Some(Some(GeneratedKey::Int(id))) => u64::try_from(*id).ok(),
             _ => None,
         });
     let units = rewrite::rewrite(statement, &route, &bindings, &ctx.schema.name);
     Ok(ExecutionPlan {
         units,
-        merge: route.merge.clone(),
+        merge: route.merge,
         generated_key,
     })
 }
@@ -87,7 +94,10 @@ pub struct ExecutionUnit {
     pub params: Vec<Value>,
 }
 
-/// How the answers of several units become one.
+/// How the answers of several units become one. The router only plans a
+/// SELECT over several units when concatenation is exact; the merge stage
+/// will add variants (e.g. `Select { order_by, limit, aggregates, .. }`) for
+/// sorted, limited, grouped and aggregated results.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MergePlan {

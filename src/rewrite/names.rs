@@ -7,8 +7,9 @@
 //! source's database. Aliases and quoting are kept.
 
 use sqlparser::ast::{
-    Expr, Ident, ObjectName, ObjectNamePart, Select, SelectItem, SelectItemQualifiedWildcardKind,
-    Statement, VisitMut, VisitorMut,
+    AssignmentTarget, CreateTableLikeKind, Expr, Ident, ObjectName, ObjectNamePart, OnInsert,
+    Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement, TableObject, VisitMut,
+    VisitorMut,
 };
 use std::ops::ControlFlow;
 
@@ -25,6 +26,28 @@ pub struct Renamer<'a> {
 impl Renamer<'_> {
     /// Renames every table of `statement`.
     pub fn apply(&mut self, statement: &mut Statement) {
+        if let Statement::Insert(insert) = statement {
+            // An INSERT's VALUES rows name no table (the router refuses
+            // subqueries there): rename the target, a SELECT source and ON
+            // DUPLICATE KEY UPDATE, rather than walk every row.
+            if let TableObject::TableName(name) = &mut insert.table {
+                self.rename_table(name);
+            }
+            if let Some(source) = &mut insert.source {
+                if !matches!(source.body.as_ref(), SetExpr::Values(_)) {
+                    let _ = source.visit(self);
+                }
+            }
+            if let Some(on) = &mut insert.on {
+                if let OnInsert::DuplicateKeyUpdate(assignments) = on {
+                    for assignment in assignments.iter_mut() {
+                        self.rename_target(&mut assignment.target);
+                    }
+                }
+                let _ = on.visit(self);
+            }
+            return;
+        }
         let _ = statement.visit(self);
     }
 
@@ -65,6 +88,42 @@ impl Renamer<'_> {
     }
 }
 
+impl Renamer<'_> {
+    /// Renames the qualifier of an assignment's column(s) (`t_order.status = 1`).
+    fn rename_target(&self, target: &mut AssignmentTarget) {
+        let names = match target {
+            AssignmentTarget::ColumnName(name) => std::slice::from_mut(name),
+            AssignmentTarget::Tuple(names) => names.as_mut_slice(),
+        };
+        for name in names {
+            self.rename_column_name(name);
+        }
+    }
+
+    /// Renames a name that is a column qualifier by itself (`t_order` in
+    /// `t_order.*` or `DELETE t_order FROM ...`).
+    fn rename_table_qualifier(&self, name: &mut ObjectName) {
+        name.0.push(ObjectNamePart::Identifier(Ident::new("")));
+        self.rename_column_name(name);
+        name.0.pop();
+    }
+
+    /// Renames the qualifier of a column written as an object name
+    /// (`t_order.status`, `shop.t_order.status`).
+    fn rename_column_name(&self, name: &mut ObjectName) {
+        let mut idents: Vec<Ident> = name
+            .0
+            .iter()
+            .filter_map(|p| p.as_ident().cloned())
+            .collect();
+        let n = idents.len();
+        if n == name.0.len() && (2..=3).contains(&n) {
+            self.rename_qualifier(&mut idents, n - 1);
+            *name = ObjectName::from(idents);
+        }
+    }
+}
+
 /// Whether a name part is the identifier `name`.
 fn part_is(part: &ObjectNamePart, name: &str) -> bool {
     matches!(part, ObjectNamePart::Identifier(ident) if ident.value == name)
@@ -90,21 +149,23 @@ impl VisitorMut for Renamer<'_> {
                     self.rename_table(name);
                 }
             }
+            Statement::CreateTable(create) => {
+                if let Some(
+                    CreateTableLikeKind::Plain(like) | CreateTableLikeKind::Parenthesized(like),
+                ) = &mut create.like
+                {
+                    self.rename_table(&mut like.name);
+                }
+            }
+            Statement::Update(update) => {
+                for assignment in &mut update.assignments {
+                    self.rename_target(&mut assignment.target);
+                }
+            }
             Statement::Delete(delete) => {
+                // `DELETE t_order FROM ...` names the table it deletes from.
                 for name in &mut delete.tables {
-                    let mut parts: Vec<Ident> = name
-                        .0
-                        .iter()
-                        .filter_map(|p| p.as_ident().cloned())
-                        .collect();
-                    if parts.len() == name.0.len() && (1..=2).contains(&parts.len()) {
-                        let n = parts.len();
-                        // `DELETE t_order FROM ...` names a table, or `shop.t_order`.
-                        parts.push(Ident::new(""));
-                        self.rename_qualifier(&mut parts, n);
-                        parts.pop();
-                        *name = ObjectName::from(parts);
-                    }
+                    self.rename_table_qualifier(name);
                 }
             }
             _ => {}
@@ -119,18 +180,7 @@ impl VisitorMut for Renamer<'_> {
                 _,
             ) = item
             {
-                let mut parts: Vec<Ident> = name
-                    .0
-                    .iter()
-                    .filter_map(|p| p.as_ident().cloned())
-                    .collect();
-                if parts.len() == name.0.len() && (1..=2).contains(&parts.len()) {
-                    let n = parts.len();
-                    parts.push(Ident::new("*"));
-                    self.rename_qualifier(&mut parts, n);
-                    parts.pop();
-                    *name = ObjectName::from(parts);
-                }
+                self.rename_table_qualifier(name);
             }
         }
         ControlFlow::Continue(())

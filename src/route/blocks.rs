@@ -164,29 +164,16 @@ fn check_joins(context: &StatementContext<'_>, b: usize, sharded: &[usize]) -> R
 fn is_correlated(context: &StatementContext<'_>, b: usize, local: &[bool]) -> bool {
     let refs = &context.refs;
     context.blocks[b].links.iter().any(|&(p, q)| {
-        let (inner, outer) = if refs[p.0].block == b { (p, q) } else { (q, p) };
-        let outer_block = refs[outer.0].block;
-        refs[inner.0].block == b
+        let (inner, outer) = if refs[p.0].block == b {
+            (p.0, q.0)
+        } else {
+            (q.0, p.0)
+        };
+        let outer_block = refs[outer].block;
+        refs[inner].block == b
             && outer_block != b
             && local.get(outer_block).copied().unwrap_or(false)
-            && {
-                let (ri, ro) = (refs[inner.0].rule(), refs[outer.0].rule());
-                match (ri, ro) {
-                    (Some(ri), Some(ro)) if std::ptr::eq(ri, ro) => {
-                        let linked: Vec<usize> = context.blocks[b]
-                            .links
-                            .iter()
-                            .filter(|&&(x, y)| {
-                                (x.0, y.0) == (inner.0, outer.0) || (y.0, x.0) == (inner.0, outer.0)
-                            })
-                            .map(|(x, _)| x.1)
-                            .collect();
-                        (0..ri.sharding_columns().len()).all(|c| linked.contains(&c))
-                    }
-                    (Some(_), Some(_)) => true,
-                    _ => false,
-                }
-            }
+            && linked(context, b, inner, outer)
     })
 }
 

@@ -8,7 +8,7 @@ use super::{broadcast_units, merge, unit, RoutePlan, Target};
 use crate::error::Error;
 use crate::rules::{SchemaRules, TableRule};
 use crate::sql::tables::{resolve, RefKind};
-use sqlparser::ast::{AlterTableOperation, ObjectName, ObjectType, Statement};
+use sqlparser::ast::{AlterTableOperation, CreateTableLikeKind, ObjectName, ObjectType, Statement};
 
 /// Routes a statement other than SELECT / INSERT / UPDATE / DELETE.
 pub(super) fn route<'r>(
@@ -103,7 +103,14 @@ fn tables(statement: &Statement) -> Result<Vec<&ObjectName>, Error> {
                     "CREATE TABLE ... SELECT on sharded or broadcast tables",
                 ));
             }
-            vec![&create.name]
+            let mut names = vec![&create.name];
+            if let Some(
+                CreateTableLikeKind::Plain(like) | CreateTableLikeKind::Parenthesized(like),
+            ) = &create.like
+            {
+                names.push(&like.name);
+            }
+            names
         }
         Statement::AlterTable(alter) => {
             let renames = alter

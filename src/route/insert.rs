@@ -9,38 +9,43 @@ use crate::error::{Error, Origin};
 use crate::keygen::{GeneratedKey, KeyGenerator};
 use crate::rules::{ColumnCondition, ColumnKind, RouteError, ShardingValue, SqlValue, TableRule};
 use crate::rules::{ValueDomain, ValueUse};
-use crate::sql::context::Env;
+use crate::sql::context::{Env, StatementContext};
 use crate::sql::literal::{operand, Operand};
 use crate::sql::tables::{resolve, ColumnName, RefKind};
 use sqlparser::ast::{
-    AssignmentTarget, Expr, Insert, OnInsert, SetExpr, TableObject, Visit, Visitor,
+    AssignmentTarget, Expr, Insert, OnInsert, SetExpr, Statement, TableObject, Visit, Visitor,
 };
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
-/// Routes an INSERT.
+/// Routes an INSERT (`statement` is the INSERT itself).
 pub(super) fn route<'r>(
     env: Env<'_, 'r>,
     keys: Option<&KeyGenerator>,
+    statement: &Statement,
     insert: &Insert,
 ) -> Result<RoutePlan<'r>, Error> {
     let TableObject::TableName(name) = &insert.table else {
         return Err(Error::not_supported("INSERT INTO TABLE FUNCTION"));
     };
     let (table, kind) = resolve(env.schema, name, &[])?;
-    if has_subquery(insert) {
-        return Err(Error::not_supported(format!(
-            "INSERT ... SELECT or a subquery in an INSERT into table '{table}'"
-        )));
-    }
+    let reads = reads_query(insert);
     let rule = match kind {
-        RefKind::Sharded(rule) => rule,
-        RefKind::Broadcast => {
-            let units = broadcast_units(env.schema);
-            let merge = merge::write(units.len(), true);
-            return Ok(RoutePlan::new(None, units, merge));
-        }
-        RefKind::Unsharded | RefKind::Derived => {
+        RefKind::Sharded(rule) => match reads {
+            Some(construct) => {
+                return Err(Error::not_supported(format!("{construct} table '{table}'")))
+            }
+            None => rule,
+        },
+        RefKind::Broadcast | RefKind::Unsharded | RefKind::Derived => {
+            if reads.is_some() {
+                check_copy_source(env, statement, &table, kind)?;
+            }
+            if matches!(kind, RefKind::Broadcast) {
+                let units = broadcast_units(env.schema);
+                let merge = merge::write(units.len(), true);
+                return Ok(RoutePlan::new(None, units, merge));
+            }
             let source = env.schema.default_data_source.as_str();
             let units = vec![unit(Target::DataSource(source))];
             return Ok(RoutePlan::new(None, units, merge::write(1, false)));
@@ -120,6 +125,35 @@ pub(super) fn route<'r>(
     Ok(plan)
 }
 
+/// An INSERT into a broadcast or unsharded table may read only tables it
+/// finds beside its target: broadcast tables, and unsharded ones when the
+/// target is unsharded too.
+fn check_copy_source(
+    env: Env<'_, '_>,
+    statement: &Statement,
+    table: &str,
+    kind: RefKind<'_>,
+) -> Result<(), Error> {
+    let context = StatementContext::of_write(env, statement, &[], None)?;
+    if let Some(sharded) = context.refs.iter().find_map(|r| r.rule()) {
+        return Err(Error::not_supported(format!(
+            "INSERT into table '{table}' that reads sharded table '{}'",
+            sharded.logical_name
+        )));
+    }
+    let unsharded = context
+        .refs
+        .iter()
+        .find(|r| matches!(r.kind, RefKind::Unsharded));
+    match (kind, unsharded) {
+        (RefKind::Broadcast, Some(other)) => Err(Error::not_supported(format!(
+            "INSERT into broadcast table '{table}' that reads unsharded table '{}'",
+            other.table
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// The column list (lower-cased) and the rows' value expressions.
 struct Rows<'s> {
     columns: Vec<String>,
@@ -136,7 +170,7 @@ fn rows<'s>(insert: &'s Insert, table: &str) -> Result<Rows<'s>, Error> {
                 return Err(Error::not_supported("INSERT ... SET with a tuple"));
             };
             let column = ColumnName::of_name(name)
-                .map(|c| c.column)
+                .map(|c| c.column.to_ascii_lowercase())
                 .unwrap_or_default();
             columns.push(column);
             row.push(&assignment.value);
@@ -161,7 +195,7 @@ fn rows<'s>(insert: &'s Insert, table: &str) -> Result<Rows<'s>, Error> {
         .iter()
         .map(|name| {
             ColumnName::of_name(name)
-                .map(|c| c.column)
+                .map(|c| c.column.to_ascii_lowercase())
                 .unwrap_or_default()
         })
         .collect();
@@ -185,9 +219,9 @@ fn check_on_duplicate(insert: &Insert, rule: &TableRule) -> Result<(), Error> {
         let Some(column) = ColumnName::of_name(name) else {
             continue;
         };
-        let unchanged =
-            ColumnName::of(&assignment.value).is_some_and(|v| v.column == column.column);
-        if rule.is_sharding_column(&column.column) && !unchanged {
+        let unchanged = ColumnName::of(&assignment.value)
+            .is_some_and(|v| v.column.eq_ignore_ascii_case(column.column));
+        if rule.is_sharding_column(column.column) && !unchanged {
             return Err(Error::not_supported(format!(
                 "ON DUPLICATE KEY UPDATE of sharding column '{}' of table '{}'",
                 column.column, rule.logical_name
@@ -255,9 +289,9 @@ fn place(rule: &TableRule, values: &[(&str, Option<ShardingValue>)]) -> Result<V
     }))
 }
 
-/// Whether the INSERT reads a query: `INSERT ... SELECT`, or a subquery
+/// What makes an INSERT read a query: `INSERT ... SELECT`, or a subquery
 /// among its values.
-fn has_subquery(insert: &Insert) -> bool {
+fn reads_query(insert: &Insert) -> Option<&'static str> {
     struct Finder(bool);
     impl Visitor for Finder {
         type Break = ();
@@ -268,11 +302,19 @@ fn has_subquery(insert: &Insert) -> bool {
     }
     let mut finder = Finder(false);
     if let Some(source) = &insert.source {
-        match source.body.as_ref() {
-            SetExpr::Values(values) => {
-                let _ = values.visit(&mut finder);
+        let SetExpr::Values(values) = source.body.as_ref() else {
+            return Some("INSERT ... SELECT into");
+        };
+        // Literal values hold no subquery: visit only the other expressions.
+        let literal = |e: &Expr| match e {
+            Expr::Value(_) => true,
+            Expr::UnaryOp { expr, .. } => matches!(expr.as_ref(), Expr::Value(_)),
+            _ => false,
+        };
+        for expr in values.rows.iter().flat_map(|row| row.content.iter()) {
+            if !literal(expr) {
+                let _ = expr.visit(&mut finder);
             }
-            _ => return true,
         }
     }
     for assignment in &insert.assignments {
@@ -281,5 +323,5 @@ fn has_subquery(insert: &Insert) -> bool {
     if let Some(on) = &insert.on {
         let _ = on.visit(&mut finder);
     }
-    finder.0
+    finder.0.then_some("a subquery in an INSERT into")
 }

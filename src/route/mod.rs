@@ -103,7 +103,7 @@ pub fn route<'r>(
     };
     match statement {
         Statement::Query(query) => route_query(env, query),
-        Statement::Insert(insert) => insert::route(env, ctx.keys, insert),
+        Statement::Insert(insert) => insert::route(env, ctx.keys, statement, insert),
         Statement::Update(update) => write::update(env, statement, update),
         Statement::Delete(delete) => write::delete(env, statement, delete),
         _ => ddl::route(ctx.schema, statement),

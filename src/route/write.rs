@@ -1,7 +1,8 @@
 //! UPDATE and DELETE: by their WHERE to the data nodes it can reach (every
 //! node without a usable condition, affected rows summed); a broadcast
 //! table's rows change in every data source. A sharding column may not
-//! change: the row would have to move to another data node.
+//! change: the row would have to move to another data node. A sharding
+//! value that does not convert exactly is refused (1366), as for INSERT.
 
 use super::space::NodeSpace;
 use super::{
@@ -9,7 +10,7 @@ use super::{
     Target,
 };
 use crate::error::Error;
-use crate::rules::{ColumnCondition, Conversion, ShardingValue, ValueUse};
+use crate::rules::{ColumnCondition, Conversion, RouteError, ShardingValue, ValueUse};
 use crate::sql::conditions::Key;
 use crate::sql::context::{convert, Env, StatementContext};
 use crate::sql::tables::{ColumnName, RefKind, TableRef};
@@ -34,10 +35,10 @@ pub(super) fn update<'r>(
         from.extend(more.iter());
     }
     let context = StatementContext::of_write(env, statement, &from, update.selection.as_ref())?;
-    let targets: Vec<ColumnName> = update
+    let targets: Vec<ColumnName<'_>> = update
         .assignments
         .iter()
-        .flat_map(|a| assigned(a).iter().filter_map(|n| ColumnName::of_name(n)))
+        .flat_map(|a| assigned(a).iter().filter_map(ColumnName::of_name))
         .collect();
     let plan = route_write(env, &context, &targets, update.limit.as_ref(), "UPDATE")?;
     for assignment in &update.assignments {
@@ -62,14 +63,13 @@ pub(super) fn delete<'r>(
     }
     let context = StatementContext::of_write(env, statement, &from, delete.selection.as_ref())?;
     // `DELETE o FROM ...` deletes from the tables named (or `o.*`).
-    let targets: Vec<ColumnName> = delete
+    let targets: Vec<ColumnName<'_>> = delete
         .tables
         .iter()
         .filter_map(|name| {
-            let table = name.0.last()?.as_ident()?.value.to_ascii_lowercase();
             Some(ColumnName {
-                qualifier: Some(table),
-                column: String::new(),
+                qualifier: Some(&name.0.last()?.as_ident()?.value),
+                column: "",
             })
         })
         .collect();
@@ -89,45 +89,51 @@ fn assigned(assignment: &Assignment) -> &[ObjectName] {
 fn route_write<'r>(
     env: Env<'_, 'r>,
     context: &StatementContext<'r>,
-    targets: &[ColumnName],
+    targets: &[ColumnName<'_>],
     limit: Option<&Expr>,
     verb: &str,
 ) -> Result<RoutePlan<'r>, Error> {
     let space = NodeSpace::of(env.schema, &context.refs)?;
     check_unsharded(&context.refs, space.is_some())?;
-    let top: Vec<_> = context.refs.iter().filter(|r| r.block == TOP).collect();
-    let broadcast = top.iter().find(|r| matches!(r.kind, RefKind::Broadcast));
+    // The tables the statement changes: named by qualifier, else every
+    // table of a single-table statement (or, conservatively, of a join).
+    let changed: Vec<&TableRef<'r>> = context
+        .refs
+        .iter()
+        .filter(|r| r.block == TOP)
+        .filter(|r| {
+            targets.is_empty()
+                || targets.iter().any(|t| match &t.qualifier {
+                    Some(q) => r.is_named(q),
+                    None => true,
+                })
+        })
+        .collect();
     let Some(space) = space else {
-        let Some(broadcast) = broadcast else {
+        let copy = changed
+            .iter()
+            .find(|r| matches!(r.kind, RefKind::Broadcast));
+        let Some(copy) = copy else {
             // An unsharded table's write that only reads broadcast tables.
             let source = env.schema.default_data_source.as_str();
             let units = vec![unit(Target::DataSource(source))];
             return Ok(RoutePlan::new(None, units, merge::write(1, false)));
         };
-        if let Some(other) = context
+        let unsharded = context
             .refs
             .iter()
-            .find(|r| matches!(r.kind, RefKind::Unsharded))
-        {
+            .find(|r| matches!(r.kind, RefKind::Unsharded));
+        if let Some(other) = unsharded {
             return Err(Error::not_supported(format!(
-                "{verb} of broadcast table '{}' that reads unsharded table '{}'",
-                broadcast.table, other.table
+                "{verb} of broadcast table '{}' in a statement with unsharded table '{}'",
+                copy.table, other.table
             )));
         }
         let units = broadcast_units(env.schema);
         let merge = merge::write(units.len(), true);
         return Ok(RoutePlan::new(None, units, merge));
     };
-    // The tables the statement changes: named by qualifier, else every
-    // table of a single-table statement (or, conservatively, of a join).
-    let changed = |r: &TableRef<'_>| {
-        targets.is_empty()
-            || targets.iter().any(|t| match &t.qualifier {
-                Some(q) => r.is_named(q),
-                None => true,
-            })
-    };
-    if let Some(copy) = top.iter().find(|r| changed(r) && r.rule().is_none()) {
+    if let Some(copy) = changed.iter().find(|r| r.rule().is_none()) {
         return Err(Error::not_supported(format!(
             "{verb} of {} '{}' in a statement on sharded tables (qualify the changed columns with a sharded table)",
             match copy.kind {
@@ -136,6 +142,13 @@ fn route_write<'r>(
             },
             copy.table
         )));
+    }
+    if let Some((TOP, key, value)) = &context.inexact {
+        return Err(RouteError::Inexact {
+            column: context.column(*key).unwrap_or_default().to_string(),
+            value: value.clone(),
+        }
+        .into());
     }
     let nodes = non_empty(blocks::nodes(context, &space)?);
     if nodes.len() > 1 && limit.is_some() {

@@ -21,11 +21,17 @@ pub enum StatementKind {
     /// `ROLLBACK [WORK]` (not `ROLLBACK TO SAVEPOINT`, which is `Other`).
     Rollback,
     /// `SHOW DATABASES` / `SHOW SCHEMAS`, with an optional LIKE pattern.
-    ShowDatabases { like: Option<String> },
+    ShowDatabases {
+        /// The LIKE pattern, unquoted.
+        like: Option<String>,
+    },
     /// `SHOW [FULL] TABLES [FROM db] [LIKE 'p']`.
     ShowTables {
+        /// `FULL`: add the table type column.
         full: bool,
+        /// The schema of `FROM db` / `IN db`.
         from: Option<String>,
+        /// The LIKE pattern, unquoted.
         like: Option<String>,
     },
     /// `SELECT ...` (and `WITH ...`, `(SELECT ...)`).

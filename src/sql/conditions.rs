@@ -33,6 +33,9 @@ pub trait Columns {
     /// `expr` converted as a compared value of the column `key`; `None` when
     /// it is no constant (or an unbound `?`).
     fn convert(&self, key: Key, expr: &Expr) -> Option<Conversion>;
+    /// Told when `column = value` or `column IN (.., value, ..)` compares
+    /// the sharding column `key` with a value that does not convert exactly.
+    fn inexact(&self, _key: Key, _value: &Expr) {}
 }
 
 impl ShardingConditions {
@@ -50,6 +53,11 @@ impl ShardingConditions {
         }
     }
 
+    /// Whether it constrains nothing.
+    pub fn is_unconstrained(&self) -> bool {
+        matches!(self.any_of.as_slice(), [only] if only.is_empty())
+    }
+
     /// The condition on `key` in `conjunction`.
     pub fn condition(conjunction: &Conjunction, key: Key) -> ColumnCondition {
         conjunction
@@ -60,6 +68,12 @@ impl ShardingConditions {
 
     /// Both hold.
     pub fn and(self, other: ShardingConditions) -> ShardingConditions {
+        if self.is_unconstrained() {
+            return other;
+        }
+        if other.is_unconstrained() {
+            return self;
+        }
         let (a, b) = if self.any_of.len() * other.any_of.len() > MAX_ALTERNATIVES {
             (self.hull(), other.hull())
         } else {
@@ -86,6 +100,11 @@ impl ShardingConditions {
 
     /// Either holds.
     pub fn or(mut self, other: ShardingConditions) -> ShardingConditions {
+        // An alternative without constraints makes the whole OR unconstrained.
+        let free = |c: &ShardingConditions| c.any_of.iter().any(Vec::is_empty);
+        if free(&self) || free(&other) {
+            return ShardingConditions::unconstrained();
+        }
         self.any_of.extend(other.any_of);
         if self.any_of.len() > MAX_ALTERNATIVES {
             self.hull()
@@ -167,9 +186,13 @@ fn each_key(
     columns
         .keys(column)
         .into_iter()
-        .fold(ShardingConditions::unconstrained(), |acc, key| {
-            acc.and(ShardingConditions::leaf(key, condition(key)))
-        })
+        .fold(
+            ShardingConditions::unconstrained(),
+            |acc, key| match condition(key) {
+                ColumnCondition::Any => acc,
+                condition => acc.and(ShardingConditions::leaf(key, condition)),
+            },
+        )
 }
 
 /// `col op value` or `value op col`.
@@ -193,6 +216,10 @@ fn comparison(
                 ColumnCondition::value(v)
             }
             (BinaryOperator::Eq, Conversion::Null) => ColumnCondition::Never,
+            (BinaryOperator::Eq | BinaryOperator::Spaceship, Conversion::Inexact) => {
+                columns.inexact(key, value);
+                ColumnCondition::Any
+            }
             (op, Conversion::Exact(ShardingValue::Int(i))) => {
                 let (low, high) = match op {
                     BinaryOperator::Lt => (Bound::Unbounded, Bound::Excluded(i)),
@@ -232,7 +259,11 @@ fn in_list(key: Key, list: &[Expr], columns: &impl Columns) -> ColumnCondition {
                 }
             }
             Some(Conversion::Null) => {}
-            Some(Conversion::Inexact) | None => return ColumnCondition::Any,
+            Some(Conversion::Inexact) => {
+                columns.inexact(key, item);
+                return ColumnCondition::Any;
+            }
+            None => return ColumnCondition::Any,
         }
     }
     if values.is_empty() {

@@ -19,6 +19,7 @@ use sqlparser::ast::{
     Visitor,
 };
 use sqlparser::tokenizer::Location;
+use std::cell::RefCell;
 use std::ops::ControlFlow;
 
 /// Where a query block stands in its statement.
@@ -70,6 +71,10 @@ pub struct StatementContext<'r> {
     pub blocks: Vec<Block>,
     /// Prunable IN lists.
     pub in_lists: Vec<InList>,
+    /// The first `column = value` of a block's conditions whose value does
+    /// not convert exactly: (block, key, the value as written). A read
+    /// scatters; a write is refused.
+    pub inexact: Option<(usize, Key, String)>,
 }
 
 /// What the builder needs from the caller.
@@ -86,7 +91,7 @@ pub struct Env<'a, 'r> {
 impl<'r> StatementContext<'r> {
     /// The context of a query (a SELECT statement).
     pub fn of_query(env: Env<'_, 'r>, query: &Query) -> Result<Self, Error> {
-        let mut builder = Builder::new(env, query);
+        let mut builder = Builder::empty(env);
         let _ = query.visit(&mut builder);
         builder.finish()
     }
@@ -99,11 +104,9 @@ impl<'r> StatementContext<'r> {
         from: &[&TableWithJoins],
         selection: Option<&Expr>,
     ) -> Result<Self, Error> {
-        let mut builder = Builder::new(env, statement);
+        let mut builder = Builder::empty(env);
         let block = builder.open(BlockKind::Top);
-        if let Err(e) = builder.add_block(block, from, selection) {
-            return Err(e);
-        }
+        builder.add_block(block, from, selection)?;
         builder.stack.push(block);
         let _ = statement.visit(&mut builder);
         builder.finish()
@@ -137,14 +140,14 @@ impl<'r> StatementContext<'r> {
     }
 
     /// [`Self::keys`] of a column name.
-    pub fn keys_of(&self, block: usize, name: &ColumnName, outer: bool) -> Vec<Key> {
+    pub fn keys_of(&self, block: usize, name: &ColumnName<'_>, outer: bool) -> Vec<Key> {
         let refs = &self.refs;
         match &name.qualifier {
             None => refs
                 .iter()
                 .enumerate()
                 .filter(|(_, r)| r.block == block)
-                .filter_map(|(i, r)| r.sharding_column(&name.column).map(|c| (i, c)))
+                .filter_map(|(i, r)| r.sharding_column(name.column).map(|c| (i, c)))
                 .collect(),
             Some(qualifier) => {
                 let scopes = if outer {
@@ -159,7 +162,7 @@ impl<'r> StatementContext<'r> {
                         .find(|(_, r)| r.block == scope && r.is_named(qualifier));
                     if let Some((i, r)) = found {
                         return r
-                            .sharding_column(&name.column)
+                            .sharding_column(name.column)
                             .map(|c| vec![(i, c)])
                             .unwrap_or_default();
                     }
@@ -185,7 +188,7 @@ impl<'r> StatementContext<'r> {
 struct Builder<'a, 'r> {
     env: Env<'a, 'r>,
     context: StatementContext<'r>,
-    /// CTE names (lower-cased) anywhere in the statement.
+    /// CTE names (lower-cased) declared so far.
     ctes: Vec<String>,
     /// Open blocks, innermost last.
     stack: Vec<usize>,
@@ -198,6 +201,8 @@ struct Builder<'a, 'r> {
     semijoins: Vec<(*const Select, Key)>,
     /// The first problem found.
     error: Option<Error>,
+    /// The first inexact compared value (see [`StatementContext::inexact`]).
+    inexact: RefCell<Option<(usize, Key, String)>>,
 }
 
 impl<'a, 'r> Builder<'a, 'r> {
@@ -211,19 +216,17 @@ impl<'a, 'r> Builder<'a, 'r> {
             marked: Vec::new(),
             semijoins: Vec::new(),
             error: None,
+            inexact: RefCell::new(None),
         }
-    }
-
-    fn new(env: Env<'a, 'r>, node: &impl Visit) -> Self {
-        let mut builder = Builder::empty(env);
-        builder.ctes = from::cte_names(node);
-        builder
     }
 
     fn finish(self) -> Result<StatementContext<'r>, Error> {
         match self.error {
             Some(e) => Err(e),
-            None => Ok(self.context),
+            None => Ok(StatementContext {
+                inexact: self.inexact.into_inner(),
+                ..self.context
+            }),
         }
     }
 
@@ -322,6 +325,19 @@ impl Columns for BlockColumns<'_, '_, '_> {
         self.builder.context.keys(self.block, expr, false)
     }
 
+    fn inexact(&self, key: Key, value: &Expr) {
+        let mut first = self.builder.inexact.borrow_mut();
+        if first.is_none() {
+            let text = value.to_string();
+            let text = text.strip_prefix('\'').and_then(|t| t.strip_suffix('\''));
+            *first = Some((
+                self.block,
+                key,
+                text.map_or_else(|| value.to_string(), str::to_string),
+            ));
+        }
+    }
+
     fn convert(&self, key: Key, expr: &Expr) -> Option<Conversion> {
         convert(
             self.builder.env,
@@ -366,7 +382,9 @@ impl Visitor for Builder<'_, '_> {
             None => BlockKind::Subquery,
         };
         if let Some(with) = &query.with {
+            // A CTE is in scope from its WITH on (its name is then no table).
             for cte in &with.cte_tables {
+                self.ctes.push(cte.alias.name.value.to_ascii_lowercase());
                 self.marked
                     .push((&*cte.query as *const Query, Some(BlockKind::Derived)));
             }

@@ -143,6 +143,45 @@ mod tests {
     }
 
     #[test]
+    fn placeholders_everywhere_have_their_own_position() {
+        for (sql, count) in [
+            ("SELECT * FROM t WHERE a BETWEEN ? AND ? LIMIT ?, ?", 4),
+            (
+                "SELECT CAST(? AS SIGNED), ? + ?, CASE WHEN ? THEN ? ELSE ? END",
+                6,
+            ),
+            (
+                "SELECT * FROM t WHERE d > NOW() - INTERVAL ? DAY AND n LIKE ?",
+                2,
+            ),
+            (
+                "SELECT JSON_EXTRACT(?, ?), COALESCE(?, ?) FROM t WHERE a IN (?, ?)",
+                6,
+            ),
+            (
+                "UPDATE t SET a = ?, b = ? WHERE c = ? ORDER BY d LIMIT ?",
+                4,
+            ),
+            (
+                "INSERT INTO t (a, b) VALUES (?, ?), (?, ?) ON DUPLICATE KEY UPDATE b = ?",
+                5,
+            ),
+            ("INSERT INTO t SET a = ?, b = ?", 2),
+            ("DELETE FROM t WHERE a = ? LIMIT ?", 2),
+            (
+                "SELECT * FROM t WHERE a = (SELECT MAX(b) FROM u WHERE c = ?) AND d = ?",
+                2,
+            ),
+            ("SELECT 'é', ? FROM t WHERE x = '张三' AND y = ?", 2),
+        ] {
+            let s = statement(sql);
+            let params: Vec<Param> = (0..count).map(Param::Int).collect();
+            let bindings = Bindings::new(&s, &params).unwrap_or_else(|e| panic!("{sql}: {e}"));
+            assert_eq!(bindings.params_of(&s), params, "{sql}");
+        }
+    }
+
+    #[test]
     fn multi_line_statements_keep_order() {
         let s = statement("SELECT ?,\n ? FROM t\nWHERE a = ?");
         let params: Vec<Param> = (1..=3).map(Param::Int).collect();

@@ -31,6 +31,7 @@ pub struct Scanner<'a> {
 }
 
 impl<'a> Scanner<'a> {
+    /// A scanner at the start of `text`.
     pub fn new(text: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
         Scanner {
             text: text.as_ref(),

@@ -34,12 +34,12 @@ pub struct TableRef<'r> {
 }
 
 impl<'r> TableRef<'r> {
-    /// Whether `qualifier` (lower-cased) names this reference: its alias if
+    /// Whether `qualifier` (any case) names this reference: its alias if
     /// it has one, else its table name.
     pub fn is_named(&self, qualifier: &str) -> bool {
         match &self.alias {
-            Some(alias) => alias == qualifier,
-            None => self.table == qualifier,
+            Some(alias) => alias.eq_ignore_ascii_case(qualifier),
+            None => self.table.eq_ignore_ascii_case(qualifier),
         }
     }
 
@@ -51,12 +51,12 @@ impl<'r> TableRef<'r> {
         }
     }
 
-    /// The index of `column` (lower-cased) among the rule's sharding columns.
+    /// The index of `column` (any case) among the rule's sharding columns.
     pub fn sharding_column(&self, column: &str) -> Option<usize> {
         self.rule()?
             .sharding_columns()
             .iter()
-            .position(|c| c == column)
+            .position(|c| c.eq_ignore_ascii_case(column))
     }
 }
 
@@ -131,28 +131,29 @@ pub fn resolve<'r>(
     Ok((parsed.table, kind))
 }
 
-/// A column reference: `col`, `t.col` or `schema.t.col`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ColumnName {
-    /// The table qualifier, lower-cased, if any.
-    pub qualifier: Option<String>,
-    /// The column, lower-cased.
-    pub column: String,
+/// A column reference: `col`, `t.col` or `schema.t.col`, as written (names
+/// compare case-insensitively).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColumnName<'e> {
+    /// The table qualifier, if any.
+    pub qualifier: Option<&'e str>,
+    /// The column.
+    pub column: &'e str,
 }
 
-impl ColumnName {
+impl<'e> ColumnName<'e> {
     /// The column `expr` names, looking through parentheses.
-    pub fn of(expr: &Expr) -> Option<ColumnName> {
+    pub fn of(expr: &'e Expr) -> Option<ColumnName<'e>> {
         match expr {
             Expr::Identifier(ident) => Some(ColumnName {
                 qualifier: None,
-                column: ident.value.to_ascii_lowercase(),
+                column: &ident.value,
             }),
             Expr::CompoundIdentifier(idents) if (2..=3).contains(&idents.len()) => {
                 let n = idents.len();
                 Some(ColumnName {
-                    qualifier: Some(idents[n - 2].value.to_ascii_lowercase()),
-                    column: idents[n - 1].value.to_ascii_lowercase(),
+                    qualifier: Some(&idents[n - 2].value),
+                    column: &idents[n - 1].value,
                 })
             }
             Expr::Nested(inner) => ColumnName::of(inner),
@@ -161,26 +162,11 @@ impl ColumnName {
     }
 
     /// The column of an `ObjectName` (INSERT column lists, SET targets).
-    pub fn of_name(name: &ObjectName) -> Option<ColumnName> {
-        let idents: Vec<&Ident> = name
-            .0
-            .iter()
-            .filter_map(|part| match part {
-                ObjectNamePart::Identifier(ident) => Some(ident),
-                ObjectNamePart::Function(_) => None,
-            })
-            .collect();
-        match idents.as_slice() {
-            [column] => Some(ColumnName {
-                qualifier: None,
-                column: column.value.to_ascii_lowercase(),
-            }),
-            [.., table, column] => Some(ColumnName {
-                qualifier: Some(table.value.to_ascii_lowercase()),
-                column: column.value.to_ascii_lowercase(),
-            }),
-            [] => None,
-        }
+    pub fn of_name(name: &'e ObjectName) -> Option<ColumnName<'e>> {
+        let mut idents = name.0.iter().filter_map(ObjectNamePart::as_ident).rev();
+        let column = &idents.next()?.value;
+        let qualifier = idents.next().map(|i| i.value.as_str());
+        Some(ColumnName { qualifier, column })
     }
 }
 

@@ -6,9 +6,8 @@ use crate::error::Error;
 use crate::sql::conditions::Key;
 use crate::sql::tables::{resolve, ColumnName, RefKind, TableRef};
 use sqlparser::ast::{
-    Expr, JoinConstraint, JoinOperator, Query, SetExpr, TableFactor, TableWithJoins, Visit, Visitor,
+    Expr, JoinConstraint, JoinOperator, Query, SetExpr, TableFactor, TableWithJoins,
 };
-use std::ops::ControlFlow;
 
 impl<'r> Builder<'_, 'r> {
     /// Registers one FROM item (a table and its joins) in `block`; the ON
@@ -56,7 +55,7 @@ impl<'r> Builder<'_, 'r> {
                 }
                 JoinConstraint::Using(columns) => {
                     for column in columns.iter().filter_map(ColumnName::of_name) {
-                        self.link_shared(block, &left, &right, Some(&column.column));
+                        self.link_shared(block, &left, &right, Some(column.column));
                     }
                 }
                 JoinConstraint::Natural => self.link_shared(block, &left, &right, None),
@@ -133,7 +132,7 @@ impl<'r> Builder<'_, 'r> {
                     continue;
                 };
                 for (lc, name) in lr.sharding_columns().iter().enumerate() {
-                    if only.is_some_and(|o| o != name) {
+                    if only.is_some_and(|o| !o.eq_ignore_ascii_case(name)) {
                         continue;
                     }
                     if let Some(rc) = rr.sharding_columns().iter().position(|c| c == name) {
@@ -144,25 +143,6 @@ impl<'r> Builder<'_, 'r> {
         }
         self.context.blocks[block].links.extend(links);
     }
-}
-
-/// The names (lower-cased) of every CTE in the statement.
-pub(super) fn cte_names(node: &impl Visit) -> Vec<String> {
-    struct Ctes(Vec<String>);
-    impl Visitor for Ctes {
-        type Break = ();
-        fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
-            if let Some(with) = &query.with {
-                for cte in &with.cte_tables {
-                    self.0.push(cte.alias.name.value.to_ascii_lowercase());
-                }
-            }
-            ControlFlow::Continue(())
-        }
-    }
-    let mut ctes = Ctes(Vec::new());
-    let _ = node.visit(&mut ctes);
-    ctes.0
 }
 
 /// Marks the parenthesized operands of a UNION as parts of their query.

@@ -1,0 +1,55 @@
+//! Plan time (parse → route → rewrite) on the golden rule file: a point
+//! select, an IN list of 100 keys pruned over four data nodes, and a
+//! 1,000-row INSERT split by node with generated keys.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use shardgate::config;
+use shardgate::keygen::{KeyGenerator, SystemClock};
+use shardgate::plan::{plan, PlanContext};
+use shardgate::rules::ColumnKind;
+use std::hint::black_box;
+use std::sync::Arc;
+
+const RULES: &str = include_str!("../tests/golden/rules/shop.toml");
+
+fn plans(c: &mut Criterion) {
+    let config = config::parse(RULES).expect("rules load");
+    let keys = KeyGenerator::new(1, Arc::new(SystemClock)).expect("key generator");
+    let kinds = |_: &str, _: &str| ColumnKind::Integer;
+    let ctx = PlanContext {
+        schema: &config.rules.schemas["shop"],
+        column_kind: &kinds,
+        keys: Some(&keys),
+    };
+
+    let point = "SELECT * FROM t_order WHERE user_id = 10 AND order_id = 7";
+    c.bench_function("plan: point select", |b| {
+        b.iter(|| plan(black_box(point), &[], &ctx).expect("plans"))
+    });
+
+    let keys_list: Vec<String> = (0..100).map(|i| (i * 7).to_string()).collect();
+    let in_list = format!(
+        "SELECT * FROM t_order WHERE user_id IN ({}) AND status = 'paid'",
+        keys_list.join(", ")
+    );
+    c.bench_function("plan: IN of 100 keys", |b| {
+        b.iter(|| plan(black_box(&in_list), &[], &ctx).expect("plans"))
+    });
+
+    let rows: Vec<String> = (0..1000)
+        .map(|i| format!("({i}, 'status {i}', {}.5, 'note', 3)", i % 97))
+        .collect();
+    let insert = format!(
+        "INSERT INTO t_order (user_id, status, amount, note, kind) VALUES {}",
+        rows.join(", ")
+    );
+    let mut group = c.benchmark_group("plan");
+    group.sample_size(20);
+    group.bench_function("1000-row insert", |b| {
+        b.iter(|| plan(black_box(&insert), &[], &ctx).expect("plans"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, plans);
+criterion_main!(benches);
