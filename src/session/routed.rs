@@ -304,6 +304,7 @@ impl Session {
     /// BY, LIMIT, aggregates, GROUP BY, DISTINCT): every unit starts at once
     /// on its data source's connection and the merge streams their rows.
     /// The plan gives one unit per data source.
+    #[allow(dead_code)] // until the planner emits merged SELECT plans
     pub(super) async fn merge_select<R: Reply>(
         &mut self,
         spec: &crate::merge::SelectMerge,
@@ -360,6 +361,7 @@ impl Session {
 }
 
 /// Sends the visible columns, then the merged rows.
+#[allow(dead_code)] // until the planner emits merged SELECT plans
 async fn run_merge<R: Reply, P: mysql_async::prelude::Protocol + Send>(
     spec: &crate::merge::SelectMerge,
     sources: Vec<crate::execute::UnitRows<'_, P>>,
