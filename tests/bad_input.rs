@@ -936,6 +936,14 @@ fn caching_sha2_password_client_is_switched_to_native() {
 fn max_connections_refuses_the_next_client_with_1040() {
     let (mut proxy, _) = start("maxconn", "\n[server]\nmax_connections = 2\n");
     let port = proxy.port();
+    // The harness's readiness probe held a slot until the proxy saw it
+    // close: wait until a connection gets a handshake again.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Raw::connect(port).packet()[0] != 10 {
+        assert!(Instant::now() < deadline, "no slot after start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(100));
     let mut first = Raw::login(port, APP_USER, APP_PASSWORD, Some(SCHEMA));
     let second = Raw::login(port, APP_USER, APP_PASSWORD, Some(SCHEMA));
 
