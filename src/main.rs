@@ -103,12 +103,10 @@ fn run(config: config::Config) -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let mut builder = if std::env::var("SHARDGATE_RUNTIME").as_deref() == Ok("current") {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-    };
-    let runtime = match builder.enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("shardgate: cannot start the runtime: {e}");
