@@ -107,6 +107,11 @@ impl Columns {
             .filter_map(|item| Some((item.column?, item.expr.as_ref()?)))
     }
 
+    /// Every item's expression, wildcards left out.
+    pub fn exprs(&self) -> impl Iterator<Item = &Expr> {
+        self.items.iter().filter_map(|item| item.expr.as_ref())
+    }
+
     /// The column of select-list position `n` (1-based, as in `ORDER BY 2`)
     /// in `clause` (`order clause`, `group statement`): `Ok(None)` when it
     /// lies in or after a wildcard's columns.

@@ -99,11 +99,12 @@ pub fn derive(query: &Query, bindings: &Bindings<'_>) -> Result<Derived, Error> 
         bindings,
         group_exprs,
         extra_group_by: Vec::new(),
+        group_by_position: Vec::new(),
     };
     let expressions = deriver
         .columns
-        .items()
-        .map(|(_, e)| e.clone())
+        .exprs()
+        .cloned()
         .chain(order.iter().map(|(e, _)| e.clone()))
         .chain(select.having.clone())
         .collect::<Vec<_>>();
@@ -128,6 +129,7 @@ pub fn derive(query: &Query, bindings: &Bindings<'_>) -> Result<Derived, Error> 
         columns,
         mut spec,
         extra_group_by,
+        group_by_position,
         ..
     } = deriver;
     spec.visible = columns.visible;
@@ -180,10 +182,13 @@ pub fn derive(query: &Query, bindings: &Bindings<'_>) -> Result<Derived, Error> 
     columns.apply(unit_select);
     if grouped {
         unit_select.having = plan.having;
-        if !extra_group_by.is_empty() {
-            if let GroupByExpr::Expressions(exprs, _) = &mut unit_select.group_by {
-                exprs.extend(extra_group_by);
+        if let GroupByExpr::Expressions(exprs, _) = &mut unit_select.group_by {
+            for (i, column) in group_by_position {
+                if let Some(key) = exprs.get_mut(i) {
+                    *key = number(column + 1);
+                }
             }
+            exprs.extend(extra_group_by);
         }
     }
     Ok(Derived {
@@ -295,6 +300,7 @@ fn order_keys(query: &Query) -> Result<Vec<(Expr, bool)>, Error> {
         return Err(refuse("ORDER BY ALL"));
     };
     keys.iter()
+        .filter(|key| !is_constant(&key.expr))
         .map(|key| {
             if key.with_fill.is_some() || key.options.nulls_first.is_some() {
                 return Err(refuse("ORDER BY ... NULLS FIRST / LAST"));
@@ -320,6 +326,9 @@ struct Deriver<'a> {
     group_exprs: Vec<Expr>,
     /// What the units also group by: the values of DISTINCT aggregates.
     extra_group_by: Vec<Expr>,
+    /// GROUP BY keys (by index) that name an item by its alias, and the
+    /// item's column: the units group by its position.
+    group_by_position: Vec<(usize, usize)>,
 }
 
 /// What happens to the unit's ORDER BY.
@@ -400,8 +409,13 @@ impl Deriver<'_> {
                 }
             }
         }
-        for expr in self.group_exprs.clone() {
-            let column = self.group_column(&expr)?;
+        for (i, expr) in self.group_exprs.clone().iter().enumerate() {
+            let column = self.group_column(expr)?;
+            if self.by_alias(expr).is_some() {
+                // MySQL's GROUP BY prefers a table's column to an alias: the
+                // units group by the item the merge groups by, by position.
+                self.group_by_position.push((i, column));
+            }
             if !self.spec.group_by.contains(&column) {
                 self.spec.group_by.push(column);
             }
@@ -504,17 +518,19 @@ impl Deriver<'_> {
         if let Some(column) = self.columns.find(expr) {
             return Ok(column);
         }
-        if let Expr::Identifier(ident) = expr {
-            match self.columns.by_alias(&ident.value) {
-                Some(Ok(column)) => return Ok(column),
-                Some(Err(aliased)) => {
-                    let aliased = aliased.clone();
-                    return self.column_of(&aliased, true, "GROUP_BY_DERIVED", "GROUP BY");
-                }
-                None => {}
-            }
+        if let Some(column) = self.by_alias(expr) {
+            return Ok(column);
         }
         self.column_of(expr, true, "GROUP_BY_DERIVED", "GROUP BY")
+    }
+
+    /// The column of the item `expr` names by its alias, when it is a bare
+    /// identifier that is an alias (of an item the merge may name).
+    fn by_alias(&self, expr: &Expr) -> Option<usize> {
+        match expr {
+            Expr::Identifier(ident) => self.columns.by_alias(&ident.value)?.ok(),
+            _ => None,
+        }
     }
 
     /// The column holding `expr`: selected already, a derived aggregate, or
@@ -685,6 +701,18 @@ impl VisitorMut for Expander<'_, '_> {
         }
         ControlFlow::Continue(())
     }
+}
+
+/// A constant ORDER BY key other than a position (`ORDER BY NULL`): it
+/// orders nothing.
+fn is_constant(expr: &Expr) -> bool {
+    matches!(
+        expr,
+        Expr::Value(ValueWithSpan {
+            value: Value::Null | Value::SingleQuotedString(_) | Value::DoubleQuotedString(_),
+            ..
+        })
+    )
 }
 
 /// `expr` as a select-list position (`ORDER BY 2`), if it is one.
