@@ -7,7 +7,7 @@
 //! keys: they stay in the units' HAVING.
 
 use super::aggregate::{self, Call};
-use super::Deriver;
+use super::deriver::Deriver;
 use crate::error::Error;
 use crate::merge::{ArithOp, CompareOp, Expr as MergeExpr, Literal};
 use crate::sql::context::conjuncts;

@@ -3,7 +3,7 @@
 //! The golden tests show the same on whole plans.
 
 use super::*;
-use crate::merge::{ArithOp, CompareOp, Expr as MergeExpr, Literal};
+use crate::merge::{Aggregate, ArithOp, CompareOp, Expr as MergeExpr, Literal, SortKey, Weight};
 use crate::sql::parse;
 use mysql_common::value::Value as Param;
 use sqlparser::ast::Statement;
