@@ -5,7 +5,8 @@
 //!
 //! [`plan`] parses the statement ([`crate::sql`]), routes it to data nodes
 //! ([`crate::route`]) and rewrites one copy per execution unit
-//! ([`crate::rewrite`]). A plan always has at least one unit: a statement
+//! ([`crate::rewrite`]): per data node, or per data source for a SELECT whose
+//! rows merge ([`MergePlan::Select`]). A plan always has at least one unit: a statement
 //! whose conditions match no row still runs on the first data node, so the
 //! client gets its column metadata (or its OK with 0 affected rows).
 
