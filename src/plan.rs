@@ -5,10 +5,11 @@
 //!
 //! [`plan`] parses the statement ([`crate::sql`]), routes it to data nodes
 //! ([`crate::route`]) and rewrites one copy per execution unit
-//! ([`crate::rewrite`]): per data node, or per data source for a SELECT whose
-//! rows merge ([`MergePlan::Select`]). A plan always has at least one unit: a statement
-//! whose conditions match no row still runs on the first data node, so the
-//! client gets its column metadata (or its OK with 0 affected rows).
+//! ([`crate::rewrite`]): per data node, or per data source for a SELECT
+//! whose rows merge ([`MergePlan::Select`]). A plan always has at least one
+//! unit: a statement whose conditions match no row still runs on the first
+//! data node, so the client gets its column metadata (or its OK with 0
+//! affected rows).
 
 use crate::error::Error;
 use crate::keygen::{GeneratedKey, KeyGenerator};
