@@ -63,8 +63,8 @@ async fn preview_shows_the_execution_units_without_running_them() {
         assert_eq!(
             rows,
             vec![
-                vec![s("ds_1"), s("SELECT * FROM t_order_0 WHERE user_id = 3")],
-                vec![s("ds_1"), s("SELECT * FROM t_order_1 WHERE user_id = 3")],
+                vec![s("ds_1"), s("SELECT * FROM t_order_0 AS t_order WHERE user_id = 3")],
+                vec![s("ds_1"), s("SELECT * FROM t_order_1 AS t_order WHERE user_id = 3")],
             ]
         );
         let (_, rows) = table(
@@ -76,7 +76,7 @@ async fn preview_shows_the_execution_units_without_running_them() {
             rows,
             vec![vec![
                 s("ds_1"),
-                s("SELECT * FROM t_order_0 WHERE user_id = 3 AND order_id = 8")
+                s("SELECT * FROM t_order_0 AS t_order WHERE user_id = 3 AND order_id = 8")
             ]]
         );
         // A binding join, shard by shard; a parameter stays `?`.
@@ -363,8 +363,8 @@ fn cli_preview_needs_no_backend() {
     assert_eq!(
         units,
         [
-            "ds_1\tSELECT * FROM t_order_0 WHERE user_id = 3",
-            "ds_1\tSELECT * FROM t_order_1 WHERE user_id = 3"
+            "ds_1\tSELECT * FROM t_order_0 AS t_order WHERE user_id = 3",
+            "ds_1\tSELECT * FROM t_order_1 AS t_order WHERE user_id = 3"
         ],
         "stdout: {stdout}"
     );

@@ -75,7 +75,7 @@ fn point_select_goes_to_one_node() {
         units("SELECT * FROM t_order WHERE user_id = 10 AND order_id = 7"),
         [(
             "ds_0".into(),
-            "SELECT * FROM t_order_1 WHERE user_id = 10 AND order_id = 7".into()
+            "SELECT * FROM t_order_1 AS t_order WHERE user_id = 10 AND order_id = 7".into()
         )]
     );
 }
@@ -240,5 +240,39 @@ fn odd_statements_plan_or_fail_cleanly() {
             Ok(plan) => assert!(!plan.units.is_empty(), "{sql}"),
             Err(e) => assert!([1064, 1065, 1136, 1210, 1235, 1364, 1366, 1048].contains(&e.code), "{sql}: {e}"),
         }
+    }
+}
+
+#[test]
+fn a_merged_select_has_one_unit_per_data_source() {
+    for sql in [
+        "SELECT * FROM t_order ORDER BY order_id LIMIT 3",
+        "SELECT status, COUNT(*) FROM t_order WHERE user_id IN (1, 2, 3) GROUP BY status",
+        "SELECT COUNT(*) FROM t_order WHERE user_id = 5",
+        "SELECT DISTINCT u.name FROM t_user u",
+    ] {
+        let plan = run(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        assert!(matches!(plan.merge, MergePlan::Select(_)), "{sql}");
+        let mut sources: Vec<&str> = plan.units.iter().map(|u| u.data_source.as_str()).collect();
+        let count = sources.len();
+        sources.dedup();
+        assert_eq!(sources.len(), count, "{sql}: {sources:?}");
+    }
+    // Plain rows still concatenate node by node.
+    let plan = run("SELECT * FROM t_order WHERE user_id = 5", &[]).expect("plans");
+    assert_eq!((plan.merge, plan.units.len()), (MergePlan::Concat, 2));
+}
+
+#[test]
+fn bound_tables_join_node_by_node_only_on_all_sharding_columns() {
+    let on_both = "SELECT * FROM t_order o JOIN t_order_item i \
+                   ON o.user_id = i.user_id AND o.order_id = i.order_id";
+    assert_eq!(run(on_both, &[]).expect("plans").units.len(), 4);
+    for sql in [
+        "SELECT * FROM t_order o JOIN t_order_item i ON o.user_id = i.user_id",
+        "SELECT * FROM t_order o JOIN t_order_item i USING (order_id) WHERE o.user_id = 1",
+        "SELECT * FROM t_order o WHERE EXISTS (SELECT 1 FROM t_order_item i WHERE i.order_id = o.order_id)",
+    ] {
+        assert_eq!(refused(sql).code, 1235, "{sql}");
     }
 }
