@@ -83,7 +83,7 @@ fn preview(config: &config::Config, schema: Option<&str>, sql: &str) -> ExitCode
     };
     match shardgate::plan::plan(sql, &[], &context) {
         Ok(plan) => {
-            println!("merge: {:?}", plan.merge);
+            println!("merge: {}", plan.merge);
             for unit in &plan.units {
                 println!("{}\t{}", unit.data_source, unit.sql);
             }

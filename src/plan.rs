@@ -11,11 +11,13 @@
 
 use crate::error::Error;
 use crate::keygen::{GeneratedKey, KeyGenerator};
+use crate::merge::SelectMerge;
 use crate::rules::{ColumnKind, SchemaRules};
 use crate::sql::params::Bindings;
 use crate::{rewrite, route, sql};
 use mysql_common::value::Value;
 use serde::{Serialize, Serializer};
+use std::fmt;
 
 /// What the planner knows besides the statement.
 #[derive(Clone, Copy)]
@@ -94,22 +96,37 @@ pub struct ExecutionUnit {
     pub params: Vec<Value>,
 }
 
-/// How the answers of several units become one. The router only plans a
-/// SELECT over several units when concatenation is exact; the merge stage
-/// will add variants (e.g. `Select { order_by, limit, aggregates, .. }`) for
-/// sorted, limited, grouped and aggregated results.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// How the answers of several units become one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MergePlan {
     /// One unit: its answer is relayed as is.
     Single,
     /// Result rows of every unit, in unit order.
     Concat,
+    /// A SELECT whose rows merge (ORDER BY, LIMIT, aggregates, GROUP BY,
+    /// HAVING, DISTINCT): one unit per data source, each returning the
+    /// columns the description names, its rows streamed through the merge.
+    Select(SelectMerge),
     /// A write or DDL on several nodes: one OK, affected rows summed.
     SumAffected,
     /// A write to every copy of a broadcast table: every unit must succeed;
     /// the client sees one copy's OK.
     Broadcast,
+}
+
+/// One line for golden tests and the offline preview: `single`, `concat`,
+/// `select: <the merge's summary>`, `sum_affected`, `broadcast`.
+impl fmt::Display for MergePlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MergePlan::Single => f.write_str("single"),
+            MergePlan::Concat => f.write_str("concat"),
+            MergePlan::Select(spec) => write!(f, "select: {spec}"),
+            MergePlan::SumAffected => f.write_str("sum_affected"),
+            MergePlan::Broadcast => f.write_str("broadcast"),
+        }
+    }
 }
 
 fn serialize_values<S: Serializer>(values: &[Value], s: S) -> Result<S::Ok, S::Error> {

@@ -258,8 +258,7 @@ fn expectation(outcome: &Result<ExecutionPlan, shardgate::error::Error>) -> Tabl
             units.set_trailing("\n");
             units.set_trailing_comma(true);
             t["units"] = value(units);
-            let merge = serde_json::to_value(&plan.merge).expect("merge serializes");
-            t["merge"] = value(merge.as_str().unwrap_or_default());
+            t["merge"] = value(plan.merge.to_string());
             if let Some(key) = plan.generated_key {
                 t["generated_key"] = value(i64::try_from(key).unwrap_or(i64::MAX));
             }

@@ -41,6 +41,12 @@ pub async fn merge<S: RowSource, K: RowSink>(
     sink: &mut K,
 ) -> Result<MergeStats, Error> {
     let width = columns.len();
+    let spec = spec.for_width(width).ok_or_else(|| {
+        Error::internal(format!(
+            "merge: the unit result has {width} columns, fewer than planned"
+        ))
+    })?;
+    let spec = spec.as_ref();
     check(spec, width)?;
     let order = spec
         .order_by

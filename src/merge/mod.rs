@@ -57,6 +57,7 @@ pub use engine::{merge, MergeStats};
 pub use source::{MemorySource, ReplySink, RowSink, RowSource};
 pub use spec::{
     Aggregate, AggregateColumn, ArithOp, CompareOp, Expr, Literal, SelectMerge, SortKey, Weight,
+    Wildcard,
 };
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! the merge strips.
 
 use serde::Serialize;
+use std::borrow::Cow;
 use std::fmt;
 
 /// How the rows of every execution unit of one SELECT become its merged result.
@@ -50,6 +51,22 @@ pub struct SelectMerge {
     /// groups hashed, and the merged result sorted in memory.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub streams_sorted: bool,
+    /// The select list has a wildcard (`*`, `t.*`), whose columns only the
+    /// unit result can count: see [`SelectMerge::for_width`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wildcard: Option<Wildcard>,
+}
+
+/// Where the select list's wildcards stand. The description was planned
+/// with every wildcard as no column: `visible` counts the other items, and
+/// column numbers from `at` on move by the wildcards' width. The rewrite
+/// names no column among or between the wildcards' own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Wildcard {
+    /// The planned number of the first column after the first wildcard.
+    pub at: usize,
+    /// The derived columns (the unit row's last ones).
+    pub derived: usize,
 }
 
 /// A string column and the derived column holding its `WEIGHT_STRING()`.
@@ -212,7 +229,60 @@ impl SelectMerge {
             offset: 0,
             limit: None,
             streams_sorted: false,
+            wildcard: None,
         }
+    }
+
+    /// The number of leading columns the client sees in unit rows of
+    /// `width` columns.
+    pub fn visible_in(&self, width: usize) -> usize {
+        match self.wildcard {
+            Some(w) => width.saturating_sub(w.derived),
+            None => self.visible,
+        }
+    }
+
+    /// The description for unit rows of `width` columns: with wildcards,
+    /// their width is now known and the planned column numbers move by it.
+    /// `None` when the rows are narrower than planned.
+    pub fn for_width(&self, width: usize) -> Option<Cow<'_, SelectMerge>> {
+        let Some(w) = self.wildcard else {
+            return Some(Cow::Borrowed(self));
+        };
+        let extra = width.checked_sub(self.visible.checked_add(w.derived)?)?;
+        let at = |c: &mut usize| {
+            if *c >= w.at {
+                *c += extra;
+            }
+        };
+        let mut spec = self.clone();
+        spec.visible += extra;
+        spec.wildcard = None;
+        for weight in &mut spec.weights {
+            at(&mut weight.column);
+            at(&mut weight.weight);
+        }
+        spec.group_by.iter_mut().for_each(at);
+        for aggregate in &mut spec.aggregates {
+            at(&mut aggregate.column);
+            match &mut aggregate.function {
+                Aggregate::Avg { sum, count } => {
+                    at(sum);
+                    at(count);
+                }
+                Aggregate::CountDistinct { value }
+                | Aggregate::SumDistinct { value }
+                | Aggregate::AvgDistinct { value } => at(value),
+                _ => {}
+            }
+        }
+        if let Some(having) = &mut spec.having {
+            having.columns_mut(&mut |c| at(c));
+        }
+        for key in &mut spec.order_by {
+            at(&mut key.column);
+        }
+        Some(Cow::Owned(spec))
     }
 
     /// Whether rows are grouped (GROUP BY, or aggregates over one group).
@@ -230,6 +300,22 @@ impl Expr {
     /// `left op right`.
     pub fn arithmetic(op: ArithOp, left: Expr, right: Expr) -> Expr {
         Expr::Arithmetic(op, Box::new(left), Box::new(right))
+    }
+
+    /// Calls `f` on every column number the condition names.
+    pub fn columns_mut(&mut self, f: &mut impl FnMut(&mut usize)) {
+        match self {
+            Expr::Column(c) => f(c),
+            Expr::Literal(_) => {}
+            Expr::Compare(_, l, r)
+            | Expr::Arithmetic(_, l, r)
+            | Expr::And(l, r)
+            | Expr::Or(l, r) => {
+                l.columns_mut(f);
+                r.columns_mut(f);
+            }
+            Expr::Not(e) | Expr::IsNull(e) => e.columns_mut(f),
+        }
     }
 }
 
@@ -282,7 +368,11 @@ impl fmt::Display for SelectMerge {
         if parts.is_empty() {
             parts.push("concat".into());
         }
-        write!(f, "{}; visible {}", parts.join("; "), self.visible)
+        write!(f, "{}; visible {}", parts.join("; "), self.visible)?;
+        match self.wildcard {
+            Some(w) => write!(f, " + wildcard at #{}", w.at),
+            None => Ok(()),
+        }
     }
 }
 

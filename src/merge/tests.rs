@@ -449,3 +449,93 @@ fn the_description_serializes_and_summarizes() {
     );
     assert_eq!(SelectMerge::new(2).to_string(), "concat; visible 2");
 }
+
+#[test]
+fn wildcard_columns_are_counted_in_the_unit_result() {
+    // SELECT *, x FROM t ORDER BY k: planned as `x` (#0) then the derived
+    // key (#1) with the wildcard at #0; the units return two star columns.
+    let spec = SelectMerge {
+        wildcard: Some(Wildcard { at: 0, derived: 1 }),
+        ..sorted(1, &[(1, true)])
+    };
+    assert_eq!(spec.visible_in(4), 3);
+    let resolved = spec.for_width(4).expect("wide enough");
+    assert_eq!(resolved.visible, 3);
+    assert_eq!(
+        resolved.order_by,
+        vec![SortKey {
+            column: 3,
+            descending: true
+        }]
+    );
+    assert!(spec.for_width(1).is_none());
+    let out = merged(
+        &spec,
+        &[int(), int(), int(), int()],
+        &[
+            &[&["1", "1", "1", "9"], &["2", "2", "2", "1"]],
+            &[&["3", "3", "3", "5"]],
+        ],
+    );
+    assert_eq!(
+        out,
+        rows(&[&["1", "1", "1"], &["3", "3", "3"], &["2", "2", "2"]])
+    );
+    assert_eq!(
+        spec.to_string(),
+        "order #1 desc sorted; visible 1 + wildcard at #0"
+    );
+}
+
+#[test]
+fn wildcard_shifts_every_column_after_it() {
+    let spec = SelectMerge {
+        weights: vec![Weight {
+            column: 0,
+            weight: 4,
+        }],
+        group_by: vec![0],
+        aggregates: vec![AggregateColumn {
+            column: 2,
+            function: Aggregate::Avg { sum: 3, count: 5 },
+        }],
+        having: Some(Expr::compare(
+            CompareOp::Gt,
+            Expr::Column(2),
+            Expr::Column(0),
+        )),
+        order_by: vec![SortKey {
+            column: 2,
+            descending: false,
+        }],
+        wildcard: Some(Wildcard { at: 1, derived: 3 }),
+        ..SelectMerge::new(3)
+    };
+    let resolved = spec.for_width(8).expect("wide enough");
+    assert_eq!(resolved.visible, 5);
+    assert_eq!(
+        resolved.weights,
+        vec![Weight {
+            column: 0,
+            weight: 6
+        }]
+    );
+    assert_eq!(resolved.group_by, vec![0]);
+    assert_eq!(
+        resolved.aggregates[0],
+        AggregateColumn {
+            column: 4,
+            function: Aggregate::Avg { sum: 5, count: 7 },
+        }
+    );
+    assert_eq!(
+        resolved.having,
+        Some(Expr::compare(
+            CompareOp::Gt,
+            Expr::Column(4),
+            Expr::Column(0)
+        ))
+    );
+    assert_eq!(resolved.order_by[0].column, 4);
+    assert_eq!(resolved.wildcard, None);
+}

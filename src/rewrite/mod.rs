@@ -33,6 +33,15 @@ pub fn rewrite(
     } else {
         None
     };
+    let qualifiers: Vec<String> = match names::unaliasable(&statement) {
+        None => route.unaliased.clone(),
+        Some(fixed) => route
+            .unaliased
+            .iter()
+            .filter(|t| fixed.contains(t))
+            .cloned()
+            .collect(),
+    };
     let mut original = Some(statement);
     let count = route.units.len();
     let mut out = Vec::with_capacity(count);
@@ -66,7 +75,7 @@ pub fn rewrite(
         Renamer {
             schema,
             tables: &tables,
-            qualifiers: &route.unaliased,
+            qualifiers: &qualifiers,
         }
         .apply(&mut copy);
         let mut pruned = false;

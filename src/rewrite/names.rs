@@ -1,15 +1,23 @@
 //! Logical → actual table names, everywhere a statement names a table:
 //! relations (FROM, JOIN, subqueries, INSERT / UPDATE / DELETE targets, DDL),
 //! the places sqlparser's relation visit skips (DROP TABLE, DROP INDEX ... ON,
-//! multi-table DELETE targets), column qualifiers (`t_order.user_id` when the
-//! table has no alias) and `t_order.*`. A qualifier of the logical schema
-//! (`shop.t_order`) is dropped: a backend connection is already in its data
-//! source's database. Aliases and quoting are kept.
+//! multi-table DELETE targets), column qualifiers and `t_order.*`. A
+//! qualifier of the logical schema (`shop.t_order`) is dropped: a backend
+//! connection is already in its data source's database. Aliases and quoting
+//! are kept.
+//!
+//! A table referenced without an alias where SQL allows one (FROM and JOIN
+//! of a query, multi-table UPDATE and DELETE) gets its logical name as alias:
+//! `FROM t_order` → `FROM t_order_1 AS t_order`. Result columns then name
+//! the logical table, as MySQL does, and qualifiers (`t_order.user_id`)
+//! stay as written. Where no alias is allowed (an INSERT's target, a
+//! single-table UPDATE or DELETE, DDL) the qualifiers are renamed instead.
 
+use crate::sql::tables::TableName;
 use sqlparser::ast::{
-    AssignmentTarget, CreateTableLikeKind, Expr, Ident, ObjectName, ObjectNamePart, OnInsert,
-    Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement, TableObject, VisitMut,
-    VisitorMut,
+    AssignmentTarget, CreateTableLikeKind, Expr, FromTable, Ident, ObjectName, ObjectNamePart,
+    OnInsert, Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement, TableAlias,
+    TableFactor, TableObject, TableWithJoins, VisitMut, VisitorMut,
 };
 use std::ops::ControlFlow;
 
@@ -19,8 +27,47 @@ pub struct Renamer<'a> {
     pub schema: &'a str,
     /// (logical table lower-cased, actual table) for each sharded table.
     pub tables: &'a [(String, &'a str)],
-    /// Logical tables (lower-cased) whose name also qualifies columns.
+    /// Logical tables (lower-cased) referenced without an alias where none
+    /// is allowed: their name also qualifies columns, so qualifiers are
+    /// renamed too. The other sharded tables get their logical name as alias.
     pub qualifiers: &'a [String],
+}
+
+/// The logical tables (lower-cased) `statement` names where SQL allows no
+/// alias: an INSERT's target, a single-table UPDATE's or DELETE's; `None`
+/// when that is every table it names (DDL).
+pub fn unaliasable(statement: &Statement) -> Option<Vec<String>> {
+    let named = |t: &TableWithJoins| match &t.relation {
+        TableFactor::Table { name, .. } if t.joins.is_empty() => {
+            TableName::of(name).map(|n| n.table)
+        }
+        _ => None,
+    };
+    Some(match statement {
+        Statement::Query(_) => Vec::new(),
+        Statement::Insert(insert) => match &insert.table {
+            TableObject::TableName(name) => {
+                TableName::of(name).map(|n| n.table).into_iter().collect()
+            }
+            _ => Vec::new(),
+        },
+        Statement::Update(update) if update.from.is_none() => {
+            named(&update.table).into_iter().collect()
+        }
+        Statement::Update(_) => Vec::new(),
+        Statement::Delete(delete) => {
+            let from = match &delete.from {
+                FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from) => from,
+            };
+            match from.as_slice() {
+                [only] if delete.tables.is_empty() && delete.using.is_none() => {
+                    named(only).into_iter().collect()
+                }
+                _ => Vec::new(),
+            }
+        }
+        _ => return None,
+    })
 }
 
 impl Renamer<'_> {
@@ -136,6 +183,39 @@ fn replace(ident: &mut Ident, actual: &str) {
 
 impl VisitorMut for Renamer<'_> {
     type Break = ();
+
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        // Runs before the name itself is visited (and renamed).
+        if let TableFactor::Table {
+            name, alias: None, ..
+        } = factor
+        {
+            let logical = match name.0.last() {
+                Some(ObjectNamePart::Identifier(ident))
+                    if self
+                        .actual(&ident.value)
+                        .is_some_and(|actual| !actual.eq_ignore_ascii_case(&ident.value))
+                        && !self
+                            .qualifiers
+                            .iter()
+                            .any(|q| q.eq_ignore_ascii_case(&ident.value))
+                        && (name.0.len() == 1 || part_is(&name.0[0], self.schema)) =>
+                {
+                    Some(ident.clone())
+                }
+                _ => None,
+            };
+            if let (Some(logical), TableFactor::Table { alias, .. }) = (logical, factor) {
+                *alias = Some(TableAlias {
+                    explicit: true,
+                    name: logical,
+                    columns: Vec::new(),
+                    at: None,
+                });
+            }
+        }
+        ControlFlow::Continue(())
+    }
 
     fn pre_visit_relation(&mut self, relation: &mut ObjectName) -> ControlFlow<()> {
         self.rename_table(relation);

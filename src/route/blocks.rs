@@ -4,10 +4,10 @@
 //! that node alone:
 //! - a top block with sharded tables produces each result row on the node
 //!   of its rows, so it runs on every node its conditions can reach;
-//! - joined sharded tables must be linked on their sharding columns (a
-//!   binding group's promise: joined rows share their sharding values);
-//! - a subquery linked to an enclosing block's sharded table on a sharding
-//!   column finds its rows on the same node;
+//! - joined sharded tables must be linked on all of their sharding columns
+//!   (a binding group's promise: rows joined so share their sharding values);
+//! - a subquery linked to an enclosing block's sharded table on all of its
+//!   sharding columns finds its rows on the same node;
 //! - anything else (an uncorrelated subquery, a derived table, a top block
 //!   without sharded tables) needs all of its rows on one node, so the whole
 //!   statement must run on exactly one node.
@@ -91,9 +91,11 @@ fn first_sharded_name(context: &StatementContext<'_>, b: usize) -> String {
         .unwrap_or_default()
 }
 
-/// Whether references `x` and `y` are joined exactly node by node: tables of
-/// one binding group linked on a sharding column, or one table (a self-join)
-/// linked on all of its sharding columns.
+/// Whether references `x` and `y` are joined exactly node by node: one table
+/// (a self-join) or tables of one binding group (which share their sharding
+/// column names) linked on all of their sharding columns. A link on only
+/// some of them (`o.user_id = i.user_id` when the tables are also sharded by
+/// `order_id`) joins rows of different nodes too.
 fn linked(context: &StatementContext<'_>, b: usize, x: usize, y: usize) -> bool {
     let (Some(rx), Some(ry)) = (context.refs[x].rule(), context.refs[y].rule()) else {
         return false;
@@ -108,11 +110,7 @@ fn linked(context: &StatementContext<'_>, b: usize, x: usize, y: usize) -> bool 
         .collect();
     columns.sort_unstable();
     columns.dedup();
-    if std::ptr::eq(rx, ry) {
-        columns.len() == rx.sharding_columns().len()
-    } else {
-        !columns.is_empty()
-    }
+    columns.len() == rx.sharding_columns().len() && columns.len() == ry.sharding_columns().len()
 }
 
 /// Block `b`'s sharded tables must be linked into one group, and no outer
@@ -159,7 +157,7 @@ fn check_joins(context: &StatementContext<'_>, b: usize, sharded: &[usize]) -> R
     }
 }
 
-/// Whether subquery block `b` is linked on a sharding column to a sharded
+/// Whether subquery block `b` is linked on all sharding columns to a sharded
 /// table of an enclosing block that itself runs node by node.
 fn is_correlated(context: &StatementContext<'_>, b: usize, local: &[bool]) -> bool {
     let refs = &context.refs;

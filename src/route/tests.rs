@@ -75,7 +75,7 @@ fn point_select_goes_to_one_node() {
         units("SELECT * FROM t_order WHERE user_id = 10 AND order_id = 7"),
         [(
             "ds_0".into(),
-            "SELECT * FROM t_order_1 WHERE user_id = 10 AND order_id = 7".into()
+            "SELECT * FROM t_order_1 AS t_order WHERE user_id = 10 AND order_id = 7".into()
         )]
     );
 }

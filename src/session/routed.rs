@@ -110,6 +110,10 @@ impl Session {
                 reply.end_rows(self.status() | more, warnings);
                 Ok(())
             }
+            MergePlan::Select(spec) => {
+                self.merge_select(&spec, plan.units, binary, reply, more)
+                    .await
+            }
             MergePlan::SumAffected | MergePlan::Broadcast => {
                 let broadcast = plan.merge == MergePlan::Broadcast;
                 let oks = self.run_writes(plan.units, binary, is_write).await?;
@@ -366,7 +370,7 @@ async fn run_merge<R: Reply, P: mysql_async::prelude::Protocol + Send>(
     reply: &mut R,
 ) -> Result<(), Error> {
     let columns = sources.first().map(|s| s.columns()).unwrap_or_default();
-    let visible = spec.visible.min(columns.len());
+    let visible = spec.visible_in(columns.len()).min(columns.len());
     reply.columns(&columns[..visible]);
     let mut sink = crate::merge::ReplySink::new(reply);
     crate::merge::merge(spec, &columns, sources, &mut sink).await?;

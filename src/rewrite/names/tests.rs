@@ -96,3 +96,65 @@ fn write_targets() {
         "INSERT INTO t_order_1 (a) VALUES (1) ON DUPLICATE KEY UPDATE t_order_1.a = 2"
     );
 }
+
+/// As [`renamed`], with no qualifier renamed: every unaliased table gets its
+/// logical name as alias.
+fn aliased(sql: &str) -> String {
+    let mut statement = parse(sql).expect("parses").remove(0);
+    let tables = [
+        ("t_order".to_string(), "t_order_1"),
+        ("t_order_item".to_string(), "t_order_item_1"),
+        ("t_user".to_string(), "t_user"),
+    ];
+    Renamer {
+        schema: "shop",
+        tables: &tables,
+        qualifiers: &[],
+    }
+    .apply(&mut statement);
+    let out = statement.to_string();
+    parse(&out).unwrap_or_else(|e| panic!("{out}: {e}"));
+    out
+}
+
+#[test]
+fn unaliased_tables_get_their_logical_name_as_alias() {
+    assert_eq!(
+        aliased("SELECT t_order.a, i.b FROM t_order JOIN t_order_item i ON t_order.a = i.a WHERE x IN (SELECT y FROM shop.t_order_item)"),
+        "SELECT t_order.a, i.b FROM t_order_1 AS t_order JOIN t_order_item_1 i ON t_order.a = i.a WHERE x IN (SELECT y FROM t_order_item_1 AS t_order_item)"
+    );
+    assert_eq!(
+        aliased("SELECT `t_order`.a, shop.t_order.b, t_order.* FROM `t_order`"),
+        "SELECT `t_order`.a, t_order.b, t_order.* FROM `t_order_1` AS `t_order`"
+    );
+    assert_eq!(
+        aliased("SELECT * FROM t_user, other.t_order"),
+        "SELECT * FROM t_user, other.t_order"
+    );
+    assert_eq!(
+        aliased("DELETE t_order FROM t_order JOIN t_order_item USING (a)"),
+        "DELETE t_order FROM t_order_1 AS t_order JOIN t_order_item_1 AS t_order_item USING(a)"
+    );
+}
+
+#[test]
+fn tables_where_no_alias_is_allowed() {
+    let fixed = |sql: &str| unaliasable(&parse(sql).expect("parses").remove(0));
+    let t_order = Some(vec!["t_order".to_string()]);
+    assert_eq!(fixed("SELECT * FROM t_order"), Some(Vec::new()));
+    assert_eq!(
+        fixed("INSERT INTO shop.T_ORDER (a) SELECT a FROM t_order_item"),
+        t_order
+    );
+    assert_eq!(fixed("UPDATE t_order SET a = 1"), t_order);
+    assert_eq!(
+        fixed("UPDATE t_order JOIN t_order_item USING (a) SET b = 1"),
+        Some(Vec::new())
+    );
+    assert_eq!(fixed("DELETE FROM t_order WHERE a = 1"), t_order);
+    assert_eq!(
+        fixed("DELETE t_order FROM t_order WHERE a = 1"),
+        Some(Vec::new())
+    );
+    assert_eq!(fixed("ALTER TABLE t_order ADD COLUMN c INT"), None);
+}
