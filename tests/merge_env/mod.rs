@@ -399,6 +399,26 @@ fn chunked(head: &str, rows: Vec<String>, chunk: usize) -> Vec<String> {
 /// Every row, as multi-row INSERTs that run unchanged through the proxy and
 /// on the oracle.
 pub fn load_statements() -> Vec<String> {
+    load_statements_in(Order::AsGenerated)
+}
+
+/// The order rows are inserted in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    AsGenerated,
+    /// Last row first: a heap table then scans them the other way round,
+    /// which shows an ORDER BY that leaves ties.
+    Reversed,
+}
+
+/// [`load_statements`], rows in `order`.
+pub fn load_statements_in(row_order: Order) -> Vec<String> {
+    let chunked = |head: &str, mut rows: Vec<String>, chunk: usize| {
+        if row_order == Order::Reversed {
+            rows.reverse();
+        }
+        chunked(head, rows, chunk)
+    };
     let mut orders = Vec::new();
     let mut order_items = Vec::new();
     for id in 1..=ORDERS {
@@ -480,13 +500,20 @@ pub fn sources(prefix: &str) -> Vec<DataSource> {
 
 /// A fresh unsharded database on instance 0 holding every row: the oracle.
 pub async fn oracle(prefix: &str) -> Conn {
+    unsharded(prefix, "", Order::AsGenerated).await
+}
+
+/// A fresh unsharded database on instance 0 holding every row, its tables
+/// created with `table_options` (e.g. `ENGINE=MyISAM`), rows inserted in
+/// `order`.
+pub async fn unsharded(prefix: &str, table_options: &str, row_order: Order) -> Conn {
     let db = fresh_databases(&format!("{prefix}_oracle")).swap_remove(0);
     let mut conn = Conn::new(cluster()[0].opts(&db))
         .await
         .expect("connect to the oracle");
-    let ddl: Vec<String> = DDL.iter().map(|s| s.to_string()).collect();
+    let ddl: Vec<String> = DDL.iter().map(|s| format!("{s} {table_options}")).collect();
     run_all(&mut conn, &ddl, "on the oracle").await;
-    run_all(&mut conn, &load_statements(), "on the oracle").await;
+    run_all(&mut conn, &load_statements_in(row_order), "on the oracle").await;
     conn
 }
 
