@@ -130,8 +130,14 @@ const CASES: &[(&str, Rows)] = &[
     ("SELECT order_id FROM m_order LIMIT 5, 5", Count),
     ("SELECT order_id FROM m_order LIMIT 1495, 100", Count),
     ("SELECT * FROM m_user LIMIT 2000", Count),
+    ("SELECT DISTINCT status FROM m_order LIMIT 3", Count),
+    ("SELECT SUM(qty) FROM m_order LIMIT 1 OFFSET 1", Empty),
+    ("SELECT MAX(order_id) FROM m_order LIMIT 0", Empty),
+    ("SELECT COUNT(*) FROM m_order ORDER BY 1 LIMIT 1", Ordered),
     // --- Aggregates without GROUP BY ------------------------------------
     ("SELECT COUNT(*) FROM m_order", Ordered),
+    ("select count(*), Sum(qty), avg(AMOUNT), mIn(title) from m_order", OrderedFolded),
+    ("SELECT COUNT(*) AS `n rows`, SUM(qty) AS `Total Qty` FROM m_order", Ordered),
     ("SELECT COUNT(qty), COUNT(amount), COUNT(title), COUNT(*) FROM m_order", Ordered),
     ("SELECT COUNT(1), COUNT(NULL) FROM m_order", Ordered),
     ("SELECT SUM(qty) FROM m_order", Ordered),
@@ -218,6 +224,8 @@ const CASES: &[(&str, Rows)] = &[
     ("SELECT status, COUNT(DISTINCT user_id) FROM m_order GROUP BY status ORDER BY status", Ordered),
     ("SELECT status, SUM(DISTINCT qty), AVG(DISTINCT qty) FROM m_order GROUP BY status ORDER BY status", Ordered),
     ("SELECT status FROM m_order GROUP BY status HAVING SUM(qty) > 1000", Unordered),
+    ("SELECT status FROM m_order GROUP BY status ORDER BY SUM(qty) DESC, status", Ordered),
+    ("SELECT COUNT(*) AS c FROM m_order GROUP BY user_id HAVING c = 8 ORDER BY c", Ordered),
     ("SELECT status, COUNT(*) FROM m_order GROUP BY status HAVING MIN(amount) < 0 AND MAX(qty) >= 39 ORDER BY status", Ordered),
     ("SELECT status, MIN(big), MAX(big), SUM(big), AVG(big) FROM m_order GROUP BY status ORDER BY status", Ordered),
     ("SELECT status, AVG(weight), SUM(weight) FROM m_order GROUP BY status ORDER BY status", Ordered),
@@ -320,6 +328,7 @@ const REFUSED: &[(&str, &str)] = &[
     ("SELECT status, VARIANCE(amount) FROM m_order GROUP BY status", "VARIANCE"),
     ("SELECT STD(weight) FROM m_order", "STD"),
     ("SELECT VAR_SAMP(qty) FROM m_order", "VAR_SAMP"),
+    ("SELECT status, COUNT(*) FROM m_order GROUP BY status WITH ROLLUP", "ROLLUP"),
 ];
 
 async fn within_timeout<F: Future>(body: F) -> F::Output {
