@@ -1,6 +1,8 @@
 //! Plan time (parse → route → rewrite) on the golden rule file: a point
-//! select, an IN list of 100 keys pruned over four data nodes, and a
-//! 1,000-row INSERT split by node with generated keys.
+//! select, an IN list of 100 keys pruned over four data nodes, a merged
+//! SELECT (GROUP BY, AVG, HAVING, ORDER BY, LIMIT over four data nodes in
+//! two data sources), and a 1,000-row INSERT split by node with generated
+//! keys.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use shardgate::config;
@@ -34,6 +36,12 @@ fn plans(c: &mut Criterion) {
     );
     c.bench_function("plan: IN of 100 keys", |b| {
         b.iter(|| plan(black_box(&in_list), &[], &ctx).expect("plans"))
+    });
+
+    let merged = "SELECT status, COUNT(*) AS c, AVG(amount) FROM t_order WHERE amount > 10 \
+                  GROUP BY status HAVING SUM(amount) > 100 ORDER BY c DESC LIMIT 5";
+    c.bench_function("plan: merged GROUP BY", |b| {
+        b.iter(|| plan(black_box(merged), &[], &ctx).expect("plans"))
     });
 
     let rows: Vec<String> = (0..1000)

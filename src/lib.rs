@@ -16,7 +16,8 @@
 //! - [`session`]: per-client state; runs plan → execute → merge; local commands.
 //! - [`execute`]: the only module that talks to backends: pools, fan-out, transactions.
 //! - [`merge`]: pure, over row streams: one result from many data nodes.
-//! - [`plan`]: pure kernel: sql + params + rules → execution plan.
+//! - [`plan`]: pure kernel: sql + params + rules → execution plan (which
+//!   carries a merged SELECT's [`merge::SelectMerge`] description as data).
 //! - [`route`], [`rewrite`]: pure: which data nodes, and the SQL each receives.
 //! - [`sql`]: pure: parsing and statement classification.
 //! - [`rules`], [`keygen`]: pure model: sharding rules, algorithms, key generators.

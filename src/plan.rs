@@ -60,10 +60,10 @@ pub fn plan(sql: &str, params: &[Value], ctx: &PlanContext<'_>) -> Result<Execut
             Some(Some(GeneratedKey::Int(id))) => u64::try_from(*id).ok(),
             _ => None,
         });
-    let units = rewrite::rewrite(statement, &route, &bindings, &ctx.schema.name);
+    let (units, merge) = rewrite::rewrite(statement, &route, &bindings, &ctx.schema.name)?;
     Ok(ExecutionPlan {
         units,
-        merge: route.merge,
+        merge,
         generated_key,
     })
 }

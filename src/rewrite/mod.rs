@@ -1,29 +1,38 @@
-//! Rewriting: a [`RoutePlan`] → one [`ExecutionUnit`] per route unit: the
-//! statement's AST copied, its logical table names replaced by the unit's
-//! actual tables, IN lists pruned to the unit's values, INSERT rows dealt
-//! out; rendered back to SQL with the parameters its `?`s need. Always by
-//! AST (a `VisitorMut` per concern), never by splicing strings.
+//! Rewriting: a [`RoutePlan`] → one [`ExecutionUnit`] per route unit (per
+//! data source for a SELECT whose rows merge): the statement's AST copied,
+//! its logical table names replaced by the unit's actual tables, IN lists
+//! pruned to the unit's values, INSERT rows dealt out, a merged SELECT's
+//! derived columns added ([`select`]); rendered back to SQL with the
+//! parameters its `?`s need. Always by AST (a `VisitorMut` per concern),
+//! never by splicing strings.
 
 mod insert;
 mod names;
 mod prune;
+mod select;
 
-use crate::plan::ExecutionUnit;
+use crate::error::Error;
+use crate::plan::{ExecutionUnit, MergePlan};
 use crate::route::{RoutePlan, Target};
 use crate::sql::params::Bindings;
 use insert::Rows;
 use names::Renamer;
 use prune::Pruner;
-use sqlparser::ast::Statement;
+use sqlparser::ast::{Query, Statement};
 
-/// The execution units of `statement` routed by `route`. `schema` is the
-/// logical schema's name (dropped where it qualifies a table).
+/// The execution units of `statement` routed by `route`, and how their
+/// answers merge. `schema` is the logical schema's name (dropped where it
+/// qualifies a table).
 pub fn rewrite(
     mut statement: Statement,
     route: &RoutePlan<'_>,
     bindings: &Bindings<'_>,
     schema: &str,
-) -> Vec<ExecutionUnit> {
+) -> Result<(Vec<ExecutionUnit>, MergePlan), Error> {
+    let local = Localizer::new(&statement, route, schema);
+    if route.merges_rows {
+        return merged(statement, route, bindings, &local);
+    }
     if let Some(generated) = &route.generated {
         insert::add_generated(&mut statement, generated);
     }
@@ -32,15 +41,6 @@ pub fn rewrite(
         Rows::take(&mut statement, &unit_rows)
     } else {
         None
-    };
-    let qualifiers: Vec<String> = match names::unaliasable(&statement) {
-        None => route.unaliased.clone(),
-        Some(fixed) => route
-            .unaliased
-            .iter()
-            .filter(|t| fixed.contains(t))
-            .cloned()
-            .collect(),
     };
     let mut original = Some(statement);
     let count = route.units.len();
@@ -57,7 +57,103 @@ pub fn rewrite(
         if let Some(rows) = &mut rows {
             rows.deal(&mut copy, &unit.rows);
         }
-        let (data_source, tables) = match (unit.target, &route.space) {
+        let (data_source, pruned) = local.apply(&mut copy, unit.target);
+        let params = if !bindings.is_bound() {
+            Vec::new()
+        } else if pruned || rows.is_some() {
+            bindings.params_of(&copy)
+        } else {
+            bindings.params().to_vec()
+        };
+        out.push(ExecutionUnit {
+            data_source: data_source.to_string(),
+            sql: copy.to_string(),
+            params,
+        });
+    }
+    Ok((out, route.merge.clone()))
+}
+
+/// A SELECT whose rows merge: the derived unit query copied to every node,
+/// the copies of one data source combined into its one unit.
+fn merged(
+    statement: Statement,
+    route: &RoutePlan<'_>,
+    bindings: &Bindings<'_>,
+    local: &Localizer<'_>,
+) -> Result<(Vec<ExecutionUnit>, MergePlan), Error> {
+    let Statement::Query(query) = &statement else {
+        return Err(Error::internal("a merged statement that is no query"));
+    };
+    if bindings.is_bound() && !Bindings::visits_in_text_order(&statement) {
+        return Err(Error::not_supported(
+            "placeholders in this order in a SELECT across data nodes",
+        ));
+    }
+    let derived = select::derive(query, bindings)?;
+    let mut sources: Vec<(&str, Vec<Query>)> = Vec::new();
+    for unit in &route.units {
+        let mut copy = Statement::Query(Box::new(derived.query.clone()));
+        let (data_source, _) = local.apply(&mut copy, unit.target);
+        let Statement::Query(copy) = copy else {
+            return Err(Error::internal("a renamed query that is no query"));
+        };
+        match sources.iter_mut().find(|(ds, _)| *ds == data_source) {
+            Some((_, copies)) => copies.push(*copy),
+            None => sources.push((data_source, vec![*copy])),
+        }
+    }
+    // The client's column metadata comes from the first unit: a data
+    // source's single copy keeps the tables' column origins and flags, a
+    // UNION of copies loses them.
+    sources.sort_by_key(|(_, copies)| copies.len() > 1);
+    let units = sources
+        .into_iter()
+        .map(|(data_source, copies)| {
+            let unit = Statement::Query(Box::new(select::combine(&derived, copies)));
+            ExecutionUnit {
+                data_source: data_source.to_string(),
+                params: bindings.params_in_visit_order(&unit),
+                sql: unit.to_string(),
+            }
+        })
+        .collect();
+    Ok((units, MergePlan::Select(derived.spec)))
+}
+
+/// Makes a copy of the statement one unit's: its tables renamed to the
+/// unit's actual tables, its IN lists pruned to the unit's values.
+struct Localizer<'a> {
+    /// The route.
+    route: &'a RoutePlan<'a>,
+    /// The logical schema's name.
+    schema: &'a str,
+    /// Unaliased tables where no alias is allowed: their qualifiers are renamed.
+    qualifiers: Vec<String>,
+}
+
+impl<'a> Localizer<'a> {
+    fn new(statement: &Statement, route: &'a RoutePlan<'a>, schema: &'a str) -> Self {
+        let qualifiers = match names::unaliasable(statement) {
+            None => route.unaliased.clone(),
+            Some(fixed) => route
+                .unaliased
+                .iter()
+                .filter(|t| fixed.contains(t))
+                .cloned()
+                .collect(),
+        };
+        Localizer {
+            route,
+            schema,
+            qualifiers,
+        }
+    }
+
+    /// Localizes `copy` for a unit at `target`: its data source, and
+    /// whether an IN list lost items.
+    fn apply(&self, copy: &mut Statement, target: Target<'a>) -> (&'a str, bool) {
+        let (data_source, tables) = match (target, &self.route.space) {
             (Target::Node(node), Some(space)) => {
                 let tables: Vec<(String, &str)> = space
                     .tables
@@ -73,33 +169,21 @@ pub fn rewrite(
             (Target::Node(_), None) => ("", Vec::new()),
         };
         Renamer {
-            schema,
+            schema: self.schema,
             tables: &tables,
-            qualifiers: &qualifiers,
+            qualifiers: &self.qualifiers,
         }
-        .apply(&mut copy);
+        .apply(copy);
         let mut pruned = false;
-        if let Target::Node(node) = unit.target {
+        if let Target::Node(node) = target {
             let mut pruner = Pruner {
-                lists: &route.in_lists,
+                lists: &self.route.in_lists,
                 node,
                 pruned: false,
             };
-            pruner.apply(&mut copy);
+            pruner.apply(copy);
             pruned = pruner.pruned;
         }
-        let params = if !bindings.is_bound() {
-            Vec::new()
-        } else if pruned || rows.is_some() {
-            bindings.params_of(&copy)
-        } else {
-            bindings.params().to_vec()
-        };
-        out.push(ExecutionUnit {
-            data_source: data_source.to_string(),
-            sql: copy.to_string(),
-            params,
-        });
+        (data_source, pruned)
     }
-    out
 }

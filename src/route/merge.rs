@@ -1,8 +1,10 @@
 //! How the answers of several route units become the client's one answer.
-//! For now: plain SELECTs are concatenated and writes sum their affected
-//! rows; a SELECT over several data nodes that needs a real merge (ORDER BY,
-//! LIMIT, aggregates, GROUP BY, DISTINCT, HAVING, UNION, windows) is refused
-//! until the merge stage implements it. On one data node anything passes.
+//! Plain SELECTs are concatenated and writes sum their affected rows; a
+//! SELECT over several data nodes that needs a real merge (ORDER BY, LIMIT,
+//! aggregates, GROUP BY, DISTINCT, HAVING) is left to the rewrite, which
+//! derives its units and merge (see `rewrite::select`). UNION and
+//! INTERSECT/EXCEPT that need more than concatenation are refused across
+//! data nodes. On one data node anything passes.
 
 use crate::error::Error;
 use crate::plan::MergePlan;
@@ -13,7 +15,7 @@ use sqlparser::ast::{
 use std::ops::ControlFlow;
 
 /// Aggregate functions: their result over several nodes needs merging.
-const AGGREGATES: &[&str] = &[
+pub(crate) const AGGREGATES: &[&str] = &[
     "AVG",
     "BIT_AND",
     "BIT_OR",
@@ -32,18 +34,39 @@ const AGGREGATES: &[&str] = &[
     "VAR_POP",
     "VAR_SAMP",
     "VARIANCE",
-    "ANY_VALUE",
 ];
 
-/// The merge of a SELECT that runs as `units` route units.
-pub fn select(query: &Query, units: usize) -> Result<MergePlan, Error> {
+/// How the rows of a SELECT's route units combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Select {
+    /// One unit: nothing to combine.
+    Single,
+    /// Plain rows: concatenated.
+    Concat,
+    /// Rows merged as the rewrite derives.
+    Merge,
+}
+
+/// How the rows of a SELECT that runs as `units` route units combine.
+pub fn select(query: &Query, units: usize) -> Result<Select, Error> {
     if units <= 1 {
-        return Ok(MergePlan::Single);
+        return Ok(Select::Single);
     }
-    match plain(query) {
-        None => Ok(MergePlan::Concat),
-        Some(construct) => Err(Error::not_supported(format!(
-            "{construct} across data nodes"
+    let Some(construct) = plain(query) else {
+        return Ok(Select::Concat);
+    };
+    match query.body.as_ref() {
+        SetExpr::Select(_) => Ok(Select::Merge),
+        SetExpr::SetOperation { .. } => match plain_body(&query.body) {
+            Some(construct) => Err(Error::not_supported(format!(
+                "{construct} across data nodes"
+            ))),
+            None => Err(Error::not_supported(format!(
+                "{construct} of a UNION across data nodes"
+            ))),
+        },
+        _ => Err(Error::not_supported(format!(
+            "{construct} of a parenthesized query across data nodes"
         ))),
     }
 }

@@ -6,7 +6,7 @@
 mod blocks;
 mod ddl;
 mod insert;
-mod merge;
+pub(crate) mod merge;
 pub mod space;
 mod write;
 
@@ -67,6 +67,10 @@ pub struct RoutePlan<'r> {
     pub units: Vec<RouteUnit<'r>>,
     /// How the units' answers combine.
     pub merge: MergePlan,
+    /// A SELECT on several data nodes whose rows merge (ORDER BY, LIMIT,
+    /// aggregates, ...): the rewrite derives what each data source's unit
+    /// returns and the [`MergePlan::Select`] that replaces `merge`.
+    pub merges_rows: bool,
     /// Sharded tables named without an alias: their name qualifies columns
     /// (`t_order.user_id`), so the qualifier is renamed too.
     pub unaliased: Vec<String>,
@@ -83,6 +87,7 @@ impl<'r> RoutePlan<'r> {
             space,
             units,
             merge,
+            merges_rows: false,
             unaliased: Vec::new(),
             in_lists: Vec::new(),
             generated: None,
@@ -117,16 +122,21 @@ fn route_query<'r>(env: Env<'_, 'r>, query: &Query) -> Result<RoutePlan<'r>, Err
     check_unsharded(&context.refs, space.is_some())?;
     let Some(space) = space else {
         let source = read_source(env.schema);
-        let merge = merge::select(query, 1)?;
         return Ok(RoutePlan::new(
             None,
             vec![unit(Target::DataSource(source))],
-            merge,
+            MergePlan::Single,
         ));
     };
     let nodes = non_empty(blocks::nodes(&context, &space)?);
-    let merge = merge::select(query, nodes.len())?;
-    Ok(with_context(space, &nodes, merge, &context))
+    let select = merge::select(query, nodes.len())?;
+    let merge = match select {
+        merge::Select::Single => MergePlan::Single,
+        merge::Select::Concat | merge::Select::Merge => MergePlan::Concat,
+    };
+    let mut plan = with_context(space, &nodes, merge, &context);
+    plan.merges_rows = select == merge::Select::Merge;
+    Ok(plan)
 }
 
 /// The plan of a statement over sharded tables that runs on `nodes`.

@@ -86,6 +86,34 @@ impl<'a> Bindings<'a> {
     }
 }
 
+impl Bindings<'_> {
+    /// The values of the placeholders of `statement` in the order a visit
+    /// meets them, which is their text order in a rewritten statement that
+    /// holds copies of the client's expressions (a placeholder may then
+    /// stand several times) when [`Self::visits_in_text_order`] holds for
+    /// the client's statement.
+    pub fn params_in_visit_order(&self, statement: &Statement) -> Vec<Param> {
+        if !self.is_bound() {
+            return Vec::new();
+        }
+        let mut collector = Collector(Vec::new());
+        let _ = statement.visit(&mut collector);
+        collector
+            .0
+            .into_iter()
+            .filter_map(|location| self.locations.binary_search(&location).ok())
+            .filter_map(|i| self.params.get(i).cloned())
+            .collect()
+    }
+
+    /// Whether a visit of `statement` meets its placeholders in text order.
+    pub fn visits_in_text_order(statement: &Statement) -> bool {
+        let mut collector = Collector(Vec::new());
+        let _ = statement.visit(&mut collector);
+        collector.0.windows(2).all(|w| w[0] < w[1])
+    }
+}
+
 /// Where each `?` of `statement` starts, in text order.
 fn placeholder_locations(statement: &Statement) -> Vec<Location> {
     let mut collector = Collector(Vec::new());
@@ -178,6 +206,24 @@ mod tests {
             let params: Vec<Param> = (0..count).map(Param::Int).collect();
             let bindings = Bindings::new(&s, &params).unwrap_or_else(|e| panic!("{sql}: {e}"));
             assert_eq!(bindings.params_of(&s), params, "{sql}");
+        }
+    }
+
+    #[test]
+    fn visits_meet_placeholders_in_text_order() {
+        for sql in [
+            "SELECT ?, a + ? FROM t WHERE b = ? GROUP BY c HAVING SUM(d) > ? ORDER BY e * ? LIMIT ?",
+            "SELECT CASE WHEN ? THEN ? ELSE ? END FROM t WHERE a BETWEEN ? AND ? AND b IN (?, ?)",
+            "(SELECT a FROM t WHERE b = ? LIMIT ?) UNION ALL (SELECT a FROM u WHERE b = ?)",
+            "SELECT * FROM t WHERE d > NOW() - INTERVAL ? DAY AND n LIKE ? AND EXISTS (SELECT 1 FROM u WHERE x = ?)",
+        ] {
+            let s = statement(sql);
+            assert!(Bindings::visits_in_text_order(&s), "{sql}");
+            let params: Vec<Param> = (0..placeholder_locations(&s).len() as i64)
+                .map(Param::Int)
+                .collect();
+            let bindings = Bindings::new(&s, &params).expect("binds");
+            assert_eq!(bindings.params_in_visit_order(&s), params, "{sql}");
         }
     }
 

@@ -1,0 +1,771 @@
+//! A SELECT over several data nodes whose rows merge (ORDER BY, LIMIT,
+//! aggregates, GROUP BY, HAVING, DISTINCT): what each unit returns, and the
+//! [`SelectMerge`] that makes the units' rows the client's answer, exactly
+//! as one unsharded MySQL would answer. [`derive`] turns the client's query
+//! into the query every node runs (each copy then renamed to its node's
+//! tables) and the description; [`combine`] joins the copies of one data
+//! source into one statement, since the merge reads one stream per data
+//! source.
+//!
+//! ## What a unit returns
+//! The client's select list as written (aggregates keep their result type),
+//! then derived columns, each aliased:
+//! - ORDER BY: kept, a key not selected becomes `ORDER_BY_DERIVED_n`; the
+//!   streams are sorted. `... ORDER BY created` →
+//!   `SELECT id, created AS ORDER_BY_DERIVED_0 ... ORDER BY created`.
+//! - LIMIT m, n / LIMIT n OFFSET m → `LIMIT m+n` wherever the first m+n
+//!   rows (groups) of every unit are enough: plain rows; DISTINCT rows;
+//!   groups that stream without HAVING or DISTINCT aggregates. Otherwise
+//!   the units get no LIMIT.
+//! - Strings: every key the merge compares (ORDER BY, GROUP BY, DISTINCT's
+//!   columns, MIN/MAX, a DISTINCT aggregate's value) that may be a string
+//!   gets `WEIGHT_STRING(expr) AS WEIGHT_DERIVED_n`.
+//! - GROUP BY: kept; a key not selected becomes `GROUP_BY_DERIVED_n`.
+//!   Without ORDER BY, or ordered by group keys only, the units are ordered
+//!   by all group keys and groups stream; ordered by anything else, the
+//!   units are not ordered and groups are hashed.
+//! - AVG(x): kept, plus `SUM(x) AS AVG_DERIVED_SUM_n`, `COUNT(x) AS
+//!   AVG_DERIVED_COUNT_n`.
+//! - COUNT / SUM / AVG(DISTINCT x): the units also group by `x`, selected
+//!   as `DISTINCT_DERIVED_n`.
+//! - HAVING: see [`having`]; an aggregate it needs that is not selected
+//!   becomes `HAVING_DERIVED_n`.
+//! - DISTINCT: kept.
+//!
+//! ## One statement per data source
+//! The node copies on one data source become `(copy) UNION ALL (copy)`:
+//! ordered streams get the merge's ORDER BY on top (by column position, or
+//! a derived column's alias after a wildcard), plain rows the unit LIMIT;
+//! a copy keeps its own ORDER BY only under a LIMIT. Groups and DISTINCT
+//! rows may then come several times from one data source, which the merge
+//! folds like rows of different data sources.
+
+mod aggregate;
+mod columns;
+mod having;
+mod limit;
+
+use crate::error::Error;
+use crate::merge::{Aggregate, AggregateColumn, SelectMerge, SortKey, Weight, Wildcard};
+use crate::sql::params::Bindings;
+use aggregate::{Call, DistinctFunction, Found};
+use columns::Columns;
+use limit::Limit;
+use sqlparser::ast::{
+    Distinct, Expr, GroupByExpr, LimitClause, OrderBy, OrderByExpr, OrderByKind, OrderByOptions,
+    OrderBySort, Query, Select, SetExpr, SetOperator, SetQuantifier, Value, ValueWithSpan,
+    VisitMut, VisitorMut,
+};
+use sqlparser::tokenizer::Span;
+use std::ops::ControlFlow;
+
+/// The units' query and how their rows merge.
+#[derive(Debug, Clone)]
+pub struct Derived {
+    /// The query every node runs, before its tables are renamed.
+    pub query: Query,
+    /// How the units' rows merge.
+    pub spec: SelectMerge,
+    /// ORDER BY of a data source's combined statement.
+    outer_order: Option<OrderBy>,
+    /// LIMIT of a data source's combined statement (plain rows only).
+    outer_limit: Option<LimitClause>,
+}
+
+/// The units' query and merge of `query`, a SELECT that runs on several
+/// data nodes and needs more than concatenation. What the merge cannot do
+/// exactly is refused (1235), naming the construct.
+pub fn derive(query: &Query, bindings: &Bindings<'_>) -> Result<Derived, Error> {
+    check_query(query)?;
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return Err(refuse("this query form"));
+    };
+    check_select(select)?;
+    let group_exprs = match &select.group_by {
+        GroupByExpr::Expressions(exprs, modifiers) if modifiers.is_empty() => exprs.clone(),
+        GroupByExpr::Expressions(..) => return Err(refuse("GROUP BY ... WITH ROLLUP")),
+        GroupByExpr::All(_) => return Err(refuse("GROUP BY ALL")),
+    };
+    let order = order_keys(query)?;
+    let limit = Limit::read(query.limit_clause.as_ref(), bindings)?;
+    let distinct = match &select.distinct {
+        None | Some(Distinct::All) => false,
+        Some(Distinct::Distinct) => true,
+        Some(Distinct::On(_)) => return Err(refuse("DISTINCT ON")),
+    };
+    let mut deriver = Deriver {
+        columns: Columns::new(&select.projection)?,
+        spec: SelectMerge::new(0),
+        bindings,
+        group_exprs,
+        extra_group_by: Vec::new(),
+        group_by_position: Vec::new(),
+    };
+    let expressions = deriver
+        .columns
+        .exprs()
+        .cloned()
+        .chain(order.iter().map(|(e, _)| e.clone()))
+        .chain(select.having.clone())
+        .collect::<Vec<_>>();
+    let mut grouped = !deriver.group_exprs.is_empty();
+    for expr in &expressions {
+        match aggregate::find(expr) {
+            Some(Found::Window(name)) => return Err(refuse(&format!("window function {name}"))),
+            Some(Found::Aggregate(_)) => grouped = true,
+            None => grouped |= deriver.has_aggregate(expr),
+        }
+    }
+    if deriver.columns.has_wildcard() && (grouped || distinct) {
+        return Err(refuse("SELECT * with GROUP BY, aggregates or DISTINCT"));
+    }
+    let mut unit = query.clone();
+    let plan = if grouped {
+        deriver.groups(&order, limit, distinct, select.having.as_ref())?
+    } else {
+        deriver.rows(&order, limit, distinct)?
+    };
+    let Deriver {
+        columns,
+        mut spec,
+        extra_group_by,
+        group_by_position,
+        ..
+    } = deriver;
+    spec.visible = columns.visible;
+    spec.wildcard = columns.wildcard_at.map(|at| Wildcard {
+        at,
+        derived: columns.derived_count(),
+    });
+    if let Limit::Known { offset, limit } = limit {
+        spec.offset = offset;
+        spec.limit = limit;
+    }
+    let unit_limit = match (plan.push_limit, limit) {
+        (false, _) | (true, Limit::None) => None,
+        (true, Limit::Unbound) => query.limit_clause.clone(),
+        (true, Limit::Known { .. }) => limit.unit_rows().map(limit_clause),
+    };
+    let outer_order = spec.streams_sorted.then(|| OrderBy {
+        kind: OrderByKind::Expressions(
+            spec.order_by
+                .iter()
+                .map(|key| {
+                    let expr = match columns.wildcard_at {
+                        Some(at) if key.column >= at => match columns.alias(key.column) {
+                            Some(alias) => Expr::Identifier(alias),
+                            None => number(key.column + 1),
+                        },
+                        _ => number(key.column + 1),
+                    };
+                    order_by_expr(expr, key.descending)
+                })
+                .collect(),
+        ),
+        interpolate: None,
+    });
+    let outer_limit = unit_limit.clone().filter(|_| plan.plain_rows);
+    unit.limit_clause = unit_limit;
+    match plan.order {
+        UnitOrder::Keep => {}
+        UnitOrder::Remove => unit.order_by = None,
+        UnitOrder::Set(keys) => {
+            unit.order_by = Some(OrderBy {
+                kind: OrderByKind::Expressions(keys),
+                interpolate: None,
+            })
+        }
+    }
+    let SetExpr::Select(unit_select) = unit.body.as_mut() else {
+        return Err(Error::internal("the unit query lost its SELECT"));
+    };
+    columns.apply(unit_select);
+    if grouped {
+        unit_select.having = plan.having;
+        if let GroupByExpr::Expressions(exprs, _) = &mut unit_select.group_by {
+            for (i, column) in group_by_position {
+                if let Some(key) = exprs.get_mut(i) {
+                    *key = number(column + 1);
+                }
+            }
+            exprs.extend(extra_group_by);
+        }
+    }
+    Ok(Derived {
+        query: unit,
+        spec,
+        outer_order,
+        outer_limit,
+    })
+}
+
+/// One data source's statement from the copies of its nodes (see the
+/// module docs).
+pub fn combine(derived: &Derived, mut copies: Vec<Query>) -> Query {
+    if copies.len() == 1 {
+        if let Some(only) = copies.pop() {
+            return only;
+        }
+    }
+    let with = copies.first_mut().and_then(|q| q.with.take());
+    let body = copies
+        .into_iter()
+        .map(|mut copy| {
+            copy.with = None;
+            if copy.limit_clause.is_none() {
+                copy.order_by = None;
+            }
+            SetExpr::Query(Box::new(copy))
+        })
+        .reduce(|left, right| SetExpr::SetOperation {
+            left: Box::new(left),
+            op: SetOperator::Union,
+            set_quantifier: SetQuantifier::All,
+            right: Box::new(right),
+        });
+    Query {
+        with,
+        body: Box::new(body.unwrap_or_else(|| derived.query.body.as_ref().clone())),
+        order_by: derived.outer_order.clone(),
+        limit_clause: derived.outer_limit.clone(),
+        fetch: None,
+        locks: Vec::new(),
+        for_clause: None,
+        settings: None,
+        format_clause: None,
+        pipe_operators: Vec::new(),
+    }
+}
+
+/// A construct refused across data nodes.
+fn refuse(construct: &str) -> Error {
+    Error::not_supported(format!("{construct} across data nodes"))
+}
+
+/// Parts of a query the merge knows nothing of.
+fn check_query(query: &Query) -> Result<(), Error> {
+    if query.fetch.is_some() {
+        return Err(refuse("FETCH"));
+    }
+    if query.for_clause.is_some()
+        || query.settings.is_some()
+        || query.format_clause.is_some()
+        || !query.pipe_operators.is_empty()
+    {
+        return Err(refuse("this query clause"));
+    }
+    Ok(())
+}
+
+/// Parts of a SELECT the merge knows nothing of.
+fn check_select(select: &Select) -> Result<(), Error> {
+    if select
+        .select_modifiers
+        .as_ref()
+        .is_some_and(|m| m.sql_calc_found_rows)
+    {
+        return Err(refuse("SQL_CALC_FOUND_ROWS"));
+    }
+    if !select.named_window.is_empty() {
+        return Err(refuse("WINDOW"));
+    }
+    if select.into.is_some() {
+        return Err(refuse("SELECT ... INTO"));
+    }
+    if select.top.is_some()
+        || select.qualify.is_some()
+        || select.prewhere.is_some()
+        || !select.connect_by.is_empty()
+        || !select.lateral_views.is_empty()
+        || !select.cluster_by.is_empty()
+        || !select.distribute_by.is_empty()
+        || !select.sort_by.is_empty()
+        || select.value_table_mode.is_some()
+        || select.exclude.is_some()
+    {
+        return Err(refuse("this SELECT clause"));
+    }
+    Ok(())
+}
+
+/// The client's ORDER BY keys: (expression, descending).
+fn order_keys(query: &Query) -> Result<Vec<(Expr, bool)>, Error> {
+    let Some(order_by) = &query.order_by else {
+        return Ok(Vec::new());
+    };
+    if order_by.interpolate.is_some() {
+        return Err(refuse("ORDER BY ... INTERPOLATE"));
+    }
+    let OrderByKind::Expressions(keys) = &order_by.kind else {
+        return Err(refuse("ORDER BY ALL"));
+    };
+    keys.iter()
+        .filter(|key| !is_constant(&key.expr))
+        .map(|key| {
+            if key.with_fill.is_some() || key.options.nulls_first.is_some() {
+                return Err(refuse("ORDER BY ... NULLS FIRST / LAST"));
+            }
+            match &key.options.sort {
+                None | Some(OrderBySort::Asc) => Ok((key.expr.clone(), false)),
+                Some(OrderBySort::Desc) => Ok((key.expr.clone(), true)),
+                Some(OrderBySort::Using(_)) => Err(refuse("ORDER BY ... USING")),
+            }
+        })
+        .collect()
+}
+
+/// The builder of one derivation.
+struct Deriver<'a> {
+    /// The unit's select list.
+    columns: Columns,
+    /// The description so far.
+    spec: SelectMerge,
+    /// The bound parameters (HAVING reads bound numbers).
+    bindings: &'a Bindings<'a>,
+    /// The client's GROUP BY expressions.
+    group_exprs: Vec<Expr>,
+    /// What the units also group by: the values of DISTINCT aggregates.
+    extra_group_by: Vec<Expr>,
+    /// GROUP BY keys (by index) that name an item by its alias, and the
+    /// item's column: the units group by its position.
+    group_by_position: Vec<(usize, usize)>,
+}
+
+/// What happens to the unit's ORDER BY.
+enum UnitOrder {
+    /// The client's, as written.
+    Keep,
+    /// These keys.
+    Set(Vec<OrderByExpr>),
+    /// None: the merge sorts.
+    Remove,
+}
+
+/// How the unit query differs from the client's, besides its columns.
+struct UnitPlan {
+    /// Its ORDER BY.
+    order: UnitOrder,
+    /// Whether it gets `LIMIT offset+limit`.
+    push_limit: bool,
+    /// Rows are plain (no groups, no DISTINCT): a data source's combined
+    /// statement may cut them at the unit LIMIT too.
+    plain_rows: bool,
+    /// The HAVING the units keep (grouped queries).
+    having: Option<Expr>,
+}
+
+impl Deriver<'_> {
+    /// A query without groups: ORDER BY, LIMIT, DISTINCT.
+    fn rows(
+        &mut self,
+        order: &[(Expr, bool)],
+        limit: Limit,
+        distinct: bool,
+    ) -> Result<UnitPlan, Error> {
+        if distinct {
+            self.spec.distinct = true;
+            let items: Vec<usize> = self.columns.items().map(|(c, _)| c).collect();
+            for column in items {
+                self.weight(column);
+            }
+        }
+        for (expr, descending) in order {
+            let column = self.order_column(expr, false)?;
+            if distinct && self.columns.is_derived(column) {
+                return Err(refuse(
+                    "ORDER BY an expression that is not selected, with DISTINCT,",
+                ));
+            }
+            self.sort_key(column, *descending);
+        }
+        self.spec.streams_sorted = !self.spec.order_by.is_empty();
+        Ok(UnitPlan {
+            order: UnitOrder::Keep,
+            push_limit: limit != Limit::None,
+            plain_rows: !distinct,
+            having: None,
+        })
+    }
+
+    /// A query with groups: GROUP BY and aggregates, HAVING, then ORDER
+    /// BY, LIMIT and DISTINCT over the groups.
+    fn groups(
+        &mut self,
+        order: &[(Expr, bool)],
+        limit: Limit,
+        distinct: bool,
+        having: Option<&Expr>,
+    ) -> Result<UnitPlan, Error> {
+        let items: Vec<(usize, Expr)> = self.columns.items().map(|(c, e)| (c, e.clone())).collect();
+        for (column, expr) in &items {
+            match aggregate::as_call(expr)? {
+                Some(call) => self.register(*column, call, expr)?,
+                None => {
+                    if let Some(Found::Aggregate(name)) = aggregate::find(expr) {
+                        return Err(refuse(&format!(
+                            "an expression over aggregate function {name}"
+                        )));
+                    }
+                }
+            }
+        }
+        for (i, expr) in self.group_exprs.clone().iter().enumerate() {
+            let column = self.group_column(expr)?;
+            if self.by_alias(expr).is_some() {
+                // MySQL's GROUP BY prefers a table's column to an alias: the
+                // units group by the item the merge groups by, by position.
+                self.group_by_position.push((i, column));
+            }
+            if !self.spec.group_by.contains(&column) {
+                self.spec.group_by.push(column);
+            }
+            self.weight(column);
+        }
+        if distinct {
+            self.spec.distinct = true;
+            for (column, _) in &items {
+                if !self.spec.aggregates.iter().any(|a| a.column == *column) {
+                    self.weight(*column);
+                }
+            }
+        }
+        for (expr, descending) in order {
+            let column = self.order_column(expr, true)?;
+            self.sort_key(column, *descending);
+        }
+        let unit_having = match having {
+            Some(having) => self.having(having, !self.group_exprs.is_empty())?,
+            None => None,
+        };
+        let group_by = self.spec.group_by.clone();
+        let streams = !group_by.is_empty()
+            && self
+                .spec
+                .order_by
+                .iter()
+                .all(|key| group_by.contains(&key.column));
+        let order = if streams {
+            for column in group_by {
+                if !self.spec.order_by.iter().any(|k| k.column == column) {
+                    self.spec.order_by.push(SortKey {
+                        column,
+                        descending: false,
+                    });
+                }
+            }
+            self.spec.streams_sorted = true;
+            let keys = self
+                .spec
+                .order_by
+                .iter()
+                .map(|key| order_by_expr(self.unit_key(key.column), key.descending))
+                .collect();
+            UnitOrder::Set(keys)
+        } else {
+            UnitOrder::Remove
+        };
+        let push_limit = streams
+            && self.spec.having.is_none()
+            && self.extra_group_by.is_empty()
+            && !distinct
+            && limit != Limit::None;
+        Ok(UnitPlan {
+            order,
+            push_limit,
+            plain_rows: false,
+            having: unit_having,
+        })
+    }
+
+    /// Adds an ORDER BY key (the first of equal keys decides).
+    fn sort_key(&mut self, column: usize, descending: bool) {
+        if !self.spec.order_by.iter().any(|k| k.column == column) {
+            self.spec.order_by.push(SortKey { column, descending });
+        }
+        self.weight(column);
+    }
+
+    /// The column an ORDER BY key sorts on: a position, an alias, an
+    /// expression selected already, or a derived copy.
+    fn order_column(&mut self, expr: &Expr, grouped: bool) -> Result<usize, Error> {
+        if let Some(n) = position(expr) {
+            return self
+                .columns
+                .position(n, "order clause")?
+                .ok_or_else(|| refuse("ORDER BY a position among the columns of a wildcard"));
+        }
+        let target = match expr {
+            Expr::Identifier(ident) => match self.columns.by_alias(&ident.value) {
+                Some(Ok(column)) => return Ok(column),
+                Some(Err(aliased)) => aliased.clone(),
+                None => expr.clone(),
+            },
+            _ => expr.clone(),
+        };
+        self.column_of(&target, grouped, "ORDER_BY_DERIVED", "ORDER BY")
+    }
+
+    /// The column a GROUP BY key groups on: a position, an expression
+    /// selected already (a table's column before an alias, as MySQL
+    /// resolves GROUP BY), an alias, or a derived copy.
+    fn group_column(&mut self, expr: &Expr) -> Result<usize, Error> {
+        if let Some(n) = position(expr) {
+            return self
+                .columns
+                .position(n, "group statement")?
+                .ok_or_else(|| refuse("GROUP BY a position among the columns of a wildcard"));
+        }
+        if let Some(column) = self.columns.find(expr) {
+            return Ok(column);
+        }
+        if let Some(column) = self.by_alias(expr) {
+            return Ok(column);
+        }
+        self.column_of(expr, true, "GROUP_BY_DERIVED", "GROUP BY")
+    }
+
+    /// The column of the item `expr` names by its alias, when it is a bare
+    /// identifier that is an alias (of an item the merge may name).
+    fn by_alias(&self, expr: &Expr) -> Option<usize> {
+        match expr {
+            Expr::Identifier(ident) => self.columns.by_alias(&ident.value)?.ok(),
+            _ => None,
+        }
+    }
+
+    /// The column holding `expr`: selected already, a derived aggregate, or
+    /// a derived copy. `clause` names where it stands, for refusals.
+    fn column_of(
+        &mut self,
+        expr: &Expr,
+        grouped: bool,
+        prefix: &str,
+        clause: &str,
+    ) -> Result<usize, Error> {
+        if let Some(column) = self.columns.find(expr) {
+            return Ok(column);
+        }
+        if grouped && aggregate::as_call(expr)?.is_some() {
+            return self.aggregate_column(expr, prefix);
+        }
+        if let Some(Found::Aggregate(name)) = aggregate::find(expr) {
+            return Err(refuse(&format!(
+                "{clause} an expression over aggregate function {name}"
+            )));
+        }
+        let copy = self.expand_aliases(expr);
+        Ok(self.columns.derive(copy, prefix))
+    }
+
+    /// The column of aggregate call `expr`: selected already, or derived
+    /// and registered with the merge.
+    fn aggregate_column(&mut self, expr: &Expr, prefix: &str) -> Result<usize, Error> {
+        let Some(call) = aggregate::as_call(expr)? else {
+            return Err(Error::internal("an aggregate column of no aggregate"));
+        };
+        let column = match self.columns.find(expr) {
+            Some(column) => column,
+            None => self.columns.derive(expr.clone(), prefix),
+        };
+        if !self.spec.aggregates.iter().any(|a| a.column == column) {
+            self.register(column, call, expr)?;
+        }
+        Ok(column)
+    }
+
+    /// Tells the merge how aggregate column `column` (selecting `expr`) merges.
+    fn register(&mut self, column: usize, call: Call, expr: &Expr) -> Result<(), Error> {
+        let function = match call {
+            Call::Count => Aggregate::Count,
+            Call::Sum => Aggregate::Sum,
+            Call::Bits(bits) => bits,
+            Call::Extreme { max, .. } => {
+                self.weight(column);
+                if max {
+                    Aggregate::Max
+                } else {
+                    Aggregate::Min
+                }
+            }
+            Call::Avg { .. } => {
+                let Some(function) = as_function(expr) else {
+                    return Err(Error::internal("AVG that is no function call"));
+                };
+                let sum = aggregate::renamed(function, "SUM");
+                let count = aggregate::renamed(function, "COUNT");
+                Aggregate::Avg {
+                    sum: self.columns.derive(sum, "AVG_DERIVED_SUM"),
+                    count: self.columns.derive(count, "AVG_DERIVED_COUNT"),
+                }
+            }
+            Call::Distinct { function, arg } => {
+                let value = self.columns.find_or_derive(&arg, "DISTINCT_DERIVED");
+                self.weight(value);
+                let known = |e: &Expr| columns::normalized(e) == columns::normalized(&arg);
+                if !self.group_exprs.iter().any(known) && !self.extra_group_by.iter().any(known) {
+                    self.extra_group_by.push(arg);
+                }
+                match function {
+                    DistinctFunction::Count => Aggregate::CountDistinct { value },
+                    DistinctFunction::Sum => Aggregate::SumDistinct { value },
+                    DistinctFunction::Avg => Aggregate::AvgDistinct { value },
+                }
+            }
+        };
+        self.spec
+            .aggregates
+            .push(AggregateColumn { column, function });
+        Ok(())
+    }
+
+    /// Gives `column` a derived `WEIGHT_STRING()` when it may be a string.
+    fn weight(&mut self, column: usize) {
+        if self.spec.weights.iter().any(|w| w.column == column) {
+            return;
+        }
+        let Some(expr) = self.columns.expr(column) else {
+            return;
+        };
+        if !aggregate::may_be_string(expr) {
+            return;
+        }
+        let weight_of = columns::call("WEIGHT_STRING", expr.clone());
+        let weight = self.columns.derive(weight_of, "WEIGHT_DERIVED");
+        self.spec.weights.push(Weight { column, weight });
+    }
+
+    /// How the unit's ORDER BY names column `column`: its alias, its
+    /// expression, or (an expression named like another item's alias) its
+    /// position.
+    fn unit_key(&self, column: usize) -> Expr {
+        if let Some(alias) = self.columns.alias(column) {
+            return Expr::Identifier(alias);
+        }
+        match self.columns.expr(column) {
+            Some(Expr::Identifier(ident)) if self.columns.aliased(&ident.value).is_some() => {
+                number(column + 1)
+            }
+            Some(expr) => expr.clone(),
+            None => number(column + 1),
+        }
+    }
+
+    /// `expr` for a derived column: select items may not name aliases, so
+    /// an alias (not also a GROUP BY column) becomes its expression.
+    fn expand_aliases(&self, expr: &Expr) -> Expr {
+        let mut copy = expr.clone();
+        let mut expander = Expander {
+            deriver: self,
+            depth: 0,
+        };
+        let _ = copy.visit(&mut expander);
+        copy
+    }
+}
+
+/// Replaces aliases by their expressions, outside subqueries.
+struct Expander<'d, 'a> {
+    deriver: &'d Deriver<'a>,
+    depth: usize,
+}
+
+impl VisitorMut for Expander<'_, '_> {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, _query: &mut Query) -> ControlFlow<()> {
+        self.depth += 1;
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, _query: &mut Query) -> ControlFlow<()> {
+        self.depth -= 1;
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        if self.depth > 0 {
+            return ControlFlow::Continue(());
+        }
+        if let Expr::Identifier(ident) = expr {
+            let grouped_on = self.deriver.group_exprs.iter().any(
+                |g| matches!(g, Expr::Identifier(i) if i.value.eq_ignore_ascii_case(&ident.value)),
+            );
+            if let Some(target) = self
+                .deriver
+                .columns
+                .aliased(&ident.value)
+                .filter(|_| !grouped_on)
+            {
+                *expr = Expr::Nested(Box::new(target.clone()));
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// A constant ORDER BY key other than a position (`ORDER BY NULL`): it
+/// orders nothing.
+fn is_constant(expr: &Expr) -> bool {
+    matches!(
+        expr,
+        Expr::Value(ValueWithSpan {
+            value: Value::Null | Value::SingleQuotedString(_) | Value::DoubleQuotedString(_),
+            ..
+        })
+    )
+}
+
+/// `expr` as a select-list position (`ORDER BY 2`), if it is one.
+fn position(expr: &Expr) -> Option<u64> {
+    match expr {
+        Expr::Value(ValueWithSpan {
+            value: Value::Number(text, _),
+            ..
+        }) => text.parse().ok(),
+        _ => None,
+    }
+}
+
+/// The function call `expr` is, looking through parentheses.
+fn as_function(expr: &Expr) -> Option<&sqlparser::ast::Function> {
+    match expr {
+        Expr::Nested(inner) => as_function(inner),
+        Expr::Function(function) => Some(function),
+        _ => None,
+    }
+}
+
+/// A number literal.
+fn number(n: usize) -> Expr {
+    Expr::Value(ValueWithSpan {
+        value: Value::Number(n.to_string(), false),
+        span: Span::empty(),
+    })
+}
+
+/// `LIMIT n`.
+fn limit_clause(n: u64) -> LimitClause {
+    LimitClause::LimitOffset {
+        limit: Some(Expr::Value(ValueWithSpan {
+            value: Value::Number(n.to_string(), false),
+            span: Span::empty(),
+        })),
+        offset: None,
+        limit_by: Vec::new(),
+    }
+}
+
+/// One ORDER BY key.
+fn order_by_expr(expr: Expr, descending: bool) -> OrderByExpr {
+    OrderByExpr {
+        expr,
+        options: OrderByOptions {
+            sort: descending.then_some(OrderBySort::Desc),
+            nulls_first: None,
+        },
+        with_fill: None,
+    }
+}
+
+#[cfg(test)]
+mod tests;
