@@ -451,12 +451,38 @@ fn columns_text(columns: &[ColumnMeta]) -> String {
         .iter()
         .map(|c| {
             format!(
-                "{} {:?} {:?} dec={} cs={} len={}",
-                c.name, c.column_type, c.flags, c.decimals, c.charset, c.length
+                "{} (org {:?}) {:?} {:?} dec={} cs={} len={}",
+                c.name, c.org_name, c.column_type, c.flags, c.decimals, c.charset, c.length
             )
         })
         .collect();
     c.join("; ")
+}
+
+/// The properties in which two column definitions differ.
+fn column_difference(a: &ColumnMeta, b: &ColumnMeta, (g, w): (&str, &str)) -> String {
+    let mut out = Vec::new();
+    let mut property = |name: &str, x: String, y: String| {
+        if x != y {
+            out.push(format!("{name} {x} ({g}) vs {y} ({w})"));
+        }
+    };
+    property("name", format!("{:?}", a.name), format!("{:?}", b.name));
+    property(
+        "org_name",
+        format!("{:?}", a.org_name),
+        format!("{:?}", b.org_name),
+    );
+    property(
+        "type",
+        format!("{:?}", a.column_type),
+        format!("{:?}", b.column_type),
+    );
+    property("flags", format!("{:?}", a.flags), format!("{:?}", b.flags));
+    property("decimals", a.decimals.to_string(), b.decimals.to_string());
+    property("charset", a.charset.to_string(), b.charset.to_string());
+    property("length", a.length.to_string(), b.length.to_string());
+    out.join(", ")
 }
 
 /// Where the proxy's answer first differs from the oracle's.
@@ -469,12 +495,22 @@ fn difference(got: &Answer, want: &Answer) -> String {
 fn difference_between(got: &Answer, want: &Answer, names: (&str, &str)) -> String {
     let (g, w) = names;
     let mut out = Vec::new();
-    if got.columns != want.columns {
+    if got.columns.len() != want.columns.len() {
         out.push(format!(
             "columns differ\n      {g}: [{}]\n      {w}: [{}]",
             columns_text(&got.columns),
             columns_text(&want.columns)
         ));
+    } else {
+        for (i, (a, b)) in got.columns.iter().zip(&want.columns).enumerate() {
+            if a != b {
+                out.push(format!(
+                    "column {i} `{}` differs: {}",
+                    b.name,
+                    column_difference(a, b, names)
+                ));
+            }
+        }
     }
     if got.rows.len() != want.rows.len() {
         out.push(format!(
@@ -557,8 +593,11 @@ impl Env {
 /// Mismatches, sorted by kind.
 #[derive(Default)]
 struct Failures {
-    /// The proxy answered, differently from the oracle.
+    /// The proxy answered with other rows than the oracle.
     wrong: Vec<String>,
+    /// The proxy answered the oracle's rows, but describes the columns
+    /// otherwise.
+    metadata: Vec<String>,
     /// The proxy refused a statement it should merge.
     refused: Vec<String>,
     /// Any other error from the proxy.
@@ -575,18 +614,21 @@ impl Failures {
                 self.data.join("\n")
             ));
         }
-        let n = self.wrong.len() + self.refused.len() + self.errors.len();
+        let n = self.wrong.len() + self.metadata.len() + self.refused.len() + self.errors.len();
         if n == 0 {
             return None;
         }
         let mut out = format!(
-            "{n} of {total} statements differ from the oracle ({} wrong answers, {} refused, {} other errors)\n",
+            "{n} of {total} statements differ from the oracle ({} wrong rows, {} right rows with \
+             other column definitions, {} refused, {} other errors)\n",
             self.wrong.len(),
+            self.metadata.len(),
             self.refused.len(),
             self.errors.len()
         );
         for (title, list) in [
-            ("WRONG ANSWERS", &self.wrong),
+            ("WRONG ROWS", &self.wrong),
+            ("COLUMN DEFINITIONS DIFFER (rows equal)", &self.metadata),
             ("REFUSED", &self.refused),
             ("ERRORS", &self.errors),
         ] {
@@ -633,10 +675,12 @@ async fn check(
         Ok(got) => {
             let (got, want) = comparable(how, got, want);
             if got != want {
-                failures.wrong.push(format!(
-                    "{name} [{how:?}] {sql}\n    {}",
-                    difference(&got, &want)
-                ));
+                let line = format!("{name} [{how:?}] {sql}\n    {}", difference(&got, &want));
+                if got.rows == want.rows {
+                    failures.metadata.push(line);
+                } else {
+                    failures.wrong.push(line);
+                }
             }
         }
     }
