@@ -171,16 +171,19 @@ proxy_cli -e "SELECT COUNT(*) FROM t WHERE id = 1" >/dev/null ||
 sleep 1
 IDLE_KB=$(rss_kb)
 
-# big NAME SQL: reads the whole result with the CLI while sampling RSS.
+# big NAME SQL [sorted]: reads the whole result with the CLI while sampling
+# RSS; with `sorted`, the first column must come in ascending order.
 big() {
-  local name=$1 sql=$2 before peak hwm after t0 t1 rows status verdict
+  local name=$1 sql=$2 sorted=${3:-} before peak hwm after t0 t1 rows unsorted status verdict
   reset_hwm
   before=$(rss_kb)
   echo 0 >"$LOGS/$name.peak"
   start_sampler "$LOGS/$name.peak"
   t0=$(date +%s.%N)
   status=0
-  proxy_cli -e "$sql" 2>"$LOGS/$name.err" | wc -l >"$LOGS/$name.rows" || status=$?
+  proxy_cli -e "$sql" 2>"$LOGS/$name.err" |
+    awk '{ n++; if (n > 1 && $1 + 0 < prev) bad++; prev = $1 + 0 } END { print n + 0, bad + 0 }' \
+      >"$LOGS/$name.rows" || status=$?
   if [[ -s $LOGS/$name.err ]]; then status=1; fi
   t1=$(date +%s.%N)
   stop_sampler
@@ -189,12 +192,15 @@ big() {
   if ((hwm > peak)); then peak=$hwm; fi
   sleep 1
   after=$(rss_kb)
-  rows=$(tr -d ' ' <"$LOGS/$name.rows")
+  read -r rows unsorted <"$LOGS/$name.rows"
   if ((status != 0)); then
     verdict="FAILED: $(grep -m1 -E 'ERROR|error' "$LOGS/$name.err" || head -c 200 "$LOGS/$name.err")"
     FAILED=1
   elif ((rows != ROWS)); then
     verdict="INCOMPLETE: $rows of $ROWS rows"
+    FAILED=1
+  elif [[ $sorted == sorted ]] && ((unsorted > 0)); then
+    verdict="UNSORTED: $unsorted rows out of order"
     FAILED=1
   elif ((peak - IDLE_KB > PEAK_MB * 1024)); then
     verdict="GREW: peak $(mb $((peak - IDLE_KB))) MB over idle (limit $PEAK_MB MB)"
@@ -283,7 +289,7 @@ echo
 row phase rows seconds "before MB" "peak MB" "after MB" verdict
 row "idle (pools warm)" - - "$(mb "$IDLE_KB")" - - -
 big "scatter SELECT * FROM t" "SELECT * FROM t"
-big "merged SELECT * FROM t ORDER BY id" "SELECT * FROM t ORDER BY id"
+big "merged SELECT * FROM t ORDER BY id" "SELECT * FROM t ORDER BY id" sorted
 slow "slow client, scatter" "SELECT * FROM t"
 slow "slow client, ORDER BY id" "SELECT * FROM t ORDER BY id"
 row "idle at the end" - - "$(mb "$(rss_kb)")" - - -
