@@ -3,6 +3,10 @@
 //! prepared statements and with the text protocol, `cleanup`. Every row must
 //! sit on the data source `id mod 2` names. Skipped, with a notice, when
 //! `sysbench` is not installed (`scripts/test.sh` installs it).
+//!
+//! `oltp_point_select` reads one node per query; `oltp_read_only` and
+//! `oltp_read_write` also read ranges across both data sources inside
+//! transactions, with ORDER BY, SUM and DISTINCT that the proxy merges.
 
 mod common;
 
@@ -45,8 +49,13 @@ fn rules(dbs: &[String]) -> String {
 }
 
 fn sysbench(proxy: &Proxy, extra: &[&str], command: &str) -> Output {
+    sysbench_test(proxy, "oltp_point_select", extra, command)
+}
+
+/// Runs sysbench's `test` (a bundled Lua workload) with `command`.
+fn sysbench_test(proxy: &Proxy, test: &str, extra: &[&str], command: &str) -> Output {
     Command::new("sysbench")
-        .arg("oltp_point_select")
+        .arg(test)
         .arg("--db-driver=mysql")
         .arg("--mysql-host=127.0.0.1")
         .arg(format!("--mysql-port={}", proxy.port()))
@@ -83,8 +92,16 @@ fn figure(stdout: &str, label: &str) -> Option<u64> {
 
 /// Runs the point-select workload for 3 s; asserts queries and no errors.
 fn run_workload(proxy: &Proxy, ps_mode: &str) {
-    let out = sysbench(
+    if let Err(e) = run_test(proxy, "oltp_point_select", ps_mode) {
+        panic!("{e}");
+    }
+}
+
+/// Runs workload `test` for 3 s: queries and no errors, or what went wrong.
+fn run_test(proxy: &Proxy, test: &str, ps_mode: &str) -> Result<(), String> {
+    let out = sysbench_test(
         proxy,
+        test,
         &[
             "--time=3",
             "--threads=2",
@@ -92,21 +109,67 @@ fn run_workload(proxy: &Proxy, ps_mode: &str) {
         ],
         "run",
     );
-    let report = text(&out);
-    assert!(out.status.success(), "sysbench run ({ps_mode}):\n{report}");
+    let report = || format!("{}\n--- proxy log (tail):\n{}", text(&out), log_tail(proxy));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let queries = figure(&stdout, "queries:").unwrap_or(0);
-    assert!(queries > 0, "no queries ({ps_mode}):\n{report}");
-    assert_eq!(
-        figure(&stdout, "ignored errors:"),
-        Some(0),
-        "errors ({ps_mode}):\n{report}"
+    let errors = figure(&stdout, "ignored errors:");
+    let problem = if !out.status.success() {
+        Some("failed")
+    } else if text(&out).contains("FATAL") {
+        Some("reported a fatal error")
+    } else if queries == 0 {
+        Some("ran no queries")
+    } else if errors != Some(0) {
+        Some("reported errors")
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        return Err(format!(
+            "sysbench {test} (db-ps-mode={ps_mode}) {problem}:\n{}",
+            report()
+        ));
+    }
+    let transactions = figure(&stdout, "transactions:").unwrap_or(0);
+    eprintln!(
+        "sysbench {test}, db-ps-mode={ps_mode}: {queries} queries, {transactions} transactions in 3 s"
     );
-    assert!(
-        !report.contains("FATAL"),
-        "sysbench reported a fatal error ({ps_mode}):\n{report}"
-    );
-    eprintln!("sysbench oltp_point_select, db-ps-mode={ps_mode}: {queries} queries in 3 s");
+    Ok(())
+}
+
+/// The last lines of the proxy's log, for failure messages.
+fn log_tail(proxy: &Proxy) -> String {
+    let log = proxy.log();
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+/// Every row of every table on the data source `id mod 2` names, each id once.
+fn assert_placement(dbs: &[String]) {
+    for t in 1..=TABLES {
+        let mut all = Vec::new();
+        for (i, (server, db)) in cluster().iter().zip(dbs).enumerate() {
+            let ids: Vec<i64> = server
+                .query(&format!("SELECT id FROM `{db}`.sbtest{t}"))
+                .into_iter()
+                .map(|r| r[0].as_deref().unwrap().parse().unwrap())
+                .collect();
+            let misplaced: Vec<i64> = ids
+                .iter()
+                .copied()
+                .filter(|id| id.rem_euclid(2) as usize != i)
+                .collect();
+            assert!(
+                misplaced.is_empty(),
+                "sbtest{t} on ds_{i} holds ids of the other data source: {misplaced:?}"
+            );
+            all.extend(ids);
+        }
+        let n = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), n, "sbtest{t}: an id on both data sources");
+    }
 }
 
 #[test]
@@ -179,4 +242,41 @@ fn sysbench_prepares_and_runs_through_the_proxy_on_sharded_tables() {
             "tables left on ds_{i} after cleanup: {left:?}"
         );
     }
+}
+
+/// `oltp_read_only` and `oltp_read_write` (ranges across both data sources
+/// with ORDER BY, SUM, DISTINCT, inside transactions; writes by id), each
+/// with prepared statements and with the text protocol.
+#[test]
+fn sysbench_read_only_and_read_write_run_through_the_proxy() {
+    if !sysbench_installed() {
+        eprintln!("NOTICE: sysbench is not installed; skipping (scripts/test.sh installs it)");
+        return;
+    }
+    let dbs = fresh_databases("sysbench_rw");
+    let proxy = Proxy::start(&rules(&dbs));
+    let out = sysbench(&proxy, &["--threads=2"], "prepare");
+    assert!(
+        out.status.success(),
+        "sysbench prepare:\n{}\n--- proxy log:\n{}",
+        text(&out),
+        proxy.log()
+    );
+    let mut failures = Vec::new();
+    for test in ["oltp_read_only", "oltp_read_write"] {
+        for ps_mode in ["auto", "disable"] {
+            if let Err(e) = run_test(&proxy, test, ps_mode) {
+                failures.push(e);
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} sysbench runs failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+    assert_placement(&dbs);
+    let out = sysbench(&proxy, &[], "cleanup");
+    assert!(out.status.success(), "sysbench cleanup:\n{}", text(&out));
 }

@@ -1,0 +1,850 @@
+//! Merged results equal the oracle's: every statement of [`CASES`] (text
+//! protocol) and [`PREPARED`] (binary protocol, `?` parameters) runs through
+//! the proxy over the sharded tables of `merge_env` and directly on one
+//! unsharded database holding the same rows; values and column metadata
+//! must be equal. Only ORDER BY defines row order: statements without it
+//! compare as multisets. Ties under a case-insensitive collation are broken
+//! by a unique key wherever the row order is compared.
+//!
+//! [`REFUSED`] lists what the proxy cannot answer exactly: it must refuse
+//! each with 1235 naming the construct.
+//!
+//! Every mismatch is collected and reported, each naming its statement, and
+//! then the test fails.
+
+mod common;
+mod merge_env;
+mod shard_env;
+
+use merge_env::fold;
+use mysql_async::consts::{ColumnFlags, ColumnType};
+use mysql_async::prelude::*;
+use mysql_async::{Column, Conn, Params, Row, Value};
+use shard_env::DataSource;
+use std::collections::HashSet;
+use std::future::Future;
+use std::time::Duration;
+
+const TEST_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// How a case's rows are compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rows {
+    /// ORDER BY places every row: same rows in the same order.
+    Ordered,
+    /// No ORDER BY: the same multiset of rows.
+    Unordered,
+    /// As `Unordered`, strings compared as a case- and accent-insensitive
+    /// collation sees them: which of several equal strings a group, DISTINCT
+    /// or MIN/MAX shows is MySQL's arbitrary pick.
+    Folded,
+    /// As `Ordered`, strings compared as in `Folded`.
+    OrderedFolded,
+    /// No rows (and the statement says which columns).
+    Empty,
+    /// LIMIT without ORDER BY: which rows is arbitrary; the columns and the
+    /// number of rows must be equal.
+    Count,
+}
+
+use Rows::*;
+
+/// Binding join of `m_order o` and `m_order_item i` on both sharding columns.
+macro_rules! bound {
+    () => {
+        "m_order o JOIN m_order_item i ON o.user_id = i.user_id AND o.order_id = i.order_id"
+    };
+}
+
+/// Text-protocol statements whose merged result must equal the oracle's.
+#[rustfmt::skip]
+const CASES: &[(&str, Rows)] = &[
+    // --- ORDER BY -------------------------------------------------------
+    ("SELECT order_id, user_id, qty FROM m_order ORDER BY order_id", Ordered),
+    ("SELECT * FROM m_order ORDER BY order_id DESC", Ordered),
+    ("SELECT order_id, qty FROM m_order ORDER BY qty, order_id", Ordered),
+    ("SELECT order_id, qty FROM m_order ORDER BY qty DESC, order_id DESC", Ordered),
+    ("SELECT order_id, amount FROM m_order ORDER BY amount DESC, order_id", Ordered),
+    ("SELECT order_id, rate FROM m_order ORDER BY rate, order_id", Ordered),
+    ("SELECT order_id, weight FROM m_order ORDER BY weight DESC, order_id", Ordered),
+    ("SELECT order_id, big FROM m_order ORDER BY big, order_id", Ordered),
+    ("SELECT order_id, big FROM m_order ORDER BY big DESC, order_id", Ordered),
+    ("SELECT order_id, title FROM m_order ORDER BY title, order_id", Ordered),
+    ("SELECT order_id, title FROM m_order ORDER BY title DESC, order_id DESC", Ordered),
+    ("SELECT title, order_id FROM m_order ORDER BY title DESC, order_id", Ordered),
+    ("SELECT order_id, created FROM m_order ORDER BY created, order_id", Ordered),
+    ("SELECT order_id, updated FROM m_order ORDER BY updated DESC, order_id", Ordered),
+    ("SELECT order_id, status, qty FROM m_order ORDER BY status, qty DESC, order_id", Ordered),
+    ("SELECT order_id, status, created FROM m_order ORDER BY status DESC, created, order_id", Ordered),
+    ("SELECT order_id, qty * 2 AS dq FROM m_order ORDER BY dq, order_id", Ordered),
+    ("SELECT order_id, amount FROM m_order ORDER BY amount * -1, order_id", Ordered),
+    ("SELECT order_id FROM m_order ORDER BY user_id, order_id", Ordered),
+    ("SELECT order_id FROM m_order ORDER BY title DESC, order_id", Ordered),
+    ("SELECT order_id, amount FROM m_order ORDER BY weight, order_id DESC", Ordered),
+    ("SELECT order_id, title FROM m_order ORDER BY 2, 1", Ordered),
+    ("SELECT order_id, LOWER(title) AS lt FROM m_order ORDER BY lt, order_id", Ordered),
+    ("SELECT order_id, CONCAT(title, '!') AS t FROM m_order ORDER BY t DESC, order_id", Ordered),
+    ("SELECT order_id, IFNULL(qty, -100) AS q FROM m_order ORDER BY IFNULL(qty, -100), order_id", Ordered),
+    ("SELECT order_id, amount FROM m_order WHERE amount IS NOT NULL ORDER BY ABS(amount), order_id", Ordered),
+    ("SELECT order_id FROM m_order ORDER BY CHAR_LENGTH(title) DESC, order_id", Ordered),
+    ("SELECT o.order_id AS id, o.qty AS q FROM m_order o ORDER BY q DESC, id", Ordered),
+    ("SELECT m_order.order_id, m_order.weight FROM m_order ORDER BY m_order.weight, m_order.order_id", Ordered),
+    ("SELECT `order_id`, `title` FROM `m_order` ORDER BY `title`, `order_id`", Ordered),
+    ("SELECT order_id, title FROM m_order ORDER BY title COLLATE utf8mb4_bin, order_id", Ordered),
+    ("SELECT title, order_id FROM m_order WHERE user_id IN (1, 2, 3, 4) ORDER BY title, order_id", Ordered),
+    ("SELECT order_id, title, amount FROM m_order WHERE user_id = 5 ORDER BY title, order_id", Ordered),
+    ("SELECT user_id, name FROM m_user ORDER BY name, user_id", Ordered),
+    ("SELECT user_id, name FROM m_user ORDER BY name DESC, user_id", Ordered),
+    ("SELECT user_id, score FROM m_user ORDER BY score, user_id", Ordered),
+    ("SELECT user_id, score FROM m_user ORDER BY score DESC, user_id DESC", Ordered),
+    ("SELECT user_id, balance FROM m_user ORDER BY balance DESC, user_id", Ordered),
+    ("SELECT user_id, born, age FROM m_user ORDER BY born, age, user_id", Ordered),
+    ("SELECT user_id, city FROM m_user ORDER BY city, user_id", Ordered),
+    ("SELECT city, age, user_id FROM m_user ORDER BY city DESC, age, user_id", Ordered),
+    ("SELECT event_id, kind FROM m_event ORDER BY kind, event_id", Ordered),
+    ("SELECT * FROM m_event ORDER BY at DESC, event_id", Ordered),
+    ("SELECT event_id, v FROM m_event WHERE event_id BETWEEN 400 AND 1200 ORDER BY v, event_id", Ordered),
+    ("SELECT event_id, ratio FROM m_event ORDER BY ratio DESC, event_id", Ordered),
+    ("SELECT tag, label FROM m_tag ORDER BY tag", Ordered),
+    ("SELECT tag, label, hits FROM m_tag ORDER BY label, tag", Ordered),
+    ("SELECT tag FROM m_tag ORDER BY hits DESC, tag DESC", Ordered),
+    ("SELECT tag, price FROM m_tag ORDER BY price, tag", Ordered),
+    // --- LIMIT and OFFSET -----------------------------------------------
+    ("SELECT order_id FROM m_order ORDER BY order_id LIMIT 10", Ordered),
+    ("SELECT order_id FROM m_order ORDER BY order_id LIMIT 10, 20", Ordered),
+    ("SELECT order_id FROM m_order ORDER BY order_id LIMIT 20 OFFSET 1490", Ordered),
+    ("SELECT order_id FROM m_order ORDER BY order_id LIMIT 10 OFFSET 5000", Empty),
+    ("SELECT order_id FROM m_order ORDER BY order_id LIMIT 0", Empty),
+    ("SELECT order_id, title FROM m_order ORDER BY title, order_id LIMIT 25 OFFSET 100", Ordered),
+    ("SELECT order_id, amount FROM m_order ORDER BY amount DESC, order_id LIMIT 7", Ordered),
+    ("SELECT order_id FROM m_order ORDER BY qty DESC, order_id LIMIT 10", Ordered),
+    ("SELECT order_id, qty FROM m_order WHERE qty IS NULL ORDER BY order_id LIMIT 5 OFFSET 3", Ordered),
+    ("SELECT order_id, big FROM m_order ORDER BY big DESC, order_id LIMIT 3", Ordered),
+    ("SELECT * FROM m_user ORDER BY user_id DESC LIMIT 3, 4", Ordered),
+    ("SELECT user_id, name FROM m_user ORDER BY name, user_id LIMIT 30 OFFSET 15", Ordered),
+    ("SELECT event_id FROM m_event ORDER BY event_id LIMIT 5 OFFSET 97", Ordered),
+    ("SELECT * FROM m_event ORDER BY event_id LIMIT 1", Ordered),
+    ("SELECT * FROM m_event ORDER BY event_id DESC LIMIT 1", Ordered),
+    ("SELECT tag FROM m_tag ORDER BY tag DESC LIMIT 399, 5", Ordered),
+    ("SELECT order_id FROM m_order LIMIT 10", Count),
+    ("SELECT order_id FROM m_order LIMIT 5, 5", Count),
+    ("SELECT order_id FROM m_order LIMIT 1495, 100", Count),
+    ("SELECT * FROM m_user LIMIT 2000", Count),
+    ("SELECT DISTINCT status FROM m_order LIMIT 3", Count),
+    ("SELECT SUM(qty) FROM m_order LIMIT 1 OFFSET 1", Empty),
+    ("SELECT MAX(order_id) FROM m_order LIMIT 0", Empty),
+    ("SELECT COUNT(*) FROM m_order ORDER BY 1 LIMIT 1", Ordered),
+    // --- Aggregates without GROUP BY ------------------------------------
+    ("SELECT COUNT(*) FROM m_order", Ordered),
+    ("select count(*), Sum(qty), avg(AMOUNT), mIn(title) from m_order", OrderedFolded),
+    ("SELECT COUNT(*) AS `n rows`, SUM(qty) AS `Total Qty` FROM m_order", Ordered),
+    ("SELECT COUNT(qty), COUNT(amount), COUNT(title), COUNT(*) FROM m_order", Ordered),
+    ("SELECT COUNT(1), COUNT(NULL) FROM m_order", Ordered),
+    ("SELECT SUM(qty) FROM m_order", Ordered),
+    ("SELECT SUM(amount), SUM(rate) FROM m_order", Ordered),
+    ("SELECT SUM(weight) FROM m_order", Ordered),
+    ("SELECT SUM(big) FROM m_order", Ordered),
+    ("SELECT MIN(qty), MAX(qty) FROM m_order", Ordered),
+    ("SELECT MIN(amount), MAX(amount), MIN(rate), MAX(rate) FROM m_order", Ordered),
+    ("SELECT MIN(weight), MAX(weight), MIN(big), MAX(big) FROM m_order", Ordered),
+    ("SELECT MIN(title), MAX(title) FROM m_order", OrderedFolded),
+    ("SELECT MIN(status), MAX(status) FROM m_order", Ordered),
+    ("SELECT MIN(created), MAX(created), MIN(updated), MAX(updated) FROM m_order", Ordered),
+    ("SELECT AVG(qty) FROM m_order", Ordered),
+    ("SELECT AVG(amount), AVG(rate) FROM m_order", Ordered),
+    ("SELECT AVG(weight) FROM m_order", Ordered),
+    ("SELECT AVG(big) FROM m_order", Ordered),
+    ("SELECT AVG(qty) AS a, COUNT(*) AS n FROM m_order", Ordered),
+    ("SELECT COUNT(DISTINCT status) FROM m_order", Ordered),
+    ("SELECT COUNT(DISTINCT qty) FROM m_order", Ordered),
+    ("SELECT COUNT(DISTINCT title) FROM m_order", Ordered),
+    ("SELECT COUNT(DISTINCT user_id, status) FROM m_order", Ordered),
+    ("SELECT SUM(DISTINCT qty) FROM m_order", Ordered),
+    ("SELECT SUM(DISTINCT amount) FROM m_order", Ordered),
+    ("SELECT AVG(DISTINCT qty) FROM m_order", Ordered),
+    ("SELECT COUNT(*), SUM(qty), AVG(qty), MIN(qty), MAX(qty) FROM m_order WHERE status = 'paid'", Ordered),
+    ("SELECT COUNT(*) FROM m_order WHERE title = 'apple'", Ordered),
+    ("SELECT SUM(qty) + 1, COUNT(*) * 2 FROM m_order", Ordered),
+    ("SELECT SUM(amount) / COUNT(amount) FROM m_order", Ordered),
+    ("SELECT MAX(qty) - MIN(qty) AS spread FROM m_order", Ordered),
+    ("SELECT COUNT(*) FROM m_order HAVING COUNT(*) > 10", Ordered),
+    ("SELECT MIN(amount), MAX(qty), COUNT(*) FROM m_order WHERE user_id = 5", Ordered),
+    ("SELECT AVG(amount), SUM(weight) FROM m_order WHERE user_id = 5", Ordered),
+    ("SELECT COUNT(*), SUM(balance), AVG(balance), MIN(score), MAX(score) FROM m_user", Ordered),
+    ("SELECT AVG(age), SUM(age), MIN(born), MAX(born) FROM m_user", Ordered),
+    ("SELECT MIN(name), MAX(name) FROM m_user", OrderedFolded),
+    ("SELECT MIN(city), MAX(city), COUNT(city) FROM m_user", OrderedFolded),
+    ("SELECT COUNT(*) FROM m_user WHERE user_id IN (1, 2, 3, 4, 5, 6, 7, 8)", Ordered),
+    ("SELECT COUNT(*), MIN(kind), MAX(kind) FROM m_event", Ordered),
+    ("SELECT AVG(ratio), SUM(ratio), MIN(at), MAX(at) FROM m_event", Ordered),
+    ("SELECT COUNT(*), SUM(v), AVG(v) FROM m_event WHERE event_id BETWEEN -50 AND 700", Ordered),
+    ("SELECT COUNT(*), SUM(hits), AVG(price), MIN(tag), MAX(tag) FROM m_tag", Ordered),
+    // --- NULLs and nothing ----------------------------------------------
+    ("SELECT COUNT(*), SUM(qty), AVG(qty), MIN(title), MAX(created) FROM m_order WHERE qty > 100000", Ordered),
+    ("SELECT COUNT(qty), SUM(qty), AVG(qty), MIN(qty) FROM m_order WHERE qty IS NULL", Ordered),
+    ("SELECT SUM(amount), AVG(amount) FROM m_order WHERE amount IS NULL", Ordered),
+    ("SELECT COUNT(DISTINCT qty), SUM(DISTINCT qty), AVG(DISTINCT amount) FROM m_order WHERE order_id < 0", Ordered),
+    ("SELECT * FROM m_order WHERE qty > 100000 ORDER BY order_id", Empty),
+    ("SELECT * FROM m_order WHERE qty > 100000 ORDER BY order_id LIMIT 5", Empty),
+    ("SELECT status, COUNT(*) FROM m_order WHERE qty > 100000 GROUP BY status", Empty),
+    ("SELECT status, COUNT(*) FROM m_order WHERE qty > 100000 GROUP BY status ORDER BY status", Empty),
+    ("SELECT DISTINCT status FROM m_order WHERE order_id < 0", Empty),
+    ("SELECT COUNT(*) FROM m_order HAVING COUNT(*) > 100000", Empty),
+    ("SELECT order_id, title FROM m_order WHERE title IS NULL ORDER BY order_id", Ordered),
+    ("SELECT COUNT(*) - COUNT(title) FROM m_order", Ordered),
+    ("SELECT qty IS NULL AS missing, COUNT(*) FROM m_order GROUP BY missing ORDER BY missing", Ordered),
+    ("SELECT order_id, qty FROM m_order ORDER BY qty IS NULL, qty DESC, order_id LIMIT 40", Ordered),
+    // --- GROUP BY -------------------------------------------------------
+    ("SELECT status, COUNT(*) FROM m_order GROUP BY status", Unordered),
+    ("SELECT status, COUNT(*), SUM(qty), AVG(amount), MIN(weight), MAX(created) FROM m_order GROUP BY status ORDER BY status", Ordered),
+    ("SELECT status, COUNT(*), SUM(qty) FROM m_order GROUP BY status ORDER BY status DESC", Ordered),
+    ("SELECT status, COUNT(*) AS n FROM m_order GROUP BY status ORDER BY n DESC, status", Ordered),
+    ("SELECT COUNT(*) FROM m_order GROUP BY status ORDER BY COUNT(*)", Ordered),
+    ("SELECT user_id, SUM(amount) FROM m_order GROUP BY user_id ORDER BY SUM(amount) DESC, user_id LIMIT 10", Ordered),
+    ("SELECT user_id, COUNT(*) FROM m_order GROUP BY user_id HAVING COUNT(*) > 7 ORDER BY user_id", Ordered),
+    ("SELECT user_id, AVG(qty) AS a FROM m_order GROUP BY user_id HAVING a > 10 ORDER BY a DESC, user_id", Ordered),
+    ("SELECT user_id, COUNT(*) AS c FROM m_order GROUP BY user_id ORDER BY c DESC, user_id LIMIT 5 OFFSET 5", Ordered),
+    ("SELECT user_id, COUNT(*) FROM m_order GROUP BY user_id ORDER BY user_id LIMIT 10 OFFSET 205", Ordered),
+    ("SELECT user_id, COUNT(*) FROM m_order GROUP BY user_id ORDER BY user_id LIMIT 10 OFFSET 500", Empty),
+    ("SELECT user_id, COUNT(*), SUM(qty) FROM m_order GROUP BY user_id", Unordered),
+    ("SELECT user_id, MAX(title) FROM m_order GROUP BY user_id ORDER BY user_id", OrderedFolded),
+    ("SELECT qty, COUNT(*) FROM m_order GROUP BY qty ORDER BY qty", Ordered),
+    ("SELECT qty, COUNT(*) FROM m_order GROUP BY qty", Unordered),
+    ("SELECT qty, COUNT(*) FROM m_order GROUP BY qty ORDER BY qty DESC LIMIT 5", Ordered),
+    ("SELECT title, COUNT(*) FROM m_order GROUP BY title", Folded),
+    ("SELECT title, COUNT(*) FROM m_order GROUP BY title ORDER BY title", OrderedFolded),
+    ("SELECT title, COUNT(*), SUM(qty) FROM m_order GROUP BY title ORDER BY title DESC LIMIT 3", OrderedFolded),
+    ("SELECT UPPER(title) AS u, COUNT(*) FROM m_order GROUP BY u ORDER BY u", OrderedFolded),
+    ("SELECT status, created, COUNT(*) FROM m_order GROUP BY status, created ORDER BY status, created LIMIT 20", Ordered),
+    ("SELECT status, YEAR(created) AS y, COUNT(*) FROM m_order GROUP BY status, y ORDER BY y DESC, status", Ordered),
+    ("SELECT user_id % 5 AS bucket, SUM(qty) FROM m_order GROUP BY bucket ORDER BY bucket", Ordered),
+    ("SELECT DATE(updated) AS d, COUNT(*) FROM m_order GROUP BY d ORDER BY d DESC LIMIT 10", Ordered),
+    ("SELECT user_id, status, COUNT(*) FROM m_order GROUP BY user_id, status ORDER BY user_id, status LIMIT 30", Ordered),
+    ("SELECT status, user_id, COUNT(*) FROM m_order GROUP BY user_id, status ORDER BY status, user_id LIMIT 30", Ordered),
+    ("SELECT status, COUNT(DISTINCT user_id) FROM m_order GROUP BY status ORDER BY status", Ordered),
+    ("SELECT status, SUM(DISTINCT qty), AVG(DISTINCT qty) FROM m_order GROUP BY status ORDER BY status", Ordered),
+    ("SELECT status FROM m_order GROUP BY status HAVING SUM(qty) > 1000", Unordered),
+    ("SELECT status FROM m_order GROUP BY status ORDER BY SUM(qty) DESC, status", Ordered),
+    ("SELECT COUNT(*) AS c FROM m_order GROUP BY user_id HAVING c = 8 ORDER BY c", Ordered),
+    ("SELECT status, COUNT(*) FROM m_order GROUP BY status HAVING MIN(amount) < 0 AND MAX(qty) >= 39 ORDER BY status", Ordered),
+    ("SELECT status, MIN(big), MAX(big), SUM(big), AVG(big) FROM m_order GROUP BY status ORDER BY status", Ordered),
+    ("SELECT status, AVG(weight), SUM(weight) FROM m_order GROUP BY status ORDER BY status", Ordered),
+    ("SELECT status, AVG(rate) FROM m_order GROUP BY status ORDER BY AVG(rate), status", Ordered),
+    ("SELECT status, COUNT(*) FROM m_order WHERE user_id IN (3, 4) GROUP BY status ORDER BY status", Ordered),
+    ("SELECT status, COUNT(*), SUM(amount) FROM m_order WHERE user_id = 5 GROUP BY status ORDER BY status", Ordered),
+    ("SELECT city, COUNT(*), AVG(balance) FROM m_user GROUP BY city ORDER BY city", OrderedFolded),
+    ("SELECT age, COUNT(*), MIN(name) FROM m_user GROUP BY age ORDER BY age", OrderedFolded),
+    ("SELECT age, COUNT(*) FROM m_user GROUP BY age HAVING COUNT(*) >= 12 ORDER BY COUNT(*) DESC, age", Ordered),
+    ("SELECT kind, COUNT(*), SUM(v), AVG(ratio) FROM m_event GROUP BY kind ORDER BY kind", Ordered),
+    ("SELECT kind, COUNT(*) FROM m_event GROUP BY kind ORDER BY COUNT(*) DESC, kind", Ordered),
+    ("SELECT kind, MIN(at), MAX(event_id) FROM m_event WHERE event_id BETWEEN 450 AND 1050 GROUP BY kind ORDER BY kind", Ordered),
+    ("SELECT label, SUM(hits), COUNT(*) FROM m_tag GROUP BY label ORDER BY label", OrderedFolded),
+    ("SELECT label, MAX(tag) FROM m_tag GROUP BY label", Folded),
+    // --- DISTINCT -------------------------------------------------------
+    ("SELECT DISTINCT status FROM m_order", Unordered),
+    ("SELECT DISTINCT status FROM m_order ORDER BY status", Ordered),
+    ("SELECT DISTINCT status FROM m_order ORDER BY status LIMIT 2 OFFSET 1", Ordered),
+    ("SELECT DISTINCT qty FROM m_order ORDER BY qty DESC", Ordered),
+    ("SELECT DISTINCT user_id, status FROM m_order ORDER BY user_id, status", Ordered),
+    ("SELECT DISTINCT title FROM m_order", Folded),
+    ("SELECT DISTINCT title FROM m_order ORDER BY title", OrderedFolded),
+    ("SELECT DISTINCT kind FROM m_event ORDER BY kind", Ordered),
+    ("SELECT DISTINCT created FROM m_order ORDER BY created LIMIT 10", Ordered),
+    ("SELECT DISTINCT status, qty IS NULL FROM m_order ORDER BY 1, 2", Ordered),
+    ("SELECT DISTINCT city FROM m_user", Folded),
+    ("SELECT DISTINCT qty % 3 FROM m_order", Unordered),
+    ("SELECT DISTINCT label FROM m_tag ORDER BY label DESC", OrderedFolded),
+    // --- Binding joins --------------------------------------------------
+    (concat!("SELECT o.order_id, i.item_id, i.price FROM ", bound!(), " ORDER BY i.item_id"), Ordered),
+    (concat!("SELECT o.order_id, i.item_id, i.price FROM ", bound!(), " ORDER BY i.price DESC, i.item_id LIMIT 20"), Ordered),
+    (concat!("SELECT o.status, COUNT(*), SUM(i.price), AVG(i.qty) FROM ", bound!(), " GROUP BY o.status ORDER BY o.status"), Ordered),
+    (concat!("SELECT COUNT(*), SUM(i.qty * i.price), MAX(i.price) FROM ", bound!()), Ordered),
+    ("SELECT o.order_id, COUNT(i.item_id) FROM m_order o LEFT JOIN m_order_item i ON o.user_id = i.user_id AND o.order_id = i.order_id GROUP BY o.order_id ORDER BY COUNT(i.item_id) DESC, o.order_id LIMIT 15", Ordered),
+    (concat!("SELECT DISTINCT i.sku FROM ", bound!(), " WHERE o.status = 'paid' ORDER BY i.sku"), OrderedFolded),
+    (concat!("SELECT o.title, SUM(i.qty) FROM ", bound!(), " GROUP BY o.title ORDER BY o.title"), OrderedFolded),
+    (concat!("SELECT o.order_id, i.sku FROM ", bound!(), " WHERE o.user_id = 7 ORDER BY o.order_id, i.item_id"), Ordered),
+    (concat!("SELECT i.sku, COUNT(*) FROM ", bound!(), " GROUP BY i.sku"), Folded),
+    // --- Broadcast joins ------------------------------------------------
+    ("SELECT o.order_id, d.label FROM m_order o JOIN m_dict d ON d.code = o.status ORDER BY d.label, o.order_id LIMIT 50", Ordered),
+    ("SELECT d.label, COUNT(*) FROM m_order o JOIN m_dict d ON d.code = o.status GROUP BY d.label ORDER BY d.label", Ordered),
+    ("SELECT d.lvl, SUM(o.amount) FROM m_order o JOIN m_dict d ON d.code = o.status GROUP BY d.lvl ORDER BY d.lvl DESC", Ordered),
+    ("SELECT o.order_id, d.label FROM m_order o LEFT JOIN m_dict d ON d.code = o.title ORDER BY d.label, o.order_id LIMIT 30", Ordered),
+    ("SELECT COUNT(*), MAX(d.lvl) FROM m_user u JOIN m_dict d ON d.lvl = u.age % 7", Ordered),
+    ("SELECT * FROM m_dict ORDER BY lvl", Ordered),
+    // --- Unicode --------------------------------------------------------
+    ("SELECT order_id, title FROM m_order WHERE title LIKE '%🍒%' ORDER BY order_id", Ordered),
+    ("SELECT title, COUNT(*) FROM m_order WHERE title LIKE 'é%' GROUP BY title", Folded),
+    ("SELECT tag, hits FROM m_tag WHERE tag LIKE '😀%' ORDER BY tag", Ordered),
+    ("SELECT tag, label FROM m_tag ORDER BY label, tag LIMIT 40", Ordered),
+    ("SELECT name, CHAR_LENGTH(name) AS n FROM m_user ORDER BY n DESC, user_id LIMIT 10", Ordered),
+    ("SELECT name, user_id FROM m_user WHERE name = 'alice' ORDER BY user_id", Ordered),
+    ("SELECT user_id, name FROM m_user WHERE name > 'm' ORDER BY name, user_id LIMIT 20", Ordered),
+];
+
+/// A prepared-statement parameter.
+#[derive(Debug, Clone, Copy)]
+enum P {
+    I(i64),
+    S(&'static str),
+    Null,
+}
+
+/// Binary-protocol statements (`exec` with `?`; `&[]` still runs prepared).
+#[rustfmt::skip]
+const PREPARED: &[(&str, &[P], Rows)] = &[
+    ("SELECT order_id, qty FROM m_order WHERE qty > ? ORDER BY qty DESC, order_id LIMIT ?", &[P::I(30), P::I(10)], Ordered),
+    ("SELECT order_id FROM m_order ORDER BY order_id LIMIT ?, ?", &[P::I(5), P::I(10)], Ordered),
+    ("SELECT order_id FROM m_order ORDER BY title, order_id LIMIT ? OFFSET ?", &[P::I(7), P::I(300)], Ordered),
+    ("SELECT status, COUNT(*), SUM(amount), AVG(qty) FROM m_order WHERE created >= ? GROUP BY status ORDER BY status", &[P::S("2021-01-01")], Ordered),
+    ("SELECT COUNT(*), MIN(title), MAX(amount) FROM m_order WHERE user_id IN (?, ?, ?)", &[P::I(1), P::I(2), P::I(6)], OrderedFolded),
+    ("SELECT DISTINCT status FROM m_order WHERE qty BETWEEN ? AND ? ORDER BY status", &[P::I(0), P::I(5)], Ordered),
+    (concat!("SELECT o.order_id, i.item_id FROM ", bound!(), " WHERE i.price > ? ORDER BY i.price DESC, i.item_id LIMIT 10"), &[P::S("15.5")], Ordered),
+    ("SELECT event_id, v FROM m_event WHERE event_id BETWEEN ? AND ? ORDER BY v DESC, event_id LIMIT 10", &[P::I(-50), P::I(600)], Ordered),
+    ("SELECT AVG(weight), SUM(rate), COUNT(*) FROM m_order WHERE title = ?", &[P::S("APPLE")], Ordered),
+    ("SELECT title, COUNT(*) FROM m_order WHERE order_id > ? GROUP BY title ORDER BY title", &[P::I(700)], OrderedFolded),
+    ("SELECT user_id, name FROM m_user WHERE name > ? ORDER BY name, user_id LIMIT 20", &[P::S("m")], Ordered),
+    ("SELECT COUNT(*), SUM(qty), MAX(updated) FROM m_order WHERE qty > ?", &[P::I(1_000_000_000)], Ordered),
+    ("SELECT COUNT(*) FROM m_order WHERE qty <=> ?", &[P::Null], Ordered),
+    ("SELECT order_id, amount, weight, big, created, updated FROM m_order ORDER BY updated DESC, order_id LIMIT 20", &[], Ordered),
+    ("SELECT SUM(big), AVG(big), MIN(big), MAX(big) FROM m_order", &[], Ordered),
+    ("SELECT status, AVG(amount), SUM(weight), AVG(weight), COUNT(*) FROM m_order GROUP BY status ORDER BY status", &[], Ordered),
+    ("SELECT MIN(at), MAX(at), AVG(ratio), SUM(v) FROM m_event", &[], Ordered),
+    ("SELECT user_id, score, balance, born FROM m_user ORDER BY score DESC, user_id LIMIT 25", &[], Ordered),
+    ("SELECT qty, COUNT(*), SUM(weight) FROM m_order GROUP BY qty", &[], Unordered),
+    ("SELECT DISTINCT qty FROM m_order WHERE qty < ? ORDER BY qty", &[P::I(0)], Ordered),
+];
+
+/// Statements the proxy cannot merge exactly: refused with 1235/42000, the
+/// message naming the construct (case-insensitive substring).
+#[rustfmt::skip]
+const REFUSED: &[(&str, &str)] = &[
+    ("SELECT GROUP_CONCAT(status) FROM m_order", "GROUP_CONCAT"),
+    ("SELECT status, GROUP_CONCAT(order_id ORDER BY order_id) FROM m_order GROUP BY status", "GROUP_CONCAT"),
+    ("SELECT JSON_ARRAYAGG(order_id) FROM m_order", "JSON_ARRAYAGG"),
+    ("SELECT order_id, ROW_NUMBER() OVER (ORDER BY order_id) FROM m_order", "window"),
+    ("SELECT status, SUM(qty) OVER (PARTITION BY status) FROM m_order", "window"),
+    ("SELECT order_id, RANK() OVER (ORDER BY amount) AS r FROM m_order ORDER BY order_id", "window"),
+    ("SELECT STDDEV(qty) FROM m_order", "STDDEV"),
+    ("SELECT status, VARIANCE(amount) FROM m_order GROUP BY status", "VARIANCE"),
+    ("SELECT STD(weight) FROM m_order", "STD"),
+    ("SELECT VAR_SAMP(qty) FROM m_order", "VAR_SAMP"),
+    ("SELECT status, COUNT(*) FROM m_order GROUP BY status WITH ROLLUP", "ROLLUP"),
+];
+
+async fn within_timeout<F: Future>(body: F) -> F::Output {
+    tokio::time::timeout(TEST_TIMEOUT, body)
+        .await
+        .expect("test timed out: a connection hung")
+}
+
+// ---------------------------------------------------------------------------
+// Running and comparing
+// ---------------------------------------------------------------------------
+
+/// What a client relies on in a column definition (the table names differ
+/// by design: actual tables).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ColumnMeta {
+    name: String,
+    org_name: String,
+    column_type: ColumnType,
+    flags: ColumnFlags,
+    decimals: u8,
+    charset: u16,
+    length: u32,
+}
+
+fn meta(columns: &[Column]) -> Vec<ColumnMeta> {
+    columns
+        .iter()
+        .map(|c| ColumnMeta {
+            name: c.name_str().into_owned(),
+            org_name: c.org_name_str().into_owned(),
+            column_type: c.column_type(),
+            flags: c.flags(),
+            decimals: c.decimals(),
+            charset: c.character_set(),
+            length: c.column_length(),
+        })
+        .collect()
+}
+
+/// One statement's answer.
+#[derive(Debug, Clone, PartialEq)]
+struct Answer {
+    /// A prepared statement's columns as COM_STMT_PREPARE describes them
+    /// (clients such as libmysqlclient bind their buffers to these); empty
+    /// for the text protocol.
+    described: Vec<ColumnMeta>,
+    columns: Vec<ColumnMeta>,
+    rows: Vec<Vec<Value>>,
+}
+
+/// A server error: (code, SQLSTATE, message).
+type ServerError = (u16, String, String);
+
+/// Runs `sql`: text protocol without params, prepared with them.
+async fn run(conn: &mut Conn, sql: &str, params: Option<Params>) -> Result<Answer, ServerError> {
+    let to_server = |e: mysql_async::Error| match e {
+        mysql_async::Error::Server(e) => (e.code, e.state, e.message),
+        other => (0, String::new(), format!("not a server error: {other}")),
+    };
+    let mut described = Vec::new();
+    let (columns, rows) = match params {
+        None => {
+            let mut result = conn.query_iter(sql).await.map_err(to_server)?;
+            let columns = meta(result.columns_ref());
+            let rows: Vec<Row> = result.collect().await.map_err(to_server)?;
+            (columns, rows)
+        }
+        Some(params) => {
+            let stmt = conn.prep(sql).await.map_err(to_server)?;
+            described = meta(&stmt.columns());
+            let mut result = conn.exec_iter(&stmt, params).await.map_err(to_server)?;
+            let columns = meta(result.columns_ref());
+            let rows: Vec<Row> = result.collect().await.map_err(to_server)?;
+            (columns, rows)
+        }
+    };
+    Ok(Answer {
+        described,
+        columns,
+        rows: rows.into_iter().map(Row::unwrap).collect(),
+    })
+}
+
+/// Strings as a case- and accent-insensitive collation sees them.
+fn folded(mut answer: Answer) -> Answer {
+    for row in &mut answer.rows {
+        for v in row.iter_mut() {
+            if let Value::Bytes(b) = v {
+                *v = Value::Bytes(fold(&String::from_utf8_lossy(b)).into_bytes());
+            }
+        }
+    }
+    answer
+}
+
+fn sorted(mut answer: Answer) -> Answer {
+    answer
+        .rows
+        .sort_by_cached_key(|r| r.iter().map(|v| v.as_sql(false)).collect::<Vec<_>>());
+    answer
+}
+
+/// The two answers as `how` compares them.
+fn comparable(how: Rows, got: Answer, want: Answer) -> (Answer, Answer) {
+    match how {
+        Ordered | Empty => (got, want),
+        Unordered => (sorted(got), sorted(want)),
+        Folded => (sorted(folded(got)), sorted(folded(want))),
+        OrderedFolded => (folded(got), folded(want)),
+        Count => {
+            let shape = |a: Answer| Answer {
+                described: a.described,
+                columns: a.columns,
+                rows: vec![vec![Value::Int(a.rows.len() as i64)]],
+            };
+            (shape(got), shape(want))
+        }
+    }
+}
+
+fn row_text(row: &[Value]) -> String {
+    let v: Vec<String> = row.iter().map(|v| v.as_sql(false)).collect();
+    format!("({})", v.join(", "))
+}
+
+fn columns_text(columns: &[ColumnMeta]) -> String {
+    let c: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            format!(
+                "{} (org {:?}) {:?} {:?} dec={} cs={} len={}",
+                c.name, c.org_name, c.column_type, c.flags, c.decimals, c.charset, c.length
+            )
+        })
+        .collect();
+    c.join("; ")
+}
+
+/// The properties in which two column definitions differ.
+fn column_difference(a: &ColumnMeta, b: &ColumnMeta, (g, w): (&str, &str)) -> String {
+    let mut out = Vec::new();
+    let mut property = |name: &str, x: String, y: String| {
+        if x != y {
+            out.push(format!("{name} {x} ({g}) vs {y} ({w})"));
+        }
+    };
+    property("name", format!("{:?}", a.name), format!("{:?}", b.name));
+    property(
+        "org_name",
+        format!("{:?}", a.org_name),
+        format!("{:?}", b.org_name),
+    );
+    property(
+        "type",
+        format!("{:?}", a.column_type),
+        format!("{:?}", b.column_type),
+    );
+    property("flags", format!("{:?}", a.flags), format!("{:?}", b.flags));
+    property("decimals", a.decimals.to_string(), b.decimals.to_string());
+    property("charset", a.charset.to_string(), b.charset.to_string());
+    property("length", a.length.to_string(), b.length.to_string());
+    out.join(", ")
+}
+
+/// Where the proxy's answer first differs from the oracle's.
+fn difference(got: &Answer, want: &Answer) -> String {
+    difference_between(got, want, ("proxy", "oracle"))
+}
+
+/// Where two unequal answers first differ, for the failure message; `names`
+/// label them.
+fn difference_between(got: &Answer, want: &Answer, names: (&str, &str)) -> String {
+    let (g, w) = names;
+    let mut out = Vec::new();
+    if got.described != want.described {
+        out.push(format!(
+            "COM_STMT_PREPARE describes other columns\n      {g}: [{}]\n      {w}: [{}]",
+            columns_text(&got.described),
+            columns_text(&want.described)
+        ));
+    }
+    if got.columns.len() != want.columns.len() {
+        out.push(format!(
+            "columns differ\n      {g}: [{}]\n      {w}: [{}]",
+            columns_text(&got.columns),
+            columns_text(&want.columns)
+        ));
+    } else {
+        for (i, (a, b)) in got.columns.iter().zip(&want.columns).enumerate() {
+            if a != b {
+                out.push(format!(
+                    "column {i} `{}` differs: {}",
+                    b.name,
+                    column_difference(a, b, names)
+                ));
+            }
+        }
+    }
+    if got.rows.len() != want.rows.len() {
+        out.push(format!(
+            "{} rows from {g}, {} from {w}",
+            got.rows.len(),
+            want.rows.len()
+        ));
+    }
+    if let Some(i) = (0..got.rows.len().min(want.rows.len())).find(|&i| got.rows[i] != want.rows[i])
+    {
+        out.push(format!(
+            "first different row #{i}\n      {g}: {}\n      {w}: {}",
+            row_text(&got.rows[i]),
+            row_text(&want.rows[i])
+        ));
+    } else if got.rows.len() != want.rows.len() {
+        let (longer, who) = if got.rows.len() > want.rows.len() {
+            (got, g)
+        } else {
+            (want, w)
+        };
+        let at = got.rows.len().min(want.rows.len());
+        out.push(format!(
+            "first extra row #{at} ({who}): {}",
+            row_text(&longer.rows[at])
+        ));
+    }
+    out.join("\n    ")
+}
+
+fn params_of(ps: &[P]) -> Params {
+    if ps.is_empty() {
+        return Params::Empty;
+    }
+    Params::Positional(
+        ps.iter()
+            .map(|p| match p {
+                P::I(i) => Value::Int(*i),
+                P::S(s) => Value::Bytes(s.as_bytes().to_vec()),
+                P::Null => Value::NULL,
+            })
+            .collect(),
+    )
+}
+
+/// The sharded tables behind a proxy and the oracle, loaded alike.
+struct Env {
+    /// Kept alive for the connections.
+    #[allow(dead_code)]
+    proxy: common::Proxy,
+    client: Conn,
+    oracle: Conn,
+}
+
+impl Env {
+    async fn start(prefix: &str) -> Env {
+        let sources: Vec<DataSource> = merge_env::sources(prefix);
+        let proxy = common::Proxy::start(&merge_env::rules(&sources));
+        let opts = mysql_async::Opts::from_url(&proxy.url(
+            common::APP_USER,
+            common::APP_PASSWORD,
+            shard_env::SCHEMA,
+        ))
+        .expect("valid url");
+        let mut client = Conn::new(opts)
+            .await
+            .unwrap_or_else(|e| panic!("connect through the proxy: {e}\n{}", proxy.log()));
+        let (_, oracle) = tokio::join!(
+            merge_env::load_sharded(&mut client, &sources),
+            merge_env::oracle(prefix)
+        );
+        Env {
+            proxy,
+            client,
+            oracle,
+        }
+    }
+}
+
+/// Mismatches, sorted by kind.
+#[derive(Default)]
+struct Failures {
+    /// The proxy answered with other rows than the oracle.
+    wrong: Vec<String>,
+    /// The proxy answered the oracle's rows, but describes the columns
+    /// otherwise.
+    metadata: Vec<String>,
+    /// The proxy refused a statement it should merge.
+    refused: Vec<String>,
+    /// Any other error from the proxy.
+    errors: Vec<String>,
+    /// The case table says otherwise than the oracle answers.
+    data: Vec<String>,
+}
+
+impl Failures {
+    fn report(&self, total: usize) -> Option<String> {
+        if !self.data.is_empty() {
+            return Some(format!(
+                "the case table does not match the oracle:\n{}",
+                self.data.join("\n")
+            ));
+        }
+        let n = self.wrong.len() + self.metadata.len() + self.refused.len() + self.errors.len();
+        if n == 0 {
+            return None;
+        }
+        let mut out = format!(
+            "{n} of {total} statements differ from the oracle ({} wrong rows, {} right rows with \
+             other column definitions, {} refused, {} other errors)\n",
+            self.wrong.len(),
+            self.metadata.len(),
+            self.refused.len(),
+            self.errors.len()
+        );
+        for (title, list) in [
+            ("WRONG ROWS", &self.wrong),
+            ("COLUMN DEFINITIONS DIFFER (rows equal)", &self.metadata),
+            ("REFUSED", &self.refused),
+            ("ERRORS", &self.errors),
+        ] {
+            if !list.is_empty() {
+                out.push_str(&format!("\n=== {title} ===\n{}\n", list.join("\n")));
+            }
+        }
+        Some(out)
+    }
+}
+
+/// Runs one case on both sides and records how the proxy's answer differs.
+async fn check(
+    env: &mut Env,
+    failures: &mut Failures,
+    name: &str,
+    sql: &str,
+    params: Option<Params>,
+    how: Rows,
+) {
+    let want = run(&mut env.oracle, sql, params.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{name}: the oracle refused {sql}: {e:?}"));
+    // The case table must say what the oracle does.
+    if (how == Empty) != want.rows.is_empty() {
+        failures.data.push(format!(
+            "{name}: the oracle returns {} rows for {sql}, the case says {how:?}",
+            want.rows.len()
+        ));
+        return;
+    }
+    match run(&mut env.client, sql, params).await {
+        Err((code, state, message)) => {
+            let line = format!(
+                "{name} {sql}\n    proxy error {code}/{state}: {message}\n    (the oracle answers {} rows)",
+                want.rows.len()
+            );
+            if code == 1235 {
+                failures.refused.push(line);
+            } else {
+                failures.errors.push(line);
+            }
+        }
+        Ok(got) => {
+            let (got, want) = comparable(how, got, want);
+            if got != want {
+                let line = format!("{name} [{how:?}] {sql}\n    {}", difference(&got, &want));
+                if got.rows == want.rows {
+                    failures.metadata.push(line);
+                } else {
+                    failures.wrong.push(line);
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------
+
+#[test]
+fn the_case_table_names_each_statement_once() {
+    let mut seen = HashSet::new();
+    for sql in CASES
+        .iter()
+        .map(|c| c.0)
+        .chain(PREPARED.iter().map(|c| c.0))
+        .chain(REFUSED.iter().map(|c| c.0))
+    {
+        assert!(seen.insert(sql), "listed twice: {sql}");
+    }
+    assert!(
+        CASES.len() + PREPARED.len() >= 150,
+        "the suite has {} statements",
+        CASES.len() + PREPARED.len()
+    );
+}
+
+/// Every case compares what it claims to: the oracle answers it the same
+/// (as the case compares) from InnoDB tables and from MyISAM tables filled
+/// in reverse, which scan their rows the other way round. An ORDER BY that
+/// leaves ties, or a group whose shown string is arbitrary but compared
+/// exactly, shows up here rather than as a proxy bug.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_case_table_does_not_depend_on_row_order() {
+    within_timeout(async {
+        let (mut a, mut b) = tokio::join!(
+            merge_env::oracle("merge_ties_a"),
+            merge_env::unsharded("merge_ties_b", "ENGINE=MyISAM", merge_env::Order::Reversed)
+        );
+        let cases = CASES.iter().map(|(sql, how)| (*sql, None, *how)).chain(
+            PREPARED
+                .iter()
+                .map(|(sql, ps, how)| (*sql, Some(params_of(ps)), *how)),
+        );
+        let mut failures = Vec::new();
+        for (sql, params, how) in cases {
+            let want = run(&mut a, sql, params.clone()).await;
+            let got = run(&mut b, sql, params).await;
+            let (Ok(want), Ok(got)) = (want, got) else {
+                panic!("the oracle refused {sql}");
+            };
+            let (mut got, mut want) = comparable(how, got, want);
+            // Metadata may differ between engines; the rows are the point.
+            got.columns.clear();
+            want.columns.clear();
+            got.described.clear();
+            want.described.clear();
+            if got != want {
+                let names = ("reversed MyISAM", "InnoDB");
+                failures.push(format!(
+                    "[{how:?}] {sql}\n    {}",
+                    difference_between(&got, &want, names)
+                ));
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} cases depend on the order rows are stored in:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merged_results_equal_the_oracle() {
+    within_timeout(async {
+        let mut env = Env::start("merge_oracle").await;
+        let mut failures = Failures::default();
+        for (i, (sql, how)) in CASES.iter().enumerate() {
+            check(
+                &mut env,
+                &mut failures,
+                &format!("case {i}"),
+                sql,
+                None,
+                *how,
+            )
+            .await;
+        }
+        for (i, (sql, ps, how)) in PREPARED.iter().enumerate() {
+            let name = format!("prepared {i} {ps:?}");
+            check(
+                &mut env,
+                &mut failures,
+                &name,
+                sql,
+                Some(params_of(ps)),
+                *how,
+            )
+            .await;
+        }
+        if let Some(report) = failures.report(CASES.len() + PREPARED.len()) {
+            panic!("{report}");
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merges_the_proxy_cannot_do_exactly_are_refused() {
+    within_timeout(async {
+        let mut env = Env::start("merge_refused").await;
+        let mut failures = Vec::new();
+        for (sql, construct) in REFUSED {
+            match run(&mut env.client, sql, None).await {
+                Err((1235, state, message))
+                    if state == "42000"
+                        && message.to_lowercase().contains(&construct.to_lowercase()) => {}
+                Err((code, state, message)) => failures.push(format!(
+                    "{sql}\n    expected 1235/42000 naming {construct:?}, got {code}/{state}: {message}"
+                )),
+                Ok(got) => {
+                    let oracle = match run(&mut env.oracle, sql, None).await {
+                        Ok(want) if sorted(want.clone()) == sorted(got.clone()) => {
+                            "the same as the oracle, but not refused".to_string()
+                        }
+                        Ok(want) => format!(
+                            "a WRONG answer: {}",
+                            difference(&sorted(got.clone()), &sorted(want))
+                        ),
+                        Err(e) => format!("the oracle refuses it: {e:?}"),
+                    };
+                    failures.push(format!(
+                        "{sql}\n    expected 1235 naming {construct:?}, the proxy answered {} rows: {oracle}",
+                        got.rows.len()
+                    ));
+                }
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} of {} statements not refused as expected:\n{}",
+            failures.len(),
+            REFUSED.len(),
+            failures.join("\n")
+        );
+    })
+    .await
+}
