@@ -621,14 +621,19 @@ impl Session {
         sql: &str,
     ) -> Result<(Vec<Column>, Vec<Column>), Error> {
         let routed = names_routed_table(self.schema_rules()?, sql.as_bytes()).is_some();
+        let mut merge = None;
         let (data_source, backend_sql) = if routed {
             let plan = self.plan(sql, &[])?;
+            if let crate::plan::MergePlan::Select(spec) = plan.merge {
+                merge = Some(spec);
+            }
             let unit = plan
                 .units
                 .into_iter()
                 .next()
                 .ok_or_else(|| Error::internal("a plan without execution units"))?;
-            (unit.data_source, unit.sql)
+            let sql = crate::sql::first_union_branch(&unit.sql).unwrap_or(unit.sql);
+            (unit.data_source, sql)
         } else {
             (self.default_data_source()?, sql.to_string())
         };
@@ -637,7 +642,11 @@ impl Session {
             .prep(backend_sql.as_str())
             .await
             .map_err(|e| crate::execute::backend_error(&ds, e))?;
-        let columns = statement.columns().to_vec();
+        let mut columns = statement.columns().to_vec();
+        if let Some(spec) = merge {
+            // Derived columns the merge strips are not the client's.
+            columns.truncate(spec.visible_in(columns.len()));
+        }
         let params = if routed {
             // The client's statement, not the unit's, decides the parameter count.
             let n = Scanner::new(sql)

@@ -7,6 +7,7 @@ use crate::error::Error;
 use crate::execute::{relay_binary, relay_text, run_ok, stream_rows};
 use crate::plan::{ExecutionPlan, ExecutionUnit, MergePlan};
 use futures_util::future::join_all;
+use mysql_async::prelude::Queryable;
 use mysql_common::constants::StatusFlags;
 use mysql_common::packets::Column;
 use mysql_common::value::Value;
@@ -304,11 +305,55 @@ fn is_ddl(sql: &str) -> bool {
 }
 
 impl Session {
+    /// The column definitions a client should see for a unit that combines
+    /// several actual tables in a `UNION ALL`: those of its first copy alone,
+    /// read by preparing it (cached per connection). `None` for a plain unit.
+    /// Text results are described by running the copy with `LIMIT 0`;
+    /// binary ones by preparing it (prepared results describe numbers
+    /// with the binary flag, as the backend would for the client).
+    pub(super) async fn describe_unit(
+        &mut self,
+        unit: &ExecutionUnit,
+        binary: bool,
+    ) -> Result<Option<Vec<Column>>, Error> {
+        if !unit.sql.contains("UNION ALL") {
+            return Ok(None);
+        }
+        let (conn, ds) = self
+            .conns
+            .conn(&self.shared.backends, &unit.data_source)
+            .await?;
+        let columns = if binary {
+            let Some(branch) = crate::sql::first_union_branch(&unit.sql) else {
+                return Ok(None);
+            };
+            let statement = conn
+                .prep(branch.as_str())
+                .await
+                .map_err(|e| crate::execute::backend_error(ds, e))?;
+            statement.columns().to_vec()
+        } else {
+            let Some(branch) = crate::sql::first_union_branch_without_rows(&unit.sql) else {
+                return Ok(None);
+            };
+            let result = conn
+                .query_iter(branch)
+                .await
+                .map_err(|e| crate::execute::backend_error(ds, e))?;
+            let columns = result.columns().map(|c| c.to_vec()).unwrap_or_default();
+            result
+                .drop_result()
+                .await
+                .map_err(|e| crate::execute::backend_error(ds, e))?;
+            columns
+        };
+        Ok(Some(columns))
+    }
+
     /// A SELECT over several data sources whose rows must be merged (ORDER
     /// BY, LIMIT, aggregates, GROUP BY, DISTINCT): every unit starts at once
     /// on its data source's connection and the merge streams their rows.
     /// The plan gives one unit per data source.
-    #[allow(dead_code)] // until the planner emits merged SELECT plans
     pub(super) async fn merge_select<R: Reply>(
         &mut self,
         spec: &crate::merge::SelectMerge,
@@ -330,6 +375,10 @@ impl Session {
         for name in &names {
             self.conns.conn(&self.shared.backends, name).await?;
         }
+        let described = match units.first() {
+            Some(first) => self.describe_unit(first, binary).await?,
+            None => None,
+        };
         let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let mut conns = self.conns.held_mut(&name_refs);
         // Pair every unit with its connection, in unit order.
@@ -348,7 +397,7 @@ impl Session {
             }))
             .await;
             let sources = opened.into_iter().collect::<Result<Vec<_>, _>>()?;
-            run_merge(spec, sources, reply).await?;
+            run_merge(spec, described, sources, reply).await?;
         } else {
             let opened =
                 join_all(paired.into_iter().map(|(name, conn, unit)| {
@@ -356,7 +405,7 @@ impl Session {
                 }))
                 .await;
             let sources = opened.into_iter().collect::<Result<Vec<_>, _>>()?;
-            run_merge(spec, sources, reply).await?;
+            run_merge(spec, described, sources, reply).await?;
         }
         self.after_units(&names);
         reply.end_rows(self.status() | more, 0);
@@ -364,14 +413,18 @@ impl Session {
     }
 }
 
-/// Sends the visible columns, then the merged rows.
-#[allow(dead_code)] // until the planner emits merged SELECT plans
+/// Sends the visible columns (as `described`, when given), then the merged rows.
 async fn run_merge<R: Reply, P: mysql_async::prelude::Protocol + Send>(
     spec: &crate::merge::SelectMerge,
+    described: Option<Vec<Column>>,
     sources: Vec<crate::execute::UnitRows<'_, P>>,
     reply: &mut R,
 ) -> Result<(), Error> {
-    let columns = sources.first().map(|s| s.columns()).unwrap_or_default();
+    let streamed = sources.first().map(|s| s.columns()).unwrap_or_default();
+    let columns = match described {
+        Some(d) if d.len() == streamed.len() => d,
+        _ => streamed,
+    };
     let visible = spec.visible_in(columns.len()).min(columns.len());
     reply.columns(&columns[..visible]);
     let mut sink = crate::merge::ReplySink::new(reply);
