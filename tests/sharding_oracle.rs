@@ -517,7 +517,6 @@ async fn refused(
 }
 
 #[tokio::test]
-#[ignore = "open: a binding join on part of the sharding columns runs node by node"]
 async fn statements_the_proxy_cannot_run_exactly_are_refused_clearly() {
     within_timeout(async {
         let mut env = Env::start("oracle_refusals").await;
@@ -644,7 +643,6 @@ async fn multi_node_merges_are_refused_until_the_merge_stage_lands() {
 /// A result column's table is the logical table (or its alias), as on the
 /// unsharded database: clients (JDBC's getTableName, ORMs) read it.
 #[tokio::test]
-#[ignore = "open: result columns name the actual table"]
 async fn result_columns_name_the_logical_table() {
     within_timeout(async {
         let mut env = Env::start("oracle_coltable").await;

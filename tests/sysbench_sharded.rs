@@ -113,13 +113,21 @@ fn run_test(proxy: &Proxy, test: &str, ps_mode: &str) -> Result<(), String> {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let queries = figure(&stdout, "queries:").unwrap_or(0);
     let errors = figure(&stdout, "ignored errors:");
+    let transactions = figure(&stdout, "transactions:").unwrap_or(0);
+    // sysbench retries the transactions its writers deadlock on (1213, as
+    // on one MariaDB with several writers): a few are the workload's own.
+    let tolerated = if test == "oltp_read_write" {
+        transactions / 20
+    } else {
+        0
+    };
     let problem = if !out.status.success() {
         Some("failed")
     } else if text(&out).contains("FATAL") {
         Some("reported a fatal error")
     } else if queries == 0 {
         Some("ran no queries")
-    } else if errors != Some(0) {
+    } else if errors.is_none_or(|e| e > tolerated) {
         Some("reported errors")
     } else {
         None
@@ -130,7 +138,6 @@ fn run_test(proxy: &Proxy, test: &str, ps_mode: &str) -> Result<(), String> {
             report()
         ));
     }
-    let transactions = figure(&stdout, "transactions:").unwrap_or(0);
     eprintln!(
         "sysbench {test}, db-ps-mode={ps_mode}: {queries} queries, {transactions} transactions in 3 s"
     );
