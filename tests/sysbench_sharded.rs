@@ -99,14 +99,18 @@ fn run_workload(proxy: &Proxy, ps_mode: &str) {
 
 /// Runs workload `test` for 3 s: queries and no errors, or what went wrong.
 fn run_test(proxy: &Proxy, test: &str, ps_mode: &str) -> Result<(), String> {
+    // Writers on two threads can deadlock across data sources, which no
+    // backend sees (each holds half): local-mode transactions then wait for
+    // innodb_lock_wait_timeout. One writer thread keeps the run exact.
+    let threads = if test == "oltp_read_write" {
+        "--threads=1"
+    } else {
+        "--threads=2"
+    };
     let out = sysbench_test(
         proxy,
         test,
-        &[
-            "--time=3",
-            "--threads=2",
-            &format!("--db-ps-mode={ps_mode}"),
-        ],
+        &["--time=3", threads, &format!("--db-ps-mode={ps_mode}")],
         "run",
     );
     let report = || format!("{}\n--- proxy log (tail):\n{}", text(&out), log_tail(proxy));
@@ -114,20 +118,14 @@ fn run_test(proxy: &Proxy, test: &str, ps_mode: &str) -> Result<(), String> {
     let queries = figure(&stdout, "queries:").unwrap_or(0);
     let errors = figure(&stdout, "ignored errors:");
     let transactions = figure(&stdout, "transactions:").unwrap_or(0);
-    // sysbench retries the transactions its writers deadlock on (1213, as
-    // on one MariaDB with several writers): a few are the workload's own.
-    let tolerated = if test == "oltp_read_write" {
-        transactions / 20
-    } else {
-        0
-    };
+    let tolerated = 0;
     let problem = if !out.status.success() {
         Some("failed")
     } else if text(&out).contains("FATAL") {
         Some("reported a fatal error")
     } else if queries == 0 {
         Some("ran no queries")
-    } else if errors.is_none_or(|e| e > tolerated) {
+    } else if errors.is_none_or(|e| e > tolerated) || transactions == 0 {
         Some("reported errors")
     } else {
         None
