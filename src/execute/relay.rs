@@ -47,11 +47,7 @@ pub async fn relay_binary<R: Reply>(
     reply: &mut R,
     status: StatusFlags,
 ) -> Result<Relayed, Error> {
-    let params = if params.is_empty() {
-        Params::Empty
-    } else {
-        Params::Positional(params)
-    };
+    let params = positional(params);
     let result = conn
         .exec_iter(sql, params)
         .await
@@ -175,11 +171,7 @@ pub async fn stream_rows<R: Reply>(
             rows_only(result, data_source, reply, send_columns).await
         }
         Some(params) => {
-            let params = if params.is_empty() {
-                Params::Empty
-            } else {
-                Params::Positional(params)
-            };
+            let params = positional(params);
             let result = conn
                 .exec_iter(sql, params)
                 .await
@@ -231,30 +223,37 @@ pub async fn run_ok(
                 .query_iter(sql)
                 .await
                 .map_err(|e| backend_error(data_source, e))?;
-            let info = ok_of(&result);
-            result
-                .drop_result()
-                .await
-                .map_err(|e| backend_error(data_source, e))?;
-            Ok(info)
+            ok_and_drop(result, data_source).await
         }
         Some(params) => {
-            let params = if params.is_empty() {
-                Params::Empty
-            } else {
-                Params::Positional(params)
-            };
             let result = conn
-                .exec_iter(sql, params)
+                .exec_iter(sql, positional(params))
                 .await
                 .map_err(|e| backend_error(data_source, e))?;
-            let info = ok_of(&result);
-            result
-                .drop_result()
-                .await
-                .map_err(|e| backend_error(data_source, e))?;
-            Ok(info)
+            ok_and_drop(result, data_source).await
         }
+    }
+}
+
+/// The OK of a result, the rest of it read and dropped.
+async fn ok_and_drop<P: Protocol>(
+    result: QueryResult<'_, '_, P>,
+    data_source: &str,
+) -> Result<OkInfo, Error> {
+    let info = ok_of(&result);
+    result
+        .drop_result()
+        .await
+        .map_err(|e| backend_error(data_source, e))?;
+    Ok(info)
+}
+
+/// COM_STMT_EXECUTE parameters in `?` order.
+fn positional(params: Vec<Value>) -> Params {
+    if params.is_empty() {
+        Params::Empty
+    } else {
+        Params::Positional(params)
     }
 }
 
@@ -317,11 +316,7 @@ pub async fn open_binary_rows<'a>(
     sql: String,
     params: Vec<Value>,
 ) -> Result<UnitRows<'a, mysql_async::BinaryProtocol>, Error> {
-    let params = if params.is_empty() {
-        Params::Empty
-    } else {
-        Params::Positional(params)
-    };
+    let params = positional(params);
     let result = conn
         .exec_iter(sql, params)
         .await
