@@ -111,15 +111,14 @@ fn plain_body(body: &SetExpr) -> Option<String> {
             if select.into.is_some() {
                 return Some("SELECT ... INTO".into());
             }
-            let mut finder = Functions::default();
-            for item in &select.projection {
-                let expr = match item {
-                    SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e,
-                    _ => continue,
-                };
-                let _ = expr.visit(&mut finder);
-            }
-            finder.found
+            select.projection.iter().find_map(|item| match item {
+                SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => find(e)
+                    .map(|found| match found {
+                        Found::Window(name) => format!("window function {name}"),
+                        Found::Aggregate(name) => format!("aggregate function {name}"),
+                    }),
+                _ => None,
+            })
         }
         SetExpr::Query(query) => plain(query),
         SetExpr::SetOperation {
@@ -142,16 +141,33 @@ fn plain_body(body: &SetExpr) -> Option<String> {
     }
 }
 
-/// Finds aggregate and window functions outside subqueries.
-#[derive(Default)]
-struct Functions {
-    /// Subquery nesting depth.
-    depth: usize,
-    /// The first one found, as the construct to name.
-    found: Option<String>,
+/// The first aggregate or window function in `expr` outside subqueries, by
+/// name (`COUNT`, or `window function ROW_NUMBER`).
+pub fn find(expr: &Expr) -> Option<Found> {
+    let mut finder = Finder::default();
+    let _ = expr.visit(&mut finder);
+    finder.found
 }
 
-impl Visitor for Functions {
+/// What [`find`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// An aggregate function, by name.
+    Aggregate(String),
+    /// A window function, by name.
+    Window(String),
+}
+
+/// Finds aggregate and window functions outside subqueries.
+#[derive(Default)]
+struct Finder {
+    /// Subquery nesting depth.
+    depth: usize,
+    /// The first one found.
+    found: Option<Found>,
+}
+
+impl Visitor for Finder {
     type Break = ();
 
     fn pre_visit_query(&mut self, _query: &Query) -> ControlFlow<()> {
@@ -171,11 +187,11 @@ impl Visitor for Functions {
         if let Expr::Function(function) = expr {
             let name = function.name.to_string().to_ascii_uppercase();
             if function.over.is_some() {
-                self.found = Some(format!("window function {name}"));
+                self.found = Some(Found::Window(name));
                 return ControlFlow::Break(());
             }
             if AGGREGATES.contains(&name.as_str()) {
-                self.found = Some(format!("aggregate function {name}"));
+                self.found = Some(Found::Aggregate(name));
                 return ControlFlow::Break(());
             }
         }

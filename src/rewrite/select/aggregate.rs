@@ -6,9 +6,8 @@ use crate::error::Error;
 use crate::merge::Aggregate;
 use sqlparser::ast::{
     BinaryOperator, CastKind, DataType, DuplicateTreatment, Expr, Function, FunctionArg,
-    FunctionArgExpr, FunctionArguments, Ident, ObjectName, Query, Value, Visit, Visitor,
+    FunctionArgExpr, FunctionArguments, Ident, ObjectName, Value,
 };
-use std::ops::ControlFlow;
 
 /// An aggregate call the merge can combine across data nodes.
 #[derive(Debug, Clone, PartialEq)]
@@ -138,63 +137,7 @@ pub fn function_name(function: &Function) -> String {
     function.name.to_string().to_ascii_uppercase()
 }
 
-/// The first aggregate or window function in `expr` outside subqueries, by
-/// name (`COUNT`, or `window function ROW_NUMBER`).
-pub fn find(expr: &Expr) -> Option<Found> {
-    let mut finder = Finder::default();
-    let _ = expr.visit(&mut finder);
-    finder.found
-}
-
-/// What [`find`] found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Found {
-    /// An aggregate function, by name.
-    Aggregate(String),
-    /// A window function, by name.
-    Window(String),
-}
-
-/// Finds aggregate and window functions outside subqueries.
-#[derive(Default)]
-struct Finder {
-    /// Subquery nesting depth.
-    depth: usize,
-    /// The first one found.
-    found: Option<Found>,
-}
-
-impl Visitor for Finder {
-    type Break = ();
-
-    fn pre_visit_query(&mut self, _query: &Query) -> ControlFlow<()> {
-        self.depth += 1;
-        ControlFlow::Continue(())
-    }
-
-    fn post_visit_query(&mut self, _query: &Query) -> ControlFlow<()> {
-        self.depth -= 1;
-        ControlFlow::Continue(())
-    }
-
-    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
-        if self.depth > 0 {
-            return ControlFlow::Continue(());
-        }
-        if let Expr::Function(function) = expr {
-            let name = function_name(function);
-            if function.over.is_some() {
-                self.found = Some(Found::Window(name));
-                return ControlFlow::Break(());
-            }
-            if crate::route::merge::AGGREGATES.contains(&name.as_str()) {
-                self.found = Some(Found::Aggregate(name));
-                return ControlFlow::Break(());
-            }
-        }
-        ControlFlow::Continue(())
-    }
-}
+pub use crate::route::merge::{find, Found};
 
 /// Functions whose result is a number or a temporal value, never a string.
 const NOT_STRINGS: &[&str] = &[
