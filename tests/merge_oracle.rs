@@ -17,10 +17,10 @@ mod merge_env;
 mod shard_env;
 
 use merge_env::fold;
-use mysql_async::consts::{ColumnFlags, ColumnType};
+use mysql_async::consts::ColumnFlags;
 use mysql_async::prelude::*;
 use mysql_async::{Column, Conn, Params, Row, Value};
-use shard_env::DataSource;
+use shard_env::{ColumnMeta, DataSource};
 use std::collections::HashSet;
 use std::future::Future;
 use std::time::Duration;
@@ -343,19 +343,6 @@ async fn within_timeout<F: Future>(body: F) -> F::Output {
 // Running and comparing
 // ---------------------------------------------------------------------------
 
-/// What a client relies on in a column definition (the table names differ
-/// by design: actual tables).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct ColumnMeta {
-    name: String,
-    org_name: String,
-    column_type: ColumnType,
-    flags: ColumnFlags,
-    decimals: u8,
-    charset: u16,
-    length: u32,
-}
-
 /// Known limitation, tolerated here and stated in the README: where a data
 /// source holds several actual tables of a merged SELECT, the proxy reads the
 /// column definitions from one copy run with `LIMIT 0`, and MariaDB then
@@ -372,21 +359,18 @@ fn meta(columns: &[Column]) -> Vec<ColumnMeta> {
         | ColumnFlags::NO_DEFAULT_VALUE_FLAG
         // 0x8000: NUM for clients, GROUP inside the server (grouped columns).
         | ColumnFlags::NUM_FLAG;
-    columns
-        .iter()
+    shard_env::meta(columns)
+        .into_iter()
         .map(|c| ColumnMeta {
-            name: c.name_str().into_owned(),
-            org_name: c.org_name_str().into_owned(),
-            column_type: c.column_type(),
-            flags: c.flags() - ignored,
-            decimals: if c.decimals() >= 31 && c.character_set() != 63 {
+            flags: c.flags - ignored,
+            decimals: if c.decimals >= 31 && c.charset != 63 {
                 0
             } else {
-                c.decimals()
+                c.decimals
             },
-            charset: c.character_set(),
             // Compared within one (see above).
-            length: c.column_length() / 2,
+            length: c.length / 2,
+            ..c
         })
         .collect()
 }

@@ -8,7 +8,7 @@
 mod common;
 mod shard_env;
 
-use mysql_async::consts::{ColumnFlags, ColumnType};
+use mysql_async::consts::ColumnFlags;
 use mysql_async::prelude::*;
 use mysql_async::{Column, Conn, Params, Row, Value};
 use shard_env::*;
@@ -29,34 +29,7 @@ async fn within_timeout<F: Future>(body: F) -> F::Output {
         .expect("test timed out: a connection hung")
 }
 
-/// What a client relies on in a column definition. The table names are
-/// left out here (the actual table differs by design); see
-/// [`result_columns_name_the_logical_table`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct ColumnMeta {
-    name: String,
-    org_name: String,
-    column_type: ColumnType,
-    flags: ColumnFlags,
-    decimals: u8,
-    charset: u16,
-    length: u32,
-}
-
-fn meta(columns: &[Column]) -> Vec<ColumnMeta> {
-    columns
-        .iter()
-        .map(|c| ColumnMeta {
-            name: c.name_str().into_owned(),
-            org_name: c.org_name_str().into_owned(),
-            column_type: c.column_type(),
-            flags: c.flags(),
-            decimals: c.decimals(),
-            charset: c.character_set(),
-            length: c.column_length(),
-        })
-        .collect()
-}
+use shard_env::{meta, ColumnMeta};
 
 /// A column definition as a merged result must keep it. A data source that
 /// holds several actual tables of the statement answers with a UNION ALL of

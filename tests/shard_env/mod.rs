@@ -672,3 +672,33 @@ pub fn server_error(
         other => panic!("expected a server error, got {other:?}"),
     }
 }
+
+/// What a client relies on in a column definition. The table names are
+/// left out (the actual table differs by design; tests that care compare
+/// them separately).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnMeta {
+    pub name: String,
+    pub org_name: String,
+    pub column_type: mysql_async::consts::ColumnType,
+    pub flags: mysql_async::consts::ColumnFlags,
+    pub decimals: u8,
+    pub charset: u16,
+    pub length: u32,
+}
+
+/// The [`ColumnMeta`] of each column.
+pub fn meta(columns: &[mysql_async::Column]) -> Vec<ColumnMeta> {
+    columns
+        .iter()
+        .map(|c| ColumnMeta {
+            name: c.name_str().into_owned(),
+            org_name: c.org_name_str().into_owned(),
+            column_type: c.column_type(),
+            flags: c.flags(),
+            decimals: c.decimals(),
+            charset: c.character_set(),
+            length: c.column_length(),
+        })
+        .collect()
+}
