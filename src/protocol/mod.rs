@@ -36,8 +36,13 @@ pub struct ClientConn {
     capabilities: CapabilityFlags,
     /// Whether rows go out in the binary protocol (COM_STMT_EXECUTE).
     binary: bool,
-    /// The current result set's columns, for binary row encoding.
+    /// The last result set's columns (binary rows are encoded by them)
+    /// and their encoded definitions: a prepared statement executed again
+    /// sends the same columns, which then go out without being encoded.
     columns: Vec<Column>,
+    column_payloads: Vec<u8>,
+    /// Where each definition ends in `column_payloads`.
+    column_ends: Vec<usize>,
 }
 
 impl ClientConn {
@@ -51,6 +56,8 @@ impl ClientConn {
             capabilities: CapabilityFlags::empty(),
             binary: false,
             columns: Vec::new(),
+            column_payloads: Vec::new(),
+            column_ends: Vec::new(),
         }
     }
 
@@ -76,10 +83,7 @@ impl ClientConn {
 
     /// Buffers one packet.
     fn write_packet(&mut self, payload: &[u8]) {
-        if let Err(e) = self.codec.encode(payload, &mut self.write_buf) {
-            // Only a payload over the 1 GiB protocol limit can fail here.
-            tracing::warn!("dropping an oversized packet: {e}");
-        }
+        frame(&mut self.codec, payload, &mut self.write_buf);
     }
 
     /// Buffers the packet in `self.payload`.
@@ -119,12 +123,34 @@ impl ClientConn {
     }
 }
 
+/// Appends one packet (header and payload) to `out`.
+fn frame(codec: &mut MySqlCodec, payload: &[u8], out: &mut BytesMut) {
+    if let Err(e) = codec.encode(payload, out) {
+        // Only a payload over the 1 GiB protocol limit can fail here.
+        tracing::warn!("dropping an oversized packet: {e}");
+    }
+}
+
 impl Reply for ClientConn {
     fn columns(&mut self, columns: &[Column]) {
         self.write_packet(&packets::column_count(columns.len()));
-        self.write_columns(columns, StatusFlags::SERVER_STATUS_AUTOCOMMIT);
-        if self.binary {
+        if self.columns != columns {
             self.columns = columns.to_vec();
+            self.column_payloads.clear();
+            self.column_ends.clear();
+            for column in columns {
+                packets::column_definition(column, &mut self.column_payloads);
+                self.column_ends.push(self.column_payloads.len());
+            }
+        }
+        let mut start = 0;
+        for &end in &self.column_ends {
+            let payload = &self.column_payloads[start..end];
+            frame(&mut self.codec, payload, &mut self.write_buf);
+            start = end;
+        }
+        if !self.deprecate_eof() && !columns.is_empty() {
+            self.write_packet(&packets::eof(StatusFlags::SERVER_STATUS_AUTOCOMMIT, 0));
         }
     }
 
