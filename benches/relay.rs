@@ -1,8 +1,17 @@
 //! A zero-work TCP relay: the floor for any proxy's overhead.
 //!
-//! `relay LISTEN_ADDR TARGET_ADDR` accepts connections on LISTEN_ADDR and
-//! copies bytes to and from TARGET_ADDR: two blocking threads per connection,
-//! one per direction, TCP_NODELAY on both sockets, nothing parsed.
+//! `relay [--mode MODE] LISTEN_ADDR TARGET_ADDR` accepts connections on
+//! LISTEN_ADDR and copies bytes to and from TARGET_ADDR, TCP_NODELAY on both
+//! sockets, nothing parsed. MODE says how the bytes are copied:
+//!
+//! - `blocking` (the default): two blocking threads per connection, one per
+//!   direction.
+//! - `tokio`: one task per connection doing `tokio::io::copy_bidirectional`
+//!   on a multi-thread runtime built as shardgate builds its own, so it is
+//!   the ceiling for any proxy hop on that runtime.
+//! - `tokio-tpc`: the same copy, but a thread per connection, each with a
+//!   current-thread runtime of its own: tokio's I/O without its scheduler.
+//!
 //! `scripts/bench.sh` measures sysbench through it next to the proxy, so the
 //! proxy is judged against what merely forwarding costs on the same machine.
 //!
@@ -13,26 +22,44 @@ use std::io;
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::thread;
 
+const USAGE: &str = "usage: relay [--mode blocking|tokio|tokio-tpc] LISTEN_ADDR TARGET_ADDR   \
+                     (e.g. relay 127.0.0.1:3318 127.0.0.1:3306)";
+
 fn main() {
-    // `cargo bench` passes `--bench`; flags are not addresses.
-    let addrs: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
+    // `cargo bench` passes `--bench`; flags other than --mode are ignored.
+    let mut mode = String::from("blocking");
+    let mut addrs = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--mode" {
+            mode = args.next().unwrap_or_default();
+        } else if let Some(m) = arg.strip_prefix("--mode=") {
+            mode = m.to_string();
+        } else if !arg.starts_with('-') {
+            addrs.push(arg);
+        }
+    }
     let [listen, target] = addrs.as_slice() else {
-        eprintln!(
-            "usage: relay LISTEN_ADDR TARGET_ADDR   (e.g. relay 127.0.0.1:3318 127.0.0.1:3306)"
-        );
+        eprintln!("{USAGE}");
         return;
     };
-    if let Err(e) = run(listen, target) {
+    let result = match mode.as_str() {
+        "blocking" => run(listen, target, serve),
+        "tokio" => run_tokio(listen, target),
+        "tokio-tpc" => run(listen, target, serve_tpc),
+        _ => {
+            eprintln!("relay: unknown mode {mode:?}\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = result {
         eprintln!("relay: {e}");
         std::process::exit(1);
     }
 }
 
-/// The accept loop: one pair of copying threads per client.
-fn run(listen: &str, target: &str) -> io::Result<()> {
+/// The blocking accept loop: one thread per client, running `serve`.
+fn run(listen: &str, target: &str, serve: fn(TcpStream, &str) -> io::Result<()>) -> io::Result<()> {
     let listener = TcpListener::bind(listen)?;
     eprintln!("relay: {} -> {target}", listener.local_addr()?);
     for client in listener.incoming() {
@@ -68,4 +95,52 @@ fn pipe(mut from: TcpStream, mut to: TcpStream) {
     let _ = io::copy(&mut from, &mut to);
     let _ = to.shutdown(Shutdown::Write);
     let _ = from.shutdown(Shutdown::Read);
+}
+
+/// The tokio accept loop: one task per client on a multi-thread runtime.
+fn run_tokio(listen: &str, target: &str) -> io::Result<()> {
+    // As in src/main.rs: the defaults, i.e. one worker per core (or
+    // TOKIO_WORKER_THREADS), so the relay gets the proxy's parallelism.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        eprintln!("relay: {} -> {target}", listener.local_addr()?);
+        loop {
+            match listener.accept().await {
+                Ok((client, _)) => {
+                    let target = target.to_string();
+                    tokio::spawn(async move {
+                        if let Err(e) = copy_async(client, &target).await {
+                            eprintln!("relay: connection to {target}: {e}");
+                        }
+                    });
+                }
+                Err(e) => eprintln!("relay: accept: {e}"),
+            }
+        }
+    })
+}
+
+/// `serve` for `tokio-tpc`: the copy of `tokio` on this thread's own runtime.
+fn serve_tpc(client: TcpStream, target: &str) -> io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    runtime.block_on(async {
+        // Tokio wants a non-blocking socket registered with its reactor.
+        client.set_nonblocking(true)?;
+        copy_async(tokio::net::TcpStream::from_std(client)?, target).await
+    })
+}
+
+/// Connects to the target and copies both ways until both sides are done.
+/// As in `pipe`, an error while copying just ends the connection.
+async fn copy_async(mut client: tokio::net::TcpStream, target: &str) -> io::Result<()> {
+    let mut server = tokio::net::TcpStream::connect(target).await?;
+    client.set_nodelay(true)?;
+    server.set_nodelay(true)?;
+    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+    Ok(())
 }

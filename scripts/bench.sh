@@ -1,10 +1,22 @@
 #!/usr/bin/env bash
-# Whole-proxy throughput: sysbench against MariaDB directly, through the
-# zero-work relay (benches/relay.rs) and through shardgate, in interleaved
+# Whole-proxy throughput: sysbench against MariaDB directly, through
+# zero-work relays (benches/relay.rs) and through shardgate, in interleaved
 # short slices so that machine noise hits every endpoint alike.
+#
+# Endpoints (ENDPOINTS picks among all but sharded; all by default):
+#   direct       MariaDB itself
+#   relay        the relay copying with two blocking threads per connection
+#   tokio-relay  the relay copying with tokio::io::copy_bidirectional, one
+#                task per connection on a multi-thread runtime built like the
+#                proxy's: the ceiling for any tokio-based proxy hop
+#   tpc-relay    the same copy on a thread per connection, each with its own
+#                current-thread runtime
+#   proxy        shardgate as a passthrough (config/sysbench-unsharded.toml)
+#   sharded      shardgate sharding by id over two servers (BENCH_SHARDED=1)
 #
 #   scripts/bench.sh
 #   SLICE_S=10 ROUNDS=5 scripts/bench.sh
+#   ENDPOINTS="direct relay proxy" scripts/bench.sh
 #   BENCH_SHARDED=1 scripts/bench.sh    # also every test sharded by id over two servers
 #   BENCH_SHARDED=1 THREADS=1 TESTS=oltp_read_write scripts/bench.sh
 #     (read-write with one thread: several writers can deadlock across data
@@ -13,12 +25,15 @@
 # Settings (environment):
 #   SLICE_S=5  ROUNDS=3  THREADS=4  TABLES=4  TABLE_SIZE=10000  WARMUP_S=3
 #   TESTS="oltp_point_select oltp_read_only"   MODES="ps text"
+#   ENDPOINTS="direct relay tokio-relay tpc-relay proxy"
 #   BENCH_SHARDED=0   BENCH_DIR=target/bench (logs and datadirs)
 #   SHARDGATE_BIN=path   benchmark that binary instead of building one
 #
-# Ports, as in config/sysbench-*.toml: MariaDB 13316 (and 13317 when
-# sharded), shardgate 3317 (sharded: 3319), relay 3318. A MariaDB already
-# listening on 13316/13317 that root can use without a password is reused.
+# Ports: MariaDB 13316 (and 13317 when sharded), shardgate 3317 (sharded:
+# 3319), as in config/sysbench-*.toml; relay 3318, tokio-relay 3320,
+# tpc-relay 3321. Only the ports of the endpoints that run must be free. A
+# MariaDB already listening on 13316/13317 that root can use without a
+# password is reused.
 #
 # "ps" runs use server-side prepared statements (sysbench's default), "text"
 # runs use --db-ps-mode=disable. QPS is total queries / total time over all
@@ -38,6 +53,8 @@ TABLE_SIZE=${TABLE_SIZE:-10000}
 WARMUP_S=${WARMUP_S:-3}
 TESTS=${TESTS:-oltp_point_select oltp_read_only}
 MODES=${MODES:-ps text}
+ALL_ENDPOINTS="direct relay tokio-relay tpc-relay proxy"
+ENDPOINTS=${ENDPOINTS:-$ALL_ENDPOINTS}
 BENCH_SHARDED=${BENCH_SHARDED:-0}
 BENCH_DIR=${BENCH_DIR:-target/bench}
 
@@ -46,8 +63,17 @@ DS1_PORT=13317
 PROXY_PORT=3317
 RELAY_PORT=3318
 SHARDED_PORT=3319
+TOKIO_RELAY_PORT=3320
+TPC_RELAY_PORT=3321
 UNSHARDED_CONFIG=config/sysbench-unsharded.toml
 SHARDED_CONFIG=config/sysbench-sharded.toml
+
+# wanted NAME: true when ENDPOINTS lists the endpoint.
+wanted() { [[ " $ENDPOINTS " == *" $1 "* ]]; }
+for ep in $ENDPOINTS; do
+  [[ " $ALL_ENDPOINTS " == *" $ep "* ]] ||
+    die "unknown endpoint '$ep' in ENDPOINTS (known: $ALL_ENDPOINTS; sharded comes with BENCH_SHARDED=1)"
+done
 
 ensure_packages
 ensure_rust
@@ -62,7 +88,13 @@ TRACKED_DIRS+=("$BENCH_DIR/ds_0" "$BENCH_DIR/ds_1")
 RESULTS=$LOGS/results.txt
 : >"$RESULTS"
 
-for port in "$PROXY_PORT" "$RELAY_PORT" "$SHARDED_PORT"; do
+ports=()
+if wanted proxy; then ports+=("$PROXY_PORT"); fi
+if wanted relay; then ports+=("$RELAY_PORT"); fi
+if wanted tokio-relay; then ports+=("$TOKIO_RELAY_PORT"); fi
+if wanted tpc-relay; then ports+=("$TPC_RELAY_PORT"); fi
+if [[ $BENCH_SHARDED == 1 ]]; then ports+=("$SHARDED_PORT"); fi
+for port in "${ports[@]}"; do
   if port_open "$port"; then die "port $port is already in use"; fi
 done
 
@@ -92,9 +124,13 @@ for line in sys.stdin:
 declare -A ENDPOINT
 ENDPOINT[direct]="$DS0_PORT root - sbtest"
 ENDPOINT[relay]="$RELAY_PORT root - sbtest"
+ENDPOINT[tokio-relay]="$TOKIO_RELAY_PORT root - sbtest"
+ENDPOINT[tpc-relay]="$TPC_RELAY_PORT root - sbtest"
 ENDPOINT[proxy]="$PROXY_PORT app app_pw sbtest"
 ENDPOINT[sharded]="$SHARDED_PORT app app_pw sbtest"
-ACTIVE=(direct relay)
+# The endpoints measured, in the order of ALL_ENDPOINTS (sharded is added to
+# the runs separately).
+ACTIVE=()
 
 # sysbench connection options for an endpoint.
 conn_args() {
@@ -111,6 +147,15 @@ sb() {
   local args
   mapfile -t args < <(conn_args "$ep")
   sysbench "$test" "${args[@]}" --tables="$TABLES" --table-size="$TABLE_SIZE" "$@"
+}
+
+# start_relay NAME MODE: the relay for endpoint NAME, copying to MariaDB as
+# MODE says (see benches/relay.rs); fails the script when it does not listen.
+start_relay() {
+  local name=$1 mode=$2 port
+  read -r port _ <<<"${ENDPOINT[$name]}"
+  start_bg "$name" "$LOGS/$name.log" "$RELAY" --mode "$mode" "127.0.0.1:$port" "127.0.0.1:$DS0_PORT"
+  wait_tcp "$port" "$BG_PID" 10 || die "$name did not start (log: $LOGS/$name.log)"
 }
 
 # Starts shardgate with a rule file and checks that it answers a query;
@@ -147,10 +192,12 @@ log "sysbench prepare: $TABLES tables x $TABLE_SIZE rows, directly on MariaDB"
 sb direct oltp_point_select prepare >"$LOGS/prepare.log" 2>&1 ||
   { cat "$LOGS/prepare.log" >&2; die "sysbench prepare failed"; }
 
-start_bg relay "$LOGS/relay.log" "$RELAY" "127.0.0.1:$RELAY_PORT" "127.0.0.1:$DS0_PORT"
-wait_tcp "$RELAY_PORT" "$BG_PID" 10 || die "the relay did not start (log: $LOGS/relay.log)"
-
-if start_proxy proxy "$UNSHARDED_CONFIG" "$PROXY_PORT" "SELECT COUNT(*) FROM sbtest1"; then
+if wanted direct; then ACTIVE+=(direct); fi
+if wanted relay; then start_relay relay blocking && ACTIVE+=(relay); fi
+if wanted tokio-relay; then start_relay tokio-relay tokio && ACTIVE+=(tokio-relay); fi
+if wanted tpc-relay; then start_relay tpc-relay tokio-tpc && ACTIVE+=(tpc-relay); fi
+if wanted proxy &&
+  start_proxy proxy "$UNSHARDED_CONFIG" "$PROXY_PORT" "SELECT COUNT(*) FROM sbtest1"; then
   ACTIVE+=(proxy)
 fi
 
@@ -231,7 +278,8 @@ done
 
 # --- report ---------------------------------------------------------------
 echo
-python3 - "$RESULTS" <<'PY'
+# shellcheck disable=SC2086 # one argument per endpoint
+python3 - "$RESULTS" $ENDPOINTS <<'PY'
 import collections, statistics, sys
 
 runs = collections.defaultdict(list)      # (test, mode, ep) -> [(q, t, p95, err)]
@@ -247,7 +295,8 @@ for line in open(sys.argv[1]):
     else:
         runs[key].append((float(f[4]), float(f[5]), float(f[6]), int(float(f[7]))))
 
-eps = ["direct", "relay", "proxy"]
+# Columns: the endpoints asked for, in the script's order, measured or not.
+eps = [e for e in ["direct", "relay", "tokio-relay", "tpc-relay", "proxy"] if e in sys.argv[2:]]
 if any(k[2] == "sharded" for k in list(runs) + list(failed)):
     eps.append("sharded")
 
@@ -259,29 +308,35 @@ def stats(key):
             statistics.median(x[2] for x in r),
             sum(x[3] for x in r))
 
+# Ratios of qps: (label, numerator, denominator), shown when both are columns.
+ratios = [("relay/direct", "relay", "direct"), ("proxy/direct", "proxy", "direct"),
+          ("proxy/relay", "proxy", "relay"), ("tokio/relay", "tokio-relay", "relay"),
+          ("proxy/tokio", "proxy", "tokio-relay"), ("sharded/proxy", "sharded", "proxy")]
+ratios = [r for r in ratios if r[1] in eps and r[2] in eps]
+
 def ratio(a, b):
     return f"{a[0] / b[0]:.2f}" if a and b and b[0] else "-"
 
-head = f"{'test':<18} {'mode':<5}" + "".join(f" {e + ' qps':>12} {'p95 ms':>7}" for e in eps)
-head += f" {'relay/direct':>12} {'proxy/direct':>12} {'proxy/relay':>11}"
-if "sharded" in eps:
-    head += f" {'sharded/proxy':>13}"
+def width(e):
+    return max(9, len(e) + 4)
+
+head = f"{'test':<18} {'mode':<5}"
+head += "".join(f" {e + ' qps':>{width(e)}} {'p95 ms':>7}" for e in eps)
+head += "".join(f" {label:>{len(label)}}" for label, _, _ in ratios)
 print(head)
 print("-" * len(head))
 for test, mode in order:
     s = {e: stats((test, mode, e)) for e in eps}
     row = f"{test:<18} {mode:<5}"
     for e in eps:
+        w = width(e)
         if s[e]:
-            row += f" {s[e][0]:>12.0f} {s[e][1]:>7.2f}"
+            row += f" {s[e][0]:>{w}.0f} {s[e][1]:>7.2f}"
         elif failed[(test, mode, e)]:
-            row += f" {'failed':>12} {'':>7}"
+            row += f" {'failed':>{w}} {'':>7}"
         else:
-            row += f" {'-':>12} {'':>7}"
-    row += f" {ratio(s['relay'], s['direct']):>12} {ratio(s['proxy'], s['direct']):>12}"
-    row += f" {ratio(s['proxy'], s['relay']):>11}"
-    if "sharded" in eps:
-        row += f" {ratio(s['sharded'], s['proxy']):>13}"
+            row += f" {'-':>{w}} {'':>7}"
+    row += "".join(f" {ratio(s[a], s[b]):>{len(label)}}" for label, a, b in ratios)
     print(row)
 errors = {k: v for k, v in ((k, sum(x[3] for x in r)) for k, r in runs.items()) if v}
 for k, v in errors.items():
