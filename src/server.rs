@@ -1,17 +1,17 @@
-//! The listener: accepts clients up to `max_connections`, serves each on
-//! its own task (a panic or protocol error ends only that connection), and
-//! shuts down gracefully on SIGTERM/SIGINT.
+//! The listener: accepts clients up to `max_connections`, serves each on a
+//! session thread of its own (a panic or protocol error ends only that
+//! connection), and shuts down gracefully on SIGTERM/SIGINT.
 
 use crate::error::Error;
+use crate::execute::IdleConns;
 use crate::protocol;
 use crate::session::Shared;
-use std::sync::Arc;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Semaphore};
-use tokio::task::JoinSet;
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
 /// How long running statements may take to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -21,6 +21,121 @@ static STARTED: OnceLock<Instant> = OnceLock::new();
 /// Seconds since the server started (COM_STATISTICS).
 pub fn uptime_seconds() -> u64 {
     STARTED.get().map(|t| t.elapsed().as_secs()).unwrap_or(0)
+}
+
+/// How long a session thread waits for its next client before it closes
+/// its backend connections and ends.
+const THREAD_IDLE_TTL: Duration = Duration::from_secs(300);
+
+/// A client handed to a session thread, with its place under `max_connections`.
+struct Client {
+    stream: std::net::TcpStream,
+    permit: OwnedSemaphorePermit,
+}
+
+/// The session threads. Each client is served on a thread of its own, on a
+/// single-threaded tokio runtime: on two cores a zero-work relay built that
+/// way keeps up with one of plain blocking threads, while one task per
+/// client on the multi-threaded runtime loses about a quarter of the
+/// throughput to cross-thread wake-ups (scripts/bench.sh measures both).
+/// A thread outlives its client and serves the next one, keeping the
+/// backend connections it opened: they belong to its runtime.
+struct SessionThreads {
+    shared: Arc<Shared>,
+    shutdown: watch::Receiver<bool>,
+    /// Threads waiting for a client, most recently idle last.
+    idle: Mutex<Vec<mpsc::UnboundedSender<Client>>>,
+    /// Clients being served.
+    busy: AtomicUsize,
+    /// Threads alive.
+    alive: AtomicUsize,
+}
+
+impl SessionThreads {
+    /// Serves `client` on an idle thread, or on a new one.
+    fn serve(self: &Arc<Self>, mut client: Client) {
+        loop {
+            let next = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let Some(thread) = next else { break };
+            match thread.send(client) {
+                Ok(()) => return,
+                // That thread ended meanwhile: try another.
+                Err(mpsc::error::SendError(back)) => client = back,
+            }
+        }
+        let threads = self.clone();
+        self.alive.fetch_add(1, Ordering::SeqCst);
+        let spawned = std::thread::Builder::new()
+            .name("session".into())
+            .spawn(move || threads.run_thread(client));
+        if let Err(e) = spawned {
+            self.alive.fetch_sub(1, Ordering::SeqCst);
+            tracing::warn!("cannot start a session thread: {e}");
+        }
+    }
+
+    fn run_thread(self: Arc<Self>, first: Client) {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                tracing::warn!("cannot start a session runtime: {e}");
+                self.alive.fetch_sub(1, Ordering::SeqCst);
+                return;
+            }
+        };
+        runtime.block_on(self.clone().thread_loop(first));
+        self.alive.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    async fn thread_loop(self: Arc<Self>, first: Client) {
+        let mut idle = IdleConns::default();
+        let mut next = Some(first);
+        let (sender, mut clients) = mpsc::unbounded_channel();
+        let mut shutdown = self.shutdown.clone();
+        while let Some(client) = next.take() {
+            self.busy.fetch_add(1, Ordering::SeqCst);
+            idle = match TcpStream::from_std(client.stream) {
+                Ok(stream) => {
+                    protocol::serve(stream, self.shared.clone(), shutdown.clone(), idle).await
+                }
+                Err(e) => {
+                    tracing::debug!("cannot adopt a client socket: {e}");
+                    idle
+                }
+            };
+            drop(client.permit);
+            self.busy.fetch_sub(1, Ordering::SeqCst);
+            if *shutdown.borrow() {
+                break;
+            }
+            self.idle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(sender.clone());
+            next = loop {
+                let shed = self.shared.backends.shed_requested().notified();
+                tokio::pin!(shed);
+                shed.as_mut().enable();
+                // Sessions elsewhere may be waiting for a connection this thread parks.
+                idle.give_back_wanted();
+                tokio::select! {
+                    client = clients.recv() => break client,
+                    _ = &mut shed => continue,
+                    _ = shutdown.changed() => break None,
+                    _ = tokio::time::sleep(THREAD_IDLE_TTL) => break None,
+                }
+            };
+            if next.is_none() {
+                // Leaving: refuse new clients, but serve one handed over meanwhile.
+                clients.close();
+                next = clients.try_recv().ok();
+            }
+        }
+        idle.close().await;
+    }
 }
 
 /// Runs the proxy until `stop` resolves.
@@ -34,7 +149,13 @@ pub async fn run(
         shared.config.server.max_connections as usize,
     ));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let mut connections = JoinSet::new();
+    let threads = Arc::new(SessionThreads {
+        shared: shared.clone(),
+        shutdown: shutdown_rx,
+        idle: Mutex::new(Vec::new()),
+        busy: AtomicUsize::new(0),
+        alive: AtomicUsize::new(0),
+    });
     tokio::pin!(stop);
     loop {
         let (stream, _) = tokio::select! {
@@ -48,20 +169,15 @@ pub async fn run(
                 }
             },
             _ = &mut stop => break,
-            Some(_) = connections.join_next() => continue,
         };
         let Ok(permit) = limit.clone().try_acquire_owned() else {
-            connections.spawn(refuse_too_many(stream));
+            tokio::spawn(refuse_too_many(stream));
             continue;
         };
-        let shared = shared.clone();
-        let shutdown = shutdown_rx.clone();
-        connections.spawn(async move {
-            if let Err(e) = protocol::serve(stream, shared, shutdown).await {
-                tracing::debug!("connection ended: {e}");
-            }
-            drop(permit);
-        });
+        match stream.into_std() {
+            Ok(stream) => threads.serve(Client { stream, permit }),
+            Err(e) => tracing::debug!("cannot hand a client over: {e}"),
+        }
     }
     tracing::info!(
         "shutting down: no new connections; waiting up to {}s for running statements",
@@ -69,15 +185,19 @@ pub async fn run(
     );
     drop(listener);
     let _ = shutdown_tx.send(true);
-    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        tracing::warn!("{} connections still busy; closing them", connections.len());
-        connections.abort_all();
+    let deadline = Instant::now() + SHUTDOWN_GRACE;
+    while threads.busy.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let _ = tokio::time::timeout(Duration::from_secs(5), shared.backends.disconnect()).await;
+    let busy = threads.busy.load(Ordering::SeqCst);
+    if busy > 0 {
+        tracing::warn!("{busy} connections still busy; closing them");
+    }
+    // Idle threads close their backend connections (COM_QUIT) and end.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while threads.alive.load(Ordering::SeqCst) > busy && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     Ok(())
 }
 

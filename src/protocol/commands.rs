@@ -177,7 +177,7 @@ pub async fn dispatch(
             _ => conn.error(&Error::unknown_command(command)),
         },
         RESET_CONNECTION => {
-            session.reset();
+            session.reset().await;
             conn.ok(&OkInfo::default(), session.status());
         }
         other => conn.error(&Error::unknown_command(other)),
@@ -264,7 +264,7 @@ async fn change_user(
         }
     };
     let schema = Some(request.schema.as_str()).filter(|s| !s.is_empty());
-    match session.change_user(user, schema) {
+    match session.change_user(user, schema).await {
         Ok(()) => {
             if let Some(collation) = request.charset {
                 session.set_client_collation(collation as u8);

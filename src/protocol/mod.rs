@@ -10,6 +10,7 @@ pub mod values;
 pub mod wire;
 
 use crate::error::Error;
+use crate::execute::IdleConns;
 use crate::session::reply::{OkInfo, Reply};
 use crate::session::{Session, Shared};
 use bytes::BytesMut;
@@ -193,26 +194,44 @@ impl Reply for ClientConn {
     }
 }
 
-/// Serves one client from handshake to disconnect. A protocol error or a
-/// malformed packet closes only this connection.
+/// Serves one client from handshake to disconnect, on backend connections
+/// its thread kept (`idle`), and returns them reset for the next client. A
+/// protocol error or a malformed packet closes only this connection.
 pub async fn serve(
     stream: TcpStream,
     shared: Arc<Shared>,
-    mut shutdown: watch::Receiver<bool>,
-) -> io::Result<()> {
-    let peer = stream.peer_addr()?;
-    stream.set_nodelay(true)?;
+    shutdown: watch::Receiver<bool>,
+    idle: IdleConns,
+) -> IdleConns {
+    let peer = match stream.peer_addr() {
+        Ok(peer) => peer,
+        Err(e) => {
+            tracing::debug!("client gone before the handshake: {e}");
+            return idle;
+        }
+    };
+    let _ = stream.set_nodelay(true);
     let max_packet = shared.config.server.max_allowed_packet;
     let connection_id = shared.next_connection_id();
     let mut conn = ClientConn::new(stream, max_packet);
-    let mut session = Session::new(shared, connection_id, peer.ip().to_string());
+    let mut session = Session::new(shared, connection_id, peer.ip().to_string(), idle);
     let span = tracing::info_span!("conn", id = connection_id, peer = %peer);
-    let _enter = span.enter();
-    drop(_enter);
-    if !commands::handshake(&mut conn, &mut session).await? {
+    if let Err(e) = commands_loop(&mut conn, &mut session, shutdown, &span).await {
+        tracing::debug!(parent: &span, "connection ended: {e}");
+    }
+    session.close().await
+}
+
+async fn commands_loop(
+    conn: &mut ClientConn,
+    session: &mut Session,
+    mut shutdown: watch::Receiver<bool>,
+    span: &tracing::Span,
+) -> io::Result<()> {
+    if !commands::handshake(conn, session).await? {
         return Ok(());
     }
-    tracing::debug!(parent: &span, "logged in");
+    tracing::debug!(parent: span, "logged in");
     loop {
         conn.codec.reset_seq_id();
         let packet = tokio::select! {
@@ -228,15 +247,15 @@ pub async fn serve(
                 break;
             }
             Err(FrameError::Io(e)) => {
-                tracing::debug!(parent: &span, "client read failed: {e}");
+                tracing::debug!(parent: span, "client read failed: {e}");
                 break;
             }
             Err(FrameError::Malformed(m)) => {
-                tracing::info!(parent: &span, "closing connection: {m}");
+                tracing::info!(parent: span, "closing connection: {m}");
                 break;
             }
         };
-        match commands::dispatch(&mut conn, &mut session, &packet).await {
+        match commands::dispatch(conn, session, &packet).await {
             Ok(true) => {}
             Ok(false) => {
                 // The command's last answer (e.g. a refused COM_CHANGE_USER) goes out first.
@@ -244,12 +263,11 @@ pub async fn serve(
                 break;
             }
             Err(e) => {
-                tracing::debug!(parent: &span, "client write failed: {e}");
+                tracing::debug!(parent: span, "client write failed: {e}");
                 break;
             }
         }
         conn.flush_buffer().await?;
     }
-    session.close();
     Ok(())
 }

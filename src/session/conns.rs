@@ -2,18 +2,17 @@
 //! connection it got from a data source's pool until the client leaves, so
 //! everything the client set on it (variables, transactions, temporary
 //! tables, LAST_INSERT_ID, SHOW WARNINGS) stays where the client expects it.
-//! The pool resets a connection when the session gives it back.
+//! Connections it gives back are parked on the session thread and reset
+//! before anyone uses them again.
 
 use crate::error::Error;
-use crate::execute::{Backends, DataSource};
+use crate::execute::{BackendConn, Backends, IdleConns};
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
-use std::sync::Arc;
 
 /// One held backend connection.
 struct Held {
-    data_source: Arc<DataSource>,
-    conn: Conn,
+    conn: BackendConn,
     /// A transaction was started on it and not yet ended.
     in_transaction: bool,
 }
@@ -27,6 +26,8 @@ pub struct SessionConns {
     replay: Vec<Vec<u8>>,
     /// The client's `BEGIN`/`START TRANSACTION` text while a transaction is open.
     transaction: Option<Vec<u8>>,
+    /// Connections of this thread that no client holds now.
+    idle: IdleConns,
 }
 
 impl SessionConns {
@@ -40,19 +41,20 @@ impl SessionConns {
         let index = match self
             .held
             .iter()
-            .position(|h| h.data_source.name == data_source)
+            .position(|h| h.conn.data_source.name == data_source)
         {
             Some(i) => i,
             None => {
-                let ds = backends.get(data_source)?.clone();
-                let mut conn = ds.acquire().await?;
+                let mut conn = match self.idle.take(data_source).await {
+                    Some(conn) => conn,
+                    None => backends.get(data_source)?.acquire().await?,
+                };
                 for statement in &self.replay {
                     conn.query_drop(statement.as_slice())
                         .await
-                        .map_err(|e| crate::execute::backend_error(&ds.name, e))?;
+                        .map_err(|e| crate::execute::backend_error(data_source, e))?;
                 }
                 self.held.push(Held {
-                    data_source: ds,
                     conn,
                     in_transaction: false,
                 });
@@ -65,11 +67,12 @@ impl SessionConns {
                 held.conn
                     .query_drop(begin.as_slice())
                     .await
-                    .map_err(|e| crate::execute::backend_error(&held.data_source.name, e))?;
+                    .map_err(|e| crate::execute::backend_error(&held.conn.data_source.name, e))?;
                 held.in_transaction = true;
             }
         }
-        Ok((&mut held.conn, held.data_source.name.as_str()))
+        let (name, conn) = held.conn.named();
+        Ok((conn, name))
     }
 
     /// The held connections of `data_sources` (each acquired before with
@@ -77,8 +80,8 @@ impl SessionConns {
     pub fn held_mut(&mut self, data_sources: &[&str]) -> Vec<(&str, &mut Conn)> {
         self.held
             .iter_mut()
-            .filter(|h| data_sources.contains(&h.data_source.name.as_str()))
-            .map(|h| (h.data_source.name.as_str(), &mut h.conn))
+            .filter(|h| data_sources.contains(&h.conn.data_source.name.as_str()))
+            .map(|h| h.conn.named())
             .collect()
     }
 
@@ -86,11 +89,11 @@ impl SessionConns {
     /// and sends it to every other held connection.
     pub async fn record_state(&mut self, statement: &[u8], already_on: &str) -> Result<(), Error> {
         for held in &mut self.held {
-            if held.data_source.name != already_on {
+            if held.conn.data_source.name != already_on {
                 held.conn
                     .query_drop(statement)
                     .await
-                    .map_err(|e| crate::execute::backend_error(&held.data_source.name, e))?;
+                    .map_err(|e| crate::execute::backend_error(&held.conn.data_source.name, e))?;
             }
         }
         self.replay.push(statement.to_vec());
@@ -118,7 +121,7 @@ impl SessionConns {
         if let Some(h) = self
             .held
             .iter_mut()
-            .find(|h| h.data_source.name == data_source)
+            .find(|h| h.conn.data_source.name == data_source)
         {
             h.in_transaction = true;
         }
@@ -146,9 +149,9 @@ impl SessionConns {
                 continue;
             }
             match held.conn.query_drop(statement).await {
-                Ok(()) => done.push(held.data_source.name.clone()),
+                Ok(()) => done.push(held.conn.data_source.name.clone()),
                 Err(e) => {
-                    let name = held.data_source.name.clone();
+                    let name = held.conn.data_source.name.clone();
                     failure = Some((name.clone(), crate::execute::backend_error(&name, e)));
                 }
             }
@@ -168,15 +171,35 @@ impl SessionConns {
         }
     }
 
-    /// Gives every connection back; each is reset by the pool before reuse.
-    pub fn release_all(&mut self) {
-        self.held.clear();
+    /// A session's connections, starting from those its thread kept.
+    pub fn new(idle: IdleConns) -> Self {
+        SessionConns {
+            held: Vec::new(),
+            replay: Vec::new(),
+            transaction: None,
+            idle,
+        }
+    }
+
+    /// Gives every connection back and resets it (which rolls back an open
+    /// transaction and frees its locks) before anyone uses it again.
+    pub async fn release_all(&mut self) {
+        for held in self.held.drain(..) {
+            self.idle.park(held.conn);
+        }
         self.replay.clear();
         self.transaction = None;
+        self.idle.reset_all().await;
+    }
+
+    /// Releases everything and hands the thread's connections on to its next client.
+    pub async fn into_idle(mut self) -> IdleConns {
+        self.release_all().await;
+        std::mem::take(&mut self.idle)
     }
 
     /// Data sources currently held, in acquisition order.
     pub fn held_data_sources(&self) -> impl Iterator<Item = &str> {
-        self.held.iter().map(|h| h.data_source.name.as_str())
+        self.held.iter().map(|h| h.conn.data_source.name.as_str())
     }
 }

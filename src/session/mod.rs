@@ -96,7 +96,13 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(shared: Arc<Shared>, connection_id: u32, client_host: String) -> Self {
+    /// A session on a thread that kept `idle` connections from its last client.
+    pub fn new(
+        shared: Arc<Shared>,
+        connection_id: u32,
+        client_host: String,
+        idle: crate::execute::IdleConns,
+    ) -> Self {
         Session {
             shared,
             connection_id,
@@ -106,7 +112,7 @@ impl Session {
             multi_statements: false,
             autocommit: true,
             last_insert_id: 0,
-            conns: SessionConns::default(),
+            conns: SessionConns::new(idle),
             statements: PreparedStatements::default(),
         }
     }
@@ -541,24 +547,24 @@ impl Session {
     }
 
     /// COM_RESET_CONNECTION: back to a fresh session, keeping user and schema.
-    pub fn reset(&mut self) {
-        self.conns.release_all();
+    pub async fn reset(&mut self) {
+        self.conns.release_all().await;
         self.statements.clear();
         self.autocommit = true;
     }
 
     /// COM_CHANGE_USER: a fresh session for another user.
-    pub fn change_user(&mut self, user: User, schema: Option<&str>) -> Result<(), Error> {
-        self.reset();
+    pub async fn change_user(&mut self, user: User, schema: Option<&str>) -> Result<(), Error> {
+        self.reset().await;
         self.schema = None;
         self.user = None;
         self.login(user, schema)
     }
 
-    /// The client left: give back every backend connection (the pool resets
-    /// them, which rolls back an open transaction and frees its locks).
-    pub fn close(&mut self) {
-        self.conns.release_all();
+    /// The client left: every backend connection is reset (which rolls back
+    /// an open transaction and frees its locks) and kept for the thread's next client.
+    pub async fn close(self) -> crate::execute::IdleConns {
+        self.conns.into_idle().await
     }
 
     /// The data source a prepared statement on unsharded tables runs on.
