@@ -205,6 +205,31 @@ async fn row_locked(conn: &mut Conn, id: i64) -> bool {
     }
 }
 
+/// A new client that uses the backend once and so holds the only
+/// connection `pool_max = 1` allows.
+async fn take_the_only_connection(proxy: &Proxy, admin: &mut Conn) -> Conn {
+    let mut a = app(proxy).await;
+    let one: Option<i64> = a.query_first("SELECT 1").await.unwrap();
+    assert_eq!(one, Some(1));
+    assert_eq!(pool(admin, DS).await, (1, 0, 1), "A holds the connection");
+    a
+}
+
+/// Runs `SELECT 1` on `conn` and checks it answers within [`PROMPT`].
+async fn select_one_promptly(conn: &mut Conn, who: &str) {
+    let started = Instant::now();
+    let one: Option<i64> = conn
+        .query_first("SELECT 1")
+        .await
+        .unwrap_or_else(|e| panic!("{who} got no connection after {:?}: {e}", started.elapsed()));
+    assert_eq!(one, Some(1));
+    assert!(
+        started.elapsed() < PROMPT,
+        "{who} waited {:?} for a connection",
+        started.elapsed()
+    );
+}
+
 /// Client A leaves a little of everything on its backend connection and
 /// disconnects without committing; client B, served next on A's session
 /// thread with A's connection, must find none of it.
@@ -384,29 +409,12 @@ async fn idle_connections_make_room_under_pool_max() {
         );
 
         // A takes the only connection, then leaves it parked on its thread.
-        let mut a = app(&proxy).await;
-        let one: Option<i64> = a.query_first("SELECT 1").await.unwrap();
-        assert_eq!(one, Some(1));
-        assert_eq!(
-            pool(&mut admin, DS).await,
-            (1, 0, 1),
-            "A holds the connection"
-        );
+        let a = take_the_only_connection(&proxy, &mut admin).await;
         a.disconnect().await.expect("A disconnects");
         wait_pool(&mut admin, DS, (0, 1)).await;
 
         // X needs one now: A's former thread must close its parked one.
-        let started = Instant::now();
-        let one: Option<i64> = x
-            .query_first("SELECT 1")
-            .await
-            .unwrap_or_else(|e| panic!("X got no connection after {:?}: {e}", started.elapsed()));
-        assert_eq!(one, Some(1));
-        assert!(
-            started.elapsed() < PROMPT,
-            "X waited {:?} for the connection parked on an idle thread",
-            started.elapsed()
-        );
+        select_one_promptly(&mut x, "X (the connection was parked on an idle thread)").await;
         assert_eq!(
             pool(&mut admin, DS).await,
             (1, 0, 1),
@@ -429,14 +437,7 @@ async fn pool_max_caps_concurrent_clients_with_an_error_naming_the_data_source()
         let (proxy, _dbs) = start("pool_cap", Some(1));
         let mut admin = admin(&proxy).await;
 
-        let mut a = app(&proxy).await;
-        let one: Option<i64> = a.query_first("SELECT 1").await.unwrap();
-        assert_eq!(one, Some(1));
-        assert_eq!(
-            pool(&mut admin, DS).await,
-            (1, 0, 1),
-            "A holds the connection"
-        );
+        let a = take_the_only_connection(&proxy, &mut admin).await;
 
         // B logs in without the backend, then needs it.
         let mut b = quiet(&proxy, APP_USER, APP_PASSWORD).await;
@@ -466,18 +467,8 @@ async fn pool_max_caps_concurrent_clients_with_an_error_naming_the_data_source()
 
         // A leaves: a new client gets the connection promptly.
         a.disconnect().await.expect("A disconnects");
-        let started = Instant::now();
         let mut c = app(&proxy).await;
-        let one: Option<i64> = c
-            .query_first("SELECT 1")
-            .await
-            .unwrap_or_else(|e| panic!("C got no connection after {:?}: {e}", started.elapsed()));
-        assert_eq!(one, Some(1));
-        assert!(
-            started.elapsed() < PROMPT,
-            "C waited {:?} after A left",
-            started.elapsed()
-        );
+        select_one_promptly(&mut c, "C (after A left)").await;
         assert_eq!(
             pool(&mut admin, DS).await,
             (1, 0, 1),
@@ -486,17 +477,7 @@ async fn pool_max_caps_concurrent_clients_with_an_error_naming_the_data_source()
         c.disconnect().await.expect("C disconnects");
 
         // B's session survived its error: it gets the connection C parked.
-        let started = Instant::now();
-        let one: Option<i64> = b
-            .query_first("SELECT 1")
-            .await
-            .unwrap_or_else(|e| panic!("B got no connection after C left: {e}"));
-        assert_eq!(one, Some(1));
-        assert!(
-            started.elapsed() < PROMPT,
-            "B waited {:?} after C left",
-            started.elapsed()
-        );
+        select_one_promptly(&mut b, "B (after C left)").await;
         b.disconnect().await.unwrap();
         admin.disconnect().await.unwrap();
     })
