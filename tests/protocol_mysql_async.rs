@@ -1475,3 +1475,30 @@ async fn sharded_and_unsharded_tables_side_by_side() {
     })
     .await
 }
+
+/// The backend connection caches 256 prepared statements and closes the
+/// ones it evicts; a client statement prepared before hundreds of others
+/// must still execute (the proxy prepares it again).
+#[tokio::test]
+async fn prepared_statements_survive_backend_cache_eviction() {
+    within_timeout(async {
+        let env = Env::start("evict");
+        // A client cache large enough that the client itself never closes a statement.
+        let mut conn = Conn::new(env.opts().stmt_cache_size(1000))
+            .await
+            .expect("connect through the proxy");
+        let first = conn.prep("SELECT ? + 0 AS v").await.unwrap();
+        let v: Option<i64> = conn.exec_first(&first, (41,)).await.unwrap();
+        assert_eq!(v, Some(41));
+        // Prepared only: each is prepared on the backend too, evicting `first` there.
+        for i in 1..=300 {
+            conn.prep(format!("SELECT ? + {i} AS v")).await.unwrap();
+        }
+        for round in 0..2 {
+            let v: Option<i64> = conn.exec_first(&first, (42,)).await.unwrap();
+            assert_eq!(v, Some(42), "execute {round} after the eviction");
+        }
+        conn.disconnect().await.unwrap();
+    })
+    .await
+}

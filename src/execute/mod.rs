@@ -7,7 +7,8 @@ pub mod metadata;
 mod relay;
 
 pub use relay::{
-    open_binary_rows, open_text_rows, relay_binary, relay_text, run_ok, stream_rows, UnitRows,
+    open_binary_rows, open_text_rows, relay_binary, relay_prepared, relay_text, run_ok,
+    stream_rows, UnitRows,
 };
 
 use crate::config::{Config, DataSourceConfig};
@@ -155,6 +156,7 @@ impl DataSource {
                 _permit: permit,
                 needs_reset: false,
                 idle_since: Instant::now(),
+                statements: Default::default(),
             }),
             Ok(Err(e)) => Err(backend_error(&self.name, e)),
             Err(_) => Err(Error::data_source_unreachable(
@@ -186,6 +188,8 @@ pub struct BackendConn {
     /// A client used it: COM_RESET_CONNECTION before anyone uses it again.
     needs_reset: bool,
     idle_since: Instant,
+    /// Statement handles of client prepared statements run on it (see [`relay_prepared`]).
+    statements: relay::StatementHandles,
 }
 
 impl BackendConn {
@@ -234,6 +238,8 @@ impl IdleConns {
         }
         conn.needs_reset = true;
         conn.idle_since = Instant::now();
+        // The reset closes them on the backend.
+        conn.statements = Default::default();
         conn.data_source.idle.fetch_add(1, Ordering::Relaxed);
         self.conns.push(conn);
     }

@@ -1,12 +1,14 @@
 //! Streams a backend's answer (every result set of it) to the client as the
 //! backend sent it: column definitions, rows, OK contents, errors.
 
-use super::backend_error;
+use super::{backend_error, BackendConn};
 use crate::error::Error;
 use crate::session::reply::{OkInfo, Reply, FLUSH_THRESHOLD};
 use mysql_async::prelude::{Protocol, Queryable};
-use mysql_async::{Conn, Params, QueryResult, Value};
+use mysql_async::{Conn, Params, QueryResult, Statement, Value};
 use mysql_common::constants::StatusFlags;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// What a relayed statement left behind, for the session's bookkeeping.
 #[derive(Debug, Default, Clone, Copy)]
@@ -56,6 +58,84 @@ pub async fn relay_binary<R: Reply>(
     Ok(Relayed {
         backend_status: conn.last_ok_packet().map(|ok| ok.status_flags()),
     })
+}
+
+/// Handles of the statements a connection prepared for [`relay_prepared`],
+/// by SQL text. They spare each execute mysql_async's lookup by text (which
+/// parses the text for named parameters every time).
+#[derive(Default)]
+pub struct StatementHandles {
+    by_sql: HashMap<Arc<str>, Statement>,
+}
+
+/// Handles kept per connection; past this many they are dropped and
+/// fetched again (mysql_async's own cache still holds the statements).
+const MAX_HANDLES: usize = 64;
+
+/// Parameters past this many bytes are not copied for a retry: such
+/// executes go by text through mysql_async's cache instead.
+const RETRY_COPY_LIMIT: usize = 64 * 1024;
+
+/// As [`relay_binary`], through the connection's statement handles. A
+/// handle whose statement mysql_async evicted (and closed) from its cache
+/// fails with 1243 before anything runs; the execute is then retried by
+/// text, which prepares the statement again.
+pub async fn relay_prepared<R: Reply>(
+    backend: &mut BackendConn,
+    sql: &str,
+    params: Vec<Value>,
+    reply: &mut R,
+    status: StatusFlags,
+) -> Result<Relayed, Error> {
+    let BackendConn {
+        conn,
+        data_source,
+        statements,
+        ..
+    } = backend;
+    let data_source = data_source.name.as_str();
+    let size: usize = params.iter().map(value_size).sum();
+    if size > RETRY_COPY_LIMIT {
+        return relay_binary(conn, data_source, sql, params, reply, status).await;
+    }
+    let statement = match statements.by_sql.get(sql) {
+        Some(statement) => statement.clone(),
+        None => {
+            let statement = conn
+                .prep(sql)
+                .await
+                .map_err(|e| backend_error(data_source, e))?;
+            if statements.by_sql.len() >= MAX_HANDLES {
+                statements.by_sql.clear();
+            }
+            statements.by_sql.insert(sql.into(), statement.clone());
+            statement
+        }
+    };
+    match conn.exec_iter(&statement, positional(params.clone())).await {
+        Ok(result) => {
+            relay_all(result, data_source, reply, status, false).await?;
+            Ok(Relayed {
+                backend_status: conn.last_ok_packet().map(|ok| ok.status_flags()),
+            })
+        }
+        Err(mysql_async::Error::Server(e)) if e.code == UNKNOWN_STATEMENT_HANDLER => {
+            statements.by_sql.remove(sql);
+            relay_binary(conn, data_source, sql, params, reply, status).await
+        }
+        Err(e) => Err(backend_error(data_source, e)),
+    }
+}
+
+/// ER_UNKNOWN_STMT_HANDLER.
+const UNKNOWN_STATEMENT_HANDLER: u16 = 1243;
+
+/// Roughly the heap bytes a parameter value holds.
+fn value_size(value: &Value) -> usize {
+    match value {
+        Value::Bytes(bytes) => bytes.len(),
+        _ => 0,
+    }
 }
 
 async fn relay_all<R: Reply, P: Protocol>(

@@ -298,7 +298,7 @@ async fn prepare(conn: &mut ClientConn, session: &mut Session, sql: &str) {
         Err(e) => return conn.error(&e),
     };
     let statement = PreparedStatement {
-        sql: sql.to_string(),
+        sql: sql.into(),
         kind,
         long_data: vec![None; params.len()],
         param_types: Vec::new(),
@@ -349,7 +349,10 @@ async fn execute(conn: &mut ClientConn, session: &mut Session, body: &[u8]) {
     }
 }
 
-fn decode_execute(session: &mut Session, body: &[u8]) -> Result<(String, Vec<Value>), Error> {
+fn decode_execute(
+    session: &mut Session,
+    body: &[u8],
+) -> Result<(std::sync::Arc<str>, Vec<Value>), Error> {
     let malformed = |_: Truncated| Error::wrong_arguments("mysqld_stmt_execute");
     let mut r = Reader::new(body);
     let id = r.u32().map_err(malformed)?;

@@ -38,6 +38,16 @@ impl SessionConns {
         backends: &Backends,
         data_source: &str,
     ) -> Result<(&mut Conn, &str), Error> {
+        let (name, conn) = self.backend(backends, data_source).await?.named();
+        Ok((conn, name))
+    }
+
+    /// As [`SessionConns::conn`], the connection with what the proxy keeps of it.
+    pub async fn backend(
+        &mut self,
+        backends: &Backends,
+        data_source: &str,
+    ) -> Result<&mut BackendConn, Error> {
         let index = match self
             .held
             .iter()
@@ -71,8 +81,7 @@ impl SessionConns {
                 held.in_transaction = true;
             }
         }
-        let (name, conn) = held.conn.named();
-        Ok((conn, name))
+        Ok(&mut held.conn)
     }
 
     /// The held connections of `data_sources` (each acquired before with

@@ -173,6 +173,11 @@ pub fn local_select(sql: &[u8], facts: &SessionFacts<'_>) -> Option<LocalResult>
 /// Reads a `SELECT` whose items are all system variables or server
 /// functions; anything else (a FROM, an expression, a user variable) is `None`.
 pub fn variable_select(sql: &[u8], facts: &SessionFacts<'_>) -> Option<VariableSelect> {
+    // Every item the proxy answers is `@@name` or `f()`: most statements
+    // have neither character and need no scan.
+    if !sql.iter().any(|&b| b == b'@' || b == b'(') {
+        return None;
+    }
     let mut tokens = Scanner::new(sql).peekable();
     if !tokens.next().is_some_and(|t| is_keyword(&t, "SELECT")) {
         return None;

@@ -14,7 +14,7 @@ use crate::admin::{self, AdminStatement};
 use crate::config::{Config, User};
 use crate::error::Error;
 use crate::execute::metadata::ColumnKinds;
-use crate::execute::{relay_binary, Backends};
+use crate::execute::{relay_binary, relay_prepared, Backends};
 use crate::keygen::{KeyGenerator, SystemClock};
 use crate::rules::{SchemaRules, TableKind};
 use crate::sql::scan::{Scanner, Token};
@@ -482,17 +482,20 @@ impl Session {
             self.conns.mark_in_transaction(&data_source);
         }
         let status = self.status();
-        let (conn, ds) = self.conns.conn(&self.shared.backends, &data_source).await?;
-        let ds = ds.to_string();
+        let backend = self
+            .conns
+            .backend(&self.shared.backends, &data_source)
+            .await?;
         match params {
             Some(values) => {
-                relay_binary(conn, &ds, utf8(sql)?, values, reply, status).await?;
+                relay_prepared(backend, utf8(sql)?, values, reply, status).await?;
             }
             None => {
-                variables::run_with_mysql8_names(conn, &ds, sql, reply, status, more_after).await?;
+                let (ds, conn) = backend.named();
+                variables::run_with_mysql8_names(conn, ds, sql, reply, status, more_after).await?;
             }
         }
-        if let Some(id) = conn.last_insert_id().filter(|&id| id > 0) {
+        if let Some(id) = backend.last_insert_id().filter(|&id| id > 0) {
             self.last_insert_id = id;
         }
         Ok(())

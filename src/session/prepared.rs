@@ -10,7 +10,8 @@ use std::collections::HashMap;
 /// One client prepared statement.
 #[derive(Debug, Clone)]
 pub struct PreparedStatement {
-    pub sql: String,
+    /// Shared, so each execute takes it without a copy.
+    pub sql: std::sync::Arc<str>,
     pub kind: StatementKind,
     pub params: Vec<Column>,
     pub columns: Vec<Column>,

@@ -201,6 +201,17 @@ impl<'a> Iterator for Scanner<'a> {
 /// body of a stored program (`CREATE PROCEDURE ... BEGIN ...; ... END`,
 /// `BEGIN NOT ATOMIC ... END`) stays whole, as the server's parser keeps it.
 pub fn split_statements(text: &[u8]) -> Vec<&[u8]> {
+    if !text.contains(&b';') {
+        // The common case, one statement: no need to scan all of it.
+        return match Scanner::new(text).next() {
+            Some(_) => vec![text.trim_ascii()],
+            None => Vec::new(),
+        };
+    }
+    split_scanning(text)
+}
+
+fn split_scanning(text: &[u8]) -> Vec<&[u8]> {
     let mut out = Vec::new();
     let mut scanner = Scanner::new(text);
     let mut start = 0;

@@ -96,3 +96,22 @@ fn stored_program_bodies_stay_whole() {
     let text = b"CREATE FUNCTION f() RETURNS INT RETURN 1; SELECT f()";
     assert_eq!(split_statements(text).len(), 2);
 }
+
+#[test]
+fn one_statement_without_semicolon_splits_as_a_full_scan_would() {
+    for text in [
+        "SELECT c FROM sbtest1 WHERE id=5000",
+        "  SELECT 1 -- trailing comment",
+        "/* only a comment */",
+        "",
+        "   ",
+        "BEGIN NOT ATOMIC SELECT 1 END",
+        "SELECT 'a'  ",
+    ] {
+        assert_eq!(
+            split_statements(text.as_bytes()),
+            split_scanning(text.as_bytes()),
+            "{text:?}"
+        );
+    }
+}
