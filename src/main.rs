@@ -9,12 +9,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-// Every statement allocates a few short-lived buffers (packets, values,
-// rows); mimalloc's thread-local free lists make those markedly cheaper
-// than glibc's malloc on the hot path (see scripts/bench.sh).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(name = "shardgate", version, about = "A sharding proxy for MySQL")]
 struct Cli {
