@@ -75,6 +75,8 @@ impl SessionThreads {
     }
 
     fn run_thread(self: Arc<Self>, first: Client) {
+        // Counted down however the thread ends, a panic included.
+        let _alive = CountedDown(&self.alive);
         let runtime = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -82,12 +84,10 @@ impl SessionThreads {
             Ok(rt) => rt,
             Err(e) => {
                 tracing::warn!("cannot start a session runtime: {e}");
-                self.alive.fetch_sub(1, Ordering::SeqCst);
                 return;
             }
         };
         runtime.block_on(self.clone().thread_loop(first));
-        self.alive.fetch_sub(1, Ordering::SeqCst);
     }
 
     async fn thread_loop(self: Arc<Self>, first: Client) {
@@ -97,6 +97,7 @@ impl SessionThreads {
         let mut shutdown = self.shutdown.clone();
         while let Some(client) = next.take() {
             self.busy.fetch_add(1, Ordering::SeqCst);
+            let busy = CountedDown(&self.busy);
             idle = match TcpStream::from_std(client.stream) {
                 Ok(stream) => {
                     protocol::serve(stream, self.shared.clone(), shutdown.clone(), idle).await
@@ -107,7 +108,7 @@ impl SessionThreads {
                 }
             };
             drop(client.permit);
-            self.busy.fetch_sub(1, Ordering::SeqCst);
+            drop(busy);
             if *shutdown.borrow() {
                 break;
             }
@@ -135,6 +136,15 @@ impl SessionThreads {
             }
         }
         idle.close().await;
+    }
+}
+
+/// Takes one off a counter when dropped.
+struct CountedDown<'a>(&'a AtomicUsize);
+
+impl Drop for CountedDown<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
