@@ -112,10 +112,12 @@ impl SessionThreads {
             if *shutdown.borrow() {
                 break;
             }
-            self.idle
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(sender.clone());
+            {
+                let mut idle_threads = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+                // Threads that ended while idle leave a closed sender behind.
+                idle_threads.retain(|thread| !thread.is_closed());
+                idle_threads.push(sender.clone());
+            }
             next = loop {
                 let shed = self.shared.backends.shed_requested().notified();
                 tokio::pin!(shed);

@@ -150,16 +150,7 @@ async fn relay_all<R: Reply, P: Protocol>(
         match columns {
             Some(columns) if !columns.is_empty() => {
                 reply.columns(&columns);
-                while let Some(row) = result
-                    .next()
-                    .await
-                    .map_err(|e| backend_error(data_source, e))?
-                {
-                    reply.row(&row.unwrap());
-                    if reply.pending() >= FLUSH_THRESHOLD {
-                        reply.flush().await.map_err(client_gone)?;
-                    }
-                }
+                send_rows(&mut result, data_source, reply).await?;
                 let warnings = result.warnings();
                 let next = next_result(&mut result, data_source).await;
                 let more = !matches!(next, Next::Done);
@@ -188,6 +179,26 @@ async fn relay_all<R: Reply, P: Protocol>(
             }
         }
     }
+}
+
+/// Sends the rows of the current result set, flushing every so often so
+/// that a slow client slows the backend instead of filling memory.
+async fn send_rows<R: Reply, P: Protocol>(
+    result: &mut QueryResult<'_, '_, P>,
+    data_source: &str,
+    reply: &mut R,
+) -> Result<(), Error> {
+    while let Some(row) = result
+        .next()
+        .await
+        .map_err(|e| backend_error(data_source, e))?
+    {
+        reply.row(&row.unwrap());
+        if reply.pending() >= FLUSH_THRESHOLD {
+            reply.flush().await.map_err(client_gone)?;
+        }
+    }
+    Ok(())
 }
 
 /// What follows a finished result of a multi-result answer.
@@ -271,16 +282,7 @@ async fn rows_only<R: Reply, P: Protocol>(
     if send_columns {
         reply.columns(&columns);
     }
-    while let Some(row) = result
-        .next()
-        .await
-        .map_err(|e| backend_error(data_source, e))?
-    {
-        reply.row(&row.unwrap());
-        if reply.pending() >= FLUSH_THRESHOLD {
-            reply.flush().await.map_err(client_gone)?;
-        }
-    }
+    send_rows(&mut result, data_source, reply).await?;
     let warnings = result.warnings();
     // Drains any further result sets so the connection is ready for the next statement.
     result

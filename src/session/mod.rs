@@ -225,11 +225,7 @@ impl Session {
         reply: &mut R,
         more_after: bool,
     ) -> Result<(), Error> {
-        let more = if more_after {
-            StatusFlags::SERVER_MORE_RESULTS_EXISTS
-        } else {
-            StatusFlags::empty()
-        };
+        let more = more_results(more_after);
         match classify(sql) {
             StatementKind::Empty => Err(Error::empty_query()),
             StatementKind::Use(schema) => {
@@ -476,9 +472,10 @@ impl Session {
             return self.run_routed(sql, params, reply, more_after).await;
         }
         let data_source = rules.default_data_source.clone();
-        self.conns.conn(&self.shared.backends, &data_source).await?;
         if !self.autocommit {
-            // With autocommit off every statement runs inside a transaction.
+            // With autocommit off every statement runs inside a transaction,
+            // which the status below must already show.
+            self.conns.conn(&self.shared.backends, &data_source).await?;
             self.conns.mark_in_transaction(&data_source);
         }
         let status = self.status();
@@ -698,6 +695,15 @@ async fn fetch_one_row(
     result.drop_result().await?;
     let values = row.map(|r| r.unwrap()).unwrap_or_default();
     Ok((columns, values))
+}
+
+/// SERVER_MORE_RESULTS_EXISTS when more client statements follow.
+fn more_results(more_after: bool) -> StatusFlags {
+    if more_after {
+        StatusFlags::SERVER_MORE_RESULTS_EXISTS
+    } else {
+        StatusFlags::empty()
+    }
 }
 
 /// Prepared statements are UTF-8 text (COM_STMT_PREPARE checks it).

@@ -2,7 +2,7 @@
 //! connections, their answers merged into the client's one answer.
 
 use super::reply::{OkInfo, Reply};
-use super::Session;
+use super::{more_results, Session};
 use crate::error::Error;
 use crate::execute::{relay_binary, relay_text, run_ok, stream_rows};
 use crate::plan::{ExecutionPlan, ExecutionUnit, MergePlan};
@@ -58,11 +58,7 @@ impl Session {
         reply: &mut R,
         more_after: bool,
     ) -> Result<(), Error> {
-        let more = if more_after {
-            StatusFlags::SERVER_MORE_RESULTS_EXISTS
-        } else {
-            StatusFlags::empty()
-        };
+        let more = more_results(more_after);
         let generated = plan.generated_key;
         match plan.merge {
             MergePlan::Single => {
