@@ -41,6 +41,13 @@ impl Env {
         (status.success(), out, err)
     }
 
+    /// [`Env::cli`] that must succeed; its output.
+    fn cli_ok(&self, db: &str, sql: &str) -> String {
+        let (ok, out, err) = self.cli(db, sql);
+        assert!(ok, "{sql}: {err}");
+        out
+    }
+
     /// The same, directly on the backend database behind `shop`.
     fn direct(&self, sql: &str) -> (bool, String, String) {
         let (status, out, err) = mariadb_cli(cluster()[0].port(), "root", "", &self.dbs[0], sql);
@@ -122,36 +129,33 @@ fn show_databases_use_and_show_tables() {
     ));
     cluster()[1].exec(&format!("CREATE TABLE `{}`.b_only (a INT)", env.dbs[1]));
 
-    let (ok, out, err) = env.cli("", "SHOW DATABASES");
-    assert!(ok, "{err}");
     assert_eq!(
-        out, "Database\nshop\nshop_b\nshopxb\n",
+        env.cli_ok("", "SHOW DATABASES"),
+        "Database\nshop\nshop_b\nshopxb\n",
         "only the user's schemas"
     );
-    let (ok, out, err) = env.cli("", "SHOW DATABASES LIKE 'shop_%'");
-    assert!(ok, "{err}");
-    assert_eq!(out, "Database (shop_%)\nshop_b\nshopxb\n");
+    assert_eq!(
+        env.cli_ok("", "SHOW DATABASES LIKE 'shop_%'"),
+        "Database (shop_%)\nshop_b\nshopxb\n"
+    );
 
     let (ok, out, err) = env.cli("", "USE shop; SHOW TABLES");
     assert!(ok, "{err}");
     assert_eq!(out, "Tables_in_shop\nt1\nt2\nv1\n");
-    let (ok, out, err) = env.cli("shop", "SHOW FULL TABLES");
-    assert!(ok, "{err}");
     assert_eq!(
-        out,
+        env.cli_ok("shop", "SHOW FULL TABLES"),
         "Tables_in_shop\tTable_type\nt1\tBASE TABLE\nt2\tBASE TABLE\nv1\tVIEW\n"
     );
-    let (ok, out, err) = env.cli("shop", "SHOW TABLES LIKE 't%'");
-    assert!(ok, "{err}");
-    assert_eq!(out, "Tables_in_shop (t%)\nt1\nt2\n");
+    assert_eq!(
+        env.cli_ok("shop", "SHOW TABLES LIKE 't%'"),
+        "Tables_in_shop (t%)\nt1\nt2\n"
+    );
 
     // The client's own `use` command (COM_INIT_DB), and `SELECT DATABASE()`.
     let (ok, out, err) = env.cli("shop", "use shop_b\nSELECT DATABASE(); SHOW TABLES");
     assert!(ok, "{err}");
     assert_eq!(out, "DATABASE()\nshop_b\nTables_in_shop_b\nb_only\n");
-    let (ok, out, err) = env.cli("", "SELECT DATABASE()");
-    assert!(ok, "{err}");
-    assert_eq!(out, "DATABASE()\nNULL\n");
+    assert_eq!(env.cli_ok("", "SELECT DATABASE()"), "DATABASE()\nNULL\n");
 }
 
 /// `\_` in a LIKE pattern is a literal `_` (MySQL keeps the backslash of
@@ -160,12 +164,11 @@ fn show_databases_use_and_show_tables() {
 #[test]
 fn show_databases_like_keeps_escaped_wildcards() {
     let env = Env::start("cli_like");
-    let (ok, out, err) = env.cli("", "SHOW DATABASES LIKE 'shop\\_b'");
-    assert!(ok, "{err}");
-    assert_eq!(out, "Database (shop\\_b)\nshop_b\n");
-    let (ok, out, err) = env.cli("shop", "SHOW TABLES LIKE 'x\\%'");
-    assert!(ok, "{err}");
-    assert_eq!(out, "");
+    assert_eq!(
+        env.cli_ok("", "SHOW DATABASES LIKE 'shop\\_b'"),
+        "Database (shop\\_b)\nshop_b\n"
+    );
+    assert_eq!(env.cli_ok("shop", "SHOW TABLES LIKE 'x\\%'"), "");
 }
 
 #[test]
@@ -228,9 +231,7 @@ fn scripts_with_several_statements_and_delimiters() {
         "a\n1\nb\tc\n2\tNULL\nx\nx\ny\ny\nz\n3\nv\n5\nw\n6\n"
     );
     // The statement after such a script gets its own answer (no stray result).
-    let (ok, out, err) = env.cli("shop", "SELECT 'next' AS n");
-    assert!(ok, "{err}");
-    assert_eq!(out, "n\nnext\n");
+    assert_eq!(env.cli_ok("shop", "SELECT 'next' AS n"), "n\nnext\n");
 }
 
 #[test]
@@ -357,9 +358,7 @@ fn login_failures() {
     assert!(err.contains("to database 'secret'"), "{err}");
 
     // And a good login still works afterwards.
-    let (ok, out, err) = env.cli("shop", "SELECT 1 AS ok");
-    assert!(ok, "{err}");
-    assert_eq!(out, "ok\n1\n");
+    assert_eq!(env.cli_ok("shop", "SELECT 1 AS ok"), "ok\n1\n");
 }
 
 /// A latin1 client: the proxy adopts the handshake's character set, so
