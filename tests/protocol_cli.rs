@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{cluster, data_sources_toml, fresh_databases, mariadb_cli, Proxy};
+use common::{cluster, data_sources_toml, fresh_databases, mariadb_cli, mariadb_command, Proxy};
 use std::process::{Command, Stdio};
 
 const USER: &str = "app";
@@ -65,17 +65,8 @@ fn cli_script(
     args: &[&str],
     script: impl AsRef<[u8]>,
 ) -> (bool, Vec<u8>, String) {
-    let mut cmd = Command::new("mariadb");
-    cmd.arg("--no-defaults")
-        .arg("--protocol=TCP")
-        .arg("-h127.0.0.1")
-        .arg(format!("-P{port}"))
-        .arg(format!("-u{user}"))
-        .arg(format!("--password={password}"))
-        .arg("--connect-timeout=10")
-        .arg("--batch")
-        .arg("--raw")
-        .args(args);
+    let mut cmd = mariadb_command(port, user, password);
+    cmd.args(args);
     if !db.is_empty() {
         cmd.arg(db);
     }

@@ -811,6 +811,23 @@ fn url_escape(s: &str) -> String {
 // The mariadb CLI
 // ---------------------------------------------------------------------------
 
+/// The `mariadb` command-line client over TCP to 127.0.0.1:`port` as
+/// `user`, tab-separated raw output, no option files.
+pub fn mariadb_command(port: u16, user: &str, password: &str) -> Command {
+    let mut cmd = Command::new(program("mariadb"));
+    cmd.arg("--no-defaults")
+        .arg("--protocol=TCP")
+        .arg("-h127.0.0.1")
+        .arg(format!("-P{port}"))
+        .arg(format!("-u{user}"))
+        // `--password=` with an empty value does not prompt; `-p` would.
+        .arg(format!("--password={password}"))
+        .arg("--connect-timeout=10")
+        .arg("--batch")
+        .arg("--raw");
+    cmd
+}
+
 /// Runs `mariadb --protocol=TCP -h127.0.0.1 -P<port> -u<user> -p<pw>
 /// --batch --raw -e <sql> [db]` (no database when `db` is empty):
 /// (status, stdout, stderr).
@@ -821,18 +838,8 @@ pub fn mariadb_cli(
     db: &str,
     sql: &str,
 ) -> (ExitStatus, String, String) {
-    let mut cmd = Command::new(program("mariadb"));
-    cmd.arg("--no-defaults")
-        .arg("--protocol=TCP")
-        .arg("-h127.0.0.1")
-        .arg(format!("-P{port}"))
-        .arg(format!("-u{user}"))
-        // `--password=` with an empty value does not prompt; `-p` would.
-        .arg(format!("--password={password}"))
-        .arg("--connect-timeout=10")
-        .arg("--default-character-set=utf8mb4")
-        .arg("--batch")
-        .arg("--raw")
+    let mut cmd = mariadb_command(port, user, password);
+    cmd.arg("--default-character-set=utf8mb4")
         .arg("-e")
         .arg(sql);
     if !db.is_empty() {
