@@ -3,8 +3,11 @@
 //! clients on the session thread that opened them; and the relay of a
 //! backend's results to a [`Reply`].
 
+pub mod fetch;
 pub mod metadata;
 mod relay;
+
+pub use fetch::{exec_drop, fetch_rows, Rows};
 
 pub use relay::{
     open_binary_rows, open_text_rows, relay_binary, relay_prepared, relay_text, run_ok,
@@ -158,6 +161,20 @@ impl DataSource {
                 idle_since: Instant::now(),
                 statements: Default::default(),
             }),
+            Ok(Err(e)) => Err(backend_error(&self.name, e)),
+            Err(_) => Err(Error::data_source_unreachable(
+                &self.name,
+                format!("no answer within {}s", ACQUIRE_TIMEOUT.as_secs()),
+            )),
+        }
+    }
+
+    /// A connection of its own, outside the pool and `pool_max`, for the
+    /// proxy's background work (key-generator tables, probes): the caller
+    /// keeps it as long as it likes and it never carries a client's state.
+    pub async fn connect_standalone(&self) -> Result<Conn, Error> {
+        match tokio::time::timeout(ACQUIRE_TIMEOUT, Conn::new(self.opts.clone())).await {
+            Ok(Ok(conn)) => Ok(conn),
             Ok(Err(e)) => Err(backend_error(&self.name, e)),
             Err(_) => Err(Error::data_source_unreachable(
                 &self.name,
