@@ -14,7 +14,8 @@
 //! - [`protocol`]: the MySQL server protocol on mysql_common's codec; wire ⇄ session.
 //! - [`admin`]: admin SQL (PREVIEW, SHOW ...) and the HTTP endpoints.
 //! - [`session`]: per-client state; runs plan → execute → merge; local commands.
-//! - [`execute`]: the only module that talks to backends: pools, fan-out, transactions.
+//! - [`execute`]: runs execution units on backend connections: relay, fan-out, transactions.
+//! - [`backend`]: our MySQL client side, the only code with sockets to backends: connections, pools.
 //! - [`merge`]: pure, over row streams: one result from many data nodes.
 //! - [`plan`]: pure kernel: sql + params + rules → execution plan (which
 //!   carries a merged SELECT's [`merge::SelectMerge`] description as data).
@@ -31,6 +32,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod backend;
 pub mod config;
 pub mod error;
 pub mod execute;

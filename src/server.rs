@@ -1,13 +1,15 @@
-//! The listener: accepts clients up to `max_connections`, serves each on a
-//! session thread of its own (a panic or protocol error ends only that
-//! connection), and shuts down gracefully on SIGTERM/SIGINT.
+//! The listener: accepts clients up to `max_connections` and serves them on
+//! a fixed set of worker threads, one per core, each a single-threaded
+//! tokio runtime running one task per client. A worker owns the backend
+//! connections it opened (its runtime drives their sockets), so a session
+//! borrows connections from its own worker's idle list. A panic or protocol
+//! error ends only that client's task. SIGTERM/SIGINT shut down gracefully.
 
 use crate::error::Error;
-use crate::execute::IdleConns;
 use crate::protocol;
 use crate::session::Shared;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -16,6 +18,9 @@ use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 /// How long running statements may take to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// How often a worker closes idle backend connections it no longer needs.
+const HOUSEKEEPING: Duration = Duration::from_secs(5);
+
 static STARTED: OnceLock<Instant> = OnceLock::new();
 
 /// Seconds since the server started (COM_STATISTICS).
@@ -23,128 +28,164 @@ pub fn uptime_seconds() -> u64 {
     STARTED.get().map(|t| t.elapsed().as_secs()).unwrap_or(0)
 }
 
-/// How long a session thread waits for its next client before it closes
-/// its backend connections and ends.
-const THREAD_IDLE_TTL: Duration = Duration::from_secs(300);
-
-/// A client handed to a session thread, with its place under `max_connections`.
+/// A client handed to a worker, with its place under `max_connections`.
 struct Client {
     stream: std::net::TcpStream,
     permit: OwnedSemaphorePermit,
+    /// Counts the client on its worker until the session ends.
+    load: Option<CountedDown>,
 }
 
-/// The session threads. Each client is served on a thread of its own, on a
-/// single-threaded tokio runtime: on two cores a zero-work relay built that
-/// way keeps up with one of plain blocking threads, while one task per
-/// client on the multi-threaded runtime loses about a quarter of the
-/// throughput to cross-thread wake-ups (scripts/bench.sh measures both).
-/// A thread outlives its client and serves the next one, keeping the
-/// backend connections it opened: they belong to its runtime.
-struct SessionThreads {
-    shared: Arc<Shared>,
-    shutdown: watch::Receiver<bool>,
-    /// Threads waiting for a client, most recently idle last.
-    idle: Mutex<Vec<mpsc::UnboundedSender<Client>>>,
-    /// Clients being served.
-    busy: AtomicUsize,
-    /// Threads alive.
-    alive: AtomicUsize,
+/// The worker threads and what they count.
+struct Workers {
+    senders: Vec<mpsc::UnboundedSender<Client>>,
+    /// Clients being served, per worker.
+    loads: Vec<Arc<AtomicUsize>>,
+    /// Workers still running.
+    alive: Arc<AtomicUsize>,
 }
 
-impl SessionThreads {
-    /// Serves `client` on an idle thread, or on a new one.
-    fn serve(self: &Arc<Self>, mut client: Client) {
-        loop {
-            let next = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-            let Some(thread) = next else { break };
-            match thread.send(client) {
-                Ok(()) => return,
-                // That thread ended meanwhile: try another.
-                Err(mpsc::error::SendError(back)) => client = back,
+impl Workers {
+    /// One worker per core: on two cores, a zero-work relay built this way
+    /// keeps up with one of plain blocking threads (scripts/bench.sh), and
+    /// an idle client costs a task, not a thread.
+    fn start(shared: &Arc<Shared>, shutdown: &watch::Receiver<bool>) -> Workers {
+        let count = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let alive = Arc::new(AtomicUsize::new(0));
+        let mut senders = Vec::with_capacity(count);
+        let mut loads = Vec::with_capacity(count);
+        for i in 0..count {
+            let busy = Arc::new(AtomicUsize::new(0));
+            let (sender, clients) = mpsc::unbounded_channel();
+            let worker = Worker {
+                shared: shared.clone(),
+                shutdown: shutdown.clone(),
+                busy: busy.clone(),
+            };
+            let load = busy.clone();
+            alive.fetch_add(1, Ordering::SeqCst);
+            let alive_count = alive.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("worker-{i}"))
+                .spawn(move || {
+                    let _alive = CountedDown(alive_count);
+                    worker.run(clients)
+                });
+            match spawned {
+                Ok(_) => {
+                    senders.push(sender);
+                    loads.push(load);
+                }
+                Err(e) => {
+                    alive.fetch_sub(1, Ordering::SeqCst);
+                    tracing::warn!("cannot start worker thread {i}: {e}");
+                }
             }
         }
-        let threads = self.clone();
-        self.alive.fetch_add(1, Ordering::SeqCst);
-        let spawned = std::thread::Builder::new()
-            .name("session".into())
-            .spawn(move || threads.run_thread(client));
-        if let Err(e) = spawned {
-            self.alive.fetch_sub(1, Ordering::SeqCst);
-            tracing::warn!("cannot start a session thread: {e}");
+        Workers {
+            senders,
+            loads,
+            alive,
         }
     }
 
-    fn run_thread(self: Arc<Self>, first: Client) {
-        // Counted down however the thread ends, a panic included.
-        let _alive = CountedDown(&self.alive);
+    /// Clients being served.
+    fn busy(&self) -> usize {
+        self.loads.iter().map(|l| l.load(Ordering::SeqCst)).sum()
+    }
+
+    /// Hands a client to the least busy worker (the first of equals), so
+    /// that one after another they land where idle connections wait.
+    fn serve(&self, client: Client) {
+        let Some(i) = (0..self.loads.len()).min_by_key(|&i| self.loads[i].load(Ordering::SeqCst))
+        else {
+            return;
+        };
+        let mut client = client;
+        self.loads[i].fetch_add(1, Ordering::SeqCst);
+        client.load = Some(CountedDown(self.loads[i].clone()));
+        if self.senders[i].send(client).is_err() {
+            tracing::warn!("worker {i} has ended; a client was dropped");
+        }
+    }
+}
+
+struct Worker {
+    shared: Arc<Shared>,
+    shutdown: watch::Receiver<bool>,
+    busy: Arc<AtomicUsize>,
+}
+
+impl Worker {
+    fn run(self, clients: mpsc::UnboundedReceiver<Client>) {
         let runtime = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
         {
             Ok(rt) => rt,
             Err(e) => {
-                tracing::warn!("cannot start a session runtime: {e}");
+                tracing::warn!("cannot start a worker runtime: {e}");
                 return;
             }
         };
-        runtime.block_on(self.clone().thread_loop(first));
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&runtime, self.serve_clients(clients));
+        // Sessions still running when the worker ends lose their connections here.
+        drop(local);
+        crate::backend::pool::close_all_idle();
     }
 
-    async fn thread_loop(self: Arc<Self>, first: Client) {
-        let mut idle = IdleConns::default();
-        let mut next = Some(first);
-        let (sender, mut clients) = mpsc::unbounded_channel();
+    async fn serve_clients(self, mut clients: mpsc::UnboundedReceiver<Client>) {
         let mut shutdown = self.shutdown.clone();
-        while let Some(client) = next.take() {
-            self.busy.fetch_add(1, Ordering::SeqCst);
-            let busy = CountedDown(&self.busy);
-            idle = match TcpStream::from_std(client.stream) {
-                Ok(stream) => {
-                    protocol::serve(stream, self.shared.clone(), shutdown.clone(), idle).await
+        let shed_shared = self.shared.clone();
+        tokio::task::spawn_local(async move {
+            // Idle connections go when sessions of other workers wait for
+            // their data source, or when they have been idle too long.
+            loop {
+                let shed = shed_shared.backends.shed_requested().notified();
+                tokio::select! {
+                    _ = shed => {}
+                    _ = tokio::time::sleep(HOUSEKEEPING) => {}
                 }
+                crate::backend::pool::close_wanted_and_expired();
+            }
+        });
+        loop {
+            let client = tokio::select! {
+                client = clients.recv() => client,
+                _ = shutdown.changed() => None,
+            };
+            let Some(client) = client else { break };
+            let stream = match TcpStream::from_std(client.stream) {
+                Ok(stream) => stream,
                 Err(e) => {
                     tracing::debug!("cannot adopt a client socket: {e}");
-                    idle
+                    continue;
                 }
             };
-            drop(client.permit);
-            drop(busy);
-            if *shutdown.borrow() {
-                break;
-            }
-            {
-                let mut idle_threads = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-                // Threads that ended while idle leave a closed sender behind.
-                idle_threads.retain(|thread| !thread.is_closed());
-                idle_threads.push(sender.clone());
-            }
-            next = loop {
-                let shed = self.shared.backends.shed_requested().notified();
-                tokio::pin!(shed);
-                shed.as_mut().enable();
-                // Sessions elsewhere may be waiting for a connection this thread parks.
-                idle.give_back_wanted();
-                tokio::select! {
-                    client = clients.recv() => break client,
-                    _ = &mut shed => continue,
-                    _ = shutdown.changed() => break None,
-                    _ = tokio::time::sleep(THREAD_IDLE_TTL) => break None,
-                }
-            };
-            if next.is_none() {
-                // Leaving: refuse new clients, but serve one handed over meanwhile.
-                clients.close();
-                next = clients.try_recv().ok();
-            }
+            let busy = client.load;
+            let shared = self.shared.clone();
+            let shutdown = self.shutdown.clone();
+            let permit = client.permit;
+            tokio::task::spawn_local(async move {
+                // Counted down however the session ends, a panic included.
+                let _busy = busy;
+                let _permit = permit;
+                protocol::serve(stream, shared, shutdown).await;
+            });
         }
-        idle.close().await;
+        // Running sessions finish (they watch the shutdown signal too).
+        let deadline = Instant::now() + SHUTDOWN_GRACE;
+        while self.busy.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 }
 
 /// Takes one off a counter when dropped.
-struct CountedDown<'a>(&'a AtomicUsize);
+struct CountedDown(Arc<AtomicUsize>);
 
-impl Drop for CountedDown<'_> {
+impl Drop for CountedDown {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
     }
@@ -161,13 +202,7 @@ pub async fn run(
         shared.config.server.max_connections as usize,
     ));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let threads = Arc::new(SessionThreads {
-        shared: shared.clone(),
-        shutdown: shutdown_rx,
-        idle: Mutex::new(Vec::new()),
-        busy: AtomicUsize::new(0),
-        alive: AtomicUsize::new(0),
-    });
+    let workers = Workers::start(&shared, &shutdown_rx);
     tokio::pin!(stop);
     loop {
         let (stream, _) = tokio::select! {
@@ -187,7 +222,11 @@ pub async fn run(
             continue;
         };
         match stream.into_std() {
-            Ok(stream) => threads.serve(Client { stream, permit }),
+            Ok(stream) => workers.serve(Client {
+                stream,
+                permit,
+                load: None,
+            }),
             Err(e) => tracing::debug!("cannot hand a client over: {e}"),
         }
     }
@@ -197,18 +236,13 @@ pub async fn run(
     );
     drop(listener);
     let _ = shutdown_tx.send(true);
-    let deadline = Instant::now() + SHUTDOWN_GRACE;
-    while threads.busy.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+    let deadline = Instant::now() + SHUTDOWN_GRACE + Duration::from_secs(2);
+    while workers.alive.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let busy = threads.busy.load(Ordering::SeqCst);
+    let busy = workers.busy();
     if busy > 0 {
         tracing::warn!("{busy} connections still busy; closing them");
-    }
-    // Idle threads close their backend connections (COM_QUIT) and end.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while threads.alive.load(Ordering::SeqCst) > busy && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     Ok(())
 }

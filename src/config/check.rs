@@ -5,7 +5,7 @@ use super::file::{DataSourceConfig, SchemaConfig, ServerConfig, UserConfig};
 use super::{double_sha1, User};
 use crate::keygen::MAX_WORKER_ID;
 use crate::rules::is_identifier;
-use mysql_async::Opts;
+use crate::backend::Endpoint;
 use std::collections::BTreeMap;
 
 /// Checks `[server]`.
@@ -72,14 +72,11 @@ pub(super) fn data_sources(
 
 /// Parses an endpoint URL, `mysql://user:pass@host:port/db`; the error never
 /// shows the password.
-pub fn endpoint(url: &str) -> Result<Opts, String> {
+pub fn endpoint(url: &str) -> Result<Endpoint, String> {
     let shown = redact(url);
     let expected = "expected `mysql://user:pass@host:port/db`";
-    let opts = Opts::from_url(url).map_err(|e| format!("`{shown}`: {e}; {expected}"))?;
-    if opts.user().is_none_or(str::is_empty) {
-        return Err(format!("`{shown}` names no user; {expected}"));
-    }
-    if opts.db_name().is_none_or(str::is_empty) {
+    let opts = Endpoint::parse(url).map_err(|e| format!("`{shown}`: {e}; {expected}"))?;
+    if opts.database.is_empty() {
         return Err(format!("`{shown}` names no database; {expected}"));
     }
     Ok(opts)

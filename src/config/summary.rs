@@ -18,12 +18,7 @@ fn write_summary(config: &Config, out: &mut String) -> std::fmt::Result {
     writeln!(out, "data sources ({}):", config.data_sources.len())?;
     for (name, ds) in &config.data_sources {
         let primary = match endpoint(&ds.primary) {
-            Ok(opts) => format!(
-                "{}:{}/{}",
-                opts.ip_or_hostname(),
-                opts.tcp_port(),
-                opts.db_name().unwrap_or_default()
-            ),
+            Ok(opts) => opts.address(),
             Err(_) => "?".to_string(),
         };
         let replicas = match ds.replicas.len() {

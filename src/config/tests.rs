@@ -140,8 +140,8 @@ fn redacted_urls() {
     assert_eq!(redact("not a url"), "not a url");
     let opts = endpoint("mysql://root:pw@db.local:3310/shop").expect("valid");
     assert_eq!(
-        (opts.ip_or_hostname(), opts.tcp_port(), opts.db_name()),
-        ("db.local", 3310, Some("shop"))
+        (opts.host.as_str(), opts.port, opts.database.as_str()),
+        ("db.local", 3310, "shop")
     );
 }
 

@@ -3,12 +3,14 @@
 //! so `'042'` on an integer column is 42. Read at start-up and after DDL that
 //! runs through the proxy; a column not read yet is `Unknown`.
 
-use super::{backend_error, Backends};
+use super::{Backends, UnitRows};
+use crate::backend::conn::ConnClass;
+use crate::merge::RowSource;
+use mysql_common::value::Value;
 use crate::error::Error;
 use crate::rules::value::ColumnKind;
 use crate::rules::ShardingRules;
 use arc_swap::ArcSwap;
-use mysql_async::prelude::Queryable;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -76,20 +78,30 @@ async fn read_kinds(
     columns: &[String],
 ) -> Result<Vec<(String, ColumnKind)>, Error> {
     let ds = backends.get(data_source)?;
-    let mut conn = ds.acquire().await?;
-    let rows: Vec<(String, String)> = conn
-        .exec(
-            "SELECT LOWER(COLUMN_NAME), LOWER(DATA_TYPE) FROM information_schema.COLUMNS \
-             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
-            (actual_table,),
-        )
-        .await
-        .map_err(|e| backend_error(data_source, e))?;
-    Ok(rows
-        .into_iter()
-        .filter(|(name, _)| columns.iter().any(|c| c.eq_ignore_ascii_case(name)))
-        .map(|(name, data_type)| (name, kind_of(&data_type)))
-        .collect())
+    // Taken from the pool and closed after: this thread may keep no connection.
+    let mut conn = ds.acquire(ConnClass::default(), 0).await?;
+    let params = [Value::from(actual_table)];
+    let mut unit = UnitRows::open(
+        &mut conn,
+        "SELECT LOWER(COLUMN_NAME), LOWER(DATA_TYPE) FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+        Some(&params),
+    )
+    .await?;
+    let mut found = Vec::new();
+    while let Some(row) = unit.next_row().await? {
+        let text = |v: &Value| match v {
+            Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+            _ => String::new(),
+        };
+        if let [name, data_type] = row.as_slice() {
+            let (name, data_type) = (text(name), text(data_type));
+            if columns.iter().any(|c| c.eq_ignore_ascii_case(&name)) {
+                found.push((name, kind_of(&data_type)));
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// The placement kind of a MySQL data type.

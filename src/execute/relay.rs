@@ -1,230 +1,278 @@
-//! Streams a backend's answer (every result set of it) to the client as the
-//! backend sent it: column definitions, rows, OK contents, errors.
+//! Running one statement on a backend connection and relaying its answer:
+//! packets go to the client as the backend sent them (column definitions and
+//! rows untouched, only the sequence ids renumbered and the OK and EOF
+//! contents re-encoded with the session's status), and no row is decoded.
 
-use super::{backend_error, BackendConn};
+use crate::backend::response::{self, Frame, OkSummary};
+use crate::backend::{statements, PooledConn};
 use crate::error::Error;
 use crate::session::reply::{OkInfo, Reply, FLUSH_THRESHOLD};
-use mysql_async::prelude::{Protocol, Queryable};
-use mysql_async::{Conn, Params, QueryResult, Statement, Value};
-use mysql_common::constants::StatusFlags;
-use std::collections::HashMap;
+use mysql_common::constants::{Command, StatusFlags};
+use mysql_common::value::Value;
 use std::sync::Arc;
 
-/// What a relayed statement left behind, for the session's bookkeeping.
-#[derive(Debug, Default, Clone, Copy)]
+const QUERY: u8 = Command::COM_QUERY as u8;
+const EXECUTE: u8 = Command::COM_STMT_EXECUTE as u8;
+
+/// ER_UNKNOWN_STMT_HANDLER: the backend no longer has the statement.
+const UNKNOWN_STATEMENT_HANDLER: u16 = 1243;
+
+/// Backend status bits that belong in the client's packets as they are.
+const PASSED_ON: StatusFlags = StatusFlags::SERVER_STATUS_CURSOR_EXISTS
+    .union(StatusFlags::SERVER_STATUS_LAST_ROW_SENT);
+
+/// What a relayed answer left behind, for the session's bookkeeping.
+#[derive(Debug, Default, Clone)]
 pub struct Relayed {
-    /// The backend's status flags after the statement (IN_TRANS, ...).
-    pub backend_status: Option<StatusFlags>,
+    /// The last OK (or result-set end) of the answer.
+    pub last: OkSummary,
+    /// Whether the answer held a result set.
+    pub had_rows: bool,
 }
 
-/// Runs `sql` as a text query on `conn` and relays every result set.
-/// `status` is the session's status for the packets it writes; `more_after`
-/// says whether more client statements follow (SERVER_MORE_RESULTS_EXISTS).
+
+/// Sends `sql` as COM_QUERY and relays every result of the answer.
 pub async fn relay_text<R: Reply>(
-    conn: &mut Conn,
-    data_source: &str,
+    conn: &mut PooledConn,
     sql: &[u8],
     reply: &mut R,
     status: StatusFlags,
     more_after: bool,
 ) -> Result<Relayed, Error> {
-    let result = conn
-        .query_iter(sql)
+    let name = conn.data_source.clone();
+    conn.conn
+        .send_command(QUERY, sql)
         .await
-        .map_err(|e| backend_error(data_source, e))?;
-    relay_all(result, data_source, reply, status, more_after).await?;
-    Ok(Relayed {
-        backend_status: conn.last_ok_packet().map(|ok| ok.status_flags()),
-    })
+        .map_err(|e| crate::backend::conn::io_error(&name.name, &e))?;
+    relay_answer(conn, reply, status, more_after).await
 }
 
-/// Executes `sql` as a prepared statement with `params` and relays the
-/// binary-protocol results. The statement is looked up (or prepared again)
-/// in the connection's statement cache by its text.
-pub async fn relay_binary<R: Reply>(
-    conn: &mut Conn,
-    data_source: &str,
-    sql: &str,
-    params: Vec<Value>,
+/// A client's COM_STMT_EXECUTE as it came, for a statement that runs on one
+/// backend connection: its parameters reach the backend byte for byte.
+pub struct RawExecute<'a> {
+    pub sql: &'a Arc<str>,
+    /// The execute packet's body after the statement id.
+    pub body: &'a [u8],
+    pub n_params: usize,
+    /// The parameter types (two bytes each) the client bound last, for a
+    /// connection that has not seen them yet.
+    pub types: &'a [u8],
+    /// Long data sent for parameters (COM_STMT_SEND_LONG_DATA).
+    pub long_data: &'a [Option<Vec<u8>>],
+}
+
+/// Runs a client's execute on `conn` (preparing the statement there first if
+/// it lacks it) and relays the answer.
+pub async fn relay_execute<R: Reply>(
+    conn: &mut PooledConn,
+    execute: &RawExecute<'_>,
     reply: &mut R,
     status: StatusFlags,
 ) -> Result<Relayed, Error> {
-    let params = positional(params);
-    let result = conn
-        .exec_iter(sql, params)
-        .await
-        .map_err(|e| backend_error(data_source, e))?;
-    relay_all(result, data_source, reply, status, false).await?;
-    Ok(Relayed {
-        backend_status: conn.last_ok_packet().map(|ok| ok.status_flags()),
-    })
-}
-
-/// Handles of the statements a connection prepared for [`relay_prepared`],
-/// by SQL text. They spare each execute mysql_async's lookup by text (which
-/// parses the text for named parameters every time).
-#[derive(Default)]
-pub struct StatementHandles {
-    by_sql: HashMap<Arc<str>, Statement>,
-}
-
-/// Handles kept per connection; past this many they are dropped and
-/// fetched again (mysql_async's own cache still holds the statements).
-const MAX_HANDLES: usize = 64;
-
-/// Parameters past this many bytes are not copied for a retry: such
-/// executes go by text through mysql_async's cache instead.
-const RETRY_COPY_LIMIT: usize = 64 * 1024;
-
-/// As [`relay_binary`], through the connection's statement handles. A
-/// handle whose statement mysql_async evicted (and closed) from its cache
-/// fails with 1243 before anything runs; the execute is then retried by
-/// text, which prepares the statement again.
-pub async fn relay_prepared<R: Reply>(
-    backend: &mut BackendConn,
-    sql: &str,
-    params: Vec<Value>,
-    reply: &mut R,
-    status: StatusFlags,
-) -> Result<Relayed, Error> {
-    let BackendConn {
-        conn,
-        data_source,
-        statements,
-        ..
-    } = backend;
-    let data_source = data_source.name.as_str();
-    let size: usize = params.iter().map(value_size).sum();
-    if size > RETRY_COPY_LIMIT {
-        return relay_binary(conn, data_source, sql, params, reply, status).await;
-    }
-    let statement = match statements.by_sql.get(sql) {
-        Some(statement) => statement.clone(),
-        None => {
-            let statement = conn
-                .prep(sql)
-                .await
-                .map_err(|e| backend_error(data_source, e))?;
-            if statements.by_sql.len() >= MAX_HANDLES {
-                statements.by_sql.clear();
+    for attempt in 0..2 {
+        let id = statement_id(conn, execute.sql).await?;
+        let mut body = Vec::with_capacity(4 + execute.body.len() + execute.types.len());
+        body.extend_from_slice(&id.to_le_bytes());
+        let types_sent = conn.statements.get(execute.sql).is_some_and(|s| s.types_sent);
+        bind_types(&mut body, execute, types_sent);
+        for (i, data) in execute.long_data.iter().enumerate() {
+            if let Some(data) = data {
+                statements::buffer_long_data(&mut conn.conn, id, i as u16, data);
             }
-            statements.by_sql.insert(sql.into(), statement.clone());
-            statement
         }
-    };
-    match conn.exec_iter(&statement, positional(params.clone())).await {
-        Ok(result) => {
-            relay_all(result, data_source, reply, status, false).await?;
-            Ok(Relayed {
-                backend_status: conn.last_ok_packet().map(|ok| ok.status_flags()),
-            })
+        conn.conn.buffer_command(EXECUTE, &body);
+        conn.flush().await?;
+        if let Some(s) = conn.statements.get(execute.sql) {
+            s.types_sent = true;
         }
-        Err(mysql_async::Error::Server(e)) if e.code == UNKNOWN_STATEMENT_HANDLER => {
-            statements.by_sql.remove(sql);
-            relay_binary(conn, data_source, sql, params, reply, status).await
+        match relay_answer(conn, reply, status, false).await {
+            Err(e) if e.code == UNKNOWN_STATEMENT_HANDLER && attempt == 0 => {
+                conn.statements.remove(execute.sql);
+            }
+            other => return other,
         }
-        Err(e) => Err(backend_error(data_source, e)),
+    }
+    Err(Error::internal("unreachable: execute retried"))
+}
+
+/// Appends the execute body, with the parameter types bound when this
+/// connection has not seen them yet.
+fn bind_types(body: &mut Vec<u8>, execute: &RawExecute<'_>, types_sent: bool) {
+    let rest = execute.body;
+    // flags (1) + iteration count (4), then the NULL bitmap and the bound flag.
+    let bitmap_end = 5 + execute.n_params.div_ceil(8);
+    if execute.n_params == 0 || rest.len() <= bitmap_end || rest[bitmap_end] == 1 || types_sent {
+        body.extend_from_slice(rest);
+        return;
+    }
+    body.extend_from_slice(&rest[..bitmap_end]);
+    body.push(1);
+    body.extend_from_slice(execute.types);
+    body.extend_from_slice(&rest[bitmap_end + 1..]);
+}
+
+/// The backend id of `sql` on `conn`, preparing it there if needed.
+async fn statement_id(conn: &mut PooledConn, sql: &Arc<str>) -> Result<u32, Error> {
+    if let Some(s) = conn.statements.get(sql) {
+        return Ok(s.id);
+    }
+    let name = conn.data_source.name.clone();
+    let prepared = statements::prepare(&mut conn.conn, &name, sql).await?;
+    if let Some(evicted) = conn.statements.insert(
+        sql.clone(),
+        prepared.id,
+        prepared.params.len(),
+        prepared.columns.len(),
+    ) {
+        statements::buffer_close(&mut conn.conn, evicted);
+    }
+    Ok(prepared.id)
+}
+
+/// Sends an execute of `sql` with `params` (the proxy's own values: for a
+/// routed statement's unit), preparing it on `conn` first if needed.
+pub async fn send_execute(conn: &mut PooledConn, sql: &str, params: &[Value]) -> Result<(), Error> {
+    let sql: Arc<str> = Arc::from(sql);
+    let id = statement_id(conn, &sql).await?;
+    let (request, as_long_data) =
+        mysql_common::packets::ComStmtExecuteRequestBuilder::new(id).build(params);
+    if as_long_data {
+        return Err(Error::not_supported(
+            "parameters of a statement on sharded tables larger than 16 MB in all",
+        ));
+    }
+    let mut body = Vec::new();
+    mysql_common::proto::MySerialize::serialize(&request, &mut body);
+    conn.conn.start_command();
+    conn.conn.buffer_packet(body.as_slice());
+    conn.flush().await
+}
+
+/// Sends `sql` as text, or as an execute with `params` when given.
+pub async fn send_statement(conn: &mut PooledConn, sql: &str, params: Option<&[Value]>) -> Result<(), Error> {
+    match params {
+        Some(params) => send_execute(conn, sql, params).await,
+        None => conn.send(QUERY, sql.as_bytes()).await,
     }
 }
 
-/// ER_UNKNOWN_STMT_HANDLER.
-const UNKNOWN_STATEMENT_HANDLER: u16 = 1243;
-
-/// Roughly the heap bytes a parameter value holds.
-fn value_size(value: &Value) -> usize {
-    match value {
-        Value::Bytes(bytes) => bytes.len(),
-        _ => 0,
-    }
+/// Runs a unit with the proxy's values and relays its answer.
+pub async fn relay_values<R: Reply>(
+    conn: &mut PooledConn,
+    sql: &str,
+    params: &[Value],
+    reply: &mut R,
+    status: StatusFlags,
+) -> Result<Relayed, Error> {
+    send_execute(conn, sql, params).await?;
+    relay_answer(conn, reply, status, false).await
 }
 
-async fn relay_all<R: Reply, P: Protocol>(
-    mut result: QueryResult<'_, '_, P>,
-    data_source: &str,
+/// Relays the answer to a command already sent: every result of it.
+pub async fn relay_answer<R: Reply>(
+    conn: &mut PooledConn,
     reply: &mut R,
     status: StatusFlags,
     more_after: bool,
-) -> Result<(), Error> {
+) -> Result<Relayed, Error> {
+    let data_source = conn.data_source.clone();
+    let name = data_source.name.as_str();
+    let mut relayed = Relayed::default();
     loop {
-        let columns = result.columns();
-        match columns {
-            Some(columns) if !columns.is_empty() => {
-                reply.columns(&columns);
-                send_rows(&mut result, data_source, reply).await?;
-                let warnings = result.warnings();
-                let next = next_result(&mut result, data_source).await;
-                let more = !matches!(next, Next::Done);
-                reply.end_rows(with_more(status, more || more_after), warnings);
-                match next {
-                    Next::Done => return Ok(()),
-                    Next::Error(e) => return Err(e),
-                    Next::Result => {}
+        let caps = conn.conn.capabilities;
+        let packet = conn.read().await?;
+        match response::frame(packet, caps, name) {
+            Frame::Ok(ok) => {
+                conn.conn.note(&ok);
+                let more = ok.status.contains(StatusFlags::SERVER_MORE_RESULTS_EXISTS);
+                reply.ok(&ok_info(&ok), with_more(status, more || more_after));
+                relayed.last = ok;
+                if !more {
+                    return Ok(relayed);
                 }
             }
-            _ => {
-                let ok = ok_of(&result);
-                // Moves past this OK result to the next one, if any.
-                result
-                    .next()
-                    .await
-                    .map_err(|e| backend_error(data_source, e))?;
-                let next = next_result(&mut result, data_source).await;
-                let more = !matches!(next, Next::Done);
-                reply.ok(&ok, with_more(status, more || more_after));
-                match next {
-                    Next::Done => return Ok(()),
-                    Next::Error(e) => return Err(e),
-                    Next::Result => {}
+            Frame::Err(e) => return Err(e),
+            Frame::Columns(n) => {
+                reply.column_count(n);
+                for _ in 0..n {
+                    let packet = conn.read().await?;
+                    reply.raw_column(packet);
                 }
+                reply.columns_done();
+                let end = relay_rows(conn, reply).await?;
+                let more = end.status.contains(StatusFlags::SERVER_MORE_RESULTS_EXISTS);
+                let passed = end.status & PASSED_ON;
+                reply.end_rows(with_more(status | passed, more || more_after), end.warnings);
+                relayed.last = end;
+                relayed.had_rows = true;
+                if !more {
+                    return Ok(relayed);
+                }
+            }
+            Frame::LocalInfile => {
+                conn.conn.broken = true;
+                return Err(Error::not_supported("LOAD DATA LOCAL INFILE"));
             }
         }
     }
 }
 
-/// Sends the rows of the current result set, flushing every so often so
-/// that a slow client slows the backend instead of filling memory.
-async fn send_rows<R: Reply, P: Protocol>(
-    result: &mut QueryResult<'_, '_, P>,
-    data_source: &str,
-    reply: &mut R,
-) -> Result<(), Error> {
-    while let Some(row) = result
-        .next()
-        .await
-        .map_err(|e| backend_error(data_source, e))?
-    {
-        reply.row(&row.unwrap());
+/// Relays rows up to the result set's end and returns that end.
+async fn relay_rows<R: Reply>(conn: &mut PooledConn, reply: &mut R) -> Result<OkSummary, Error> {
+    let data_source = conn.data_source.clone();
+    let name = data_source.name.as_str();
+    loop {
+        let caps = conn.conn.capabilities;
+        let packet = conn.read().await?;
+        if response::is_terminator(packet) {
+            let end = response::parse_terminator(packet, caps).ok_or_else(|| {
+                conn.conn.broken = true;
+                response::malformed(name)
+            })?;
+            conn.conn.note(&end);
+            return Ok(end);
+        }
+        if response::is_error(packet) {
+            return Err(response::server_error(packet, caps, name));
+        }
+        reply.raw_row(packet);
         if reply.pending() >= FLUSH_THRESHOLD {
-            reply.flush().await.map_err(client_gone)?;
+            if let Err(e) = reply.flush().await {
+                // The rest of the answer is still coming: the connection is unusable.
+                conn.conn.broken = true;
+                return Err(client_gone(e));
+            }
         }
     }
-    Ok(())
 }
 
-/// What follows a finished result of a multi-result answer.
-enum Next {
-    /// Another result set or OK result.
-    Result,
-    /// The backend's error in place of the next result (MySQL sends no more after it).
-    Error(Error),
-    Done,
+/// Relays a COM_STMT_FETCH answer (rows of an open cursor, then its end).
+pub async fn relay_fetch<R: Reply>(
+    conn: &mut PooledConn,
+    body: &[u8],
+    reply: &mut R,
+    status: StatusFlags,
+) -> Result<Relayed, Error> {
+    const FETCH: u8 = Command::COM_STMT_FETCH as u8;
+    conn.send(FETCH, body).await?;
+    let end = relay_rows(conn, reply).await?;
+    reply.end_rows(status | (end.status & PASSED_ON), end.warnings);
+    Ok(Relayed {
+        last: end,
+        had_rows: true,
+    })
 }
 
-/// Looks at what follows the current result without consuming a row: a
-/// pending result shows in `columns()` (empty for an OK result); a pending
-/// error only surfaces from `next()`, which is safe to call when nothing
-/// else is pending.
-async fn next_result<P: Protocol>(result: &mut QueryResult<'_, '_, P>, data_source: &str) -> Next {
-    if result.columns().is_some() {
-        return Next::Result;
+pub fn ok_info(ok: &OkSummary) -> OkInfo {
+    OkInfo {
+        affected_rows: ok.affected_rows,
+        last_insert_id: ok.last_insert_id,
+        warnings: ok.warnings,
+        info: ok.info.clone(),
     }
-    match result.next().await {
-        Ok(_) => Next::Done,
-        Err(e) => Next::Error(backend_error(data_source, e)),
-    }
 }
 
-fn with_more(status: StatusFlags, more: bool) -> StatusFlags {
+pub fn with_more(status: StatusFlags, more: bool) -> StatusFlags {
     if more {
         status | StatusFlags::SERVER_MORE_RESULTS_EXISTS
     } else {
@@ -232,179 +280,11 @@ fn with_more(status: StatusFlags, more: bool) -> StatusFlags {
     }
 }
 
-fn client_gone(e: std::io::Error) -> Error {
+pub fn client_gone(e: std::io::Error) -> Error {
     Error::new(
         1160,
         "08S01",
         format!("client write failed: {e}"),
         crate::error::Origin::Client,
     )
-}
-
-/// Runs one statement (text, or prepared with `params`) and streams only the
-/// rows of its first result set; the column definitions too when
-/// `send_columns`. Returns the backend's warning count. For concatenating
-/// the rows of several execution units into one result.
-pub async fn stream_rows<R: Reply>(
-    conn: &mut Conn,
-    data_source: &str,
-    sql: &str,
-    params: Option<Vec<Value>>,
-    reply: &mut R,
-    send_columns: bool,
-) -> Result<u16, Error> {
-    match params {
-        None => {
-            let result = conn
-                .query_iter(sql)
-                .await
-                .map_err(|e| backend_error(data_source, e))?;
-            rows_only(result, data_source, reply, send_columns).await
-        }
-        Some(params) => {
-            let params = positional(params);
-            let result = conn
-                .exec_iter(sql, params)
-                .await
-                .map_err(|e| backend_error(data_source, e))?;
-            rows_only(result, data_source, reply, send_columns).await
-        }
-    }
-}
-
-async fn rows_only<R: Reply, P: Protocol>(
-    mut result: QueryResult<'_, '_, P>,
-    data_source: &str,
-    reply: &mut R,
-    send_columns: bool,
-) -> Result<u16, Error> {
-    let columns = result.columns().unwrap_or_else(|| Vec::new().into());
-    if send_columns {
-        reply.columns(&columns);
-    }
-    send_rows(&mut result, data_source, reply).await?;
-    let warnings = result.warnings();
-    // Drains any further result sets so the connection is ready for the next statement.
-    result
-        .drop_result()
-        .await
-        .map_err(|e| backend_error(data_source, e))?;
-    Ok(warnings)
-}
-
-/// Runs one statement that returns no rows (a write or DDL) and returns its OK.
-pub async fn run_ok(
-    conn: &mut Conn,
-    data_source: &str,
-    sql: &str,
-    params: Option<Vec<Value>>,
-) -> Result<OkInfo, Error> {
-    match params {
-        None => {
-            let result = conn
-                .query_iter(sql)
-                .await
-                .map_err(|e| backend_error(data_source, e))?;
-            ok_and_drop(result, data_source).await
-        }
-        Some(params) => {
-            let result = conn
-                .exec_iter(sql, positional(params))
-                .await
-                .map_err(|e| backend_error(data_source, e))?;
-            ok_and_drop(result, data_source).await
-        }
-    }
-}
-
-/// The OK of a result, the rest of it read and dropped.
-async fn ok_and_drop<P: Protocol>(
-    result: QueryResult<'_, '_, P>,
-    data_source: &str,
-) -> Result<OkInfo, Error> {
-    let info = ok_of(&result);
-    result
-        .drop_result()
-        .await
-        .map_err(|e| backend_error(data_source, e))?;
-    Ok(info)
-}
-
-/// COM_STMT_EXECUTE parameters in `?` order.
-fn positional(params: Vec<Value>) -> Params {
-    if params.is_empty() {
-        Params::Empty
-    } else {
-        Params::Positional(params)
-    }
-}
-
-fn ok_of<P: Protocol>(result: &QueryResult<'_, '_, P>) -> OkInfo {
-    OkInfo {
-        affected_rows: result.affected_rows(),
-        last_insert_id: result.last_insert_id().unwrap_or(0),
-        warnings: result.warnings(),
-        info: result.info().into_owned(),
-    }
-}
-
-/// One execution unit's rows as a merge source.
-pub struct UnitRows<'a, P: Protocol> {
-    result: QueryResult<'a, 'static, P>,
-    data_source: String,
-}
-
-impl<'a, P: Protocol> UnitRows<'a, P> {
-    /// The unit's columns (visible, then derived).
-    pub fn columns(&self) -> Vec<mysql_common::packets::Column> {
-        self.result
-            .columns()
-            .map(|c| c.to_vec())
-            .unwrap_or_default()
-    }
-}
-
-impl<P: Protocol + Send> crate::merge::RowSource for UnitRows<'_, P> {
-    async fn next_row(&mut self) -> Result<Option<Vec<Value>>, Error> {
-        match self.result.next().await {
-            Ok(row) => Ok(row.map(|r| r.unwrap())),
-            Err(e) => Err(backend_error(&self.data_source, e).on_data_source(&self.data_source)),
-        }
-    }
-}
-
-/// Starts a unit's statement on `conn` (text, or prepared with `params`) and
-/// returns its rows as a merge source, once the backend has sent its column
-/// definitions.
-pub async fn open_text_rows<'a>(
-    conn: &'a mut Conn,
-    data_source: &str,
-    sql: String,
-) -> Result<UnitRows<'a, mysql_async::TextProtocol>, Error> {
-    let result = conn
-        .query_iter(sql)
-        .await
-        .map_err(|e| backend_error(data_source, e).on_data_source(data_source))?;
-    Ok(UnitRows {
-        result,
-        data_source: data_source.to_string(),
-    })
-}
-
-/// As [`open_text_rows`], as a prepared statement with `params`.
-pub async fn open_binary_rows<'a>(
-    conn: &'a mut Conn,
-    data_source: &str,
-    sql: String,
-    params: Vec<Value>,
-) -> Result<UnitRows<'a, mysql_async::BinaryProtocol>, Error> {
-    let params = positional(params);
-    let result = conn
-        .exec_iter(sql, params)
-        .await
-        .map_err(|e| backend_error(data_source, e).on_data_source(data_source))?;
-    Ok(UnitRows {
-        result,
-        data_source: data_source.to_string(),
-    })
 }

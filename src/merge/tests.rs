@@ -387,6 +387,12 @@ struct Client {
 
 impl Reply for Client {
     fn columns(&mut self, _: &[Column]) {}
+    fn column_count(&mut self, _: usize) {}
+    fn raw_column(&mut self, _: &[u8]) {}
+    fn columns_done(&mut self) {}
+    fn raw_row(&mut self, _: &[u8]) {
+        self.rows += 1;
+    }
     fn row(&mut self, values: &[Value]) {
         self.rows += 1;
         self.buffered += values.iter().map(|_| 1024).sum::<usize>();

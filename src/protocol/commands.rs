@@ -44,6 +44,10 @@ pub async fn handshake(conn: &mut ClientConn, session: &mut Session) -> io::Resu
     session.multi_statements = conn
         .capabilities
         .contains(CapabilityFlags::CLIENT_MULTI_STATEMENTS);
+    session.set_found_rows(
+        conn.capabilities
+            .contains(CapabilityFlags::CLIENT_FOUND_ROWS),
+    );
     let user_name = String::from_utf8_lossy(response.user()).into_owned();
     let schema = response
         .db_name()
@@ -119,6 +123,7 @@ pub async fn dispatch(
     const LONG_DATA: u8 = Command::COM_STMT_SEND_LONG_DATA as u8;
     const CLOSE: u8 = Command::COM_STMT_CLOSE as u8;
     const RESET: u8 = Command::COM_STMT_RESET as u8;
+    const FETCH: u8 = Command::COM_STMT_FETCH as u8;
     const SET_OPTION: u8 = Command::COM_SET_OPTION as u8;
     const RESET_CONNECTION: u8 = Command::COM_RESET_CONNECTION as u8;
     match command {
@@ -146,6 +151,12 @@ pub async fn dispatch(
             Err(_) => conn.error(&not_utf8()),
         },
         EXECUTE => execute(conn, session, body).await,
+        FETCH => {
+            conn.binary = true;
+            if let Err(e) = session.fetch(body, conn).await {
+                conn.error(&e);
+            }
+        }
         LONG_DATA => {
             // No reply, even on error, as the protocol says.
             let _ = long_data(session, body);
@@ -339,20 +350,26 @@ fn generic_params(n: usize) -> Vec<Column> {
 /// COM_STMT_EXECUTE: decodes the parameters (types remembered from the last
 /// execute that sent them) and runs the statement.
 async fn execute(conn: &mut ClientConn, session: &mut Session, body: &[u8]) {
-    let (sql, params) = match decode_execute(session, body) {
+    let (sql, params, raw) = match decode_execute(session, body) {
         Ok(decoded) => decoded,
         Err(e) => return conn.error(&e),
     };
     conn.binary = true;
+    session.client_execute = raw;
     if let Err(e) = session.run(sql.as_bytes(), Some(params), conn, false).await {
         conn.error(&e);
     }
 }
 
-fn decode_execute(
-    session: &mut Session,
-    body: &[u8],
-) -> Result<(std::sync::Arc<str>, Vec<Value>), Error> {
+/// The statement's text, its parameters as values, and the execute as the
+/// client sent it (for a statement that passes through).
+type DecodedExecute = (
+    std::sync::Arc<str>,
+    Vec<Value>,
+    Option<crate::session::ClientExecute>,
+);
+
+fn decode_execute(session: &mut Session, body: &[u8]) -> Result<DecodedExecute, Error> {
     let malformed = |_: Truncated| Error::wrong_arguments("mysqld_stmt_execute");
     let mut r = Reader::new(body);
     let id = r.u32().map_err(malformed)?;
@@ -364,6 +381,7 @@ fn decode_execute(
     let _iterations = r.u32().map_err(malformed)?;
     let n = statement.params.len();
     let mut values = Vec::with_capacity(n);
+    let after_id = &body[4.min(body.len())..];
     if n > 0 {
         let null_bitmap = r.take(n.div_ceil(8)).map_err(malformed)?.to_vec();
         if r.u8().map_err(malformed)? == 1 {
@@ -382,7 +400,7 @@ fn decode_execute(
         for i in 0..n {
             let value = if null_bitmap[i / 8] & (1 << (i % 8)) != 0 {
                 Value::NULL
-            } else if let Some(data) = statement.long_data[i].take() {
+            } else if let Some(data) = statement.long_data[i].clone() {
                 Value::Bytes(data)
             } else {
                 let (t, unsigned) = statement.param_types[i];
@@ -391,8 +409,18 @@ fn decode_execute(
             values.push(value);
         }
     }
-    statement.long_data.iter_mut().for_each(|d| *d = None);
-    Ok((statement.sql.clone(), values))
+    let raw = crate::session::ClientExecute {
+        body: after_id.to_vec(),
+        n_params: n,
+        types: statement
+            .param_types
+            .iter()
+            .flat_map(|(t, unsigned)| [*t as u8, if *unsigned { 0x80 } else { 0 }])
+            .collect(),
+        long_data: std::mem::take(&mut statement.long_data),
+    };
+    statement.long_data = vec![None; n];
+    Ok((statement.sql.clone(), values, Some(raw)))
 }
 
 /// COM_STMT_SEND_LONG_DATA: appends a chunk to a parameter.

@@ -10,7 +10,6 @@ pub mod values;
 pub mod wire;
 
 use crate::error::Error;
-use crate::execute::IdleConns;
 use crate::session::reply::{OkInfo, Reply};
 use crate::session::{Session, Shared};
 use bytes::BytesMut;
@@ -51,9 +50,10 @@ impl ClientConn {
         ClientConn {
             stream,
             codec: MySqlCodec::new(max_allowed_packet),
-            read_buf: BytesMut::with_capacity(16 * 1024),
-            write_buf: BytesMut::with_capacity(16 * 1024),
-            payload: Vec::with_capacity(1024),
+            // Small at first: an idle client should cost little.
+            read_buf: BytesMut::with_capacity(1024),
+            write_buf: BytesMut::with_capacity(1024),
+            payload: Vec::new(),
             capabilities: CapabilityFlags::empty(),
             binary: false,
             columns: Vec::new(),
@@ -99,6 +99,10 @@ impl ClientConn {
         if !self.write_buf.is_empty() {
             self.stream.write_all(&self.write_buf).await?;
             self.write_buf.clear();
+            if self.write_buf.capacity() > 64 * 1024 {
+                // A large result passed: an idle session keeps little.
+                self.write_buf = BytesMut::with_capacity(1024);
+            }
         }
         Ok(())
     }
@@ -155,6 +159,24 @@ impl Reply for ClientConn {
         }
     }
 
+    fn column_count(&mut self, n: usize) {
+        self.write_packet(&packets::column_count(n));
+    }
+
+    fn raw_column(&mut self, payload: &[u8]) {
+        self.write_packet(payload);
+    }
+
+    fn columns_done(&mut self) {
+        if !self.deprecate_eof() {
+            self.write_packet(&packets::eof(StatusFlags::SERVER_STATUS_AUTOCOMMIT, 0));
+        }
+    }
+
+    fn raw_row(&mut self, payload: &[u8]) {
+        self.write_packet(payload);
+    }
+
     fn row(&mut self, row: &[Value]) {
         self.payload.clear();
         if self.binary {
@@ -194,27 +216,22 @@ impl Reply for ClientConn {
     }
 }
 
-/// Serves one client from handshake to disconnect, on backend connections
-/// its thread kept (`idle`), and returns them reset for the next client. A
-/// protocol error or a malformed packet closes only this connection.
-pub async fn serve(
-    stream: TcpStream,
-    shared: Arc<Shared>,
-    shutdown: watch::Receiver<bool>,
-    idle: IdleConns,
-) -> IdleConns {
+/// Serves one client from handshake to disconnect. A protocol error or a
+/// malformed packet closes only this connection; backend connections it
+/// pinned are reset and given back.
+pub async fn serve(stream: TcpStream, shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
     let peer = match stream.peer_addr() {
         Ok(peer) => peer,
         Err(e) => {
             tracing::debug!("client gone before the handshake: {e}");
-            return idle;
+            return;
         }
     };
     let _ = stream.set_nodelay(true);
     let max_packet = shared.config.server.max_allowed_packet;
     let connection_id = shared.next_connection_id();
     let mut conn = ClientConn::new(stream, max_packet);
-    let mut session = Session::new(shared, connection_id, peer.ip().to_string(), idle);
+    let mut session = Session::new(shared, connection_id, peer.ip().to_string());
     let span = tracing::info_span!("conn", id = connection_id, peer = %peer);
     if let Err(e) = commands_loop(&mut conn, &mut session, shutdown, &span).await {
         tracing::debug!(parent: &span, "connection ended: {e}");

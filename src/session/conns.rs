@@ -1,53 +1,91 @@
-//! The backend connections one client session holds. A session keeps the
-//! connection it got from a data source's pool until the client leaves, so
-//! everything the client set on it (variables, transactions, temporary
-//! tables, LAST_INSERT_ID, SHOW WARNINGS) stays where the client expects it.
-//! Connections it gives back are parked on the session thread and reset
-//! before anyone uses them again.
+//! The backend connections one client session borrows. A session takes a
+//! connection per statement and gives it back when the statement is done,
+//! unless something pins it there: an open transaction, LOCK TABLES, state
+//! the server cannot replay elsewhere (temporary tables, user variables,
+//! locks, SQL-level prepared statements), or warnings the next statement
+//! may ask for. The session state it set with SET follows it to whatever
+//! connection it gets next (an idle one already in that state is preferred).
 
+use super::pins::Effects;
+use crate::backend::conn::ConnClass;
+use crate::backend::PooledConn;
 use crate::error::Error;
-use crate::execute::{BackendConn, Backends, IdleConns};
-use mysql_async::prelude::Queryable;
-use mysql_async::Conn;
+use crate::execute::{run_ok, Backends};
+use mysql_common::constants::StatusFlags;
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 
-/// One held backend connection.
+/// A connection the session holds now.
 struct Held {
-    conn: BackendConn,
-    /// A transaction was started on it and not yet ended.
+    conn: PooledConn,
+    /// A transaction is open on it (the session's BEGIN was sent, or the
+    /// backend reports one: autocommit off, XA).
     in_transaction: bool,
+    /// State no replay reproduces was left on it: held until the session ends.
+    sticky: bool,
+    /// LOCK TABLES is in force on it.
+    locked: bool,
+    /// Held through the next statement (warnings, errors, FOUND_ROWS).
+    next: bool,
+    /// Used by the statement running now.
+    used: bool,
 }
 
-/// The connections of one session, and what must be replayed on a new one.
+impl Held {
+    fn pinned(&self) -> bool {
+        self.in_transaction || self.sticky || self.locked || self.next
+    }
+}
+
+/// The session state that follows a session from connection to connection.
+#[derive(Default, Clone)]
+struct SessionState {
+    /// SET statements by what they set, replayed on a connection in another state.
+    sets: BTreeMap<String, String>,
+    /// Hash of `sets`; 0 when empty (the state of a new or reset connection).
+    fingerprint: u64,
+}
+
+impl SessionState {
+    fn record(&mut self, key: String, statement: String) {
+        self.sets.insert(key, statement);
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.sets.hash(&mut hasher);
+        self.fingerprint = hasher.finish().max(1);
+    }
+
+    /// The statements that bring a connection from the reset state to this one.
+    fn replay(&self) -> String {
+        let texts: Vec<&str> = self.sets.values().map(String::as_str).collect();
+        texts.join(";\n")
+    }
+}
+
+/// The connections of one session, and what follows the session to new ones.
 #[derive(Default)]
 pub struct SessionConns {
     held: Vec<Held>,
-    /// Session-state statements (SET ...) in the order the client sent them,
-    /// replayed on a data source's connection when the session first uses it.
-    replay: Vec<Vec<u8>>,
+    state: SessionState,
     /// The client's `BEGIN`/`START TRANSACTION` text while a transaction is open.
     transaction: Option<Vec<u8>>,
-    /// Connections of this thread that no client holds now.
-    idle: IdleConns,
+    /// The capabilities the session's connections need (CLIENT_FOUND_ROWS).
+    class: ConnClass,
 }
 
 impl SessionConns {
-    /// The session's connection to `data_source`, acquiring it (and
-    /// replaying session state and an open transaction) on first use.
-    pub async fn conn(
-        &mut self,
-        backends: &Backends,
-        data_source: &str,
-    ) -> Result<(&mut Conn, &str), Error> {
-        let (name, conn) = self.backend(backends, data_source).await?.named();
-        Ok((conn, name))
+    pub fn new() -> Self {
+        SessionConns::default()
     }
 
-    /// As [`SessionConns::conn`], the connection with what the proxy keeps of it.
-    pub async fn backend(
-        &mut self,
-        backends: &Backends,
-        data_source: &str,
-    ) -> Result<&mut BackendConn, Error> {
+    /// Connections negotiate CLIENT_FOUND_ROWS when the client asked for it.
+    pub fn set_found_rows(&mut self, on: bool) {
+        self.class.found_rows = on;
+    }
+
+    /// The session's connection to `data_source` for the statement running
+    /// now: the one it holds, or one borrowed and brought to the session's
+    /// state (and into its open transaction).
+    pub async fn conn(&mut self, backends: &Backends, data_source: &str) -> Result<&mut PooledConn, Error> {
         let index = match self
             .held
             .iter()
@@ -55,63 +93,80 @@ impl SessionConns {
         {
             Some(i) => i,
             None => {
-                let mut conn = match self.idle.take(data_source).await {
-                    Some(conn) => conn,
-                    None => backends.get(data_source)?.acquire().await?,
-                };
-                for statement in &self.replay {
-                    conn.query_drop(statement.as_slice())
-                        .await
-                        .map_err(|e| crate::execute::backend_error(data_source, e))?;
+                let ds = backends.get(data_source)?;
+                let mut conn = ds.acquire(self.class, self.state.fingerprint).await?;
+                if let Err(e) = self.bring_to_state(&mut conn).await {
+                    if !conn.conn.broken {
+                        conn.dirty = true; // Half-applied state: reset or close.
+                    }
+                    return Err(e);
                 }
                 self.held.push(Held {
                     conn,
                     in_transaction: false,
+                    sticky: false,
+                    locked: false,
+                    next: false,
+                    used: false,
                 });
                 self.held.len() - 1
             }
         };
         let held = &mut self.held[index];
+        held.used = true;
         if let Some(begin) = &self.transaction {
             if !held.in_transaction {
-                held.conn
-                    .query_drop(begin.as_slice())
-                    .await
-                    .map_err(|e| crate::execute::backend_error(&held.conn.data_source.name, e))?;
+                let begin = String::from_utf8_lossy(begin).into_owned();
+                run_ok(&mut held.conn, &begin, None).await?;
                 held.in_transaction = true;
             }
         }
         Ok(&mut held.conn)
     }
 
-    /// The held connections of `data_sources` (each acquired before with
-    /// [`SessionConns::conn`]), borrowed together so units can run on them concurrently.
-    pub fn held_mut(&mut self, data_sources: &[&str]) -> Vec<(&str, &mut Conn)> {
-        self.held
-            .iter_mut()
-            .filter(|h| data_sources.contains(&h.conn.data_source.name.as_str()))
-            .map(|h| h.conn.named())
-            .collect()
-    }
-
-    /// Records a session-state statement that succeeded on one connection
-    /// and sends it to every other held connection.
-    pub async fn record_state(&mut self, statement: &[u8], already_on: &str) -> Result<(), Error> {
-        for held in &mut self.held {
-            if held.conn.data_source.name != already_on {
-                held.conn
-                    .query_drop(statement)
-                    .await
-                    .map_err(|e| crate::execute::backend_error(&held.conn.data_source.name, e))?;
-            }
+    /// Applies the session state to a borrowed connection: nothing when it
+    /// is in that state already; a reset first when it is in another one.
+    async fn bring_to_state(&self, conn: &mut PooledConn) -> Result<(), Error> {
+        if conn.state == self.state.fingerprint && !conn.dirty {
+            return Ok(());
         }
-        self.replay.push(statement.to_vec());
+        if conn.state != 0 || conn.dirty {
+            conn.reset().await?;
+        }
+        if self.state.fingerprint != 0 {
+            run_ok(conn, &self.state.replay(), None).await?;
+            conn.state = self.state.fingerprint;
+        }
         Ok(())
     }
 
-    /// Adds a session-state statement to replay on every connection acquired from now on.
-    pub fn add_replay(&mut self, statement: &str) {
-        self.replay.push(statement.as_bytes().to_vec());
+    /// The held connections of `data_sources` (each taken before with
+    /// [`SessionConns::conn`]), borrowed together so units can run on them concurrently.
+    pub fn held_mut(&mut self, data_sources: &[&str]) -> Vec<&mut PooledConn> {
+        self.held
+            .iter_mut()
+            .filter(|h| data_sources.contains(&h.conn.data_source.name.as_str()))
+            .map(|h| &mut h.conn)
+            .collect()
+    }
+
+    /// Records a SET that succeeded on `already_on`'s connection: it becomes
+    /// part of the session state, and is sent to every other held connection.
+    pub async fn record_state(&mut self, key: String, statement: String, already_on: &str) -> Result<(), Error> {
+        self.state.record(key, statement.clone());
+        let fingerprint = self.state.fingerprint;
+        for held in &mut self.held {
+            if held.conn.data_source.name != already_on {
+                run_ok(&mut held.conn, &statement, None).await?;
+            }
+            held.conn.state = fingerprint;
+        }
+        Ok(())
+    }
+
+    /// A SET the handshake implies (the client's character set).
+    pub fn add_replay(&mut self, key: &str, statement: &str) {
+        self.state.record(key.to_string(), statement.to_string());
     }
 
     /// Opens a transaction lazily: each data source gets `begin` when the
@@ -140,6 +195,41 @@ impl SessionConns {
         self.transaction.is_some() || self.held.iter().any(|h| h.in_transaction)
     }
 
+    /// After a statement: updates what pins each connection it used (from
+    /// the backend's status and the statement's effects) and gives back
+    /// every connection nothing pins any more.
+    pub fn finish_statement(&mut self, effects: &Effects, failed: bool) {
+        let explicit = self.transaction.is_some();
+        for held in &mut self.held {
+            if held.used {
+                let status = held.conn.conn.status;
+                held.in_transaction = status.contains(StatusFlags::SERVER_STATUS_IN_TRANS)
+                    || (explicit && held.in_transaction);
+                // An open cursor lives on this connection (COM_STMT_FETCH follows).
+                held.sticky |= effects.sticky()
+                    || status.contains(StatusFlags::SERVER_STATUS_CURSOR_EXISTS);
+                if effects.locks_tables() {
+                    held.locked = true;
+                }
+                if effects.unlocks_tables() {
+                    held.locked = false;
+                }
+                held.next = failed || effects.holds_next() || held.conn.conn.warnings > 0;
+                held.used = false;
+            } else {
+                held.next = false;
+            }
+        }
+        let mut i = 0;
+        while i < self.held.len() {
+            if self.held[i].pinned() && !self.held[i].conn.conn.broken {
+                i += 1;
+            } else {
+                self.held.swap_remove(i).conn.release();
+            }
+        }
+    }
+
     /// Ends the transaction on every data source with `COMMIT` or
     /// `ROLLBACK`, in order. On a failure the error names the data sources
     /// that did and did not finish; every connection leaves the transaction.
@@ -152,17 +242,15 @@ impl SessionConns {
                 continue;
             }
             held.in_transaction = false;
+            held.used = true;
             if failure.is_some() {
                 // After a failed COMMIT the rest are rolled back, never half-committed silently.
-                let _ = held.conn.query_drop("ROLLBACK").await;
+                let _ = run_ok(&mut held.conn, "ROLLBACK", None).await;
                 continue;
             }
-            match held.conn.query_drop(statement).await {
-                Ok(()) => done.push(held.conn.data_source.name.clone()),
-                Err(e) => {
-                    let name = held.conn.data_source.name.clone();
-                    failure = Some((name.clone(), crate::execute::backend_error(&name, e)));
-                }
+            match run_ok(&mut held.conn, statement, None).await {
+                Ok(_) => done.push(held.conn.data_source.name.clone()),
+                Err(e) => failure = Some((held.conn.data_source.name.clone(), e)),
             }
         }
         match failure {
@@ -180,34 +268,29 @@ impl SessionConns {
         }
     }
 
-    /// A session's connections, starting from those its thread kept.
-    pub fn new(idle: IdleConns) -> Self {
-        SessionConns {
-            held: Vec::new(),
-            replay: Vec::new(),
-            transaction: None,
-            idle,
-        }
-    }
-
-    /// Gives every connection back and resets it (which rolls back an open
-    /// transaction and frees its locks) before anyone uses it again.
+    /// Gives every connection back; those left with session state (an open
+    /// transaction and its locks, temporary tables, variables) are reset
+    /// first, and closed if the reset fails. The session state is forgotten.
     pub async fn release_all(&mut self) {
-        for held in self.held.drain(..) {
-            self.idle.park(held.conn);
+        for mut held in self.held.drain(..) {
+            if held.pinned() && !held.conn.conn.broken && held.conn.reset().await.is_err() {
+                continue;
+            }
+            held.conn.release();
         }
-        self.replay.clear();
+        self.state = SessionState::default();
         self.transaction = None;
-        self.idle.reset_all().await;
     }
 
-    /// Releases everything and hands the thread's connections on to its next client.
-    pub async fn into_idle(mut self) -> IdleConns {
-        self.release_all().await;
-        std::mem::take(&mut self.idle)
+    /// The connection the session holds on `data_source`, if any.
+    pub fn held(&mut self, data_source: &str) -> Option<&mut PooledConn> {
+        self.held
+            .iter_mut()
+            .find(|h| h.conn.data_source.name == data_source)
+            .map(|h| &mut h.conn)
     }
 
-    /// Data sources currently held, in acquisition order.
+    /// Data sources currently held.
     pub fn held_data_sources(&self) -> impl Iterator<Item = &str> {
         self.held.iter().map(|h| h.conn.data_source.name.as_str())
     }

@@ -5,6 +5,7 @@
 
 pub mod conns;
 pub mod local;
+pub mod pins;
 pub mod prepared;
 pub mod reply;
 mod routed;
@@ -14,14 +15,14 @@ use crate::admin::{self, AdminStatement};
 use crate::config::{Config, User};
 use crate::error::Error;
 use crate::execute::metadata::ColumnKinds;
-use crate::execute::{relay_binary, relay_prepared, Backends};
+use crate::execute::rows::fetch_rows;
+use crate::execute::{relay_execute, Backends, PooledConn, RawExecute};
 use crate::keygen::{KeyGenerator, SystemClock};
 use crate::rules::{SchemaRules, TableKind};
 use crate::sql::scan::{Scanner, Token};
 use crate::sql::{classify, split_statements, StatementKind};
 use conns::SessionConns;
 use local::{LocalResult, SessionFacts};
-use mysql_async::prelude::Queryable;
 use mysql_common::constants::{ColumnType, StatusFlags};
 use mysql_common::packets::Column;
 use mysql_common::value::Value;
@@ -75,6 +76,18 @@ impl Shared {
 /// Parameters of a statement: none for the text protocol, values for COM_STMT_EXECUTE.
 pub type Params = Option<Vec<Value>>;
 
+/// A client's COM_STMT_EXECUTE as it came, kept for a statement that passes
+/// through to one connection: the backend gets the client's own bytes.
+#[derive(Debug, Default)]
+pub struct ClientExecute {
+    /// The packet's body after the statement id.
+    pub body: Vec<u8>,
+    pub n_params: usize,
+    /// Two bytes per parameter, as last bound.
+    pub types: Vec<u8>,
+    pub long_data: Vec<Option<Vec<u8>>>,
+}
+
 /// One client's session.
 pub struct Session {
     shared: Arc<Shared>,
@@ -93,16 +106,13 @@ pub struct Session {
     last_insert_id: u64,
     conns: SessionConns,
     pub statements: PreparedStatements,
+    /// The execute being run, while it runs (see [`ClientExecute`]).
+    pub client_execute: Option<ClientExecute>,
 }
 
 impl Session {
     /// A session on a thread that kept `idle` connections from its last client.
-    pub fn new(
-        shared: Arc<Shared>,
-        connection_id: u32,
-        client_host: String,
-        idle: crate::execute::IdleConns,
-    ) -> Self {
+    pub fn new(shared: Arc<Shared>, connection_id: u32, client_host: String) -> Self {
         Session {
             shared,
             connection_id,
@@ -112,8 +122,9 @@ impl Session {
             multi_statements: false,
             autocommit: true,
             last_insert_id: 0,
-            conns: SessionConns::new(idle),
+            conns: SessionConns::new(),
             statements: PreparedStatements::default(),
+            client_execute: None,
         }
     }
 
@@ -217,8 +228,28 @@ impl Session {
     }
 
     /// Runs one statement. Errors returned are written by the caller; a
-    /// relay that fails midway returns its error the same way.
+    /// relay that fails midway returns its error the same way. Backend
+    /// connections the statement borrowed go back unless it pinned them.
     pub async fn run<R: Reply>(
+        &mut self,
+        sql: &[u8],
+        params: Params,
+        reply: &mut R,
+        more_after: bool,
+    ) -> Result<(), Error> {
+        let result = self.run_statement(sql, params, reply, more_after).await;
+        self.client_execute = None;
+        self.conns
+            .finish_statement(&pins::effects(sql), result.is_err());
+        result
+    }
+
+    /// Lets backend connections use CLIENT_FOUND_ROWS, as the client asked.
+    pub fn set_found_rows(&mut self, on: bool) {
+        self.conns.set_found_rows(on);
+    }
+
+    async fn run_statement<R: Reply>(
         &mut self,
         sql: &[u8],
         params: Params,
@@ -377,18 +408,15 @@ impl Session {
             })
             .collect();
         let query = format!("SELECT {}", exprs.join(", "));
-        let (conn, ds) = self.conns.conn(&self.shared.backends, &data_source).await?;
-        let ds = ds.to_string();
+        let conn = self.conns.conn(&self.shared.backends, &data_source).await?;
         let fetched = match fetch_one_row(conn, &query).await {
-            Err(mysql_async::Error::Server(e)) if e.code == 1193 => {
-                match variables::with_older_names(query.as_bytes()) {
-                    Some(older) => fetch_one_row(conn, &String::from_utf8_lossy(&older)).await,
-                    None => Err(mysql_async::Error::Server(e)),
-                }
-            }
+            Err(e) if e.code == 1193 => match variables::with_older_names(query.as_bytes()) {
+                Some(older) => fetch_one_row(conn, &String::from_utf8_lossy(&older)).await,
+                None => Err(e),
+            },
             other => other,
         };
-        let (columns, mut values) = fetched.map_err(|e| crate::execute::backend_error(&ds, e))?;
+        let (columns, mut values) = fetched?;
         let mut backend = columns.into_iter().zip(values.drain(..));
         let mut result = LocalResult {
             columns: Vec::new(),
@@ -435,18 +463,18 @@ impl Session {
                 status.remove(StatusFlags::SERVER_STATUS_IN_TRANS);
             }
         }
-        let (conn, ds) = self.conns.conn(&self.shared.backends, &data_source).await?;
-        let ds = ds.to_string();
+        let conn = self.conns.conn(&self.shared.backends, &data_source).await?;
         let sent = match params {
             Some(values) => {
-                relay_binary(conn, &ds, utf8(sql)?, values, reply, status).await?;
+                crate::execute::relay_values(conn, utf8(sql)?, &values, reply, status).await?;
                 sql.to_vec()
             }
-            None => {
-                variables::run_with_mysql8_names(conn, &ds, sql, reply, status, more_after).await?
-            }
+            None => variables::run_with_mysql8_names(conn, sql, reply, status, more_after).await?,
         };
-        self.conns.record_state(&sent, &ds).await?;
+        if let Some(key) = pins::set_key(&sent) {
+            let statement = String::from_utf8_lossy(&sent).into_owned();
+            self.conns.record_state(key, statement, &data_source).await?;
+        }
         if let Some(on) = autocommit {
             if on && !self.autocommit {
                 // Turning autocommit on commits the open transaction (the
@@ -479,21 +507,32 @@ impl Session {
             self.conns.mark_in_transaction(&data_source);
         }
         let status = self.status();
-        let backend = self
-            .conns
-            .backend(&self.shared.backends, &data_source)
-            .await?;
-        match params {
-            Some(values) => {
-                relay_prepared(backend, utf8(sql)?, values, reply, status).await?;
+        let client_execute = self.client_execute.take();
+        let conn = self.conns.conn(&self.shared.backends, &data_source).await?;
+        let relayed = match (params, client_execute) {
+            (Some(_), Some(execute)) => {
+                let sql: Arc<str> = Arc::from(utf8(sql)?);
+                let raw = RawExecute {
+                    sql: &sql,
+                    body: &execute.body,
+                    n_params: execute.n_params,
+                    types: &execute.types,
+                    long_data: &execute.long_data,
+                };
+                relay_execute(conn, &raw, reply, status).await?
             }
-            None => {
-                let (ds, conn) = backend.named();
-                variables::run_with_mysql8_names(conn, ds, sql, reply, status, more_after).await?;
+            (Some(values), None) => {
+                crate::execute::relay_values(conn, utf8(sql)?, &values, reply, status).await?
             }
-        }
-        if let Some(id) = backend.last_insert_id().filter(|&id| id > 0) {
-            self.last_insert_id = id;
+            (None, _) => {
+                let (_, relayed) =
+                    variables::run_with_mysql8_names_relayed(conn, sql, reply, status, more_after)
+                        .await?;
+                relayed
+            }
+        };
+        if relayed.last.last_insert_id > 0 {
+            self.last_insert_id = relayed.last.last_insert_id;
         }
         Ok(())
     }
@@ -526,15 +565,20 @@ impl Session {
             .get(&schema)
             .ok_or_else(|| Error::unknown_database(&schema))?
             .clone();
-        let (conn, ds) = self
+        let conn = self
             .conns
             .conn(&self.shared.backends, &rules.default_data_source)
             .await?;
-        let ds = ds.to_string();
-        let rows: Vec<(String, String)> = conn
-            .query("SHOW FULL TABLES")
-            .await
-            .map_err(|e| crate::execute::backend_error(&ds, e))?;
+        let text = |v: &Value| match v {
+            Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+            _ => String::new(),
+        };
+        let rows: Vec<(String, String)> = fetch_rows(conn, "SHOW FULL TABLES")
+            .await?
+            .rows
+            .iter()
+            .filter_map(|r| Some((text(r.first()?), text(r.get(1)?))))
+            .collect();
         let logical: Vec<String> = rules
             .tables
             .values()
@@ -544,6 +588,30 @@ impl Session {
         let actual: Vec<String> = actual_table_names(&rules);
         let result = local::show_tables(&schema, full, like.as_deref(), rows, &logical, &actual);
         self.send_local(result, reply, more).await
+    }
+
+    /// COM_STMT_FETCH: more rows of the cursor an execute opened, from the
+    /// connection that holds it.
+    pub async fn fetch<R: Reply>(&mut self, body: &[u8], reply: &mut R) -> Result<(), Error> {
+        let mut r = crate::protocol::wire::Reader::new(body);
+        let (Ok(id), Ok(rows)) = (r.u32(), r.u32()) else {
+            return Err(Error::wrong_arguments("mysqld_stmt_fetch"));
+        };
+        let sql = self
+            .statements
+            .get(id)
+            .map(|s| s.sql.clone())
+            .ok_or_else(|| Error::unknown_statement(id, "mysqld_stmt_fetch"))?;
+        let data_source = self.default_data_source()?;
+        let status = self.status();
+        let no_cursor = || Error::new(1421, "HY000", "The statement (0) has no open cursor.", crate::error::Origin::Client);
+        let conn = self.conns.held(&data_source).ok_or_else(no_cursor)?;
+        let backend_id = conn.statements.get(&sql).map(|s| s.id).ok_or_else(no_cursor)?;
+        let mut request = Vec::with_capacity(8);
+        request.extend_from_slice(&backend_id.to_le_bytes());
+        request.extend_from_slice(&rows.to_le_bytes());
+        crate::execute::relay::relay_fetch(conn, &request, reply, status).await?;
+        Ok(())
     }
 
     /// COM_RESET_CONNECTION: back to a fresh session, keeping user and schema.
@@ -561,10 +629,10 @@ impl Session {
         self.login(user, schema)
     }
 
-    /// The client left: every backend connection is reset (which rolls back
-    /// an open transaction and frees its locks) and kept for the thread's next client.
-    pub async fn close(self) -> crate::execute::IdleConns {
-        self.conns.into_idle().await
+    /// The client left: every backend connection it pinned is reset (which
+    /// rolls back an open transaction and frees its locks) and given back.
+    pub async fn close(mut self) {
+        self.conns.release_all().await;
     }
 
     /// The data source a prepared statement on unsharded tables runs on.
@@ -573,13 +641,9 @@ impl Session {
     }
 
     /// The session's connection to `data_source`.
-    pub async fn backend_conn(
-        &mut self,
-        data_source: &str,
-    ) -> Result<(&mut mysql_async::Conn, String), Error> {
-        let (conn, ds) = self.conns.conn(&self.shared.backends, data_source).await?;
-        let ds = ds.to_string();
-        Ok((conn, ds))
+    pub async fn backend_conn(&mut self, data_source: &str) -> Result<(&mut PooledConn, String), Error> {
+        let conn = self.conns.conn(&self.shared.backends, data_source).await?;
+        Ok((conn, data_source.to_string()))
     }
 
     /// Adopts the character set of the client's handshake collation: backend
@@ -594,7 +658,7 @@ impl Session {
             _ => None, // utf8mb4 and anything unknown: the backend default.
         };
         if let Some(charset) = charset {
-            self.conns.add_replay(&format!("SET NAMES {charset}"));
+            self.conns.add_replay("names", &format!("SET NAMES {charset}"));
         }
     }
 
@@ -605,18 +669,9 @@ impl Session {
             Some(node) => (node.data_source.clone(), node.table.clone()),
             None => (rules.default_data_source.clone(), table.to_string()),
         };
-        let (conn, ds) = self.backend_conn(&data_source).await?;
+        let (conn, _) = self.backend_conn(&data_source).await?;
         let sql = format!("SELECT * FROM `{}` LIMIT 0", table.replace('`', "``"));
-        let result = conn
-            .query_iter(sql)
-            .await
-            .map_err(|e| crate::execute::backend_error(&ds, e))?;
-        let columns = result.columns().map(|c| c.to_vec()).unwrap_or_default();
-        result
-            .drop_result()
-            .await
-            .map_err(|e| crate::execute::backend_error(&ds, e))?;
-        Ok(columns)
+        Ok(fetch_rows(conn, &sql).await?.columns)
     }
 
     /// Prepares a statement for its parameter and column metadata: on the
@@ -644,11 +699,17 @@ impl Session {
             (self.default_data_source()?, sql.to_string())
         };
         let (conn, ds) = self.backend_conn(&data_source).await?;
-        let statement = conn
-            .prep(backend_sql.as_str())
-            .await
-            .map_err(|e| crate::execute::backend_error(&ds, e))?;
-        let mut columns = statement.columns().to_vec();
+        let statement = crate::backend::statements::prepare(&mut conn.conn, &ds, &backend_sql).await?;
+        // The connection keeps the handle: the first execute here needs no prepare.
+        if let Some(evicted) = conn.statements.insert(
+            Arc::from(backend_sql.as_str()),
+            statement.id,
+            statement.params.len(),
+            statement.columns.len(),
+        ) {
+            crate::backend::statements::buffer_close(&mut conn.conn, evicted);
+        }
+        let mut columns = statement.columns.clone();
         if let Some(spec) = merge {
             // Derived columns the merge strips are not the client's.
             columns.truncate(spec.visible_in(columns.len()));
@@ -662,7 +723,7 @@ impl Session {
                 .map(|_| Column::new(ColumnType::MYSQL_TYPE_VAR_STRING).with_name(b"?"))
                 .collect()
         } else {
-            statement.params().to_vec()
+            statement.params
         };
         Ok((params, columns))
     }
@@ -685,16 +746,10 @@ pub fn names_routed_table<'a>(rules: &SchemaRules, sql: &'a [u8]) -> Option<&'a 
 }
 
 /// Runs a one-row query and returns its columns and values.
-async fn fetch_one_row(
-    conn: &mut mysql_async::Conn,
-    query: &str,
-) -> Result<(Vec<Column>, Vec<Value>), mysql_async::Error> {
-    let mut result = conn.query_iter(query).await?;
-    let columns = result.columns().map(|c| c.to_vec()).unwrap_or_default();
-    let row = result.next().await?;
-    result.drop_result().await?;
-    let values = row.map(|r| r.unwrap()).unwrap_or_default();
-    Ok((columns, values))
+async fn fetch_one_row(conn: &mut PooledConn, query: &str) -> Result<(Vec<Column>, Vec<Value>), Error> {
+    let rows = fetch_rows(conn, query).await?;
+    let values = rows.rows.into_iter().next().unwrap_or_default();
+    Ok((rows.columns, values))
 }
 
 /// SERVER_MORE_RESULTS_EXISTS when more client statements follow.

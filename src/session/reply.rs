@@ -26,6 +26,15 @@ pub const FLUSH_THRESHOLD: usize = 64 * 1024;
 pub trait Reply: Send {
     /// Starts a result set.
     fn columns(&mut self, columns: &[Column]);
+    /// Starts a result set whose `n` column definitions follow as a
+    /// backend sent them ([`Reply::raw_column`]), then [`Reply::columns_done`].
+    fn column_count(&mut self, n: usize);
+    /// One column definition packet, relayed as is.
+    fn raw_column(&mut self, payload: &[u8]);
+    /// The column definitions are complete.
+    fn columns_done(&mut self);
+    /// One row packet (text or binary), relayed as is.
+    fn raw_row(&mut self, payload: &[u8]);
     /// One row of the current result set.
     fn row(&mut self, values: &[Value]);
     /// Ends the current result set.

@@ -4,10 +4,9 @@
 use super::reply::{OkInfo, Reply};
 use super::{more_results, Session};
 use crate::error::Error;
-use crate::execute::{relay_binary, relay_text, run_ok, stream_rows};
+use crate::execute::{relay_text, relay_values, run_ok, stream_rows, PooledConn, UnitRows};
 use crate::plan::{ExecutionPlan, ExecutionUnit, MergePlan};
 use futures_util::future::join_all;
-use mysql_async::prelude::Queryable;
 use mysql_common::constants::StatusFlags;
 use mysql_common::packets::Column;
 use mysql_common::value::Value;
@@ -21,6 +20,18 @@ struct WithInsertId<'r, R> {
 impl<R: Reply> Reply for WithInsertId<'_, R> {
     fn columns(&mut self, columns: &[Column]) {
         self.inner.columns(columns)
+    }
+    fn column_count(&mut self, n: usize) {
+        self.inner.column_count(n)
+    }
+    fn raw_column(&mut self, payload: &[u8]) {
+        self.inner.raw_column(payload)
+    }
+    fn columns_done(&mut self) {
+        self.inner.columns_done()
+    }
+    fn raw_row(&mut self, payload: &[u8]) {
+        self.inner.raw_row(payload)
     }
     fn row(&mut self, values: &[Value]) {
         self.inner.row(values)
@@ -66,22 +77,20 @@ impl Session {
                     return Err(Error::internal("a plan without execution units"));
                 };
                 let status = self.status();
-                let (conn, ds) = self
-                    .conns
-                    .conn(&self.shared.backends, &unit.data_source)
-                    .await?;
-                let ds = ds.to_string();
-                match generated {
+                let ds = unit.data_source.clone();
+                let conn = self.conns.conn(&self.shared.backends, &ds).await?;
+                let relayed = match generated {
                     Some(id) => {
                         let mut reply = WithInsertId {
                             inner: reply,
                             last_insert_id: id,
                         };
-                        run_unit(conn, &ds, unit, binary, &mut reply, status, more_after).await?;
+                        run_unit(conn, unit, binary, &mut reply, status, more_after).await?
                     }
-                    None => run_unit(conn, &ds, unit, binary, reply, status, more_after).await?,
-                }
-                if let Some(id) = generated.or(conn.last_insert_id().filter(|&id| id > 0)) {
+                    None => run_unit(conn, unit, binary, reply, status, more_after).await?,
+                };
+                let backend_id = Some(relayed.last.last_insert_id).filter(|&id| id > 0);
+                if let Some(id) = generated.or(backend_id) {
                     self.last_insert_id = id;
                 }
                 self.after_units(&[ds]);
@@ -91,13 +100,10 @@ impl Session {
                 let mut warnings = 0u16;
                 let mut touched = Vec::new();
                 for (i, unit) in plan.units.into_iter().enumerate() {
-                    let (conn, ds) = self
-                        .conns
-                        .conn(&self.shared.backends, &unit.data_source)
-                        .await?;
-                    let ds = ds.to_string();
-                    let params = binary.then_some(unit.params);
-                    let w = stream_rows(conn, &ds, &unit.sql, params, reply, i == 0)
+                    let ds = unit.data_source.clone();
+                    let conn = self.conns.conn(&self.shared.backends, &ds).await?;
+                    let params = binary.then_some(unit.params.as_slice());
+                    let w = stream_rows(conn, &unit.sql, params, reply, i == 0)
                         .await
                         .map_err(|e| e.on_data_source(&ds))?;
                     warnings = warnings.saturating_add(w);
@@ -157,6 +163,8 @@ impl Session {
                 data_sources.push(unit.data_source.clone());
             }
         }
+        // Taken in one fixed order, so two sessions never wait on each other's half.
+        data_sources.sort();
         let implicit = is_write
             && data_sources.len() > 1
             && self.autocommit
@@ -174,7 +182,8 @@ impl Session {
         }
         let names: Vec<&str> = data_sources.iter().map(String::as_str).collect();
         let conns = self.conns.held_mut(&names);
-        let runs = conns.into_iter().map(|(name, conn)| {
+        let runs = conns.into_iter().map(|conn| {
+            let name = conn.data_source.name.clone();
             let mine: Vec<(usize, ExecutionUnit)> = units
                 .iter()
                 .enumerate()
@@ -184,11 +193,11 @@ impl Session {
             async move {
                 let mut oks = Vec::with_capacity(mine.len());
                 for (i, unit) in mine {
-                    let params = binary.then_some(unit.params);
-                    let ok = run_ok(conn, name, &unit.sql, params)
+                    let params = binary.then_some(unit.params.as_slice());
+                    let ok = run_ok(conn, &unit.sql, params)
                         .await
-                        .map_err(|e| e.on_data_source(name))?;
-                    oks.push((i, ok));
+                        .map_err(|e| e.on_data_source(&name))?;
+                    oks.push((i, crate::execute::relay::ok_info(&ok)));
                 }
                 Ok::<_, Error>(oks)
             }
@@ -233,20 +242,18 @@ impl Session {
 }
 
 async fn run_unit<R: Reply>(
-    conn: &mut mysql_async::Conn,
-    ds: &str,
+    conn: &mut PooledConn,
     unit: ExecutionUnit,
     binary: bool,
     reply: &mut R,
     status: StatusFlags,
     more_after: bool,
-) -> Result<(), Error> {
+) -> Result<crate::execute::Relayed, Error> {
     if binary {
-        relay_binary(conn, ds, &unit.sql, unit.params, reply, status).await?;
+        relay_values(conn, &unit.sql, &unit.params, reply, status).await
     } else {
-        relay_text(conn, ds, unit.sql.as_bytes(), reply, status, more_after).await?;
+        relay_text(conn, unit.sql.as_bytes(), reply, status, more_after).await
     }
-    Ok(())
 }
 
 impl Session {
@@ -315,33 +322,23 @@ impl Session {
         if !unit.sql.contains("UNION ALL") {
             return Ok(None);
         }
-        let (conn, ds) = self
+        let conn = self
             .conns
             .conn(&self.shared.backends, &unit.data_source)
             .await?;
+        let ds = conn.data_source.clone();
         let columns = if binary {
             let Some(branch) = crate::sql::first_union_branch(&unit.sql) else {
                 return Ok(None);
             };
-            let statement = conn
-                .prep(branch.as_str())
-                .await
-                .map_err(|e| crate::execute::backend_error(ds, e))?;
-            statement.columns().to_vec()
+            let statement = crate::backend::statements::prepare(&mut conn.conn, &ds.name, &branch).await?;
+            crate::backend::statements::buffer_close(&mut conn.conn, statement.id);
+            statement.columns
         } else {
             let Some(branch) = crate::sql::first_union_branch_without_rows(&unit.sql) else {
                 return Ok(None);
             };
-            let result = conn
-                .query_iter(branch)
-                .await
-                .map_err(|e| crate::execute::backend_error(ds, e))?;
-            let columns = result.columns().map(|c| c.to_vec()).unwrap_or_default();
-            result
-                .drop_result()
-                .await
-                .map_err(|e| crate::execute::backend_error(ds, e))?;
-            columns
+            crate::execute::fetch_rows(conn, &ds.name, &branch).await?.columns
         };
         Ok(Some(columns))
     }
@@ -368,7 +365,9 @@ impl Session {
             }
             names.push(unit.data_source.clone());
         }
-        for name in &names {
+        let mut in_order = names.clone();
+        in_order.sort();
+        for name in &in_order {
             self.conns.conn(&self.shared.backends, name).await?;
         }
         let described = match units.first() {
@@ -382,27 +381,18 @@ impl Session {
         for unit in units {
             let at = conns
                 .iter()
-                .position(|(name, _)| *name == unit.data_source)
+                .position(|conn| conn.data_source.name == unit.data_source)
                 .ok_or_else(|| Error::internal("a unit without its connection"))?;
-            let (name, conn) = conns.swap_remove(at);
-            paired.push((name, conn, unit));
+            let conn = conns.swap_remove(at);
+            paired.push((conn, unit));
         }
-        if binary {
-            let opened = join_all(paired.into_iter().map(|(name, conn, unit)| {
-                crate::execute::open_binary_rows(conn, name, unit.sql, unit.params)
-            }))
-            .await;
-            let sources = opened.into_iter().collect::<Result<Vec<_>, _>>()?;
-            run_merge(spec, described, sources, reply).await?;
-        } else {
-            let opened =
-                join_all(paired.into_iter().map(|(name, conn, unit)| {
-                    crate::execute::open_text_rows(conn, name, unit.sql)
-                }))
-                .await;
-            let sources = opened.into_iter().collect::<Result<Vec<_>, _>>()?;
-            run_merge(spec, described, sources, reply).await?;
-        }
+        let opened = join_all(paired.into_iter().map(|(conn, unit)| async move {
+            let params = binary.then_some(unit.params.as_slice());
+            UnitRows::open(conn, &unit.sql, params).await
+        }))
+        .await;
+        let sources = opened.into_iter().collect::<Result<Vec<_>, _>>()?;
+        run_merge(spec, described, sources, reply).await?;
         self.after_units(&names);
         reply.end_rows(self.status() | more, 0);
         Ok(())
@@ -410,10 +400,10 @@ impl Session {
 }
 
 /// Sends the visible columns (as `described`, when given), then the merged rows.
-async fn run_merge<R: Reply, P: mysql_async::prelude::Protocol + Send>(
+async fn run_merge<R: Reply>(
     spec: &crate::merge::SelectMerge,
     described: Option<Vec<Column>>,
-    sources: Vec<crate::execute::UnitRows<'_, P>>,
+    sources: Vec<UnitRows<'_>>,
     reply: &mut R,
 ) -> Result<(), Error> {
     let streamed = sources.first().map(|s| s.columns()).unwrap_or_default();

@@ -3,10 +3,9 @@
 //! older names (clients that see version 8.0 send `transaction_isolation`).
 
 use crate::error::Error;
-use crate::execute::relay_text;
+use crate::execute::{relay_text, PooledConn, Relayed};
 use crate::session::reply::Reply;
 use crate::sql::scan::{is_keyword, Scanner, Token};
-use mysql_async::Conn;
 use mysql_common::constants::StatusFlags;
 
 /// MySQL 8 variable names and their MariaDB (and MySQL 5.7) equivalents.
@@ -107,19 +106,32 @@ pub fn with_older_names(sql: &[u8]) -> Option<Vec<u8>> {
 /// not know a MySQL 8 transaction variable, runs it again with the older
 /// name. Returns the text that succeeded.
 pub async fn run_with_mysql8_names<R: Reply>(
-    conn: &mut Conn,
-    data_source: &str,
+    conn: &mut PooledConn,
     sql: &[u8],
     reply: &mut R,
     status: StatusFlags,
     more_after: bool,
 ) -> Result<Vec<u8>, Error> {
-    match relay_text(conn, data_source, sql, reply, status, more_after).await {
-        Ok(_) => Ok(sql.to_vec()),
+    run_with_mysql8_names_relayed(conn, sql, reply, status, more_after)
+        .await
+        .map(|(sent, _)| sent)
+}
+
+/// As [`run_with_mysql8_names`], with what the relay reported.
+pub async fn run_with_mysql8_names_relayed<R: Reply>(
+    conn: &mut PooledConn,
+    sql: &[u8],
+    reply: &mut R,
+    status: StatusFlags,
+    more_after: bool,
+) -> Result<(Vec<u8>, Relayed), Error> {
+    match relay_text(conn, sql, reply, status, more_after).await {
+        Ok(relayed) => Ok((sql.to_vec(), relayed)),
+        // The error came before any result: nothing reached the client yet.
         Err(e) if e.code == UNKNOWN_SYSTEM_VARIABLE => match with_older_names(sql) {
             Some(older) => {
-                relay_text(conn, data_source, &older, reply, status, more_after).await?;
-                Ok(older)
+                let relayed = relay_text(conn, &older, reply, status, more_after).await?;
+                Ok((older, relayed))
             }
             None => Err(e),
         },

@@ -1,0 +1,390 @@
+//! Lending backend connections. Each data source allows `pool_max` open
+//! connections from this proxy (one semaphore permit each, idle ones
+//! included). Connections belong to the worker thread that opened them (its
+//! runtime drives their sockets), so idle ones are kept per thread: a
+//! session borrows one for a statement, or for as long as something pins it,
+//! and gives it back to its thread's idle list, or straight to a session of
+//! that thread waiting for one. When sessions of another thread wait, a
+//! returned connection is closed instead so that its permit moves there.
+
+use super::conn::{ConnClass, Connection};
+use super::endpoint::Endpoint;
+use super::statements::StatementCache;
+use crate::error::Error;
+use mysql_common::constants::Command;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{oneshot, Notify, OwnedSemaphorePermit, Semaphore};
+
+/// How long a statement waits for a free backend connection before it fails.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Idle connections older than this are closed by [`close_expired`].
+pub const IDLE_LIFETIME: Duration = Duration::from_secs(300);
+
+static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+
+/// One data source's primary: where it is, and its connection budget.
+#[derive(Debug)]
+pub struct DataSource {
+    pub name: String,
+    pub endpoint: Endpoint,
+    /// `host:port/db` (no password), for messages and SHOW BACKENDS.
+    pub address: String,
+    pub pool_max: usize,
+    /// Distinguishes data sources in the per-thread idle lists.
+    id: usize,
+    /// One permit per open connection.
+    permits: Arc<Semaphore>,
+    /// Connections open now (in use or idle).
+    open: AtomicUsize,
+    /// Connections idle on some thread.
+    idle: AtomicUsize,
+    /// Sessions waiting for a connection, on any thread.
+    waiting: AtomicUsize,
+    /// Told when a session starts waiting, so threads close idle connections.
+    shed: Arc<Notify>,
+    /// Whether the last attempt to connect succeeded.
+    healthy: AtomicBool,
+}
+
+/// A connection lent to a session, with what the proxy keeps of it.
+pub struct PooledConn {
+    pub conn: Connection,
+    pub data_source: Arc<DataSource>,
+    /// Its place under `pool_max`; `None` for a standalone connection.
+    _permit: Option<OwnedSemaphorePermit>,
+    _open: Option<OpenCount>,
+    /// Statement handles prepared on it.
+    pub statements: StatementCache,
+    /// Fingerprint of the session state applied to it; 0 = as after connect or reset.
+    pub state: u64,
+    /// A session left state on it that no fingerprint describes (temporary
+    /// tables, user variables, locks): reset before anyone else uses it.
+    pub dirty: bool,
+    idle_since: Instant,
+}
+
+/// Counts an open connection for as long as it lives.
+struct OpenCount(Arc<DataSource>);
+
+impl Drop for OpenCount {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A session of this thread waiting for a connection of this class.
+struct Waiter {
+    class: ConnClass,
+    give: oneshot::Sender<PooledConn>,
+}
+
+#[derive(Default)]
+struct ThreadPool {
+    idle: HashMap<usize, Vec<PooledConn>>,
+    waiters: HashMap<usize, VecDeque<Waiter>>,
+}
+
+thread_local! {
+    static POOL: RefCell<ThreadPool> = RefCell::new(ThreadPool::default());
+}
+
+impl DataSource {
+    pub fn new(name: &str, endpoint: Endpoint, pool_max: usize, shed: Arc<Notify>) -> Self {
+        let pool_max = pool_max.max(1);
+        DataSource {
+            name: name.to_string(),
+            address: endpoint.address(),
+            endpoint,
+            pool_max,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            permits: Arc::new(Semaphore::new(pool_max)),
+            open: AtomicUsize::new(0),
+            idle: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
+            shed,
+            healthy: AtomicBool::new(true),
+        }
+    }
+
+    /// A connection for a session whose state has fingerprint `state`:
+    /// an idle one in that state if this thread has one, else a clean one,
+    /// else any (the caller resets it), else a new one under `pool_max`,
+    /// else the first one given back, waiting at most [`ACQUIRE_TIMEOUT`].
+    pub async fn acquire(self: &Arc<Self>, class: ConnClass, state: u64) -> Result<PooledConn, Error> {
+        loop {
+            let Some(conn) = self.take_idle(class, state) else { break };
+            if !conn.conn.broken {
+                return Ok(conn);
+            }
+        }
+        if let Ok(permit) = self.permits.clone().try_acquire_owned() {
+            return self.connect(permit, class).await;
+        }
+        // A connection of another class idle here is closed to make room.
+        if self.close_one_idle() {
+            if let Ok(permit) = self.permits.clone().try_acquire_owned() {
+                return self.connect(permit, class).await;
+            }
+        }
+        self.wait(class).await
+    }
+
+    async fn wait(self: &Arc<Self>, class: ConnClass) -> Result<PooledConn, Error> {
+        let (give, take) = oneshot::channel();
+        POOL.with(|p| {
+            p.borrow_mut()
+                .waiters
+                .entry(self.id)
+                .or_default()
+                .push_back(Waiter { class, give })
+        });
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        self.shed.notify_waiters();
+        let waited = tokio::time::timeout(ACQUIRE_TIMEOUT, async {
+            tokio::select! {
+                given = take => given.map_err(|_| ()).map(Ok),
+                permit = self.permits.clone().acquire_owned() => permit.map_err(|_| ()).map(Err),
+            }
+        })
+        .await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        match waited {
+            Ok(Ok(Ok(conn))) => Ok(conn),
+            Ok(Ok(Err(permit))) => self.connect(permit, class).await,
+            _ => Err(Error::data_source_unreachable(
+                &self.name,
+                format!(
+                    "no connection free within {}s (pool_max = {})",
+                    ACQUIRE_TIMEOUT.as_secs(),
+                    self.pool_max
+                ),
+            )),
+        }
+    }
+
+    async fn connect(self: &Arc<Self>, permit: OwnedSemaphorePermit, class: ConnClass) -> Result<PooledConn, Error> {
+        match Connection::open(&self.endpoint, class).await {
+            Ok(conn) => {
+                self.healthy.store(true, Ordering::Relaxed);
+                self.open.fetch_add(1, Ordering::Relaxed);
+                Ok(PooledConn {
+                    conn,
+                    data_source: self.clone(),
+                    _permit: Some(permit),
+                    _open: Some(OpenCount(self.clone())),
+                    statements: StatementCache::default(),
+                    state: 0,
+                    dirty: false,
+                    idle_since: Instant::now(),
+                })
+            }
+            Err(message) => {
+                self.healthy.store(false, Ordering::Relaxed);
+                tracing::warn!(data_source = %self.name, "cannot open a backend connection: {message}");
+                Err(Error::data_source_unreachable(&self.name, message))
+            }
+        }
+    }
+
+    /// A connection of its own, outside the pool and `pool_max`, for the
+    /// proxy's background work (key-generator tables, probes): the caller
+    /// keeps it as long as it likes and it never carries a client's state.
+    /// It must stay on the runtime that opened it.
+    pub async fn connect_standalone(self: &Arc<Self>) -> Result<PooledConn, Error> {
+        match Connection::open(&self.endpoint, ConnClass::default()).await {
+            Ok(conn) => Ok(PooledConn {
+                conn,
+                data_source: self.clone(),
+                _permit: None,
+                _open: None,
+                statements: StatementCache::default(),
+                state: 0,
+                dirty: false,
+                idle_since: Instant::now(),
+            }),
+            Err(message) => Err(Error::data_source_unreachable(&self.name, message)),
+        }
+    }
+
+    /// Best idle connection of this thread: same state, then clean, then any
+    /// of the class. One the backend closed meanwhile is dropped.
+    fn take_idle(&self, class: ConnClass, state: u64) -> Option<PooledConn> {
+        POOL.with(|p| {
+            let mut pool = p.borrow_mut();
+            let idle = pool.idle.get_mut(&self.id)?;
+            loop {
+                let pick = idle
+                    .iter()
+                    .rposition(|c| c.conn.class == class && c.state == state && !c.dirty)
+                    .or_else(|| idle.iter().rposition(|c| c.conn.class == class && c.state == 0 && !c.dirty))
+                    .or_else(|| idle.iter().rposition(|c| c.conn.class == class))?;
+                let mut conn = idle.swap_remove(pick);
+                self.idle.fetch_sub(1, Ordering::Relaxed);
+                if conn.conn.closed_while_idle() {
+                    continue; // Dropped: its permit is free again.
+                }
+                return Some(conn);
+            }
+        })
+    }
+
+    fn close_one_idle(&self) -> bool {
+        POOL.with(|p| {
+            let mut pool = p.borrow_mut();
+            match pool.idle.get_mut(&self.id).and_then(|idle| idle.pop()) {
+                Some(_) => {
+                    self.idle.fetch_sub(1, Ordering::Relaxed);
+                    true
+                }
+                None => false,
+            }
+        })
+    }
+
+    /// Whether the last attempt to connect succeeded.
+    pub fn is_healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+
+    /// Connections in use and idle.
+    pub fn pool_usage(&self) -> (usize, usize) {
+        let open = self.open.load(Ordering::Relaxed);
+        let idle = self.idle.load(Ordering::Relaxed);
+        (open.saturating_sub(idle), idle)
+    }
+
+    /// Sessions waiting for a connection now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
+    }
+}
+
+impl PooledConn {
+    /// The next packet of the answer; an I/O failure names the data source.
+    pub async fn read(&mut self) -> Result<&[u8], Error> {
+        let PooledConn {
+            conn, data_source, ..
+        } = self;
+        conn.read_packet()
+            .await
+            .map_err(|e| super::conn::io_error(&data_source.name, &e))
+    }
+
+    /// Sends a command packet; an I/O failure names the data source.
+    pub async fn send(&mut self, command: u8, body: &[u8]) -> Result<(), Error> {
+        let PooledConn {
+            conn, data_source, ..
+        } = self;
+        conn.send_command(command, body)
+            .await
+            .map_err(|e| super::conn::io_error(&data_source.name, &e))
+    }
+
+    /// Sends what is buffered.
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        let PooledConn {
+            conn, data_source, ..
+        } = self;
+        conn.flush()
+            .await
+            .map_err(|e| super::conn::io_error(&data_source.name, &e))
+    }
+    /// Gives the connection back: to a waiting session of this thread, or
+    /// closed when sessions elsewhere wait, or to this thread's idle list.
+    /// A broken or dirty one is closed (a dirty one should have been reset).
+    pub fn release(mut self) {
+        if self.conn.broken || self.dirty || self._permit.is_none() {
+            return;
+        }
+        self.conn.shrink_buffers();
+        let ds = self.data_source.clone();
+        let mut conn = Some(self);
+        let local_waiting = POOL.with(|p| {
+            let mut pool = p.borrow_mut();
+            let mut open_waiters = 0;
+            if let Some(waiters) = pool.waiters.get_mut(&ds.id) {
+                waiters.retain(|w| !w.give.is_closed());
+                let class = conn.as_ref().map(|c| c.conn.class);
+                while let Some(at) = waiters.iter().position(|w| Some(w.class) == class) {
+                    let Some(waiter) = waiters.remove(at) else { break };
+                    match waiter.give.send(conn.take().expect("held until given")) {
+                        Ok(()) => return 0,
+                        Err(back) => conn = Some(back),
+                    }
+                }
+                open_waiters = waiters.len();
+            }
+            open_waiters
+        });
+        let Some(mut conn) = conn else { return };
+        if ds.waiting.load(Ordering::SeqCst) > local_waiting {
+            return; // Closing frees a permit for a session on another thread.
+        }
+        conn.idle_since = Instant::now();
+        ds.idle.fetch_add(1, Ordering::Relaxed);
+        POOL.with(|p| p.borrow_mut().idle.entry(ds.id).or_default().push(conn));
+    }
+
+    /// COM_RESET_CONNECTION: drops the session state a client left
+    /// (transaction, locks, temporary tables, variables, statements).
+    pub async fn reset(&mut self) -> Result<(), Error> {
+        const RESET: u8 = Command::COM_RESET_CONNECTION as u8;
+        let name = self.data_source.name.clone();
+        let io = |e: std::io::Error| super::conn::io_error(&name, &e);
+        self.conn.send_command(RESET, &[]).await.map_err(io)?;
+        let caps = self.conn.capabilities;
+        let packet = self.conn.read_packet().await.map_err(io)?;
+        match super::response::frame(packet, caps, &name) {
+            super::Frame::Ok(ok) => {
+                self.conn.note(&ok);
+                self.statements.clear();
+                self.state = 0;
+                self.dirty = false;
+                Ok(())
+            }
+            super::Frame::Err(e) => {
+                self.conn.broken = true;
+                Err(e)
+            }
+            _ => {
+                self.conn.broken = true;
+                Err(super::response::malformed(&name))
+            }
+        }
+    }
+}
+
+/// Closes this thread's idle connections of data sources that sessions
+/// elsewhere wait for, and those idle longer than [`IDLE_LIFETIME`].
+pub fn close_wanted_and_expired() {
+    POOL.with(|p| {
+        let mut pool = p.borrow_mut();
+        for idle in pool.idle.values_mut() {
+            idle.retain(|c| {
+                let keep = c.data_source.waiting.load(Ordering::SeqCst) == 0
+                    && c.idle_since.elapsed() < IDLE_LIFETIME;
+                if !keep {
+                    c.data_source.idle.fetch_sub(1, Ordering::Relaxed);
+                }
+                keep
+            });
+        }
+    });
+}
+
+/// Closes every idle connection of this thread (shutdown).
+pub fn close_all_idle() {
+    POOL.with(|p| {
+        let mut pool = p.borrow_mut();
+        for (_, idle) in pool.idle.drain() {
+            for c in idle {
+                c.data_source.idle.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    });
+}

@@ -1,0 +1,146 @@
+//! What a backend's packets mean, read without decoding rows: the first
+//! packet of an answer, OK and terminator contents, errors.
+
+use crate::error::Error;
+use mysql_common::constants::{CapabilityFlags, StatusFlags};
+use mysql_common::io::ParseBuf;
+use mysql_common::packets::{
+    CommonOkPacket, ErrPacket, OkPacket, OkPacketDeserializer, ResultSetTerminator,
+};
+
+/// The first packet of an answer.
+#[derive(Debug)]
+pub enum Frame {
+    Ok(OkSummary),
+    Err(Error),
+    /// A result set with this many columns follows.
+    Columns(usize),
+    /// LOCAL INFILE request (never asked for: the proxy does not offer it).
+    LocalInfile,
+}
+
+/// What the proxy keeps of an OK packet (or a result set's terminator).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OkSummary {
+    pub affected_rows: u64,
+    pub last_insert_id: u64,
+    pub status: StatusFlags,
+    pub warnings: u16,
+    pub info: String,
+}
+
+/// Reads the first packet of an answer.
+pub fn frame(packet: &[u8], caps: CapabilityFlags, data_source: &str) -> Frame {
+    match packet.first() {
+        Some(0x00) => match parse_ok(packet, caps) {
+            Some(ok) => Frame::Ok(ok),
+            None => Frame::Err(malformed(data_source)),
+        },
+        Some(0xff) => Frame::Err(server_error(packet, caps, data_source)),
+        Some(0xfb) => Frame::LocalInfile,
+        Some(_) => match column_count(packet) {
+            Some(n) if n > 0 => Frame::Columns(n),
+            _ => Frame::Err(malformed(data_source)),
+        },
+        None => Frame::Err(malformed(data_source)),
+    }
+}
+
+/// A result set's end (DEPRECATE_EOF: an OK packet with the EOF header; a
+/// row can start with 0xfe only when it is 16 MiB or longer).
+pub fn is_terminator(packet: &[u8]) -> bool {
+    packet.first() == Some(&0xfe) && packet.len() < 0xff_ffff
+}
+
+/// An error packet in place of a row or a result.
+pub fn is_error(packet: &[u8]) -> bool {
+    packet.first() == Some(&0xff)
+}
+
+pub fn parse_ok(packet: &[u8], caps: CapabilityFlags) -> Option<OkSummary> {
+    let ok: OkPacket<'_> = ParseBuf(packet)
+        .parse::<OkPacketDeserializer<'_, CommonOkPacket>>(caps)
+        .ok()?
+        .into();
+    Some(summary(&ok))
+}
+
+/// The terminator of a result set (status, warnings).
+pub fn parse_terminator(packet: &[u8], caps: CapabilityFlags) -> Option<OkSummary> {
+    let ok: OkPacket<'_> = ParseBuf(packet)
+        .parse::<OkPacketDeserializer<'_, ResultSetTerminator>>(caps)
+        .ok()?
+        .into();
+    Some(summary(&ok))
+}
+
+fn summary(ok: &OkPacket<'_>) -> OkSummary {
+    OkSummary {
+        affected_rows: ok.affected_rows(),
+        last_insert_id: ok.last_insert_id().unwrap_or(0),
+        status: ok.status_flags(),
+        warnings: ok.warnings(),
+        info: ok.info_str().map(|s| s.into_owned()).unwrap_or_default(),
+    }
+}
+
+/// The number of columns a result-set header announces.
+fn column_count(packet: &[u8]) -> Option<usize> {
+    let mut reader = crate::protocol::wire::Reader::new(packet);
+    reader.lenenc_int().ok().and_then(|n| usize::try_from(n).ok())
+}
+
+/// A backend's ERR packet as the client's error: code, SQLSTATE, message kept.
+pub fn server_error(packet: &[u8], caps: CapabilityFlags, data_source: &str) -> Error {
+    match ParseBuf(packet).parse::<ErrPacket<'_>>(caps) {
+        Ok(ErrPacket::Error(e)) => {
+            let state = e
+                .sql_state_ref()
+                .map(|s| String::from_utf8_lossy(&s.as_bytes()).into_owned())
+                .unwrap_or_else(|| "HY000".into());
+            Error::backend(e.error_code(), &state, e.message_str().into_owned())
+        }
+        _ => malformed(data_source),
+    }
+}
+
+pub fn malformed(data_source: &str) -> Error {
+    Error::data_source_unreachable(data_source, "the backend sent a malformed packet")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CAPS: CapabilityFlags = CapabilityFlags::CLIENT_PROTOCOL_41;
+
+    #[test]
+    fn reads_ok_err_and_result_headers() {
+        let ok = [0x00, 0x01, 0x05, 0x02, 0x00, 0x01, 0x00];
+        match frame(&ok, CAPS, "ds") {
+            Frame::Ok(ok) => {
+                assert_eq!((ok.affected_rows, ok.last_insert_id, ok.warnings), (1, 5, 1));
+                assert!(ok.status.contains(StatusFlags::SERVER_STATUS_AUTOCOMMIT));
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut err = vec![0xff, 0x7a, 0x04, b'#'];
+        err.extend_from_slice(b"42S02Table 'x' doesn't exist");
+        match frame(&err, CAPS, "ds") {
+            Frame::Err(e) => assert_eq!((e.code, e.message.as_str()), (1146, "Table 'x' doesn't exist")),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(frame(&[3], CAPS, "ds"), Frame::Columns(3)));
+    }
+
+    #[test]
+    fn malformed_packets_are_errors_not_panics() {
+        for bad in [&[][..], &[0x00][..], &[0xff, 1][..], &[0xfc, 1][..], &[0x00, 0xfe]] {
+            match frame(bad, CAPS, "ds") {
+                Frame::Err(e) => assert!(e.code == 1105 || e.code > 0),
+                Frame::Columns(_) | Frame::Ok(_) | Frame::LocalInfile => {}
+            }
+        }
+        assert!(parse_terminator(&[0xfe], CAPS).is_none());
+    }
+}
