@@ -96,6 +96,27 @@ fn preview(config: &config::Config, schema: Option<&str>, sql: &str) -> ExitCode
     }
 }
 
+/// Every client and backend connection is a file descriptor: raise the
+/// soft limit as far as the hard one allows, and say so when that is short
+/// of what the rule file may need.
+fn raise_open_files_limit(config: &config::Config) {
+    let needed = u64::from(config.server.max_connections)
+        + config
+            .data_sources
+            .values()
+            .map(|ds| ds.pool_max as u64 * (1 + ds.replicas.len() as u64))
+            .sum::<u64>()
+        + 64;
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if limit < needed => tracing::warn!(
+            "open files limit is {limit}, below the {needed} that max_connections and pool_max \
+             may need; clients past it are refused (raise `ulimit -n`)"
+        ),
+        Ok(limit) => tracing::debug!("open files limit: {limit}"),
+        Err(e) => tracing::warn!("cannot raise the open files limit: {e}"),
+    }
+}
+
 fn run(config: config::Config) -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -103,7 +124,9 @@ fn run(config: config::Config) -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    raise_open_files_limit(&config);
+    // The listener only accepts and hands clients to the worker threads.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

@@ -205,10 +205,11 @@ async fn row_locked(conn: &mut Conn, id: i64) -> bool {
     }
 }
 
-/// A new client that uses the backend once and so holds the only
-/// connection `pool_max = 1` allows.
+/// A new client that opens a transaction, which pins the only connection
+/// `pool_max = 1` allows to it (a statement alone gives it back at its end).
 async fn take_the_only_connection(proxy: &Proxy, admin: &mut Conn) -> Conn {
     let mut a = app(proxy).await;
+    a.query_drop("BEGIN").await.unwrap();
     let one: Option<i64> = a.query_first("SELECT 1").await.unwrap();
     assert_eq!(one, Some(1));
     assert_eq!(pool(admin, DS).await, (1, 0, 1), "A holds the connection");
@@ -417,8 +418,8 @@ async fn idle_connections_make_room_under_pool_max() {
         select_one_promptly(&mut x, "X (the connection was parked on an idle thread)").await;
         assert_eq!(
             pool(&mut admin, DS).await,
-            (1, 0, 1),
-            "X holds the only connection"
+            (0, 1, 1),
+            "X gave the only connection back after its statement"
         );
 
         x.disconnect().await.unwrap();
@@ -497,7 +498,11 @@ async fn show_backends_counts_parked_connections() {
         let mut client = app(&proxy).await;
         let one: Option<i64> = client.query_first("SELECT 1").await.unwrap();
         assert_eq!(one, Some(1));
-        assert_eq!(pool(&mut admin, DS).await, (1, 0, 64), "held by the client");
+        assert_eq!(pool(&mut admin, DS).await, (0, 1, 64), "given back after the statement");
+        client.query_drop("BEGIN").await.unwrap();
+        let one: Option<i64> = client.query_first("SELECT 1").await.unwrap();
+        assert_eq!(one, Some(1));
+        assert_eq!(pool(&mut admin, DS).await, (1, 0, 64), "held in the client's transaction");
 
         client.disconnect().await.expect("the client disconnects");
         wait_pool(&mut admin, DS, (0, 1)).await;

@@ -117,7 +117,7 @@ fn endpoint_urls() {
         "primary = \"mysql://root:secret@127.0.0.1:3306/shop_1\"",
         "primary = \"postgres://root:secret@127.0.0.1:3306/shop_1\"",
     ));
-    assert_eq!(p, ["data_sources.ds_1.primary: `postgres://root:***@127.0.0.1:3306/shop_1`: Unsupported connection URL scheme `postgres'; expected `mysql://user:pass@host:port/db`"]);
+    assert_eq!(p, ["data_sources.ds_1.primary: `postgres://root:***@127.0.0.1:3306/shop_1`: the scheme is 'postgres', not 'mysql'; expected `mysql://user:pass@host:port/db`"]);
     let p = problems(&shop_with(
         "primary = \"mysql://root:secret@127.0.0.1:3306/shop_1\"",
         "primary = \"mysql://root:secret@127.0.0.1:3306\"",
