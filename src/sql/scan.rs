@@ -25,6 +25,7 @@ pub enum Token<'a> {
 
 /// Iterates over the tokens of `sql`, skipping whitespace and comments
 /// (`/*! ... */` version comments are read as code, as MySQL does).
+#[derive(Clone)]
 pub struct Scanner<'a> {
     text: &'a [u8],
     pos: usize,
