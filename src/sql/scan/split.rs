@@ -211,7 +211,10 @@ impl Blocks {
             self.at_start = true;
         } else if is("WHILE") && (at_start || self.program) {
             self.open.push(Block::While);
-        } else if is("FOR") && (at_start || (self.program && top.is_none() && !next_is("EACH"))) {
+        } else if is("FOR")
+            && (at_start
+                || (self.program && top.is_none() && !next_is("EACH") && !next_is("UPDATE")))
+        {
             self.open.push(Block::For);
         } else if is("ROW") && self.program && top.is_none() {
             // A trigger's `FOR EACH ROW <body>`.
