@@ -1,12 +1,12 @@
 //! The per-statement work the proxy adds before a statement reaches a
 //! backend: split, classify, and the check that it names no sharded table
-//! (the whole decision for unsharded passthrough), next to a full sqlparser
-//! parse for scale.
+//! (the whole decision for unsharded passthrough), the session effects the
+//! multiplexer reads, next to a full sqlparser parse for scale.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use shardgate::config;
 use shardgate::session::names_routed_table;
-use shardgate::sql::{classify, parse, split_statements};
+use shardgate::sql::{classify, effects, parse, set_kind, split_statements};
 use std::hint::black_box;
 
 const RULES: &str = r#"
@@ -55,5 +55,24 @@ fn passthrough_decision(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, passthrough_decision);
+fn session_effects(c: &mut Criterion) {
+    c.bench_function("effects: point select", |b| {
+        b.iter(|| effects(black_box(b"SELECT c FROM sbtest1 WHERE id=4242")))
+    });
+    c.bench_function("effects: insert with values", |b| {
+        b.iter(|| {
+            effects(black_box(
+                b"INSERT INTO sbtest1 (id, k, c, pad) VALUES (4242, 17, 'c-value', 'pad-value')",
+            ))
+        })
+    });
+    c.bench_function("effects: select with a user variable", |b| {
+        b.iter(|| effects(black_box(b"SELECT c FROM sbtest1 WHERE id = @id")))
+    });
+    c.bench_function("set_kind: SET NAMES and sql_mode", |b| {
+        b.iter(|| set_kind(black_box(b"SET NAMES utf8mb4, sql_mode = 'ANSI_QUOTES'")))
+    });
+}
+
+criterion_group!(benches, passthrough_decision, session_effects);
 criterion_main!(benches);

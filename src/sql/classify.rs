@@ -12,7 +12,9 @@ pub enum StatementKind {
     Empty,
     /// `USE db`.
     Use(String),
-    /// `SET ...` (variables, NAMES, autocommit, TRANSACTION ...).
+    /// `SET ...` that changes this session's state (variables, NAMES,
+    /// autocommit, TRANSACTION, ROLE ...); not `SET GLOBAL`, `SET PASSWORD`,
+    /// `SET DEFAULT ROLE` (`Other`) nor `SET STATEMENT ... FOR` (what follows FOR).
     Set,
     /// `BEGIN [WORK]`, `START TRANSACTION ...`.
     Begin,
@@ -74,7 +76,7 @@ pub fn classify(sql: &(impl AsRef<[u8]> + ?Sized)) -> StatementKind {
             Some(Token::Word(db)) | Some(Token::Quoted(db)) => StatementKind::Use(unquote(db)),
             _ => StatementKind::Other,
         },
-        "SET" => StatementKind::Set,
+        "SET" => classify_set(sql.as_ref(), tokens),
         "BEGIN" => match tokens.next() {
             None => StatementKind::Begin,
             Some(t) if is_keyword(&t, "WORK") => StatementKind::Begin,
@@ -101,6 +103,39 @@ pub fn classify(sql: &(impl AsRef<[u8]> + ?Sized)) -> StatementKind {
         },
         _ => StatementKind::Other,
     }
+}
+
+/// `SET` is `Set` only when it changes this session's state (session
+/// variables, user variables, `SET TRANSACTION`, `SET ROLE`): `SET GLOBAL`,
+/// `SET PASSWORD` and `SET DEFAULT ROLE` change the server or an account
+/// and pass through as `Other`. `SET STATEMENT ... FOR <stmt>` changes
+/// nothing after it and is classified as <stmt> when that is a `Select`,
+/// `Write` or `Stateful` statement (else `Other`); its text still starts with
+/// `SET STATEMENT`, and `set_statement_body` gives the statement it runs.
+fn classify_set(sql: &[u8], mut tokens: Scanner<'_>) -> StatementKind {
+    let Some(next) = tokens.next() else {
+        return StatementKind::Set; // the server answers the syntax error
+    };
+    let is = |kw: &str| is_keyword(&next, kw);
+    if is("STATEMENT") {
+        return match super::effects::set_statement_body(sql).map(classify) {
+            Some(
+                kind @ (StatementKind::Select | StatementKind::Write | StatementKind::Stateful),
+            ) => kind,
+            _ => StatementKind::Other,
+        };
+    }
+    if is("PASSWORD") || (is("DEFAULT") && tokens.next().is_some_and(|t| is_keyword(&t, "ROLE"))) {
+        return StatementKind::Other;
+    }
+    let global_first = is("GLOBAL")
+        || is("PERSIST")
+        || is("PERSIST_ONLY")
+        || matches!(next, Token::Variable(v) if v.len() > 9 && v[..9].eq_ignore_ascii_case("@@global."));
+    if global_first && super::effects::set_kind(sql) == super::effects::SetKind::Global {
+        return StatementKind::Other;
+    }
+    StatementKind::Set
 }
 
 /// `COMMIT`/`ROLLBACK` optionally followed by `WORK`; anything more
@@ -230,6 +265,34 @@ mod tests {
             ("USE `my``db`", StatementKind::Use("my`db".into())),
             ("use shop", StatementKind::Use("shop".into())),
             ("SET NAMES utf8mb4", StatementKind::Set),
+            ("SET @x = 1", StatementKind::Set),
+            ("SET TRANSACTION READ ONLY", StatementKind::Set),
+            ("SET ROLE r", StatementKind::Set),
+            ("SET GLOBAL max_connections = 10", StatementKind::Other),
+            ("set @@GLOBAL.wait_timeout = 5", StatementKind::Other),
+            (
+                "SET GLOBAL wait_timeout = 5, SESSION sql_mode = ''",
+                StatementKind::Set,
+            ),
+            ("SET PASSWORD = PASSWORD('x')", StatementKind::Other),
+            ("SET DEFAULT ROLE r FOR u", StatementKind::Other),
+            (
+                "SET STATEMENT max_statement_time = 1 FOR SELECT 1",
+                StatementKind::Select,
+            ),
+            (
+                "SET STATEMENT sql_mode = '' FOR INSERT INTO t VALUES (1)",
+                StatementKind::Write,
+            ),
+            (
+                "SET STATEMENT sql_mode = '' FOR XA START 'x'",
+                StatementKind::Stateful,
+            ),
+            (
+                "SET STATEMENT sql_mode = '' FOR SHOW TABLES",
+                StatementKind::Other,
+            ),
+            ("SET STATEMENT sql_mode = ''", StatementKind::Other),
             ("begin", StatementKind::Begin),
             ("BEGIN WORK", StatementKind::Begin),
             ("START TRANSACTION READ ONLY", StatementKind::Begin),

@@ -6,6 +6,7 @@
 pub mod classify;
 pub mod conditions;
 pub mod context;
+pub mod effects;
 pub mod literal;
 pub mod params;
 pub mod scan;
@@ -15,6 +16,7 @@ use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::{Parser, ParserError, ParserOptions};
 
 pub use classify::{classify, StatementKind};
+pub use effects::{effects, set_kind, Effects, SetKind};
 pub use scan::{split_statements, Scanner, Token};
 
 /// Parses one statement with MySQL's dialect, keeping literals exactly as

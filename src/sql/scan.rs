@@ -25,6 +25,7 @@ pub enum Token<'a> {
 
 /// Iterates over the tokens of `sql`, skipping whitespace and comments
 /// (`/*! ... */` version comments are read as code, as MySQL does).
+#[derive(Clone)]
 pub struct Scanner<'a> {
     text: &'a [u8],
     pos: usize,
@@ -195,104 +196,16 @@ impl<'a> Iterator for Scanner<'a> {
     }
 }
 
-/// Splits a multi-statement text at top-level `;`, returning each
-/// statement's original bytes (trailing `;` and surrounding blanks removed).
-/// Empty statements are dropped, so `"SELECT 1;"` is one statement. The
-/// body of a stored program (`CREATE PROCEDURE ... BEGIN ...; ... END`,
-/// `BEGIN NOT ATOMIC ... END`) stays whole, as the server's parser keeps it.
-pub fn split_statements(text: &[u8]) -> Vec<&[u8]> {
-    if !text.contains(&b';') {
-        // The common case, one statement: no need to scan all of it.
-        return match Scanner::new(text).next() {
-            Some(_) => vec![text.trim_ascii()],
-            None => Vec::new(),
-        };
-    }
-    split_scanning(text)
-}
-
-fn split_scanning(text: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    let mut scanner = Scanner::new(text);
-    let mut start = 0;
-    let mut body = CompoundDepth::default();
-    while let Some(token) = scanner.next() {
-        if token == Token::Punct(';') && body.depth <= 0 {
-            let end = scanner.offset() - 1;
-            if body.tokens > 0 {
-                out.push(text[start..end].trim_ascii());
-            }
-            start = scanner.offset();
-            body = CompoundDepth::default();
-        } else {
-            body.see(&token);
-        }
-    }
-    if body.tokens > 0 {
-        out.push(text[start..].trim_ascii());
-    }
-    out
-}
-
-/// Tracks `BEGIN ... END` nesting inside a stored program's definition.
-#[derive(Default)]
-struct CompoundDepth {
-    /// Tokens seen in the current statement.
-    tokens: usize,
-    /// The statement defines a stored program (or is a compound statement).
-    compound: bool,
-    depth: i32,
-    /// The previous token was `END`.
-    after_end: bool,
-    /// The statement's first word is `BEGIN`.
-    starts_with_begin: bool,
-}
-
-impl CompoundDepth {
-    fn see(&mut self, token: &Token<'_>) {
-        self.tokens += 1;
-        let word = match token {
-            Token::Word(w) => Some(*w),
-            _ => None,
-        };
-        let is = |kw: &str| word.is_some_and(|w| w.eq_ignore_ascii_case(kw));
-        if self.tokens == 1 {
-            self.starts_with_begin = is("BEGIN");
-        }
-        // `BEGIN NOT ATOMIC ...` is a compound statement; plain `BEGIN` starts a transaction.
-        if self.tokens == 2 && self.starts_with_begin && is("NOT") {
-            self.compound = true;
-            self.depth = 1;
-        }
-        if !self.compound
-            && self.tokens <= 12
-            && (is("PROCEDURE") || is("FUNCTION") || is("TRIGGER") || is("EVENT"))
-        {
-            self.compound = true;
-        }
-        if !self.compound {
-            return;
-        }
-        if self.after_end {
-            self.after_end = false;
-            if is("IF") || is("LOOP") || is("WHILE") || is("REPEAT") {
-                // `END IF` and friends close blocks whose openers are not counted.
-                self.depth += 1;
-            }
-        }
-        if is("BEGIN") || is("CASE") {
-            self.depth += 1;
-        } else if is("END") {
-            self.depth -= 1;
-            self.after_end = true;
-        }
-    }
-}
-
 /// Whether a token is the keyword `kw` (case-insensitive).
 pub fn is_keyword(token: &Token<'_>, kw: &str) -> bool {
     matches!(token, Token::Word(w) if w.eq_ignore_ascii_case(kw))
 }
+
+mod split;
+
+#[cfg(test)]
+use split::split_scanning;
+pub use split::split_statements;
 
 #[cfg(test)]
 mod tests;

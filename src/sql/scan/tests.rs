@@ -115,3 +115,51 @@ fn one_statement_without_semicolon_splits_as_a_full_scan_would() {
         );
     }
 }
+
+#[derive(serde::Deserialize)]
+struct SplitCases {
+    case: Vec<SplitCase>,
+}
+
+#[derive(serde::Deserialize)]
+struct SplitCase {
+    name: String,
+    sql: String,
+    statements: Vec<String>,
+    /// Why MariaDB refuses the statement itself (documentation only).
+    #[serde(default)]
+    #[allow(dead_code)]
+    server_rejects: Option<String>,
+}
+
+#[test]
+fn split_cases_from_data_file() {
+    let cases: SplitCases =
+        toml::from_str(include_str!("split_cases.toml")).expect("split_cases.toml parses");
+    let mut failures = Vec::new();
+    for case in &cases.case {
+        let got: Vec<String> = split_statements(case.sql.as_bytes())
+            .iter()
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect();
+        if got != case.statements {
+            failures.push(format!(
+                "{}:\n  want {:?}\n  got  {:?}",
+                case.name, case.statements, got
+            ));
+        }
+        // Each piece alone is one statement too.
+        for piece in &case.statements {
+            let again = split_statements(piece.as_bytes());
+            if again != [piece.as_bytes()] {
+                failures.push(format!("{}: piece {piece:?} splits again", case.name));
+            }
+        }
+    }
+    assert!(
+        cases.case.len() >= 40,
+        "the data file holds {} cases",
+        cases.case.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
