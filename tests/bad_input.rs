@@ -1053,7 +1053,6 @@ fn multi_statements_follow_the_client_flag_and_set_option() {
 /// `Value` carries no column type, so DECIMAL and DATE parameters reach the
 /// backend as strings and DATETIMEs. Run with `--ignored` to see it.
 #[test]
-#[ignore = "known limitation: mysql_async cannot forward the client's parameter types"]
 fn parameter_types_reach_the_backend() {
     let (mut proxy, dbs) = start("paramtypes", "");
     let backend = &cluster()[0];

@@ -6,7 +6,7 @@
 //! may ask for. The session state it set with SET follows it to whatever
 //! connection it gets next (an idle one already in that state is preferred).
 
-use super::pins::Effects;
+use crate::sql::Effects;
 use crate::backend::conn::ConnClass;
 use crate::backend::PooledConn;
 use crate::error::Error;

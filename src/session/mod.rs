@@ -5,7 +5,6 @@
 
 pub mod conns;
 pub mod local;
-pub mod pins;
 pub mod prepared;
 pub mod reply;
 mod routed;
@@ -240,7 +239,7 @@ impl Session {
         let result = self.run_statement(sql, params, reply, more_after).await;
         self.client_execute = None;
         self.conns
-            .finish_statement(&pins::effects(sql), result.is_err());
+            .finish_statement(&crate::sql::effects(sql), result.is_err());
         result
     }
 
@@ -471,9 +470,12 @@ impl Session {
             }
             None => variables::run_with_mysql8_names(conn, sql, reply, status, more_after).await?,
         };
-        if let Some(key) = pins::set_key(&sent) {
-            let statement = String::from_utf8_lossy(&sent).into_owned();
-            self.conns.record_state(key, statement, &data_source).await?;
+        // What it set follows the session to other connections; what no
+        // replay reproduces pins it instead (sql::effects says so).
+        if let crate::sql::SetKind::Session(assignments) = crate::sql::set_kind(&sent) {
+            for (key, statement) in assignments {
+                self.conns.record_state(key, statement, &data_source).await?;
+            }
         }
         if let Some(on) = autocommit {
             if on && !self.autocommit {
