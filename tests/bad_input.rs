@@ -1048,10 +1048,7 @@ fn multi_statements_follow_the_client_flag_and_set_option() {
 /// DECIMAL parameter computes as DECIMAL (not as a DOUBLE from a string),
 /// a DATE stays a DATE, a TINY stays a TINY. Compared with the backend
 /// directly: column types and binary row bytes.
-///
-/// Known limitation: backend statements run through mysql_async, whose
-/// `Value` carries no column type, so DECIMAL and DATE parameters reach the
-/// backend as strings and DATETIMEs. Run with `--ignored` to see it.
+/// The client's execute packet reaches the backend with its own bytes.
 #[test]
 fn parameter_types_reach_the_backend() {
     let (mut proxy, dbs) = start("paramtypes", "");
