@@ -158,7 +158,10 @@ async fn run(name: &str, case: Case) {
                         panic!("{name}: B not answered within {STEP:?} after A released")
                     })
                     .expect("B's task");
-                assert_eq!(b1, default, "{name}: B, served after A released, sees the default");
+                assert_eq!(
+                    b1, default,
+                    "{name}: B, served after A released, sees the default"
+                );
                 env.assert_backend_conns_at_most(1, "after B's probe").await;
                 drop(b);
             }
@@ -297,15 +300,20 @@ async fn schema() {
         common::cluster()[1].exec(&format!("INSERT INTO `{}`.marker VALUES (1)", env.dbs[1]));
         let mut a = env.client_as("app2", "app2_pw").await;
         let mut b = env.client_as("app2", "app2_pw").await;
-        let probe = "SELECT DATABASE(), (SELECT n FROM marker)";
+        let probe: &[&str] = &["SELECT DATABASE()", "SELECT n FROM marker"];
         let outcome = outcomes(&mut a, "A", &["USE other"]).await;
         assert_eq!(outcome[0], Ok(vec![]), "A: USE other");
-        let mine = vec![vec![Some("other".to_string()), Some("1".to_string())]];
-        let default = vec![vec![Some("shop".to_string()), Some("0".to_string())]];
-        assert_eq!(outcomes(&mut a, "A", &[probe]).await[0], Ok(mine.clone()));
-        assert_eq!(outcomes(&mut b, "B", &[probe]).await[0], Ok(default));
+        let text = |v: &str| Ok(vec![vec![Some(v.to_string())]]);
+        let mine = vec![text("other"), text("1")];
+        let default = vec![text("shop"), text("0")];
+        assert_eq!(outcomes(&mut a, "A", probe).await, mine, "A on `other`");
+        assert_eq!(outcomes(&mut b, "B", probe).await, default, "B on `shop`");
         env.assert_backend_conns_at_most(1, "after B").await;
-        assert_eq!(outcomes(&mut a, "A", &[probe]).await[0], Ok(mine));
+        assert_eq!(
+            outcomes(&mut a, "A", probe).await,
+            mine,
+            "A still on `other`"
+        );
     })
     .await;
 }
@@ -330,7 +338,8 @@ async fn binary_prepared_statements() {
                 multiplex_support::step("B executes", b.exec_first(&sb, (i,))).await;
             assert_eq!(y, Some(i * 10), "B's statement");
         }
-        env.assert_backend_conns_at_most(1, "after both executed").await;
+        env.assert_backend_conns_at_most(1, "after both executed")
+            .await;
         multiplex_support::step("A closes", a.close(sa)).await;
         let y: Option<i64> = multiplex_support::step("B executes", b.exec_first(&sb, (7,))).await;
         assert_eq!(y, Some(70), "B's statement after A closed its own");
