@@ -42,6 +42,18 @@ impl MuxEnv {
     /// the rule file (more schemas, users). `setup` runs as root on both
     /// databases before the proxy starts.
     pub fn start(prefix: &str, pool_max: i64, setup: &str, extra: &str) -> MuxEnv {
+        MuxEnv::start_with(prefix, pool_max, setup, extra, |_| {})
+    }
+
+    /// As [`MuxEnv::start`]; `edit` changes the rule file before it is
+    /// written (e.g. `server.max_connections`).
+    pub fn start_with(
+        prefix: &str,
+        pool_max: i64,
+        setup: &str,
+        extra: &str,
+        edit: impl FnOnce(&mut toml::Table),
+    ) -> MuxEnv {
         let dbs = fresh_databases(prefix);
         let backend_user = format!(
             "sg{}_{}",
@@ -75,6 +87,7 @@ impl MuxEnv {
             )),
         );
         ds0.insert("pool_max".into(), toml::Value::Integer(pool_max));
+        edit(&mut rules);
         let mut text = toml::to_string(&rules).expect("serialize the rules");
         text.push_str(extra);
         MuxEnv {
