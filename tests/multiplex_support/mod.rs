@@ -12,7 +12,9 @@
 //!   (with what was expected), not after the proxy's 10 s acquire timeout.
 #![allow(dead_code)]
 
-use crate::common::{cluster, fresh_databases, passthrough_rules, Proxy, APP_PASSWORD, APP_USER};
+use crate::common::{
+    cluster, fresh_databases, passthrough_rules, MariaDb, Proxy, APP_PASSWORD, APP_USER,
+};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, Row};
 use std::future::Future;
@@ -33,6 +35,9 @@ pub struct MuxEnv {
     pub dbs: Vec<String>,
     /// The backend login of `ds_0`, used by nobody else.
     pub backend_user: String,
+    /// `ds_0`'s server when it is private to the test (its global status
+    /// counters then count only this test's work); else `cluster()[0]`.
+    pub private: Option<MariaDb>,
 }
 
 static USER_COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -45,6 +50,11 @@ impl MuxEnv {
         MuxEnv::start_with(prefix, pool_max, setup, extra, |_| {})
     }
 
+    /// As [`MuxEnv::start`], with `ds_0` on a MariaDB server of its own.
+    pub fn start_private(prefix: &str, pool_max: i64, setup: &str) -> MuxEnv {
+        MuxEnv::build(prefix, pool_max, setup, "", |_| {}, Some(MariaDb::start()))
+    }
+
     /// As [`MuxEnv::start`]; `edit` changes the rule file before it is
     /// written (e.g. `server.max_connections`).
     pub fn start_with(
@@ -54,23 +64,39 @@ impl MuxEnv {
         extra: &str,
         edit: impl FnOnce(&mut toml::Table),
     ) -> MuxEnv {
+        MuxEnv::build(prefix, pool_max, setup, extra, edit, None)
+    }
+
+    fn build(
+        prefix: &str,
+        pool_max: i64,
+        setup: &str,
+        extra: &str,
+        edit: impl FnOnce(&mut toml::Table),
+        private: Option<MariaDb>,
+    ) -> MuxEnv {
         let dbs = fresh_databases(prefix);
+        if let Some(server) = &private {
+            server.exec(&format!(
+                "CREATE DATABASE `{}` CHARACTER SET utf8mb4",
+                dbs[0]
+            ));
+        }
         let backend_user = format!(
             "sg{}_{}",
             std::process::id(),
             USER_COUNTER.fetch_add(1, Ordering::Relaxed)
         );
-        let server = &cluster()[0];
+        let server = private.as_ref().unwrap_or(&cluster()[0]);
         server.exec(&format!(
             "CREATE USER '{backend_user}'@'%' IDENTIFIED BY 'pw'; \
              GRANT ALL ON `{}`.* TO '{backend_user}'@'%'; \
              GRANT PROCESS ON *.* TO '{backend_user}'@'%'",
             dbs[0]
         ));
-        for (db, server) in dbs.iter().zip(cluster()) {
-            if !setup.trim().is_empty() {
-                server.exec(&format!("USE `{db}`; {setup}"));
-            }
+        if !setup.trim().is_empty() {
+            server.exec(&format!("USE `{}`; {setup}", dbs[0]));
+            cluster()[1].exec(&format!("USE `{}`; {setup}", dbs[1]));
         }
         let mut rules: toml::Table = passthrough_rules(SCHEMA, &dbs)
             .parse()
@@ -94,6 +120,7 @@ impl MuxEnv {
             proxy: Proxy::start(&text),
             dbs,
             backend_user,
+            private,
         }
     }
 
@@ -113,16 +140,23 @@ impl MuxEnv {
         step("connect to the proxy", Conn::new(options(opts))).await
     }
 
-    /// A root connection to `cluster()[i]`'s database `dbs[i]`, the way
-    /// [`quiet`] connects.
+    /// The server `dbs[i]` lives on.
+    pub fn server(&self, i: usize) -> &MariaDb {
+        match (i, &self.private) {
+            (0, Some(server)) => server,
+            _ => &cluster()[i],
+        }
+    }
+
+    /// A root connection to database `dbs[i]`, the way [`quiet`] connects.
     pub async fn direct(&self, i: usize) -> Conn {
-        quiet(cluster()[i].url(&self.dbs[i])).await
+        quiet(self.server(i).url(&self.dbs[i])).await
     }
 
     /// How many connections the proxy holds to `ds_0` now, from the
     /// backend's process list (read as root on a connection of the harness).
     pub async fn backend_conns(&self) -> usize {
-        let mut root = quiet(cluster()[0].url("")).await;
+        let mut root = quiet(self.server(0).url("")).await;
         let n: Option<usize> = root
             .exec_first(
                 "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = ?",
