@@ -19,7 +19,8 @@ mod raw_client;
 use common::{APP_PASSWORD, APP_USER};
 use multiplex_support::{step, within, MuxEnv, SCHEMA, STEP};
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Params};
+use mysql_async::Conn;
+use mysql_common::constants::ColumnType;
 use raw_client::*;
 use std::time::Duration;
 
@@ -106,7 +107,7 @@ fn execute_with_flags(id: u32, flags: u8, rest: &[u8]) -> Vec<u8> {
     body
 }
 
-const VAR_STRING: u8 = mysql_common::constants::ColumnType::MYSQL_TYPE_VAR_STRING as u8;
+const VAR_STRING: u8 = ColumnType::MYSQL_TYPE_VAR_STRING as u8;
 
 fn long_data(raw: &mut Raw, id: u32, param: u16, chunk: &[u8]) {
     let mut body = id.to_le_bytes().to_vec();
@@ -222,7 +223,7 @@ fn fetch(raw: &mut Raw, id: u32, n: u32) -> (Vec<Vec<u8>>, u16) {
 }
 
 /// A read-only cursor fetched two rows at a time, then closed.
-fn cursor_script(raw: &mut Raw) -> Vec<(Vec<Vec<u8>>, bool)> {
+fn cursor_script(raw: &mut Raw, who: &str) -> Vec<(Vec<Vec<u8>>, bool)> {
     let (id, _, _) = raw
         .prepare("SELECT id, id * 10 FROM five ORDER BY id")
         .expect("prepare");
@@ -234,7 +235,7 @@ fn cursor_script(raw: &mut Raw) -> Vec<(Vec<Vec<u8>>, bool)> {
     assert_ne!(
         status & SERVER_STATUS_CURSOR_EXISTS,
         0,
-        "a cursor was opened: {status:#x}"
+        "{who}: a cursor was opened (status {status:#x})"
     );
     let mut fetched = Vec::new();
     for _ in 0..3 {
@@ -252,7 +253,7 @@ fn cursor_script(raw: &mut Raw) -> Vec<(Vec<Vec<u8>>, bool)> {
 fn cursor_fetch() {
     let env = MuxEnv::start("ps_cursor", 1, SETUP, "");
     let mut direct = Raw::login(env.server(0).port(), "root", "", Some(&env.dbs[0]));
-    let want = cursor_script(&mut direct);
+    let want = cursor_script(&mut direct, "directly");
     assert_eq!(want.len(), 3);
     assert!(want[2].1, "MariaDB says the last row was sent");
 
@@ -262,7 +263,7 @@ fn cursor_fetch() {
         let mut b = Raw::login(port, APP_USER, APP_PASSWORD, Some(SCHEMA));
         b.scalar("SELECT COUNT(*) FROM five")
     });
-    let got = cursor_script(&mut p);
+    let got = cursor_script(&mut p, "through the proxy");
     assert_eq!(got, want, "cursor fetches through the proxy vs directly");
     let count = other.join().expect("the other client");
     assert_eq!(count, Some(b"5".to_vec()), "the other client was answered");
@@ -324,55 +325,72 @@ async fn same_sql_from_a_hundred_clients_prepares_once_per_connection() {
     .await;
 }
 
-/// (name, type, charset, length, decimals, flags) of a result's columns.
-type ColumnShape = Vec<(String, u8, u16, u32, u8, u16)>;
-
-async fn column_shapes(
-    conn: &mut Conn,
-    sql: &str,
-    params: Params,
-) -> (ColumnShape, Vec<mysql_async::Row>) {
-    let mut result = step("execute", conn.exec_iter(sql, params)).await;
-    let columns: ColumnShape = result
-        .columns_ref()
-        .iter()
-        .map(|c| {
-            (
-                c.name_str().into_owned(),
-                c.column_type() as u8,
-                c.character_set(),
-                c.column_length(),
-                c.decimals(),
-                c.flags().bits(),
-            )
-        })
-        .collect();
-    let rows = step("rows", result.collect::<mysql_async::Row>()).await;
-    (columns, rows)
+/// Column definitions (type, charset, length, decimals, flags) and binary
+/// rows of `SELECT ? AS x, ? AS y` executed with ('héllo', 5) bound as the
+/// given types.
+fn typed_select(raw: &mut Raw, types: [ColumnType; 2]) -> Reply {
+    let (id, params, _) = raw.prepare("SELECT ? AS x, ? AS y").expect("prepare");
+    assert_eq!(params, 2);
+    let mut rest = vec![0u8, 1];
+    for t in types {
+        rest.extend_from_slice(&[t as u8, 0]);
+    }
+    put_lenenc_bytes(&mut rest, "héllo".as_bytes());
+    match types[1] {
+        ColumnType::MYSQL_TYPE_TINY => rest.push(5),
+        ColumnType::MYSQL_TYPE_SHORT => rest.extend_from_slice(&5i16.to_le_bytes()),
+        ColumnType::MYSQL_TYPE_LONG => rest.extend_from_slice(&5i32.to_le_bytes()),
+        _ => rest.extend_from_slice(&5i64.to_le_bytes()),
+    }
+    raw.command(COM_STMT_EXECUTE, &execute_with_flags(id, 0, &rest));
+    let reply = raw.reply();
+    raw.command(COM_STMT_CLOSE, &id.to_le_bytes());
+    reply
 }
 
-/// `SELECT ? AS x, ? AS y` with ('héllo', 5): the same column types as
-/// MariaDB gives directly.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn parameter_types_give_the_backends_column_types() {
-    within(Duration::from_secs(60), async {
-        let env = MuxEnv::start("ps_types", 2, SETUP, "");
-        let mut proxy = env.client().await;
-        let mut direct = env.direct(0).await;
-        let sql = "SELECT ? AS x, ? AS y";
-        let params = || Params::Positional(vec!["héllo".into(), 5i64.into()]);
-        let (got, got_rows) = column_shapes(&mut proxy, sql, params()).await;
-        let (want, want_rows) = column_shapes(&mut direct, sql, params()).await;
+/// `SELECT ? AS x, ? AS y` with ('héllo', 5), bound as several types: the
+/// same column definitions and row bytes as MariaDB gives directly.
+#[test]
+fn parameter_types_give_the_backends_column_types() {
+    let env = MuxEnv::start("ps_types", 2, SETUP, "");
+    let mut proxy = Raw::login(env.proxy.port(), APP_USER, APP_PASSWORD, Some(SCHEMA));
+    let mut direct = Raw::login(env.server(0).port(), "root", "", Some(&env.dbs[0]));
+    for types in [
+        [ColumnType::MYSQL_TYPE_STRING, ColumnType::MYSQL_TYPE_TINY],
+        [
+            ColumnType::MYSQL_TYPE_VAR_STRING,
+            ColumnType::MYSQL_TYPE_LONGLONG,
+        ],
+        [ColumnType::MYSQL_TYPE_BLOB, ColumnType::MYSQL_TYPE_SHORT],
+        [ColumnType::MYSQL_TYPE_VARCHAR, ColumnType::MYSQL_TYPE_LONG],
+    ] {
+        let shape = |reply: Reply| match reply {
+            Reply::Rows { columns, rows } => {
+                let columns: Vec<_> = columns
+                    .iter()
+                    .map(|c| column_def(c))
+                    .map(|c| {
+                        (
+                            c.name,
+                            c.column_type,
+                            c.charset,
+                            c.length,
+                            c.decimals,
+                            c.flags,
+                        )
+                    })
+                    .collect();
+                (columns, rows)
+            }
+            other => panic!("{types:?}: expected rows, got {other:?}"),
+        };
+        let got = shape(typed_select(&mut proxy, types));
+        let want = shape(typed_select(&mut direct, types));
         assert_eq!(
             got, want,
-            "column definitions through the proxy vs directly"
+            "parameters bound as {types:?}: through the proxy vs directly"
         );
-        let text = |rows: Vec<mysql_async::Row>| -> Vec<Vec<Option<String>>> {
-            rows.into_iter().map(common::row_text).collect()
-        };
-        assert_eq!(text(got_rows), text(want_rows));
-    })
-    .await;
+    }
 }
 
 /// An UPDATE that changes nothing reports the matched rows when the client
