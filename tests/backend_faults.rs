@@ -174,15 +174,13 @@ fn fake_backend(fault: Fault) -> u16 {
 /// backend (schema `broken`).
 fn start(name: &str, fault: Fault) -> MuxEnv {
     let port = fake_backend(fault);
-    let extra = format!(
-        "\n[schemas.broken]\ndefault_data_source = \"ds_1\"\n\n\
-         [[users]]\nname = \"both\"\npassword = \"both_pw\"\nschemas = [\"shop\", \"broken\"]\n"
-    );
+    let extra = "\n[schemas.broken]\ndefault_data_source = \"ds_1\"\n\n\
+         [[users]]\nname = \"both\"\npassword = \"both_pw\"\nschemas = [\"shop\", \"broken\"]\n";
     MuxEnv::start_with(
         name,
         4,
         "CREATE TABLE t (id INT PRIMARY KEY)",
-        &extra,
+        extra,
         |rules| {
             rules["data_sources"]["ds_1"]
                 .as_table_mut()

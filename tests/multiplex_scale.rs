@@ -50,7 +50,10 @@ fn raise_open_files() -> u64 {
         libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
     }
-    limit.rlim_cur as u64
+    // rlim_t is not u64 on every target.
+    #[allow(clippy::unnecessary_cast)]
+    let current = limit.rlim_cur as u64;
+    current
 }
 
 /// Connects `n` clients, at most 64 logins at a time; panics if one fails.
