@@ -7,7 +7,8 @@
 #   scripts/mysqltest.sh --select   rebuild list.txt: the main-suite tests that
 #                                   pass directly as an account limited to one
 #                                   database (MYSQLTEST_MAX of them, default 150,
-#                                   spread over the alphabet)
+#                                   spread over the alphabet; MYSQLTEST_CANDIDATES=file
+#                                   limits the tests tried to those named in it)
 #   scripts/mysqltest.sh --record   run through the proxy and write the tests that
 #                                   pass to tests/mysqltest/expected_pass.txt
 #
@@ -122,7 +123,9 @@ run_one() {
 }
 
 # The tests to run: every main-suite test for --select, else the list.
-if [[ $MODE == select ]]; then
+if [[ $MODE == select && -n ${MYSQLTEST_CANDIDATES:-} ]]; then
+  mapfile -t TESTS < <(grep -v '^#' "$MYSQLTEST_CANDIDATES" | sed '/^$/d' | sort -u)
+elif [[ $MODE == select ]]; then
   mapfile -t TESTS < <(cd "$SUITE/main" && ls -- *.test | sed 's/\.test$//' | sort)
 else
   [[ -f $LIST ]] || die "$LIST is missing: run $0 --select"

@@ -527,3 +527,30 @@ async fn killed_pinned_connection_errors_for_its_client_only() {
     })
     .await;
 }
+
+/// More statements than a backend connection keeps (the research suggests
+/// an LRU of about 32 per connection): each still runs its own SQL, also
+/// after another client's work in between, in any order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_statements_than_a_connection_keeps() {
+    within(Duration::from_secs(90), async {
+        let env = MuxEnv::start("ps_evict", 2, SETUP, "");
+        let (mut p, mut q) = (env.client().await, env.client().await);
+        let mut statements = Vec::new();
+        for i in 0..80i64 {
+            let sql = format!("SELECT ? + {i}");
+            statements.push((i, step("P prepares", p.prep(sql)).await));
+        }
+        let q_stmt = step("Q prepares", q.prep("SELECT ? * 2")).await;
+        for (n, (i, stmt)) in statements.iter().rev().enumerate() {
+            let v: Option<i64> = step("P executes", p.exec_first(stmt, (1000,))).await;
+            assert_eq!(v, Some(1000 + i), "P's statement {i}");
+            if n % 7 == 0 {
+                let w: Option<i64> = step("Q executes", q.exec_first(&q_stmt, (n as i64,))).await;
+                assert_eq!(w, Some(2 * n as i64));
+            }
+        }
+        env.assert_backend_conns_at_most(2, "at the end").await;
+    })
+    .await;
+}
