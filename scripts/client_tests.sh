@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Real clients against the proxy: PyMySQL (tests/clients/test_pymysql.py) and
-# sysbench with prepared statements and with text queries.
+# Real clients against the proxy: PyMySQL (tests/clients/test_pymysql.py),
+# sysbench with prepared statements and with text queries, and MariaDB's own
+# regression tests with mariadb-test (scripts/mysqltest.sh; fails only on the
+# tests listed in tests/mysqltest/expected_pass.txt).
 #
 #   scripts/client_tests.sh
 #
@@ -130,6 +132,7 @@ check sysbench_point_select_ps sysbench_through_proxy oltp_point_select auto
 check sysbench_point_select_text sysbench_through_proxy oltp_point_select disable
 check sysbench_read_only_ps sysbench_through_proxy oltp_read_only auto
 check sysbench_read_only_text sysbench_through_proxy oltp_read_only disable
+check mysqltest env SHARDGATE_BIN="$BIN" bash scripts/mysqltest.sh
 
 if ! kill -0 "$PROXY_PID" 2>/dev/null; then
   log "shardgate is no longer running"

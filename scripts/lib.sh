@@ -1,7 +1,8 @@
 # Shared shell functions for scripts/*.sh. Source it; it sets no options of
 # its own beyond what the caller has (callers use `set -euo pipefail`).
 #
-#   ensure_packages          apt-get install what is missing (MariaDB, sysbench, PyMySQL, a C linker)
+#   ensure_packages          apt-get install what is missing (MariaDB, mariadb-test, sysbench, PyMySQL, a C linker)
+#   find_mysql_test_dir      the mariadb-test package's mysql-test directory
 #   ensure_rust              cargo with rustfmt and clippy (rustup if there is none)
 #   start_mariadb NAME PORT DIR
 #                            a throwaway MariaDB on 127.0.0.1:PORT, datadir DIR/data, root without password
@@ -39,6 +40,16 @@ find_prog() {
   return 1
 }
 
+# The mysql-test directory of the mariadb-test package (holds main/*.test).
+find_mysql_test_dir() {
+  local dir
+  for dir in /usr/share/mysql/mysql-test /usr/share/mariadb/mysql-test /usr/mysql-test \
+    /usr/local/mysql/mysql-test; do
+    if [[ -d $dir/main ]]; then echo "$dir"; return 0; fi
+  done
+  return 1
+}
+
 # A python3 that can import pymysql (Debian's python3-pymysql lives in
 # /usr/bin/python3, which another python3 earlier on PATH may hide).
 pymysql_python() {
@@ -52,13 +63,15 @@ pymysql_python() {
 }
 
 # Installs, with apt-get, whatever of the following is missing: mariadb-server,
-# mariadb-client, sysbench, python3-pymysql, and a C linker for cargo.
+# mariadb-client, mariadb-test (MariaDB's regression suite and mysqltest),
+# sysbench, python3-pymysql, and a C linker for cargo.
 # `apt-get update` runs only when something is missing.
 ensure_packages() {
   local missing=()
   find_prog mariadbd >/dev/null || missing+=(mariadb-server)
   find_prog mariadb-install-db >/dev/null || missing+=(mariadb-server)
   have mariadb || missing+=(mariadb-client)
+  { have mariadb-test && find_mysql_test_dir >/dev/null; } || missing+=(mariadb-test)
   have sysbench || missing+=(sysbench)
   pymysql_python >/dev/null || missing+=(python3 python3-pymysql)
   have cc || missing+=(gcc libc6-dev)

@@ -1,0 +1,348 @@
+//! The leak matrix: with `pool_max = 1` every client of the proxy shares one
+//! backend connection, so anything the proxy fails to keep per session leaks
+//! from one client to the other.
+//!
+//! Each case names a kind of session state (multiplexing research, §6.1).
+//! Client A puts it on its session; client B, interleaved with A on the same
+//! single backend connection, must see the default; A must still see its
+//! state afterwards. "Default" and "A's state" are not written in the test:
+//! they are what MariaDB itself answers on private direct connections (on
+//! the second cluster server, with the same tables), so the expectations
+//! cannot drift from the server.
+//!
+//! - `Shared` cases (session variables, character set, isolation...) must
+//!   not pin: B's probe is answered while A is connected and keeps its state.
+//! - `MayPin` cases (transactions, temporary tables, locks, user variables,
+//!   text PREPARE, FOUND_ROWS...) may keep the connection for A. B's probe
+//!   is sent while A holds it and must be answered once A releases (the
+//!   listed statements, or disconnecting), and see none of A's state: a
+//!   connection a leaving client left pinned is reset first (lock free,
+//!   temporary table gone, transaction rolled back).
+//!
+//! The backend's process list is checked after each step: the proxy never
+//! holds more than one connection to the data source.
+
+mod common;
+mod multiplex_support;
+
+use multiplex_support::{outcomes, within, MuxEnv, Outcome, STEP};
+use mysql_async::prelude::Queryable;
+use std::time::Duration;
+
+/// Tables and a procedure of every case, created on both databases.
+const SETUP: &str = "\
+CREATE TABLE t (id INT PRIMARY KEY) ENGINE=InnoDB; \
+CREATE TABLE t2 (id INT PRIMARY KEY) ENGINE=InnoDB; \
+CREATE TABLE ai (id INT AUTO_INCREMENT PRIMARY KEY, v INT) ENGINE=InnoDB; \
+INSERT INTO ai (v) VALUES (1), (2), (3); \
+CREATE TABLE five (id INT PRIMARY KEY) ENGINE=InnoDB; \
+INSERT INTO five VALUES (1), (2), (3), (4), (5); \
+CREATE PROCEDURE p_lock(IN name VARCHAR(64)) BEGIN DO GET_LOCK(name, 0); END";
+
+/// How the proxy may treat A's state.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Pin {
+    /// Must follow A's session without keeping the connection.
+    Shared,
+    /// May keep the connection for A until A releases.
+    MayPin,
+}
+
+struct Case {
+    /// A's statements that set the state (errors are compared too).
+    state: &'static [&'static str],
+    /// What shows the state; each statement's rows or error are compared.
+    probe: &'static [&'static str],
+    pin: Pin,
+    /// For `MayPin`: A's statements that release the pin; empty: A disconnects.
+    release: &'static [&'static str],
+    /// False for the cases whose point is that nothing lasts (SET STATEMENT,
+    /// an unknown variable): A's probe then equals the default.
+    differs: bool,
+}
+
+const fn shared(state: &'static [&'static str], probe: &'static [&'static str]) -> Case {
+    Case {
+        state,
+        probe,
+        pin: Pin::Shared,
+        release: &[],
+        differs: true,
+    }
+}
+
+const fn pinned(state: &'static [&'static str], probe: &'static [&'static str]) -> Case {
+    Case {
+        state,
+        probe,
+        pin: Pin::MayPin,
+        release: &[],
+        differs: true,
+    }
+}
+
+const fn pinned_until(
+    state: &'static [&'static str],
+    probe: &'static [&'static str],
+    release: &'static [&'static str],
+) -> Case {
+    Case {
+        state,
+        probe,
+        pin: Pin::MayPin,
+        release,
+        differs: true,
+    }
+}
+
+/// How long B's probe is left waiting while A holds a pin.
+const B_WAITS: Duration = Duration::from_millis(300);
+
+async fn run(name: &str, case: Case) {
+    within(Duration::from_secs(60), async {
+        let env = MuxEnv::start(name, 1, SETUP, "");
+
+        // The oracle: MariaDB itself, on private direct connections.
+        let mut fresh = env.direct(1).await;
+        let default = outcomes(&mut fresh, "direct default", case.probe).await;
+        let mut oracle = env.direct(1).await;
+        let oracle_state = outcomes(&mut oracle, "direct A", case.state).await;
+        let oracle_a1 = outcomes(&mut oracle, "direct A", case.probe).await;
+        let oracle_a2 = outcomes(&mut oracle, "direct A", case.probe).await;
+        let _ = oracle.disconnect().await;
+        let _ = fresh.disconnect().await;
+        if case.differs {
+            assert_ne!(
+                oracle_a1, default,
+                "{name}: the probe does not show the state even directly"
+            );
+        }
+
+        let mut a = env.client().await;
+        let mut b = env.client().await;
+        let a_state = outcomes(&mut a, "A", case.state).await;
+        assert_eq!(a_state, oracle_state, "{name}: A setting the state");
+        let a1 = outcomes(&mut a, "A", case.probe).await;
+        assert_eq!(a1, oracle_a1, "{name}: A sees its state");
+        env.assert_backend_conns_at_most(1, "after A set its state")
+            .await;
+
+        match case.pin {
+            Pin::Shared => {
+                let b1 = outcomes(&mut b, "B (while A keeps its state)", case.probe).await;
+                assert_eq!(b1, default, "{name}: B sees the default, none of A's state");
+                env.assert_backend_conns_at_most(1, "after B's probe").await;
+                let a2 = outcomes(&mut a, "A (after B)", case.probe).await;
+                assert_eq!(a2, oracle_a2, "{name}: A still sees its state after B");
+            }
+            Pin::MayPin => {
+                let probe = case.probe;
+                let b_probe = tokio::spawn(async move {
+                    let result: Vec<Outcome> = outcomes(&mut b, "B", probe).await;
+                    (result, b)
+                });
+                tokio::time::sleep(B_WAITS).await;
+                let a2 = outcomes(&mut a, "A (B waiting)", case.probe).await;
+                assert_eq!(a2, oracle_a2, "{name}: A still sees its state");
+                env.assert_backend_conns_at_most(1, "while B waits").await;
+                if case.release.is_empty() {
+                    a.disconnect().await.expect("A disconnects");
+                } else {
+                    for outcome in outcomes(&mut a, "A releasing", case.release).await {
+                        assert!(outcome.is_ok(), "{name}: A's release: {outcome:?}");
+                    }
+                }
+                let (b1, b) = tokio::time::timeout(STEP, b_probe)
+                    .await
+                    .unwrap_or_else(|_| {
+                        panic!("{name}: B not answered within {STEP:?} after A released")
+                    })
+                    .expect("B's task");
+                assert_eq!(
+                    b1, default,
+                    "{name}: B, served after A released, sees the default"
+                );
+                env.assert_backend_conns_at_most(1, "after B's probe").await;
+                drop(b);
+            }
+        }
+    })
+    .await;
+}
+
+macro_rules! leak_cases {
+    ($($name:ident: $case:expr;)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            run(stringify!($name), $case).await;
+        }
+    )*};
+}
+
+leak_cases! {
+    sql_mode: shared(&["SET sql_mode = 'ANSI_QUOTES'"], &["SELECT @@sql_mode"]);
+    time_zone: shared(
+        &["SET time_zone = '+02:00'"],
+        &["SELECT @@time_zone, DATE_FORMAT(CONVERT_TZ('2020-01-01 00:00:00', @@time_zone, '+00:00'), '%H')"],
+    );
+    set_names_collate: shared(
+        &["SET NAMES latin1 COLLATE latin1_german2_ci"],
+        &["SELECT @@character_set_client, @@character_set_connection, @@character_set_results, @@collation_connection"],
+    );
+    set_character_set: shared(
+        &["SET CHARACTER SET latin1"],
+        &["SELECT @@character_set_client, @@character_set_connection, @@character_set_results, @@collation_connection"],
+    );
+    autocommit_off: pinned(&["SET autocommit = 0"], &["SELECT @@autocommit"]);
+    isolation_session: shared(
+        &["SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"],
+        &["SELECT @@tx_isolation"],
+    );
+    isolation_next_transaction: shared(
+        &["SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"],
+        &[
+            "START TRANSACTION",
+            "SELECT COUNT(*) FROM t",
+            "DO SLEEP(0.15)",
+            "SELECT trx_isolation_level FROM information_schema.INNODB_TRX WHERE trx_query LIKE '%iso_probe%'",
+            "COMMIT",
+        ],
+    );
+    set_statement_leaves_nothing: Case {
+        differs: false,
+        ..shared(
+            &["SET STATEMENT max_statement_time = 1 FOR SELECT 1"],
+            &["SELECT @@max_statement_time"],
+        )
+    };
+    max_statement_time: shared(&["SET max_statement_time = 7"], &["SELECT @@max_statement_time"]);
+    foreign_key_checks: shared(&["SET foreign_key_checks = 0"], &["SELECT @@foreign_key_checks"]);
+    optimizer_switch: shared(
+        &["SET optimizer_switch = 'index_merge=off'"],
+        &["SELECT @@optimizer_switch"],
+    );
+    rarely_used_variable: shared(
+        &["SET SESSION div_precision_increment = 9"],
+        &["SELECT @@div_precision_increment, 1 / 3"],
+    );
+    unknown_variable_is_an_error: Case {
+        differs: false,
+        ..shared(
+            &["SET @@session.shardgate_no_such_variable = 1", "SET SESSION sql_mode = 'NO_SUCH_MODE'"],
+            &["SELECT @@sql_mode"],
+        )
+    };
+    user_variable_set: pinned(&["SET @v = 42"], &["SELECT @v"]);
+    user_variable_assign_in_select: pinned(&["SELECT @v := 42"], &["SELECT @v"]);
+    user_variable_select_into: pinned(&["SELECT 42 INTO @v"], &["SELECT @v"]);
+    temporary_table: pinned(
+        &["CREATE TEMPORARY TABLE tmp (x INT)", "INSERT INTO tmp VALUES (1), (2)"],
+        &["SELECT COUNT(*) FROM tmp"],
+    );
+    temporary_table_shadowing_a_table: pinned(
+        &["CREATE TEMPORARY TABLE five (x INT)"],
+        &["SELECT COUNT(*) FROM five"],
+    );
+    get_lock: pinned(&["SELECT GET_LOCK('leak_get_lock', 0)"], &["SELECT IS_FREE_LOCK('leak_get_lock')"]);
+    get_lock_in_do: pinned(&["DO GET_LOCK('leak_get_lock_do', 0)"], &["SELECT IS_FREE_LOCK('leak_get_lock_do')"]);
+    get_lock_inside_call: pinned(
+        &["CALL p_lock('leak_get_lock_call')"],
+        &["SELECT IS_FREE_LOCK('leak_get_lock_call')"],
+    );
+    lock_tables: pinned_until(&["LOCK TABLES t WRITE"], &["SELECT COUNT(*) FROM five"], &["UNLOCK TABLES"]);
+    xa_transaction: pinned_until(
+        &["XA START 'leak_xa'", "INSERT INTO t VALUES (1)"],
+        &["SELECT COUNT(*) FROM t"],
+        &["XA END 'leak_xa'", "XA ROLLBACK 'leak_xa'"],
+    );
+    savepoint: pinned_until(
+        &["BEGIN", "INSERT INTO t VALUES (1)", "SAVEPOINT s1", "INSERT INTO t VALUES (2)", "ROLLBACK TO SAVEPOINT s1"],
+        &["SELECT COUNT(*) FROM t"],
+        &["ROLLBACK"],
+    );
+    text_prepared_statement: pinned(
+        &["PREPARE s1 FROM 'SELECT 42'"],
+        &["EXECUTE s1"],
+    );
+    found_rows: pinned(
+        &["SELECT SQL_CALC_FOUND_ROWS id FROM five LIMIT 1"],
+        &["SELECT FOUND_ROWS()"],
+    );
+    last_insert_id: pinned(&["INSERT INTO ai (v) VALUES (9)"], &["SELECT LAST_INSERT_ID()"]);
+    open_transaction: pinned(&["BEGIN", "INSERT INTO t VALUES (1)"], &["SELECT COUNT(*) FROM t"]);
+    open_transaction_ended_by_commit_is_committed: pinned_until(
+        &["START TRANSACTION", "INSERT INTO t2 VALUES (1)"],
+        &["SELECT COUNT(*) FROM t2 WHERE id = 1 AND @@in_transaction = 1"],
+        &["COMMIT"],
+    );
+    implicit_transaction_of_autocommit_off: pinned(
+        &["SET autocommit = 0", "INSERT INTO t VALUES (1)"],
+        &["SELECT COUNT(*), @@autocommit FROM t"],
+    );
+    error_inside_a_transaction: pinned(
+        &["BEGIN", "INSERT INTO t VALUES (1)", "INSERT INTO t VALUES (1)"],
+        &["SELECT COUNT(*), @@in_transaction FROM t"],
+    );
+}
+
+/// The logical schema is session state too: A switches to a second schema
+/// (another data source), B stays on its own, A keeps the one it chose.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema() {
+    within(Duration::from_secs(60), async {
+        let extra = "\n[schemas.other]\ndefault_data_source = \"ds_1\"\n\n\
+                     [[users]]\nname = \"app2\"\npassword = \"app2_pw\"\n\
+                     schemas = [\"shop\", \"other\"]\n";
+        let setup = "CREATE TABLE marker (n INT)";
+        let env = MuxEnv::start("leak_schema", 1, setup, extra);
+        // Each database says which it is.
+        common::cluster()[0].exec(&format!("INSERT INTO `{}`.marker VALUES (0)", env.dbs[0]));
+        common::cluster()[1].exec(&format!("INSERT INTO `{}`.marker VALUES (1)", env.dbs[1]));
+        let mut a = env.client_as("app2", "app2_pw").await;
+        let mut b = env.client_as("app2", "app2_pw").await;
+        let probe: &[&str] = &["SELECT DATABASE()", "SELECT n FROM marker"];
+        let outcome = outcomes(&mut a, "A", &["USE other"]).await;
+        assert_eq!(outcome[0], Ok(vec![]), "A: USE other");
+        let text = |v: &str| Ok(vec![vec![Some(v.to_string())]]);
+        let mine = vec![text("other"), text("1")];
+        let default = vec![text("shop"), text("0")];
+        assert_eq!(outcomes(&mut a, "A", probe).await, mine, "A on `other`");
+        assert_eq!(outcomes(&mut b, "B", probe).await, default, "B on `shop`");
+        env.assert_backend_conns_at_most(1, "after B").await;
+        assert_eq!(
+            outcomes(&mut a, "A", probe).await,
+            mine,
+            "A still on `other`"
+        );
+    })
+    .await;
+}
+
+/// Binary prepared statements belong to the session, not to the backend
+/// connection: A's and B's statements, prepared and executed interleaved on
+/// the one backend connection, each run their own SQL; closing A's leaves
+/// B's working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_prepared_statements() {
+    within(Duration::from_secs(60), async {
+        let env = MuxEnv::start("leak_binary_ps", 1, SETUP, "");
+        let mut a = env.client().await;
+        let mut b = env.client().await;
+        let sa = multiplex_support::step("A prepares", a.prep("SELECT ? + 1")).await;
+        let sb = multiplex_support::step("B prepares", b.prep("SELECT ? * 10")).await;
+        for i in 0..3i64 {
+            let x: Option<i64> =
+                multiplex_support::step("A executes", a.exec_first(&sa, (i,))).await;
+            assert_eq!(x, Some(i + 1), "A's statement");
+            let y: Option<i64> =
+                multiplex_support::step("B executes", b.exec_first(&sb, (i,))).await;
+            assert_eq!(y, Some(i * 10), "B's statement");
+        }
+        env.assert_backend_conns_at_most(1, "after both executed")
+            .await;
+        multiplex_support::step("A closes", a.close(sa)).await;
+        let y: Option<i64> = multiplex_support::step("B executes", b.exec_first(&sb, (7,))).await;
+        assert_eq!(y, Some(70), "B's statement after A closed its own");
+    })
+    .await;
+}
