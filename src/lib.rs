@@ -14,6 +14,8 @@
 //! - [`protocol`]: the MySQL server protocol on mysql_common's codec; wire ⇄ session.
 //! - [`admin`]: admin SQL (PREVIEW, SHOW ...) and the HTTP endpoints.
 //! - [`session`]: per-client state; runs plan → execute → merge; local commands.
+//! - [`key_service`]: the key generators' background database work (segments,
+//!   worker id lease) on a thread of its own.
 //! - [`execute`]: the only module that talks to backends: pools, fan-out, transactions.
 //! - [`merge`]: pure, over row streams: one result from many data nodes.
 //! - [`plan`]: pure kernel: sql + params + rules → execution plan (which
@@ -34,6 +36,7 @@ pub mod admin;
 pub mod config;
 pub mod error;
 pub mod execute;
+pub mod key_service;
 pub mod keygen;
 pub mod merge;
 pub mod plan;

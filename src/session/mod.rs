@@ -11,11 +11,12 @@ mod routed;
 mod variables;
 
 use crate::admin::{self, AdminStatement};
-use crate::config::{Config, User};
+use crate::config::{Config, User, WorkerIdConfig};
 use crate::error::Error;
 use crate::execute::metadata::ColumnKinds;
 use crate::execute::{relay_binary, relay_prepared, Backends};
-use crate::keygen::{KeyGenerator, SystemClock};
+use crate::key_service::KeyService;
+use crate::keygen::{Clock, KeyGenerator, SystemClock, WorkerLease, WorkerSource};
 use crate::rules::{SchemaRules, TableKind};
 use crate::sql::scan::{Scanner, Token};
 use crate::sql::{classify, split_statements, StatementKind};
@@ -37,21 +38,36 @@ pub struct Shared {
     pub backends: Backends,
     pub column_kinds: ColumnKinds,
     pub keys: KeyGenerator,
+    /// Claims segments and leases the worker id for `keys`.
+    key_service: KeyService,
     next_connection_id: AtomicU32,
 }
 
 impl Shared {
     pub fn new(config: Config) -> Result<Shared, Error> {
         let backends = Backends::new(&config)?;
-        let keys = KeyGenerator::new(config.server.worker_id, Arc::new(SystemClock))
-            .map_err(|e| Error::internal(format!("server.worker_id: {e}")))?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let keys = key_generator(&config, clock.clone())?;
+        let owner = format!(
+            "{} pid {} {:016x}",
+            config.server.listen,
+            std::process::id(),
+            rand::random::<u64>()
+        );
+        let key_service = KeyService::start(&keys, &backends, clock, owner)?;
         Ok(Shared {
             config: Arc::new(config),
             backends,
             column_kinds: ColumnKinds::default(),
             keys,
+            key_service,
             next_connection_id: AtomicU32::new(1),
         })
+    }
+
+    /// Stops the key generators' background work and releases the worker id lease.
+    pub fn stop_key_service(&self) {
+        self.key_service.stop();
     }
 
     /// Reads the sharding columns' types from the backends; problems are
@@ -70,6 +86,34 @@ impl Shared {
     pub fn next_connection_id(&self) -> u32 {
         self.next_connection_id.fetch_add(1, Ordering::Relaxed)
     }
+}
+
+/// The proxy's key generators as the rule file sets them up: the worker id
+/// fixed or leased (from the first schema's default data source), and one
+/// segment generator per table that has one.
+pub fn key_generator(config: &Config, clock: Arc<dyn Clock>) -> Result<KeyGenerator, Error> {
+    let worker = match config.server.worker_id {
+        WorkerIdConfig::Fixed(id) => {
+            KeyGenerator::new(id, clock.clone())
+                .map_err(|e| Error::internal(format!("server.worker_id: {e}")))?;
+            WorkerSource::Fixed(id)
+        }
+        WorkerIdConfig::Auto => {
+            let schema = config.rules.schemas.values().next().ok_or_else(|| {
+                Error::internal("server.worker_id = \"auto\" needs a schema's default data source")
+            })?;
+            WorkerSource::Leased(Arc::new(WorkerLease::new(&schema.default_data_source)))
+        }
+    };
+    let mut keys = KeyGenerator::with_worker(worker, clock);
+    for schema in config.rules.schemas.values() {
+        for table in schema.tables.values() {
+            if let Some(spec) = table.key_generator.as_ref().and_then(|k| k.segment.clone()) {
+                keys.add_segment(spec);
+            }
+        }
+    }
+    Ok(keys)
 }
 
 /// Parameters of a statement: none for the text protocol, values for COM_STMT_EXECUTE.
@@ -306,14 +350,14 @@ impl Session {
         let result = match statement {
             AdminStatement::ShowBackends => admin::backends(&self.shared.backends),
             AdminStatement::ShowShardingRules(from) => {
-                let schemas: Vec<&str> = match &from {
-                    Some(s) => {
-                        self.check_schema(&user, s)?;
-                        vec![s.as_str()]
-                    }
-                    None => user.schemas.iter().map(String::as_str).collect(),
-                };
+                let schemas = self.admin_schemas(&user, from.as_deref())?;
                 admin::sharding_rules(&self.shared.config.rules, &schemas)
+            }
+            AdminStatement::ShowKeyGenerators(from) => {
+                let schemas = self.admin_schemas(&user, from.as_deref())?;
+                let now_ms = SystemClock.now_ms();
+                let rules = &self.shared.config.rules;
+                admin::key_generators(rules, &self.shared.keys, &schemas, now_ms)
             }
             AdminStatement::Preview(statement) => admin::preview(&self.plan(statement, &[])?),
             AdminStatement::ReloadConfig => {
@@ -331,6 +375,21 @@ impl Session {
             more,
         )
         .await
+    }
+
+    /// The schemas an admin statement covers: `FROM schema`, or all the user's.
+    fn admin_schemas<'u>(
+        &self,
+        user: &'u User,
+        from: Option<&'u str>,
+    ) -> Result<Vec<&'u str>, Error> {
+        match from {
+            Some(s) => {
+                self.check_schema(user, s)?;
+                Ok(vec![s])
+            }
+            None => Ok(user.schemas.iter().map(String::as_str).collect()),
+        }
     }
 
     async fn end_transaction<R: Reply>(
