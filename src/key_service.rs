@@ -9,6 +9,7 @@
 mod lease;
 mod segment;
 
+use crate::config::{Config, WorkerIdConfig};
 use crate::error::Error;
 use crate::execute::{Backends, DataSource};
 use crate::keygen::{Clock, KeyGenerator, SegmentBuffer, WorkerLease, WorkerSource};
@@ -99,6 +100,34 @@ impl KeyService {
             }
         }
     }
+}
+
+/// The proxy's key generators as the rule file sets them up: the worker id
+/// fixed or leased (from the first schema's default data source), and one
+/// segment generator per table that has one.
+pub fn key_generator(config: &Config, clock: Arc<dyn Clock>) -> Result<KeyGenerator, Error> {
+    let worker = match config.server.worker_id {
+        WorkerIdConfig::Fixed(id) => {
+            KeyGenerator::new(id, clock.clone())
+                .map_err(|e| Error::internal(format!("server.worker_id: {e}")))?;
+            WorkerSource::Fixed(id)
+        }
+        WorkerIdConfig::Auto => {
+            let schema = config.rules.schemas.values().next().ok_or_else(|| {
+                Error::internal("server.worker_id = \"auto\" needs a schema's default data source")
+            })?;
+            WorkerSource::Leased(Arc::new(WorkerLease::new(&schema.default_data_source)))
+        }
+    };
+    let mut keys = KeyGenerator::with_worker(worker, clock);
+    for schema in config.rules.schemas.values() {
+        for table in schema.tables.values() {
+            if let Some(spec) = table.key_generator.as_ref().and_then(|k| k.segment.clone()) {
+                keys.add_segment(spec);
+            }
+        }
+    }
+    Ok(keys)
 }
 
 /// `text` as a single-quoted SQL string literal.

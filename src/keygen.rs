@@ -233,11 +233,16 @@ impl KeyGenerator {
         self.snowflake.worker()
     }
 
-    /// The next snowflake id or UUID text (segment ids need [`Self::generate_many`]).
-    pub fn generate(&self, kind: KeyGeneratorKind) -> Result<GeneratedKey, KeygenError> {
+    /// The next snowflake id or UUID text; `None` for a segment generator,
+    /// which needs its sequence ([`Self::generate_many`]).
+    pub fn generate(&self, kind: KeyGeneratorKind) -> Result<Option<GeneratedKey>, KeygenError> {
         match kind {
-            KeyGeneratorKind::Uuid => Ok(GeneratedKey::Text(self.uuid.next_uuid())),
-            _ => self.snowflake.next_id().map(GeneratedKey::Int),
+            KeyGeneratorKind::Snowflake => self
+                .snowflake
+                .next_id()
+                .map(|id| Some(GeneratedKey::Int(id))),
+            KeyGeneratorKind::Uuid => Ok(Some(GeneratedKey::Text(self.uuid.next_uuid()))),
+            KeyGeneratorKind::Segment => Ok(None),
         }
     }
 

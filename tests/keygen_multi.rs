@@ -439,10 +439,10 @@ async fn uuid_keys_are_text_in_char_columns_and_bytes_in_binary_ones() {
     for (server, db) in cluster().iter().zip(&dbs) {
         let mut direct = Conn::new(server.opts(db)).await.expect("backend");
         let rows: Vec<(String, i64)> = direct.query("SELECT id, n FROM t_uc").await.expect("read");
-        placed.insert(("t_uc", rows.len() > 0));
+        placed.insert(("t_uc", !rows.is_empty()));
         text_ids.extend(rows);
         let rows: Vec<(Vec<u8>, i64)> = direct.query("SELECT id, n FROM t_ub").await.expect("read");
-        placed.insert(("t_ub", rows.len() > 0));
+        placed.insert(("t_ub", !rows.is_empty()));
         byte_ids.extend(rows);
         direct.disconnect().await.expect("disconnect");
     }

@@ -208,16 +208,17 @@ fn key_generator_by_kind() {
     let generator = KeyGenerator::new(2, FakeClock::at(9)).expect("worker id");
     assert_eq!(
         generator.generate(KeyGeneratorKind::Snowflake),
-        Ok(GeneratedKey::Int((9 << 22) | (2 << 12)))
+        Ok(Some(GeneratedKey::Int((9 << 22) | (2 << 12))))
     );
     match generator.generate(KeyGeneratorKind::Uuid) {
-        Ok(GeneratedKey::Text(text)) => assert_eq!(text.len(), 36),
+        Ok(Some(GeneratedKey::Text(text))) => assert_eq!(text.len(), 36),
         other => panic!("{other:?}"),
     }
     assert_eq!(
         KeyGeneratorKind::parse("uuid"),
         Some(KeyGeneratorKind::Uuid)
     );
+    assert_eq!(generator.generate(KeyGeneratorKind::Segment), Ok(None));
     assert_eq!(KeyGeneratorKind::parse("Snowflake"), None);
     assert_eq!(
         KeyGeneratorKind::parse("segment"),

@@ -11,12 +11,12 @@ mod routed;
 mod variables;
 
 use crate::admin::{self, AdminStatement};
-use crate::config::{Config, User, WorkerIdConfig};
+use crate::config::{Config, User};
 use crate::error::Error;
 use crate::execute::metadata::ColumnKinds;
 use crate::execute::{relay_binary, relay_prepared, Backends};
 use crate::key_service::KeyService;
-use crate::keygen::{Clock, KeyGenerator, SystemClock, WorkerLease, WorkerSource};
+use crate::keygen::{Clock, KeyGenerator, SystemClock};
 use crate::rules::{SchemaRules, TableKind};
 use crate::sql::scan::{Scanner, Token};
 use crate::sql::{classify, split_statements, StatementKind};
@@ -47,7 +47,7 @@ impl Shared {
     pub fn new(config: Config) -> Result<Shared, Error> {
         let backends = Backends::new(&config)?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let keys = key_generator(&config, clock.clone())?;
+        let keys = crate::key_service::key_generator(&config, clock.clone())?;
         let owner = format!(
             "{} pid {} {:016x}",
             config.server.listen,
@@ -86,34 +86,6 @@ impl Shared {
     pub fn next_connection_id(&self) -> u32 {
         self.next_connection_id.fetch_add(1, Ordering::Relaxed)
     }
-}
-
-/// The proxy's key generators as the rule file sets them up: the worker id
-/// fixed or leased (from the first schema's default data source), and one
-/// segment generator per table that has one.
-pub fn key_generator(config: &Config, clock: Arc<dyn Clock>) -> Result<KeyGenerator, Error> {
-    let worker = match config.server.worker_id {
-        WorkerIdConfig::Fixed(id) => {
-            KeyGenerator::new(id, clock.clone())
-                .map_err(|e| Error::internal(format!("server.worker_id: {e}")))?;
-            WorkerSource::Fixed(id)
-        }
-        WorkerIdConfig::Auto => {
-            let schema = config.rules.schemas.values().next().ok_or_else(|| {
-                Error::internal("server.worker_id = \"auto\" needs a schema's default data source")
-            })?;
-            WorkerSource::Leased(Arc::new(WorkerLease::new(&schema.default_data_source)))
-        }
-    };
-    let mut keys = KeyGenerator::with_worker(worker, clock);
-    for schema in config.rules.schemas.values() {
-        for table in schema.tables.values() {
-            if let Some(spec) = table.key_generator.as_ref().and_then(|k| k.segment.clone()) {
-                keys.add_segment(spec);
-            }
-        }
-    }
-    Ok(keys)
 }
 
 /// Parameters of a statement: none for the text protocol, values for COM_STMT_EXECUTE.
