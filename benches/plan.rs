@@ -22,6 +22,7 @@ fn plans(c: &mut Criterion) {
         schema: &config.rules.schemas["shop"],
         column_kind: &kinds,
         keys: Some(&keys),
+        binary_key: &|_: &str| false,
     };
 
     let point = "SELECT * FROM t_order WHERE user_id = 10 AND order_id = 7";

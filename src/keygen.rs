@@ -1,51 +1,48 @@
 //! Key generators (algorithms.md): an INSERT that omits a table's generated
-//! column gets a snowflake id or a UUIDv7 before it is routed. The clock is
-//! injected ([`Clock`]) so tests control time.
+//! column gets a snowflake id, a UUIDv7 or a segment id before it is routed.
+//! The clock is injected ([`Clock`]) so tests control time. Nothing here
+//! does I/O: the key service (`crate::key_service`) claims segments and
+//! leases worker ids, and hands them over through [`SegmentBuffer`] and
+//! [`WorkerLease`].
+
+mod lease;
+mod segment;
+mod snowflake;
+mod uuid;
+
+pub use lease::{LeaseStatus, WorkerLease};
+pub use segment::{SegmentBuffer, SegmentSpec, SegmentStatus};
+pub use snowflake::{Snowflake, WorkerSource, MAX_BACKWARD_MS, MAX_WORKER_ID, SNOWFLAKE_EPOCH_MS};
+pub use uuid::UuidV7;
 
 use crate::error::Error;
+use snowflake::MAX_WAIT_MS;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use uuid::{ContextV7, Timestamp, Uuid};
-
-/// 2024-01-01T00:00:00Z in milliseconds since the Unix epoch: snowflake time zero.
-pub const SNOWFLAKE_EPOCH_MS: u64 = 1_704_067_200_000;
-
-/// The largest clock step back the snowflake generator waits out.
-pub const MAX_BACKWARD_MS: u64 = 10;
-
-/// The largest `server.worker_id`.
-pub const MAX_WORKER_ID: u16 = 1023;
-
-/// Bits of the millisecond sequence.
-const SEQUENCE_BITS: u32 = 12;
-/// Bits of the worker id.
-const WORKER_BITS: u32 = 10;
-/// Bits of the timestamp.
-const TIME_BITS: u32 = 41;
-/// The largest sequence number within one millisecond.
-const MAX_SEQUENCE: u64 = (1 << SEQUENCE_BITS) - 1;
-/// The longest the generator waits for the clock in one call.
-const MAX_WAIT_MS: u64 = 1000;
 
 /// Which generator a table's `key_generator` uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyGeneratorKind {
     /// 64-bit time-ordered integer ids.
     Snowflake,
-    /// UUIDv7 text, 36 characters.
+    /// UUIDv7: text (36 characters), or 16 bytes in a BINARY(16) column.
     Uuid,
+    /// Dense integers from segments of a sequence table.
+    Segment,
 }
 
 impl KeyGeneratorKind {
     /// Every kind's name, for error messages.
-    pub const NAMES: &'static str = "snowflake, uuid";
+    pub const NAMES: &'static str = "snowflake, uuid, segment";
 
     /// The kind named `name` in the rule file.
     pub fn parse(name: &str) -> Option<Self> {
         match name {
             "snowflake" => Some(KeyGeneratorKind::Snowflake),
             "uuid" => Some(KeyGeneratorKind::Uuid),
+            "segment" => Some(KeyGeneratorKind::Segment),
             _ => None,
         }
     }
@@ -55,6 +52,7 @@ impl KeyGeneratorKind {
         match self {
             KeyGeneratorKind::Snowflake => "snowflake",
             KeyGeneratorKind::Uuid => "uuid",
+            KeyGeneratorKind::Segment => "segment",
         }
     }
 }
@@ -101,6 +99,22 @@ pub enum KeygenError {
     ClockStuck,
     /// `worker_id` above [`MAX_WORKER_ID`].
     WorkerIdOutOfRange(u16),
+    /// `worker_id = "auto"` and no valid lease: refusing rather than risking a duplicate.
+    NoWorkerId {
+        /// The data source holding the lease table.
+        data_source: String,
+        /// Why there is no valid lease.
+        cause: String,
+    },
+    /// A segment generator ran out and could not claim a new segment.
+    SegmentUnavailable {
+        /// The sequence's name.
+        sequence: String,
+        /// The data source holding the sequence table.
+        data_source: String,
+        /// Why the claim failed.
+        cause: String,
+    },
 }
 
 impl fmt::Display for KeygenError {
@@ -120,6 +134,18 @@ impl fmt::Display for KeygenError {
             KeygenError::WorkerIdOutOfRange(id) => {
                 write!(f, "worker_id {id} is out of range; give 0..={MAX_WORKER_ID}")
             }
+            KeygenError::NoWorkerId { data_source, cause } => write!(
+                f,
+                "cannot generate a snowflake id: no valid worker id lease from data source '{data_source}' ({cause}); refusing rather than risking a duplicate"
+            ),
+            KeygenError::SegmentUnavailable {
+                sequence,
+                data_source,
+                cause,
+            } => write!(
+                f,
+                "cannot generate a segment id for '{sequence}': no new segment from data source '{data_source}' ({cause})"
+            ),
         }
     }
 }
@@ -132,133 +158,128 @@ impl From<KeygenError> for Error {
     }
 }
 
-/// The last id's time (ms since [`SNOWFLAKE_EPOCH_MS`]) and sequence; `None` before the first.
-type SnowflakeState = Option<(u64, u64)>;
-
-/// Snowflake ids: sign bit 0, 41 bits of ms since 2024-01-01, 10 bits of
-/// worker id, 12 bits of sequence. Ids from one generator increase strictly.
-#[derive(Debug)]
-pub struct Snowflake {
-    /// `server.worker_id`, already shifted into place.
-    worker_bits: u64,
-    /// Where time comes from.
-    clock: Arc<dyn Clock>,
-    /// Held while an id is made (and while waiting for the clock), so ids are unique.
-    state: Mutex<SnowflakeState>,
-}
-
-impl Snowflake {
-    /// A generator for `worker_id` (0..=1023).
-    pub fn new(worker_id: u16, clock: Arc<dyn Clock>) -> Result<Snowflake, KeygenError> {
-        if worker_id > MAX_WORKER_ID {
-            return Err(KeygenError::WorkerIdOutOfRange(worker_id));
-        }
-        Ok(Snowflake {
-            worker_bits: u64::from(worker_id) << SEQUENCE_BITS,
-            clock,
-            state: Mutex::new(None),
-        })
-    }
-
-    /// The next id. Waits out a clock step back of up to 10 ms and a
-    /// sequence exhausted within one millisecond; blocks at most that long.
-    pub fn next_id(&self) -> Result<i64, KeygenError> {
-        let mut state = lock(&self.state);
-        let mut waited = 0;
-        loop {
-            let now = self.clock.now_ms();
-            let ms = now
-                .checked_sub(SNOWFLAKE_EPOCH_MS)
-                .filter(|ms| *ms < 1 << TIME_BITS)
-                .ok_or(KeygenError::ClockOutOfRange { now_ms: now })?;
-            let (wait, last) = match *state {
-                None => (0, (ms, 0)),
-                Some((last, _)) if ms > last => (0, (ms, 0)),
-                Some((last, sequence)) if ms == last && sequence < MAX_SEQUENCE => {
-                    (0, (ms, sequence + 1))
-                }
-                // The sequence is used up: wait for the next millisecond.
-                Some(last) if ms == last.0 => (1, last),
-                Some(last) if last.0 - ms <= MAX_BACKWARD_MS => (last.0 - ms, last),
-                Some((last, _)) => return Err(KeygenError::ClockMovedBack { by_ms: last - ms }),
-            };
-            if wait == 0 {
-                *state = Some(last);
-                let (ms, sequence) = last;
-                let id = (ms << (WORKER_BITS + SEQUENCE_BITS)) | self.worker_bits | sequence;
-                // 41 + 10 + 12 = 63 bits: always a positive i64.
-                return i64::try_from(id).map_err(|_| KeygenError::ClockOutOfRange { now_ms: now });
-            }
-            waited += wait;
-            if waited > MAX_WAIT_MS {
-                return Err(KeygenError::ClockStuck);
-            }
-            self.clock.sleep_ms(wait);
-        }
-    }
-}
-
-/// UUIDv7s from the injected clock, ordered within a millisecond by a counter.
-#[derive(Debug)]
-pub struct UuidV7 {
-    /// Where time comes from.
-    clock: Arc<dyn Clock>,
-    /// The v7 counter state (not `Sync` itself).
-    context: Mutex<ContextV7>,
-}
-
-impl UuidV7 {
-    /// A generator on `clock`.
-    pub fn new(clock: Arc<dyn Clock>) -> UuidV7 {
-        UuidV7 {
-            clock,
-            context: Mutex::new(ContextV7::new()),
-        }
-    }
-
-    /// The next UUID in its 36-character text form.
-    pub fn next_uuid(&self) -> String {
-        let ms = self.clock.now_ms();
-        let context = lock(&self.context);
-        let nanos = u32::try_from(ms % 1000).unwrap_or_default() * 1_000_000;
-        let timestamp = Timestamp::from_unix(&*context, ms / 1000, nanos);
-        Uuid::new_v7(timestamp).hyphenated().to_string()
-    }
-}
-
 /// A generated key value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GeneratedKey {
-    /// A snowflake id.
+    /// A snowflake or segment id.
     Int(i64),
     /// A UUID's text.
     Text(String),
+    /// A UUID's 16 bytes, for a BINARY(16) column.
+    Bytes([u8; 16]),
 }
 
-/// Both generators of one proxy instance, sharing a clock.
+/// What one INSERT asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyRequest<'a> {
+    /// The generator type.
+    pub kind: KeyGeneratorKind,
+    /// A segment generator's sequence name.
+    pub sequence: Option<&'a str>,
+    /// A UUID goes into a binary column: its 16 bytes rather than its text.
+    pub binary: bool,
+}
+
+/// Every generator of one proxy instance, sharing a clock.
 #[derive(Debug)]
 pub struct KeyGenerator {
     /// Snowflake ids for this worker.
     snowflake: Snowflake,
-    /// UUIDv7 text.
+    /// UUIDv7s.
     uuid: UuidV7,
+    /// Segment generators by sequence name.
+    segments: HashMap<String, Arc<SegmentBuffer>>,
 }
 
 impl KeyGenerator {
-    /// Generators for `worker_id` on `clock`.
+    /// Generators for a fixed `worker_id` on `clock`, without segment generators.
     pub fn new(worker_id: u16, clock: Arc<dyn Clock>) -> Result<KeyGenerator, KeygenError> {
         Ok(KeyGenerator {
             snowflake: Snowflake::new(worker_id, clock.clone())?,
             uuid: UuidV7::new(clock),
+            segments: HashMap::new(),
         })
     }
 
-    /// The next key of `kind`.
-    pub fn generate(&self, kind: KeyGeneratorKind) -> Result<GeneratedKey, KeygenError> {
-        match kind {
-            KeyGeneratorKind::Snowflake => self.snowflake.next_id().map(GeneratedKey::Int),
-            KeyGeneratorKind::Uuid => Ok(GeneratedKey::Text(self.uuid.next_uuid())),
+    /// Generators whose worker id comes from `worker` (a fixed one must be in range).
+    pub fn with_worker(worker: WorkerSource, clock: Arc<dyn Clock>) -> KeyGenerator {
+        KeyGenerator {
+            snowflake: Snowflake::with_worker(worker, clock.clone()),
+            uuid: UuidV7::new(clock),
+            segments: HashMap::new(),
         }
+    }
+
+    /// Adds a segment generator (one per sequence name; the first one stays).
+    pub fn add_segment(&mut self, spec: SegmentSpec) -> Arc<SegmentBuffer> {
+        self.segments
+            .entry(spec.sequence.clone())
+            .or_insert_with(|| Arc::new(SegmentBuffer::new(spec)))
+            .clone()
+    }
+
+    /// The segment generators.
+    pub fn segments(&self) -> impl Iterator<Item = &Arc<SegmentBuffer>> {
+        self.segments.values()
+    }
+
+    /// The segment generator of `sequence`.
+    pub fn segment(&self, sequence: &str) -> Option<&Arc<SegmentBuffer>> {
+        self.segments.get(sequence)
+    }
+
+    /// Where the snowflake worker id comes from.
+    pub fn worker(&self) -> &WorkerSource {
+        self.snowflake.worker()
+    }
+
+    /// The next snowflake id or UUID text; `None` for a segment generator,
+    /// which needs its sequence ([`Self::generate_many`]).
+    pub fn generate(&self, kind: KeyGeneratorKind) -> Result<Option<GeneratedKey>, KeygenError> {
+        match kind {
+            KeyGeneratorKind::Snowflake => self
+                .snowflake
+                .next_id()
+                .map(|id| Some(GeneratedKey::Int(id))),
+            KeyGeneratorKind::Uuid => Ok(Some(GeneratedKey::Text(self.uuid.next_uuid()))),
+            KeyGeneratorKind::Segment => Ok(None),
+        }
+    }
+
+    /// Appends `n` keys for `request` to `out`, in increasing order. `false`
+    /// when no generator here serves the request's sequence (the offline preview).
+    pub fn generate_many(
+        &self,
+        request: &KeyRequest<'_>,
+        n: usize,
+        out: &mut Vec<GeneratedKey>,
+    ) -> Result<bool, KeygenError> {
+        out.reserve(n);
+        match request.kind {
+            KeyGeneratorKind::Snowflake => {
+                for _ in 0..n {
+                    out.push(GeneratedKey::Int(self.snowflake.next_id()?));
+                }
+            }
+            KeyGeneratorKind::Uuid => {
+                for _ in 0..n {
+                    let uuid = self.uuid.next();
+                    out.push(match request.binary {
+                        true => GeneratedKey::Bytes(uuid.into_bytes()),
+                        false => GeneratedKey::Text(uuid.hyphenated().to_string()),
+                    });
+                }
+            }
+            KeyGeneratorKind::Segment => {
+                let Some(buffer) = request.sequence.and_then(|s| self.segments.get(s)) else {
+                    return Ok(false);
+                };
+                let mut ids = Vec::with_capacity(n);
+                buffer.take(n, &mut ids)?;
+                out.extend(ids.into_iter().map(GeneratedKey::Int));
+            }
+        }
+        Ok(true)
     }
 }
 

@@ -16,6 +16,8 @@
 //! - [`session`]: per-client state; runs plan → execute → merge; local commands.
 //! - [`execute`]: runs execution units on backend connections: relay, fan-out, transactions.
 //! - [`backend`]: our MySQL client side, the only code with sockets to backends: connections, pools.
+//! - [`key_service`]: the key generators' background database work (segments,
+//!   worker id lease) on a thread of its own.
 //! - [`merge`]: pure, over row streams: one result from many data nodes.
 //! - [`plan`]: pure kernel: sql + params + rules → execution plan (which
 //!   carries a merged SELECT's [`merge::SelectMerge`] description as data).
@@ -36,6 +38,7 @@ pub mod backend;
 pub mod config;
 pub mod error;
 pub mod execute;
+pub mod key_service;
 pub mod keygen;
 pub mod merge;
 pub mod plan;

@@ -68,7 +68,12 @@ fn preview(config: &config::Config, schema: Option<&str>, sql: &str) -> ExitCode
         eprintln!("shardgate: no such schema in the rule file");
         return ExitCode::from(2);
     };
-    let keys = match KeyGenerator::new(config.server.worker_id, Arc::new(SystemClock)) {
+    // Offline: no lease and no sequence table; segment keys show as `?`.
+    let worker_id = match config.server.worker_id {
+        config::WorkerIdConfig::Fixed(id) => id,
+        config::WorkerIdConfig::Auto => 0,
+    };
+    let keys = match KeyGenerator::new(worker_id, Arc::new(SystemClock)) {
         Ok(k) => k,
         Err(e) => {
             eprintln!("shardgate: {e}");
@@ -80,6 +85,7 @@ fn preview(config: &config::Config, schema: Option<&str>, sql: &str) -> ExitCode
         schema,
         column_kind: &unknown,
         keys: Some(&keys),
+        binary_key: &|_: &str| false,
     };
     match shardgate::plan::plan(sql, &[], &context) {
         Ok(plan) => {
@@ -155,7 +161,11 @@ fn run(config: config::Config) -> ExitCode {
         tracing::info!("shardgate listening on {listen}");
         let reader = shared.clone();
         tokio::spawn(async move { reader.refresh_column_kinds().await });
-        match shardgate::server::run(listener, shared, shutdown_signal()).await {
+        let served = shardgate::server::run(listener, shared.clone(), shutdown_signal()).await;
+        // Off the runtime's worker: stopping waits for the key service's thread.
+        let stopping = shared.clone();
+        let _ = tokio::task::spawn_blocking(move || stopping.stop_key_service()).await;
+        match served {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("shardgate: {e}");

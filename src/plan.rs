@@ -35,6 +35,9 @@ pub struct PlanContext<'a> {
     /// unbound `?` and the row routes to every node it could reach; a bound
     /// statement (with params) then fails.
     pub keys: Option<&'a KeyGenerator>,
+    /// Whether a logical table's (lower-case) key_generator column is binary
+    /// (BINARY/VARBINARY), so a UUID key is its 16 bytes rather than its text.
+    pub binary_key: &'a dyn Fn(&str) -> bool,
 }
 
 /// Plans one statement: parse → route → rewrite. `params` are the
@@ -77,8 +80,8 @@ pub struct ExecutionPlan {
     pub units: Vec<ExecutionUnit>,
     /// How the units' answers become the client's one answer.
     pub merge: MergePlan,
-    /// A snowflake key the proxy generated for an INSERT: the OK packet's
-    /// last insert id.
+    /// An integer key (snowflake or segment) the proxy generated for an
+    /// INSERT: the OK packet's last insert id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub generated_key: Option<u64>,
 }

@@ -204,6 +204,7 @@ fn run_case(file: &FileSettings, case: &Table) -> Result<ExecutionPlan, shardgat
         schema,
         column_kind: &lookup,
         keys: Some(&keys),
+        binary_key: &|_: &str| false,
     };
     let params: Vec<Value> = match case.get("params").and_then(Item::as_array) {
         Some(array) => array.iter().map(param).collect(),

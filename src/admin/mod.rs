@@ -1,6 +1,11 @@
 //! Admin SQL for users with `admin = true`: the route of a statement
 //! (`PREVIEW`), the rules (`SHOW SHARDING RULES`) and the backends
-//! (`SHOW BACKENDS`). Each builds a small result set from pure data.
+//! (`SHOW BACKENDS`), the key generators (`SHOW KEY GENERATORS`). Each
+//! builds a small result set from pure data.
+
+mod key_generators;
+
+pub use key_generators::key_generators;
 
 use crate::execute::Backends;
 use crate::plan::ExecutionPlan;
@@ -26,6 +31,8 @@ pub enum AdminStatement<'a> {
     ShowShardingRules(Option<String>),
     /// `SHOW BACKENDS`.
     ShowBackends,
+    /// `SHOW KEY GENERATORS [FROM schema]`.
+    ShowKeyGenerators(Option<String>),
     /// `RELOAD CONFIG`.
     ReloadConfig,
 }
@@ -45,14 +52,18 @@ pub fn parse(sql: &str) -> Option<AdminStatement<'_>> {
     if is(0, "SHOW") && is(1, "BACKENDS") && words.len() == 2 {
         return Some(AdminStatement::ShowBackends);
     }
+    let from = |rest: Option<&[Token<'_>]>| match rest {
+        Some([]) => Some(None),
+        Some([from, Token::Word(s) | Token::Quoted(s)]) if is_keyword(from, "FROM") => {
+            Some(Some(s.to_string()))
+        }
+        _ => None,
+    };
     if is(0, "SHOW") && is(1, "SHARDING") && is(2, "RULES") {
-        return match words.get(3..) {
-            Some([]) => Some(AdminStatement::ShowShardingRules(None)),
-            Some([from, Token::Word(s) | Token::Quoted(s)]) if is_keyword(from, "FROM") => {
-                Some(AdminStatement::ShowShardingRules(Some(s.to_string())))
-            }
-            _ => None,
-        };
+        return from(words.get(3..)).map(AdminStatement::ShowShardingRules);
+    }
+    if is(0, "SHOW") && is(1, "KEY") && is(2, "GENERATORS") {
+        return from(words.get(3..)).map(AdminStatement::ShowKeyGenerators);
     }
     None
 }
@@ -195,5 +206,14 @@ mod tests {
         assert_eq!(parse("SHOW BACKENDS"), Some(AdminStatement::ShowBackends));
         assert_eq!(parse("reload config"), Some(AdminStatement::ReloadConfig));
         assert_eq!(parse("SHOW SHARDING"), None);
+        assert_eq!(
+            parse("show key generators"),
+            Some(AdminStatement::ShowKeyGenerators(None))
+        );
+        assert_eq!(
+            parse("SHOW KEY GENERATORS FROM shop"),
+            Some(AdminStatement::ShowKeyGenerators(Some("shop".into())))
+        );
+        assert_eq!(parse("SHOW KEY GENERATORS shop"), None);
     }
 }

@@ -1,7 +1,7 @@
 //! Checks of `[server]`, `[[users]]` and `[data_sources.*]` (config.md). The
 //! schemas are checked by `ShardingRules::build`.
 
-use super::file::{DataSourceConfig, SchemaConfig, ServerConfig, UserConfig};
+use super::file::{DataSourceConfig, SchemaConfig, ServerConfig, UserConfig, WorkerIdConfig};
 use super::{double_sha1, User};
 use crate::keygen::MAX_WORKER_ID;
 use crate::rules::is_identifier;
@@ -10,11 +10,12 @@ use std::collections::BTreeMap;
 
 /// Checks `[server]`.
 pub(super) fn server(server: &ServerConfig, problems: &mut Vec<String>) {
-    if server.worker_id > MAX_WORKER_ID {
-        problems.push(format!(
-            "server.worker_id: {} is out of range; give 0..={MAX_WORKER_ID}, different for each proxy instance",
-            server.worker_id
-        ));
+    if let WorkerIdConfig::Fixed(id) = server.worker_id {
+        if id > MAX_WORKER_ID {
+            problems.push(format!(
+                "server.worker_id: {id} is out of range; give 0..={MAX_WORKER_ID}, different for each proxy instance, or \"auto\""
+            ));
+        }
     }
     if server.max_connections < 1 {
         problems.push("server.max_connections: must be at least 1".to_string());

@@ -33,8 +33,8 @@ pub struct ServerConfig {
     pub admin_listen: Option<String>,
     /// Client connections beyond this get ER_CON_COUNT_ERROR (1040).
     pub max_connections: u32,
-    /// The snowflake worker id of this proxy instance, 0..=1023.
-    pub worker_id: u16,
+    /// The snowflake worker id of this proxy instance, 0..=1023, or leased (`"auto"`).
+    pub worker_id: WorkerIdConfig,
     /// How multi-data-source transactions commit.
     pub transaction_mode: TransactionMode,
     /// Where the XA decision log lives.
@@ -55,13 +55,52 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:3307".into(),
             admin_listen: None,
             max_connections: 4096,
-            worker_id: 0,
+            worker_id: WorkerIdConfig::Fixed(0),
             transaction_mode: TransactionMode::Local,
             data_dir: PathBuf::from("./data"),
             server_version: "8.0.36-shardgate".into(),
             max_allowed_packet: 64 * 1024 * 1024,
             tls_cert: None,
             tls_key: None,
+        }
+    }
+}
+
+/// `server.worker_id`: a number, or `"auto"` to lease a free one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerIdConfig {
+    /// A hand-set id, different for each proxy instance.
+    Fixed(u16),
+    /// Leased from a table on the first schema's default data source.
+    Auto,
+}
+
+impl<'de> Deserialize<'de> for WorkerIdConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(WorkerIdVisitor)
+    }
+}
+
+/// Reads `worker_id` as a number or `"auto"`, with a message that says so.
+struct WorkerIdVisitor;
+
+impl serde::de::Visitor<'_> for WorkerIdVisitor {
+    type Value = WorkerIdConfig;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a number 0..=1023 or \"auto\"")
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<WorkerIdConfig, E> {
+        u16::try_from(value)
+            .map(WorkerIdConfig::Fixed)
+            .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(value), &self))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<WorkerIdConfig, E> {
+        match value {
+            "auto" => Ok(WorkerIdConfig::Auto),
+            _ => Err(E::invalid_value(serde::de::Unexpected::Str(value), &self)),
         }
     }
 }
@@ -218,15 +257,21 @@ pub struct StrategyConfig {
     pub algorithm: String,
 }
 
-/// `{ column = "...", type = "snowflake" | "uuid" }`.
+/// `{ column = "...", type = "snowflake" | "uuid" | "segment", ... }`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyGeneratorConfig {
     /// The generated column.
     pub column: String,
-    /// `snowflake` or `uuid`.
+    /// `snowflake`, `uuid` or `segment`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// `segment`: the data source holding the sequence table.
+    pub data_source: Option<String>,
+    /// `segment`: ids per claimed segment (default 1000).
+    pub step: Option<i64>,
+    /// `segment`: the first id of a new sequence (default 1).
+    pub start: Option<i64>,
 }
 
 /// `[schemas.S.algorithms] NAME = { type = "...", ... }`: the type's own

@@ -8,7 +8,7 @@ mod summary;
 mod toml_error;
 
 pub use check::{endpoint, redact};
-pub use file::{ConfigFile, DataSourceConfig, ServerConfig, TransactionMode};
+pub use file::{ConfigFile, DataSourceConfig, ServerConfig, TransactionMode, WorkerIdConfig};
 pub use summary::summary;
 
 use crate::rules::ShardingRules;
@@ -90,6 +90,11 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
     check::data_sources(&file.data_sources, &mut problems);
     let users = check::users(&file.users, &file.schemas, &mut problems);
     let rules = ShardingRules::build(&file, &mut problems);
+    if file.server.worker_id == WorkerIdConfig::Auto && file.schemas.is_empty() {
+        problems.push(
+            "server.worker_id: \"auto\" leases the id from a table on the first schema's default data source, but no schema is defined; give a number or define a schema".to_string(),
+        );
+    }
     if !problems.is_empty() {
         return Err(ConfigError { problems });
     }

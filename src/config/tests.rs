@@ -21,7 +21,7 @@ fn shop_with(from: &str, to: &str) -> String {
 #[test]
 fn the_complete_example_loads() {
     let config = parse(SHOP).expect("valid");
-    assert_eq!(config.server.worker_id, 1);
+    assert_eq!(config.server.worker_id, WorkerIdConfig::Fixed(1));
     assert_eq!(config.server.transaction_mode, TransactionMode::Xa);
     assert_eq!(config.users.len(), 2);
     assert_eq!(config.users[0].password_sha1, double_sha1(b"app_pw"));
@@ -68,9 +68,15 @@ schema shop: default data source ds_0; data sources ds_0, ds_1
 fn worker_id_range() {
     assert_eq!(
         problems(&shop_with("worker_id = 1", "worker_id = 1024")),
-        ["server.worker_id: 1024 is out of range; give 0..=1023, different for each proxy instance"]
+        ["server.worker_id: 1024 is out of range; give 0..=1023, different for each proxy instance, or \"auto\""]
     );
     parse(&shop_with("worker_id = 1", "worker_id = 1023")).expect("1023 is fine");
+    let auto = parse(&shop_with("worker_id = 1", "worker_id = \"auto\"")).expect("auto is fine");
+    assert_eq!(auto.server.worker_id, WorkerIdConfig::Auto);
+    assert_eq!(
+        problems(&shop_with("worker_id = 1", "worker_id = -1")),
+        ["server.worker_id: invalid value: integer `-1`, expected a number 0..=1023 or \"auto\" (line 7, column 13)"]
+    );
 }
 
 #[test]
@@ -233,7 +239,7 @@ fn ill_typed_values_name_their_path() {
     let p = problems(&shop_with("worker_id = 1", "worker_id = \"one\""));
     assert_eq!(
         p,
-        ["server.worker_id: invalid type: string \"one\", expected u16 (line 7, column 13)"]
+        ["server.worker_id: invalid value: string \"one\", expected a number 0..=1023 or \"auto\" (line 7, column 13)"]
     );
     let p = problems(&shop_with(
         "nodes = [\"ds_0.t_user\", \"ds_1.t_user\"]",

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::rules::value::ColumnKind;
 use crate::rules::ShardingRules;
 use arc_swap::ArcSwap;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// (schema, logical table, column), all lower-case.
@@ -21,6 +21,9 @@ type Key = (String, String, String);
 #[derive(Default)]
 pub struct ColumnKinds {
     kinds: ArcSwap<HashMap<Key, ColumnKind>>,
+    /// (schema, logical table) whose key_generator column is BINARY or
+    /// VARBINARY: a UUID key goes there as 16 bytes.
+    binary_keys: ArcSwap<HashSet<(String, String)>>,
 }
 
 impl ColumnKinds {
@@ -38,28 +41,42 @@ impl ColumnKinds {
             .unwrap_or(ColumnKind::Unknown)
     }
 
+    /// Whether the key_generator column of `schema.table` (lower-case) is binary.
+    pub fn is_binary_key(&self, schema: &str, table: &str) -> bool {
+        self.binary_keys
+            .load()
+            .contains(&(schema.to_string(), table.to_ascii_lowercase()))
+    }
+
     /// Reads every sharding column's type from the first data node of its
     /// table. Tables that do not exist yet stay `Unknown`; a data source
     /// that cannot be reached is reported and skipped.
     pub async fn refresh(&self, rules: &ShardingRules, backends: &Backends) -> Vec<Error> {
         let mut kinds = (**self.kinds.load()).clone();
+        let mut binary_keys = (**self.binary_keys.load()).clone();
         let mut problems = Vec::new();
         for (schema_name, schema) in &rules.schemas {
             for (table_name, table) in &schema.tables {
                 let Some(node) = table.nodes.first() else {
                     continue;
                 };
-                let read = read_kinds(
-                    backends,
-                    &node.data_source,
-                    &node.table,
-                    table.sharding_columns(),
-                )
-                .await;
+                let key = table.key_generator.as_ref().map(|k| k.column.as_str());
+                let read = read_types(backends, &node.data_source, &node.table).await;
                 match read {
                     Ok(found) => {
-                        for (column, kind) in found {
-                            kinds.insert((schema_name.clone(), table_name.clone(), column), kind);
+                        let at = (schema_name.clone(), table_name.clone());
+                        binary_keys.remove(&at);
+                        for (column, data_type) in found {
+                            if key == Some(column.as_str()) && data_type.contains("binary") {
+                                binary_keys.insert(at.clone());
+                            }
+                            if table.sharding_columns().contains(&column) {
+                                let kind = kind_of(&data_type);
+                                kinds.insert(
+                                    (schema_name.clone(), table_name.clone(), column),
+                                    kind,
+                                );
+                            }
                         }
                     }
                     Err(e) => problems.push(e),
@@ -67,16 +84,17 @@ impl ColumnKinds {
             }
         }
         self.kinds.store(Arc::new(kinds));
+        self.binary_keys.store(Arc::new(binary_keys));
         problems
     }
 }
 
-async fn read_kinds(
+/// Every column of `actual_table` with its data type, lower-case.
+async fn read_types(
     backends: &Backends,
     data_source: &str,
     actual_table: &str,
-    columns: &[String],
-) -> Result<Vec<(String, ColumnKind)>, Error> {
+) -> Result<Vec<(String, String)>, Error> {
     let ds = backends.get(data_source)?;
     // Taken from the pool and closed after: this thread may keep no connection.
     let mut conn = ds.acquire(ConnClass::default(), 0).await?;
@@ -88,17 +106,14 @@ async fn read_kinds(
         Some(&params),
     )
     .await?;
+    let text = |v: &Value| match v {
+        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        _ => String::new(),
+    };
     let mut found = Vec::new();
     while let Some(row) = unit.next_row().await? {
-        let text = |v: &Value| match v {
-            Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
-            _ => String::new(),
-        };
         if let [name, data_type] = row.as_slice() {
-            let (name, data_type) = (text(name), text(data_type));
-            if columns.iter().any(|c| c.eq_ignore_ascii_case(&name)) {
-                found.push((name, kind_of(&data_type)));
-            }
+            found.push((text(name), text(data_type)));
         }
     }
     Ok(found)

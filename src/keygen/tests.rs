@@ -195,7 +195,7 @@ fn uuid_v7_text_from_the_injected_clock() {
     let b = generator.next_uuid();
     assert_eq!(a.len(), 36);
     assert!(a < b, "{a} {b}");
-    let parsed = Uuid::parse_str(&a).expect("uuid text");
+    let parsed = ::uuid::Uuid::parse_str(&a).expect("uuid text");
     assert_eq!(parsed.get_version_num(), 7);
     // The first 48 bits are the Unix milliseconds: 2024-01-01 = 0x018cc251f400.
     assert!(a.starts_with("018cc251-f400-7"), "{a}");
@@ -208,16 +208,133 @@ fn key_generator_by_kind() {
     let generator = KeyGenerator::new(2, FakeClock::at(9)).expect("worker id");
     assert_eq!(
         generator.generate(KeyGeneratorKind::Snowflake),
-        Ok(GeneratedKey::Int((9 << 22) | (2 << 12)))
+        Ok(Some(GeneratedKey::Int((9 << 22) | (2 << 12))))
     );
     match generator.generate(KeyGeneratorKind::Uuid) {
-        Ok(GeneratedKey::Text(text)) => assert_eq!(text.len(), 36),
+        Ok(Some(GeneratedKey::Text(text))) => assert_eq!(text.len(), 36),
         other => panic!("{other:?}"),
     }
     assert_eq!(
         KeyGeneratorKind::parse("uuid"),
         Some(KeyGeneratorKind::Uuid)
     );
+    assert_eq!(generator.generate(KeyGeneratorKind::Segment), Ok(None));
     assert_eq!(KeyGeneratorKind::parse("Snowflake"), None);
+    assert_eq!(
+        KeyGeneratorKind::parse("segment"),
+        Some(KeyGeneratorKind::Segment)
+    );
     assert_eq!(KeyGeneratorKind::Snowflake.name(), "snowflake");
+}
+
+#[test]
+fn leased_worker_id_stops_at_the_deadline() {
+    let clock = FakeClock::at(1000);
+    let lease = Arc::new(WorkerLease::new("ds_0"));
+    let generator = Snowflake::with_worker(WorkerSource::Leased(lease.clone()), clock.clone());
+    // Not leased yet: refused, naming the data source.
+    match generator.next_id() {
+        Err(e @ KeygenError::NoWorkerId { .. }) => {
+            assert!(e.to_string().contains("data source 'ds_0'"), "{e}");
+            assert!(e.to_string().contains("not leased yet"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    lease.grant(5, SNOWFLAKE_EPOCH_MS + 2000);
+    let first = generator.next_id().expect("leased");
+    assert_eq!(parts(first), (1000, 5, 0));
+    // A failed renewal alone does not stop it; the deadline does.
+    lease.failed("data source 'ds_0' is unreachable".into());
+    clock.set(1999);
+    assert!(generator.next_id().is_ok());
+    clock.set(2000);
+    match generator.next_id() {
+        Err(e @ KeygenError::NoWorkerId { .. }) => {
+            assert!(e.to_string().contains("unreachable"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let error: Error = generator.next_id().expect_err("expired").into();
+    assert_eq!(error.code, 1105);
+    // Renewed: it goes on, still increasing.
+    lease.grant(5, SNOWFLAKE_EPOCH_MS + 9000);
+    let after = generator.next_id().expect("renewed");
+    assert!(after > first);
+    lease.revoke();
+    assert!(generator.next_id().is_err());
+}
+
+#[test]
+fn a_new_worker_id_waits_for_the_next_millisecond() {
+    let clock = FakeClock::at(500);
+    let lease = Arc::new(WorkerLease::new("ds_0"));
+    lease.grant(9, u64::MAX);
+    let generator = Snowflake::with_worker(WorkerSource::Leased(lease.clone()), clock.clone());
+    let before = generator.next_id().expect("id");
+    // A lower id in the same millisecond would sort before `before`.
+    lease.grant(3, u64::MAX);
+    let after = generator.next_id().expect("id");
+    assert!(after > before, "{after} > {before}");
+    assert_eq!(parts(after), (501, 3, 0));
+    assert_eq!(clock.slept.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn leased_clock_step_back_behaves_as_fixed() {
+    let clock = FakeClock::at(1000);
+    let lease = Arc::new(WorkerLease::new("ds_0"));
+    lease.grant(1, u64::MAX);
+    let generator = Snowflake::with_worker(WorkerSource::Leased(lease), clock.clone());
+    let before = generator.next_id().expect("id");
+    clock.set(992);
+    let waited = generator.next_id().expect("waited out");
+    assert!(waited > before);
+    clock.set(900);
+    assert_eq!(
+        generator.next_id(),
+        Err(KeygenError::ClockMovedBack { by_ms: 100 })
+    );
+}
+
+#[test]
+fn generate_many_serves_each_kind() {
+    let mut keys = KeyGenerator::new(2, FakeClock::at(9)).expect("worker id");
+    let buffer = keys.add_segment(SegmentSpec {
+        sequence: "shop.t".into(),
+        data_source: "ds_0".into(),
+        start: 1,
+        step: 100,
+    });
+    buffer.supply(1..101);
+    let mut out = Vec::new();
+    let segment = KeyRequest {
+        kind: KeyGeneratorKind::Segment,
+        sequence: Some("shop.t"),
+        binary: false,
+    };
+    assert_eq!(keys.generate_many(&segment, 3, &mut out), Ok(true));
+    assert_eq!(
+        out,
+        [1, 2, 3].map(GeneratedKey::Int).to_vec(),
+        "dense from the segment's start"
+    );
+    let unknown = KeyRequest {
+        sequence: Some("shop.other"),
+        ..segment
+    };
+    assert_eq!(keys.generate_many(&unknown, 1, &mut out), Ok(false));
+    let binary = KeyRequest {
+        kind: KeyGeneratorKind::Uuid,
+        sequence: None,
+        binary: true,
+    };
+    out.clear();
+    keys.generate_many(&binary, 2, &mut out).expect("uuids");
+    match out.as_slice() {
+        [GeneratedKey::Bytes(a), GeneratedKey::Bytes(b)] => {
+            assert!(a < b);
+            assert_eq!(::uuid::Uuid::from_bytes(*a).get_version_num(), 7);
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -33,14 +33,26 @@ pub fn add_generated(statement: &mut Statement, generated: &GeneratedColumn) {
     }
 }
 
-/// A generated key as a literal: snowflake ids as integers, UUIDs as
-/// strings; without a generator, an unbound `?`.
+/// A generated key as a literal: integer ids as integers, UUIDs as strings
+/// (or `X'..'` for a binary column); without a generator, an unbound `?`.
 fn literal(key: Option<&GeneratedKey>) -> Expr {
     Expr::value(match key {
         Some(GeneratedKey::Int(id)) => Value::Number(id.to_string(), false),
         Some(GeneratedKey::Text(text)) => Value::SingleQuotedString(text.clone()),
+        Some(GeneratedKey::Bytes(bytes)) => Value::HexStringLiteral(hex(bytes)),
         None => Value::Placeholder("?".to_string()),
     })
+}
+
+/// Upper-case hex digits of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02X}");
+            s
+        })
 }
 
 /// The rows of a multi-row INSERT, taken out of the statement to be dealt

@@ -6,8 +6,9 @@
 use super::space::NodeSpace;
 use super::{broadcast_units, merge, unit, RoutePlan, RouteUnit, Target};
 use crate::error::{Error, Origin};
-use crate::keygen::{GeneratedKey, KeyGenerator};
-use crate::rules::{ColumnCondition, ColumnKind, RouteError, ShardingValue, SqlValue, TableRule};
+use crate::keygen::{GeneratedKey, KeyGenerator, KeyGeneratorKind, KeyRequest};
+use crate::rules::{ColumnCondition, ColumnKind, KeyGeneratorRule, RouteError, ShardingValue};
+use crate::rules::{SqlValue, TableRule};
 use crate::rules::{ValueDomain, ValueUse};
 use crate::sql::context::{Env, StatementContext};
 use crate::sql::literal::{operand, Operand};
@@ -21,7 +22,7 @@ use std::ops::ControlFlow;
 /// Routes an INSERT (`statement` is the INSERT itself).
 pub(super) fn route<'r>(
     env: Env<'_, 'r>,
-    keys: Option<&KeyGenerator>,
+    keys: Keys<'_>,
     statement: &Statement,
     insert: &Insert,
 ) -> Result<RoutePlan<'r>, Error> {
@@ -60,19 +61,7 @@ pub(super) fn route<'r>(
         .filter(|kg| !columns.contains(&kg.column));
     let mut generated = Vec::new();
     if let Some(kg) = generate {
-        for _ in 0..rows.values.len() {
-            generated.push(match keys {
-                Some(keys) => Some(keys.generate(kg.kind)?),
-                // Shown as `?` (PREVIEW); a bound statement needs real keys.
-                None if env.bindings.is_bound() => {
-                    return Err(Error::internal(format!(
-                        "no key generator to fill column '{}' of table '{table}'",
-                        kg.column
-                    )))
-                }
-                None => None,
-            });
-        }
+        generated = generate_keys(env, keys, kg, &table, rows.values.len())?;
     }
     let mut by_node: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (r, row) in rows.values.iter().enumerate() {
@@ -123,6 +112,44 @@ pub(super) fn route<'r>(
         values: generated,
     });
     Ok(plan)
+}
+
+/// The key generator and how the table stores its keys.
+#[derive(Clone, Copy)]
+pub(super) struct Keys<'a> {
+    /// The proxy's generators; `None`: keys are shown as `?`.
+    pub generator: Option<&'a KeyGenerator>,
+    /// Whether a logical table's (lower-case) generated key column is binary.
+    pub binary: &'a dyn Fn(&str) -> bool,
+}
+
+/// One key per row, generated in one go (one lock for a segment's ids).
+fn generate_keys(
+    env: Env<'_, '_>,
+    keys: Keys<'_>,
+    kg: &KeyGeneratorRule,
+    table: &str,
+    rows: usize,
+) -> Result<Vec<Option<GeneratedKey>>, Error> {
+    if let Some(generator) = keys.generator {
+        let request = KeyRequest {
+            kind: kg.kind,
+            sequence: kg.segment.as_ref().map(|s| s.sequence.as_str()),
+            binary: kg.kind == KeyGeneratorKind::Uuid && (keys.binary)(table),
+        };
+        let mut out = Vec::with_capacity(rows);
+        if generator.generate_many(&request, rows, &mut out)? {
+            return Ok(out.into_iter().map(Some).collect());
+        }
+    }
+    // Shown as `?` (PREVIEW); a bound statement needs real keys.
+    if env.bindings.is_bound() {
+        return Err(Error::internal(format!(
+            "no key generator to fill column '{}' of table '{table}'",
+            kg.column
+        )));
+    }
+    Ok(vec![None; rows])
 }
 
 /// An INSERT into a broadcast or unsharded table may read only tables it
@@ -265,6 +292,7 @@ fn generated_value(
     let value = match key {
         GeneratedKey::Int(i) => SqlValue::Int(*i),
         GeneratedKey::Text(text) => SqlValue::Str(text.as_bytes().to_vec()),
+        GeneratedKey::Bytes(bytes) => SqlValue::Str(bytes.to_vec()),
     };
     let kind = (env.column_kind)(table, column);
     let conversion = rule.convert(column, &value, kind, ValueUse::Insert);

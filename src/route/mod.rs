@@ -108,7 +108,13 @@ pub fn route<'r>(
     };
     match statement {
         Statement::Query(query) => route_query(env, query),
-        Statement::Insert(insert) => insert::route(env, ctx.keys, statement, insert),
+        Statement::Insert(insert) => {
+            let keys = insert::Keys {
+                generator: ctx.keys,
+                binary: ctx.binary_key,
+            };
+            insert::route(env, keys, statement, insert)
+        }
         Statement::Update(update) => write::update(env, statement, update),
         Statement::Delete(delete) => write::delete(env, statement, delete),
         _ => ddl::route(ctx.schema, statement),

@@ -43,6 +43,7 @@ fn run_with(
         schema: &config().rules.schemas["shop"],
         column_kind: &kinds,
         keys,
+        binary_key: &|_: &str| false,
     };
     let plan = plan(sql, params, &ctx)?;
     for unit in &plan.units {

@@ -4,7 +4,7 @@
 
 use super::algorithm::{self, AlgorithmDefinition};
 use super::inline;
-use super::table::{DataNode, KeyGeneratorRule, Placement, ShardingLevel, Strategy, TableRule};
+use super::table::{DataNode, Placement, ShardingLevel, Strategy, TableRule};
 use super::value::ValueDomain;
 use super::{binding, is_identifier, is_table_name, SchemaRules};
 use crate::config::file::{
@@ -13,6 +13,8 @@ use crate::config::file::{
 use crate::keygen::KeyGeneratorKind;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+
+mod key;
 
 /// What a table's checks need to know about its schema.
 struct SchemaContext<'a> {
@@ -145,20 +147,12 @@ fn table(
         ));
     }
     let nodes = nodes(&path, &config.nodes, context.data_sources, problems);
+    let schema_name = context
+        .path
+        .strip_prefix("schemas.")
+        .unwrap_or(&context.path);
     let key_generator = config.key_generator.as_ref().and_then(|k| {
-        let kind = KeyGeneratorKind::parse(&k.kind);
-        if kind.is_none() {
-            problems.push(format!(
-                "{path}.key_generator.type: unknown key generator `{}`; give one of {}",
-                k.kind,
-                KeyGeneratorKind::NAMES
-            ));
-        }
-        column(&format!("{path}.key_generator"), &k.column, problems);
-        kind.map(|kind| KeyGeneratorRule {
-            column: k.column.to_ascii_lowercase(),
-            kind,
-        })
+        key::key_generator(&path, schema_name, name, k, context.data_sources, problems)
     });
     let levels = match (
         &config.sharding,

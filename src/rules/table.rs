@@ -88,8 +88,10 @@ pub(crate) enum Placement {
 pub struct KeyGeneratorRule {
     /// The generated column, lower-cased.
     pub column: String,
-    /// Snowflake or UUID.
+    /// Snowflake, UUID or segment.
     pub kind: KeyGeneratorKind,
+    /// A segment generator's properties.
+    pub segment: Option<crate::keygen::SegmentSpec>,
 }
 
 /// One sharded logical table.

@@ -55,7 +55,8 @@ fn shop_model() {
         order.key_generator,
         Some(KeyGeneratorRule {
             column: "order_id".into(),
-            kind: crate::keygen::KeyGeneratorKind::Snowflake
+            kind: crate::keygen::KeyGeneratorKind::Snowflake,
+            segment: None,
         })
     );
     let log = shop.table("t_log").expect("sharded");

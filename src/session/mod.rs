@@ -16,7 +16,8 @@ use crate::error::Error;
 use crate::execute::metadata::ColumnKinds;
 use crate::execute::rows::fetch_rows;
 use crate::execute::{relay_execute, Backends, PooledConn, RawExecute};
-use crate::keygen::{KeyGenerator, SystemClock};
+use crate::key_service::KeyService;
+use crate::keygen::{Clock, KeyGenerator, SystemClock};
 use crate::rules::{SchemaRules, TableKind};
 use crate::sql::scan::{Scanner, Token};
 use crate::sql::{classify, split_statements, StatementKind};
@@ -37,21 +38,36 @@ pub struct Shared {
     pub backends: Backends,
     pub column_kinds: ColumnKinds,
     pub keys: KeyGenerator,
+    /// Claims segments and leases the worker id for `keys`.
+    key_service: KeyService,
     next_connection_id: AtomicU32,
 }
 
 impl Shared {
     pub fn new(config: Config) -> Result<Shared, Error> {
         let backends = Backends::new(&config)?;
-        let keys = KeyGenerator::new(config.server.worker_id, Arc::new(SystemClock))
-            .map_err(|e| Error::internal(format!("server.worker_id: {e}")))?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let keys = crate::key_service::key_generator(&config, clock.clone())?;
+        let owner = format!(
+            "{} pid {} {:016x}",
+            config.server.listen,
+            std::process::id(),
+            rand::random::<u64>()
+        );
+        let key_service = KeyService::start(&keys, &backends, clock, owner)?;
         Ok(Shared {
             config: Arc::new(config),
             backends,
             column_kinds: ColumnKinds::default(),
             keys,
+            key_service,
             next_connection_id: AtomicU32::new(1),
         })
+    }
+
+    /// Stops the key generators' background work and releases the worker id lease.
+    pub fn stop_key_service(&self) {
+        self.key_service.stop();
     }
 
     /// Reads the sharding columns' types from the backends; problems are
@@ -336,14 +352,14 @@ impl Session {
         let result = match statement {
             AdminStatement::ShowBackends => admin::backends(&self.shared.backends),
             AdminStatement::ShowShardingRules(from) => {
-                let schemas: Vec<&str> = match &from {
-                    Some(s) => {
-                        self.check_schema(&user, s)?;
-                        vec![s.as_str()]
-                    }
-                    None => user.schemas.iter().map(String::as_str).collect(),
-                };
+                let schemas = self.admin_schemas(&user, from.as_deref())?;
                 admin::sharding_rules(&self.shared.config.rules, &schemas)
+            }
+            AdminStatement::ShowKeyGenerators(from) => {
+                let schemas = self.admin_schemas(&user, from.as_deref())?;
+                let now_ms = SystemClock.now_ms();
+                let rules = &self.shared.config.rules;
+                admin::key_generators(rules, &self.shared.keys, &schemas, now_ms)
             }
             AdminStatement::Preview(statement) => admin::preview(&self.plan(statement, &[])?),
             AdminStatement::ReloadConfig => {
@@ -361,6 +377,21 @@ impl Session {
             more,
         )
         .await
+    }
+
+    /// The schemas an admin statement covers: `FROM schema`, or all the user's.
+    fn admin_schemas<'u>(
+        &self,
+        user: &'u User,
+        from: Option<&'u str>,
+    ) -> Result<Vec<&'u str>, Error> {
+        match from {
+            Some(s) => {
+                self.check_schema(user, s)?;
+                Ok(vec![s])
+            }
+            None => Ok(user.schemas.iter().map(String::as_str).collect()),
+        }
     }
 
     async fn end_transaction<R: Reply>(

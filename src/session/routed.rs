@@ -263,10 +263,12 @@ impl Session {
         let kinds = &self.shared.column_kinds;
         let schema_name = schema.name.as_str();
         let column_kind = |table: &str, column: &str| kinds.get(schema_name, table, column);
+        let binary_key = |table: &str| kinds.is_binary_key(schema_name, table);
         let context = crate::plan::PlanContext {
             schema,
             column_kind: &column_kind,
             keys: Some(&self.shared.keys),
+            binary_key: &binary_key,
         };
         crate::plan::plan(sql, params, &context)
     }

@@ -45,7 +45,8 @@ pub enum StatementKind {
     Stateful,
     /// `KILL ...`: connection ids are the proxy's, not a backend's.
     Kill,
-    /// `PREVIEW ...`, `RELOAD CONFIG`, `SHOW SHARDING RULES`, `SHOW BACKENDS`.
+    /// `PREVIEW ...`, `RELOAD CONFIG`, `SHOW SHARDING RULES`, `SHOW BACKENDS`,
+    /// `SHOW KEY GENERATORS`.
     Admin,
     /// Everything else (DDL, other SHOW, DESCRIBE, EXPLAIN, CALL, DO, ...).
     Other,
@@ -161,7 +162,9 @@ fn classify_show(mut tokens: Scanner<'_>) -> StatementKind {
             _ => StatementKind::Other,
         };
     }
-    if next.is_some_and(|t| is_keyword(&t, "SHARDING") || is_keyword(&t, "BACKENDS")) {
+    // `SHOW KEY GENERATORS` (MySQL itself has only SHOW KEYS).
+    let admin = ["SHARDING", "BACKENDS", "KEY"];
+    if next.is_some_and(|t| admin.iter().any(|kw| is_keyword(&t, kw))) {
         return StatementKind::Admin;
     }
     let full = next.is_some_and(|t| is_keyword(&t, "FULL"));
@@ -329,6 +332,7 @@ mod tests {
             ("KILL QUERY 5", StatementKind::Kill),
             ("PREVIEW SELECT 1", StatementKind::Admin),
             ("SHOW SHARDING RULES", StatementKind::Admin),
+            ("SHOW KEY GENERATORS", StatementKind::Admin),
             ("RELOAD CONFIG", StatementKind::Admin),
             ("insert into t values (1)", StatementKind::Write),
             ("-- nothing", StatementKind::Empty),

@@ -192,7 +192,51 @@ fn range_boundaries_must_fit_every_level() {
 fn key_generator_type() {
     one_problem(
         &format!("[schemas.s.tables.t]\nnodes = \"ds_0.t\"\nsharding = {{ column = \"id\", algorithm = \"m\" }}\nkey_generator = {{ column = \"id\", type = \"serial\" }}\n{MOD}"),
-        "schemas.s.tables.t.key_generator.type: unknown key generator `serial`; give one of snowflake, uuid",
+        "schemas.s.tables.t.key_generator.type: unknown key generator `serial`; give one of snowflake, uuid, segment",
+    );
+}
+
+#[test]
+fn segment_key_generator_properties() {
+    let table = |key: &str| {
+        format!("[schemas.s.tables.t]\nnodes = \"ds_0.t\"\nsharding = {{ column = \"id\", algorithm = \"m\" }}\nkey_generator = {key}\n{MOD}")
+    };
+    one_problem(
+        &table("{ column = \"id\", type = \"segment\" }"),
+        "schemas.s.tables.t.key_generator.data_source: a `segment` key generator names the data source that holds its sequence table; known: ds_0, ds_1, ds_2",
+    );
+    one_problem(
+        &table("{ column = \"id\", type = \"segment\", data_source = \"ds_9\" }"),
+        "schemas.s.tables.t.key_generator.data_source: unknown data source `ds_9`; known: ds_0, ds_1, ds_2",
+    );
+    one_problem(
+        &table("{ column = \"id\", type = \"segment\", data_source = \"ds_1\", step = 0 }"),
+        "schemas.s.tables.t.key_generator.step: 0 is out of range; give 1..=2147483647 (ids per claimed segment)",
+    );
+    one_problem(
+        &table("{ column = \"id\", type = \"segment\", data_source = \"ds_1\", start = -1 }"),
+        "schemas.s.tables.t.key_generator.start: -1 is negative; give the first id, 0 or more",
+    );
+    one_problem(
+        &table("{ column = \"id\", type = \"snowflake\", step = 10 }"),
+        "schemas.s.tables.t.key_generator.step: only a `segment` key generator takes `step`, this one is `snowflake`",
+    );
+    let config = ok(&file(&table(
+        "{ column = \"ID\", type = \"segment\", data_source = \"ds_1\", step = 50 }",
+    )));
+    let key = config.rules.schemas["s"].tables["t"]
+        .key_generator
+        .clone()
+        .expect("key");
+    assert_eq!(key.column, "id");
+    assert_eq!(
+        key.segment,
+        Some(crate::keygen::SegmentSpec {
+            sequence: "s.t".into(),
+            data_source: "ds_1".into(),
+            start: 1,
+            step: 50,
+        })
     );
 }
 
