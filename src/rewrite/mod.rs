@@ -12,7 +12,7 @@ mod prune;
 mod select;
 
 use crate::error::Error;
-use crate::plan::{ExecutionUnit, MergePlan};
+use crate::plan_model::{ExecutionUnit, MergePlan};
 use crate::route::{RoutePlan, Target};
 use crate::sql::params::Bindings;
 use insert::Rows;
