@@ -8,6 +8,7 @@ pub mod local;
 pub mod prepared;
 pub mod reply;
 mod routed;
+mod sql_prepared;
 mod variables;
 
 use crate::admin::{self, AdminStatement};
@@ -93,6 +94,9 @@ pub struct Session {
     last_insert_id: u64,
     conns: SessionConns,
     pub statements: PreparedStatements,
+    /// SQL-level prepared statements on sharded tables, by lower-case
+    /// name: their text, planned at each EXECUTE (see `sql_prepared`).
+    sql_prepared: std::collections::HashMap<String, String>,
 }
 
 impl Session {
@@ -114,6 +118,7 @@ impl Session {
             last_insert_id: 0,
             conns: SessionConns::new(idle),
             statements: PreparedStatements::default(),
+            sql_prepared: std::collections::HashMap::new(),
         }
     }
 
@@ -278,9 +283,13 @@ impl Session {
                 }
                 self.pass_through(sql, params, reply, more_after).await
             }
-            StatementKind::Write | StatementKind::Stateful | StatementKind::Other => {
-                self.pass_through(sql, params, reply, more_after).await
+            StatementKind::Stateful | StatementKind::Other => {
+                match crate::sql::prepared::parse(sql).filter(|_| params.is_none()) {
+                    Some(command) => self.run_sql_prepared(command, sql, reply, more_after).await,
+                    None => self.pass_through(sql, params, reply, more_after).await,
+                }
             }
+            StatementKind::Write => self.pass_through(sql, params, reply, more_after).await,
         }
     }
 
@@ -550,6 +559,7 @@ impl Session {
     pub async fn reset(&mut self) {
         self.conns.release_all().await;
         self.statements.clear();
+        self.sql_prepared.clear();
         self.autocommit = true;
     }
 

@@ -10,6 +10,7 @@ pub mod context;
 pub mod dialect;
 pub mod literal;
 pub mod params;
+pub mod prepared;
 pub mod scan;
 pub mod tables;
 
@@ -27,6 +28,14 @@ pub fn parse(sql: &str) -> Result<Vec<sqlparser::ast::Statement>, ParserError> {
         .with_options(ParserOptions::new().with_unescape(false))
         .try_with_sql(&dialect::quote_identifier_words(sql))?
         .parse_statements()
+}
+
+/// Parses one expression as [`parse`] does.
+pub fn parse_expr(sql: &str) -> Result<sqlparser::ast::Expr, ParserError> {
+    Parser::new(&MariaDbDialect::default())
+        .with_options(ParserOptions::new().with_unescape(false))
+        .try_with_sql(sql)?
+        .parse_expr()
 }
 
 /// The first branch of a `UNION ALL` statement (the copy of the statement
