@@ -290,6 +290,34 @@ const CASES: &[(&str, Rows)] = &[
     ("SELECT order_id FROM m_order WHERE title NOT REGEXP 'e' ORDER BY order_id LIMIT 40", Ordered),
     ("SELECT user_id, name FROM m_user WHERE name RLIKE '^a' ORDER BY user_id", Ordered),
     ("SELECT status, COUNT(*) FROM m_order WHERE title REGEXP 'an' GROUP BY status ORDER BY status", Ordered),
+    // --- Expressions over aggregates --------------------------------------
+    ("SELECT SUM(qty) + 1, COUNT(*) * 2 FROM m_order", Ordered),
+    ("SELECT SUM(amount) / COUNT(amount) FROM m_order", Ordered),
+    ("SELECT MAX(qty) - MIN(qty) AS spread FROM m_order", Ordered),
+    ("SELECT COUNT(*) - COUNT(title) FROM m_order", Ordered),
+    ("SELECT COUNT(*) / 7 FROM m_order", Ordered),
+    ("SELECT SUM(qty) / COUNT(*) FROM m_order WHERE qty > 100000", Ordered),
+    ("SELECT status, SUM(qty) / COUNT(*) AS per FROM m_order GROUP BY status ORDER BY status", Ordered),
+    ("SELECT status, SUM(amount) / COUNT(*) AS per FROM m_order GROUP BY status ORDER BY per DESC, status", Ordered),
+    ("SELECT status, COUNT(*) + 1 FROM m_order GROUP BY status ORDER BY 2 DESC, status", Ordered),
+    ("SELECT user_id, MAX(qty) - MIN(qty) AS spread FROM m_order GROUP BY user_id ORDER BY spread DESC, user_id LIMIT 10", Ordered),
+    ("SELECT status FROM m_order GROUP BY status ORDER BY SUM(qty) / COUNT(*) DESC, status", Ordered),
+    ("SELECT status, AVG(weight) * 2 FROM m_order GROUP BY status ORDER BY status", Ordered),
+    ("SELECT status, SUM(weight) / COUNT(weight) FROM m_order GROUP BY status ORDER BY status", Ordered),
+    ("SELECT status, SUM(qty) / 0 FROM m_order GROUP BY status ORDER BY status", Ordered),
+    ("SELECT status, -SUM(amount) AS neg, SUM(amount) * 1.5 FROM m_order GROUP BY status ORDER BY status", Ordered),
+    ("SELECT status, COUNT(*) FROM m_order GROUP BY status HAVING SUM(qty) / COUNT(*) > 1 ORDER BY status", Ordered),
+    ("SELECT status, SUM(qty) / COUNT(*) AS per FROM m_order GROUP BY status HAVING per > 1 ORDER BY status", Ordered),
+    ("SELECT age, SUM(balance) / COUNT(*), MAX(age) - MIN(age) FROM m_user GROUP BY age ORDER BY age", Ordered),
+    ("SELECT kind, SUM(v) - COUNT(*) FROM m_event GROUP BY kind ORDER BY kind", Ordered),
+    ("SELECT status, SUM(qty) > 1000 AS big FROM m_order GROUP BY status ORDER BY status", Ordered),
+    ("SELECT user_id, SUM(amount) / SUM(qty) FROM m_order GROUP BY user_id ORDER BY user_id LIMIT 30", Ordered),
+    ("SELECT status, (SUM(qty) + COUNT(*)) * 2 - MIN(qty) FROM m_order GROUP BY status ORDER BY status", Ordered),
+    ("SELECT user_id, COUNT(*) * 100 / 8 AS pct FROM m_order GROUP BY user_id ORDER BY pct DESC, user_id LIMIT 12", Ordered),
+    ("SELECT COUNT(*) * 2, SUM(big) - SUM(big) FROM m_order WHERE user_id = 5", Ordered),
+    ("SELECT status, user_id * 0 + COUNT(*) FROM m_order WHERE user_id = 6 GROUP BY status, user_id ORDER BY status", Ordered),
+    ("SELECT title, COUNT(*) * 10 FROM m_order GROUP BY title ORDER BY title", OrderedFolded),
+    ("SELECT label, SUM(price) / COUNT(*) FROM m_tag GROUP BY label ORDER BY label", OrderedFolded),
     // --- Derived-table alias without AS ------------------------------------
     ("SELECT top.user_id, top.name FROM (SELECT user_id, name FROM m_user WHERE user_id = 5) top", Unordered),
     ("SELECT COUNT(*) FROM (SELECT code FROM m_dict) top", Ordered),
@@ -366,13 +394,16 @@ const REFUSED: &[(&str, &str)] = &[
     ("SELECT STD(weight) FROM m_order", "STD"),
     ("SELECT VAR_SAMP(qty) FROM m_order", "VAR_SAMP"),
     ("SELECT status, COUNT(*) FROM m_order GROUP BY status WITH ROLLUP", "ROLLUP"),
-    // Expressions over aggregates, and COUNT(DISTINCT) of several
-    // expressions: mergeable in principle, refused until supported.
+    // COUNT(DISTINCT) of several expressions, and expressions over
+    // aggregates the merge does not evaluate yet.
     ("SELECT COUNT(DISTINCT user_id, status) FROM m_order", "several expressions"),
-    ("SELECT SUM(qty) + 1, COUNT(*) * 2 FROM m_order", "aggregate"),
-    ("SELECT SUM(amount) / COUNT(amount) FROM m_order", "aggregate"),
-    ("SELECT MAX(qty) - MIN(qty) AS spread FROM m_order", "aggregate"),
-    ("SELECT COUNT(*) - COUNT(title) FROM m_order", "aggregate"),
+    ("SELECT MAX(created) - MIN(created) FROM m_order", "not numbers"),
+    ("SELECT status, ROUND(AVG(qty), 2) FROM m_order GROUP BY status", "ROUND"),
+    ("SELECT CONCAT(status, ':', COUNT(*)) FROM m_order GROUP BY status", "CONCAT"),
+    ("SELECT IFNULL(SUM(qty), 0) FROM m_order", "IFNULL"),
+    ("SELECT COUNT(*) DIV 2 FROM m_order", "DIV"),
+    ("SELECT status, AVG(amount) / 3, AVG(rate) * AVG(rate) FROM m_order GROUP BY status ORDER BY status", "AVG"),
+    ("SELECT status FROM m_order GROUP BY status ORDER BY CASE WHEN SUM(qty) > 10 THEN 1 ELSE 0 END", "CASE"),
 ];
 
 async fn within_timeout<F: Future>(body: F) -> F::Output {

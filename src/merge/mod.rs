@@ -40,10 +40,12 @@
 //! - `stream`: concatenation and the k-way merge.
 //! - `group`, `aggregate`: groups and how each aggregate merges.
 //! - `compare`, `number`: MySQL's comparison and number printing.
+//! - `computed`: expressions over merged aggregates, with MySQL's types.
 //! - `having`, `output`: the last stages.
 
 mod aggregate;
 mod compare;
+mod computed;
 mod engine;
 mod group;
 mod having;
@@ -56,8 +58,8 @@ mod stream;
 pub use engine::{merge, MergeStats};
 pub use source::{MemorySource, ReplySink, RowSink, RowSource};
 pub use spec::{
-    Aggregate, AggregateColumn, ArithOp, CompareOp, Expr, Literal, SelectMerge, SortKey, Weight,
-    Wildcard,
+    Aggregate, AggregateColumn, ArithOp, CompareOp, ComputedColumn, Expr, Literal, SelectMerge,
+    SortKey, Weight, Wildcard,
 };
 
 #[cfg(test)]

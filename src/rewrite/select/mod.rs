@@ -100,6 +100,7 @@ pub fn derive(query: &Query, bindings: &Bindings<'_>) -> Result<Derived, Error> 
         group_exprs,
         extra_group_by: Vec::new(),
         group_by_position: Vec::new(),
+        translating: deriver::Translating::Having,
     };
     let expressions = deriver
         .columns
