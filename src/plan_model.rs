@@ -65,7 +65,7 @@ pub enum MergePlan {
     /// A SELECT whose rows merge (ORDER BY, LIMIT, aggregates, GROUP BY,
     /// HAVING, DISTINCT): one unit per data source, each returning the
     /// columns the description names, its rows streamed through the merge.
-    Select(SelectMerge),
+    Select(Box<SelectMerge>),
     /// A write or DDL on several nodes: one OK, affected rows summed.
     SumAffected,
     /// A write to every copy of a broadcast table: every unit must succeed;

@@ -118,7 +118,7 @@ fn merged(
             }
         })
         .collect();
-    Ok((units, MergePlan::Select(derived.spec)))
+    Ok((units, MergePlan::Select(Box::new(derived.spec))))
 }
 
 /// Makes a copy of the statement one unit's: its tables renamed to the

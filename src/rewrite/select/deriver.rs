@@ -53,8 +53,8 @@ impl Translating {
     /// How refusals name where the expression stands.
     pub(super) fn clause(self) -> &'static str {
         match self {
-            Translating::Having => "HAVING with",
-            Translating::Computed => "an expression with",
+            Translating::Having => "HAVING",
+            Translating::Computed => "an expression",
         }
     }
 }

@@ -100,7 +100,7 @@ impl Deriver<'_> {
         let clause = self.translating.clause();
         let refuse = |what: String| {
             Err(Error::not_supported(format!(
-                "{clause} {what} over aggregates across data nodes"
+                "{clause} with {what} over aggregates across data nodes"
             )))
         };
         Ok(match expr {
@@ -132,7 +132,7 @@ impl Deriver<'_> {
                     let exact = |a: Kind, b: Kind| a != Kind::Extreme || b == Kind::Number;
                     if !exact(lk, rk) || !exact(rk, lk) {
                         return Err(Error::not_supported(format!(
-                            "{clause} a comparison of MIN or MAX with something other than a number across data nodes"
+                            "{clause} comparing MIN or MAX with something other than a number across data nodes"
                         )));
                     }
                     Ok((MergeExpr::compare(op, l.clone(), r.clone()), Kind::Number))
