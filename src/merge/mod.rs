@@ -34,6 +34,9 @@
 //!   merge right.
 //! - HAVING: removed from the unit SQL; what it uses is in the unit row, an
 //!   aggregate not selected as a derived column named in `aggregates`.
+//! - Expressions over aggregates: the unit computes its own (partial) value,
+//!   which only gives the column's type; `computed` says how the merge
+//!   computes it from the merged aggregates, before HAVING and ORDER BY.
 //!
 //! ## Modules
 //! - [`spec`]: the description.
