@@ -1,6 +1,7 @@
 //! Merge throughput in rows per second: a k-way merge of sorted streams (4
 //! and 16 units), plain concatenation, and GROUP BY with COUNT and SUM over
-//! about 1000 groups, hashed and streamed. Rows are text-protocol integers,
+//! about 1000 groups, hashed and streamed, and GROUP BY with an expression
+//! over the merged aggregates (4 and 16 units). Rows are text-protocol integers,
 //! as a backend sends them.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -10,7 +11,8 @@ use mysql_common::packets::Column;
 use mysql_common::value::Value;
 use shardgate::error::Error;
 use shardgate::merge::{
-    merge, Aggregate, AggregateColumn, MemorySource, RowSink, SelectMerge, SortKey,
+    merge, Aggregate, AggregateColumn, ArithOp, ComputedColumn, Expr, MemorySource, RowSink,
+    SelectMerge, SortKey,
 };
 use std::hint::black_box;
 
@@ -157,7 +159,72 @@ fn merges(c: &mut Criterion) {
             )
         });
     }
+    // `SELECT k, COUNT(*), SUM(x), SUM(x) / COUNT(*) ... GROUP BY k`: the
+    // expression over the merged aggregates computed per group.
+    let computed_columns = [
+        column(ColumnType::MYSQL_TYPE_LONGLONG, 0),
+        column(ColumnType::MYSQL_TYPE_LONGLONG, 0),
+        column(ColumnType::MYSQL_TYPE_NEWDECIMAL, 0),
+        column(ColumnType::MYSQL_TYPE_NEWDECIMAL, 4),
+    ];
+    for units in [4, 16] {
+        let spec = SelectMerge {
+            group_by: vec![0],
+            aggregates: vec![
+                AggregateColumn {
+                    column: 1,
+                    function: Aggregate::Count,
+                },
+                AggregateColumn {
+                    column: 2,
+                    function: Aggregate::Sum,
+                },
+            ],
+            computed: vec![ComputedColumn {
+                column: 3,
+                expr: Expr::arithmetic(ArithOp::Div, Expr::Column(2), Expr::Column(1)),
+            }],
+            order_by: vec![SortKey {
+                column: 0,
+                descending: false,
+            }],
+            streams_sorted: true,
+            ..SelectMerge::new(4)
+        };
+        let data: Vec<Vec<Vec<Value>>> = spread(group_units(true), units)
+            .into_iter()
+            .map(|unit| {
+                unit.into_iter()
+                    .map(|mut row| {
+                        row.push(text(0));
+                        row
+                    })
+                    .collect()
+            })
+            .collect();
+        group.bench_function(
+            format!("group by + SUM/COUNT computed, {units} streams"),
+            |b| {
+                b.iter_batched(
+                    || data.clone(),
+                    |units| run(&spec, &computed_columns, units),
+                    BatchSize::LargeInput,
+                )
+            },
+        );
+    }
     group.finish();
+}
+
+/// The rows of `units` dealt over `n` sorted units (each unit's rows stay sorted).
+fn spread(units: Vec<Vec<Vec<Value>>>, n: usize) -> Vec<Vec<Vec<Value>>> {
+    let mut out = vec![Vec::new(); n];
+    for (i, unit) in units.into_iter().enumerate() {
+        for (j, row) in unit.into_iter().enumerate() {
+            out[(i + j * 4) % n].push(row);
+        }
+    }
+    out
 }
 
 criterion_group!(benches, merges);

@@ -21,7 +21,10 @@
 //! - [`merge`]: pure, over row streams: one result from many data nodes.
 //! - [`plan`]: pure kernel: sql + params + rules → execution plan (which
 //!   carries a merged SELECT's [`merge::SelectMerge`] description as data).
-//! - [`route`], [`rewrite`]: pure: which data nodes, and the SQL each receives.
+//! - [`rewrite`]: pure: the SQL each route unit's data source receives.
+//! - [`route`]: pure: which data nodes a statement runs on.
+//! - [`plan_model`]: the plan as data ([`plan_model::ExecutionPlan`],
+//!   [`plan_model::MergePlan`], ...), shared by plan, rewrite and route.
 //! - [`sql`]: pure: parsing and statement classification.
 //! - [`rules`], [`keygen`]: pure model: sharding rules, algorithms, key generators.
 //! - [`config`]: the TOML rule file → validated [`config::Config`].
@@ -42,6 +45,7 @@ pub mod key_service;
 pub mod keygen;
 pub mod merge;
 pub mod plan;
+pub mod plan_model;
 pub mod protocol;
 pub mod rewrite;
 pub mod route;

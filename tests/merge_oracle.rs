@@ -274,6 +274,76 @@ const CASES: &[(&str, Rows)] = &[
     ("SELECT name, CHAR_LENGTH(name) AS n FROM m_user ORDER BY n DESC, user_id LIMIT 10", Ordered),
     ("SELECT name, user_id FROM m_user WHERE name = 'alice' ORDER BY user_id", Ordered),
     ("SELECT user_id, name FROM m_user WHERE name > 'm' ORDER BY name, user_id LIMIT 20", Ordered),
+    // --- MySQL operators: MOD, DIV, XOR, <=>, REGEXP ----------------------
+    ("SELECT order_id, qty MOD 7 AS m FROM m_order ORDER BY order_id LIMIT 50", Ordered),
+    ("SELECT qty MOD 3 AS r, COUNT(*) FROM m_order GROUP BY r ORDER BY r", Ordered),
+    ("SELECT COUNT(*) FROM m_order WHERE order_id MOD 5 = 0", Ordered),
+    ("SELECT COUNT(*) FROM m_order WHERE user_id mod 2 = 1 AND qty DIV 2 > 3", Ordered),
+    ("SELECT order_id DIV 10 AS d, COUNT(*) FROM m_order GROUP BY d ORDER BY d LIMIT 20", Ordered),
+    ("SELECT order_id, amount DIV 1 AS whole FROM m_order ORDER BY order_id DESC LIMIT 20", Ordered),
+    ("SELECT COUNT(*) FROM m_order WHERE (qty > 10) XOR (amount > 0)", Ordered),
+    ("SELECT order_id, (qty > 10) XOR (weight > 1) AS x FROM m_order ORDER BY order_id LIMIT 30", Ordered),
+    ("SELECT COUNT(*) FROM m_order WHERE qty <=> NULL", Ordered),
+    ("SELECT order_id, title <=> 'apple' AS same FROM m_order ORDER BY order_id LIMIT 30", Ordered),
+    ("SELECT COUNT(*) FROM m_user WHERE user_id <=> 7", Ordered),
+    ("SELECT COUNT(*) FROM m_order WHERE title REGEXP '^[a-c]'", Ordered),
+    ("SELECT order_id FROM m_order WHERE title NOT REGEXP 'e' ORDER BY order_id LIMIT 40", Ordered),
+    ("SELECT user_id, name FROM m_user WHERE name RLIKE '^a' ORDER BY user_id", Ordered),
+    ("SELECT status, COUNT(*) FROM m_order WHERE title REGEXP 'an' GROUP BY status ORDER BY status", Ordered),
+    // --- Expressions over aggregates --------------------------------------
+    ("SELECT SUM(qty) + 1, COUNT(*) * 2 FROM m_order", Ordered),
+    ("SELECT SUM(amount) / COUNT(amount) FROM m_order", Ordered),
+    ("SELECT MAX(qty) - MIN(qty) AS spread FROM m_order", Ordered),
+    ("SELECT COUNT(*) - COUNT(title) FROM m_order", Ordered),
+    ("SELECT COUNT(*) / 7 FROM m_order", Ordered),
+    ("SELECT SUM(qty) / COUNT(*) FROM m_order WHERE qty > 100000", Ordered),
+    ("SELECT status, SUM(qty) / COUNT(*) AS per FROM m_order GROUP BY status ORDER BY status", Ordered),
+    ("SELECT status, SUM(amount) / COUNT(*) AS per FROM m_order GROUP BY status ORDER BY per DESC, status", Ordered),
+    ("SELECT status, COUNT(*) + 1 FROM m_order GROUP BY status ORDER BY 2 DESC, status", Ordered),
+    ("SELECT user_id, MAX(qty) - MIN(qty) AS spread FROM m_order GROUP BY user_id ORDER BY spread DESC, user_id LIMIT 10", Ordered),
+    ("SELECT status FROM m_order GROUP BY status ORDER BY SUM(qty) / COUNT(*) DESC, status", Ordered),
+    ("SELECT status, AVG(weight) * 2 FROM m_order GROUP BY status ORDER BY status", Ordered),
+    ("SELECT status, SUM(weight) / COUNT(weight) FROM m_order GROUP BY status ORDER BY status", Ordered),
+    ("SELECT status, SUM(qty) / 0 FROM m_order GROUP BY status ORDER BY status", Ordered),
+    ("SELECT status, -SUM(amount) AS neg, SUM(amount) * 1.5 FROM m_order GROUP BY status ORDER BY status", Ordered),
+    ("SELECT status, COUNT(*) FROM m_order GROUP BY status HAVING SUM(qty) / COUNT(*) > 1 ORDER BY status", Ordered),
+    ("SELECT status, SUM(qty) / COUNT(*) AS per FROM m_order GROUP BY status HAVING per > 1 ORDER BY status", Ordered),
+    ("SELECT age, SUM(balance) / COUNT(*), MAX(age) - MIN(age) FROM m_user GROUP BY age ORDER BY age", Ordered),
+    ("SELECT kind, SUM(v) - COUNT(*) FROM m_event GROUP BY kind ORDER BY kind", Ordered),
+    ("SELECT status, SUM(qty) > 1000 AS big FROM m_order GROUP BY status ORDER BY status", Ordered),
+    ("SELECT user_id, SUM(amount) / SUM(qty) FROM m_order GROUP BY user_id ORDER BY user_id LIMIT 30", Ordered),
+    ("SELECT status, (SUM(qty) + COUNT(*)) * 2 - MIN(qty) FROM m_order GROUP BY status ORDER BY status", Ordered),
+    ("SELECT user_id, COUNT(*) * 100 / 8 AS pct FROM m_order GROUP BY user_id ORDER BY pct DESC, user_id LIMIT 12", Ordered),
+    ("SELECT COUNT(*) * 2, SUM(big) - SUM(big) FROM m_order WHERE user_id = 5", Ordered),
+    ("SELECT status, user_id * 0 + COUNT(*) FROM m_order WHERE user_id = 6 GROUP BY status, user_id ORDER BY status", Ordered),
+    ("SELECT title, COUNT(*) * 10 FROM m_order GROUP BY title ORDER BY title", OrderedFolded),
+    ("SELECT label, SUM(price) / COUNT(*) FROM m_tag GROUP BY label ORDER BY label", OrderedFolded),
+    // --- Derived-table alias without AS ------------------------------------
+    ("SELECT top.user_id, top.name FROM (SELECT user_id, name FROM m_user WHERE user_id = 5) top", Unordered),
+    ("SELECT COUNT(*) FROM (SELECT code FROM m_dict) top", Ordered),
+    ("SELECT t.n FROM (SELECT COUNT(*) AS n FROM m_user WHERE user_id = 9) t", Ordered),
+];
+
+/// SQL-level prepared statements: the setup statements run on both sides,
+/// then the EXECUTE's answer is compared like a case's.
+#[rustfmt::skip]
+const SQL_PREPARED: &[(&[&str], &str, Rows)] = &[
+    (&["SET @lo = 400, @hi = 1200", "PREPARE s FROM 'SELECT event_id, v FROM m_event WHERE event_id BETWEEN ? AND ? ORDER BY event_id'"], "EXECUTE s USING @lo, @hi", Ordered),
+    (&["SET @lo = -50, @hi = 30", "PREPARE s FROM 'SELECT COUNT(*), SUM(v) FROM m_event WHERE event_id BETWEEN ? AND ?'"], "EXECUTE s USING @lo, @hi", Ordered),
+    (&["SET @u = 5", "PREPARE s FROM 'SELECT order_id, title FROM m_order WHERE user_id = ? ORDER BY order_id'"], "EXECUTE s USING @u", Ordered),
+    (&["PREPARE s FROM 'SELECT status, COUNT(*), SUM(qty), AVG(amount) FROM m_order GROUP BY status ORDER BY status'"], "EXECUTE s", Ordered),
+    (&["SET @t = 'APPLE'", "PREPARE s FROM 'SELECT COUNT(*), MIN(order_id) FROM m_order WHERE title = ?'"], "EXECUTE s USING @t", Ordered),
+    (&["SET @q = 'SELECT order_id FROM m_order WHERE qty > ? ORDER BY qty DESC, order_id LIMIT ?'", "SET @min = 30, @n = 10", "PREPARE s FROM @q"], "EXECUTE s USING @min, @n", Ordered),
+    (&["SET @d = 1.5", "PREPARE s FROM 'SELECT COUNT(*) FROM m_order WHERE amount > ?'"], "EXECUTE s USING @d", Ordered),
+    (&["SET @n = NULL", "PREPARE s FROM 'SELECT COUNT(*) FROM m_order WHERE qty <=> ?'"], "EXECUTE s USING @n", Ordered),
+    (&["PREPARE s FROM 'SELECT user_id, name FROM m_user WHERE user_id IN (?, ?, ?) ORDER BY user_id'"], "EXECUTE s USING 3, 7, 11", Ordered),
+    (&["SET @w = 0.25e0", "PREPARE s FROM 'SELECT COUNT(*), SUM(weight) FROM m_order WHERE weight > ?'"], "EXECUTE s USING @w", Ordered),
+    (&["SET @m = 'm'", "PREPARE s FROM 'SELECT tag FROM m_tag WHERE tag > ? ORDER BY tag LIMIT 20'"], "EXECUTE s USING @m", Ordered),
+    (&["SET @p = '%🍒%'", "PREPARE s FROM 'SELECT order_id, title FROM m_order WHERE title LIKE ? ORDER BY order_id'"], "EXECUTE s USING @p", Ordered),
+    (&["SET @p = 'it''s'", "PREPARE s FROM 'SELECT COUNT(*) FROM m_order WHERE title = ?'"], "EXECUTE s USING @p", Ordered),
+    (&["SET @u = 5", "PREPARE s FROM 'SELECT qty MOD 4 AS r, COUNT(*) FROM m_order WHERE user_id <> ? GROUP BY r ORDER BY r'"], "EXECUTE s USING @u", Ordered),
+    (&["SET @u = 3", "PREPARE `Big Stmt` FROM \"SELECT o.order_id, i.item_id FROM m_order o JOIN m_order_item i ON o.user_id = i.user_id AND o.order_id = i.order_id WHERE o.user_id = ? ORDER BY i.item_id\""], "EXECUTE `big stmt` USING @u", Ordered),
+    (&["PREPARE s FROM 'SELECT DISTINCT status FROM m_order WHERE qty BETWEEN ? AND ? ORDER BY status'"], "EXECUTE s USING 0, 5", Ordered),
 ];
 
 /// A prepared-statement parameter.
@@ -324,13 +394,16 @@ const REFUSED: &[(&str, &str)] = &[
     ("SELECT STD(weight) FROM m_order", "STD"),
     ("SELECT VAR_SAMP(qty) FROM m_order", "VAR_SAMP"),
     ("SELECT status, COUNT(*) FROM m_order GROUP BY status WITH ROLLUP", "ROLLUP"),
-    // Expressions over aggregates, and COUNT(DISTINCT) of several
-    // expressions: mergeable in principle, refused until supported.
+    // COUNT(DISTINCT) of several expressions, and expressions over
+    // aggregates the merge does not evaluate yet.
     ("SELECT COUNT(DISTINCT user_id, status) FROM m_order", "several expressions"),
-    ("SELECT SUM(qty) + 1, COUNT(*) * 2 FROM m_order", "aggregate"),
-    ("SELECT SUM(amount) / COUNT(amount) FROM m_order", "aggregate"),
-    ("SELECT MAX(qty) - MIN(qty) AS spread FROM m_order", "aggregate"),
-    ("SELECT COUNT(*) - COUNT(title) FROM m_order", "aggregate"),
+    ("SELECT MAX(created) - MIN(created) FROM m_order", "not numbers"),
+    ("SELECT status, ROUND(AVG(qty), 2) FROM m_order GROUP BY status", "ROUND"),
+    ("SELECT CONCAT(status, ':', COUNT(*)) FROM m_order GROUP BY status", "CONCAT"),
+    ("SELECT IFNULL(SUM(qty), 0) FROM m_order", "IFNULL"),
+    ("SELECT COUNT(*) DIV 2 FROM m_order", "DIV"),
+    ("SELECT status, AVG(amount) / 3, AVG(rate) * AVG(rate) FROM m_order GROUP BY status ORDER BY status", "AVG"),
+    ("SELECT status FROM m_order GROUP BY status ORDER BY CASE WHEN SUM(qty) > 10 THEN 1 ELSE 0 END", "CASE"),
 ];
 
 async fn within_timeout<F: Future>(body: F) -> F::Output {
@@ -806,7 +879,23 @@ async fn merged_results_equal_the_oracle() {
             )
             .await;
         }
-        if let Some(report) = failures.report(CASES.len() + PREPARED.len()) {
+        for (i, (setup, execute, how)) in SQL_PREPARED.iter().enumerate() {
+            for statement in *setup {
+                env.oracle
+                    .query_drop(*statement)
+                    .await
+                    .unwrap_or_else(|e| panic!("the oracle refused {statement}: {e}"));
+                if let Err(e) = env.client.query_drop(*statement).await {
+                    failures.errors.push(format!(
+                        "sql prepared {i}: {statement}\n    proxy error: {e}"
+                    ));
+                }
+            }
+            let name = format!("sql prepared {i} {setup:?}");
+            check(&mut env, &mut failures, &name, execute, None, *how).await;
+        }
+        let total = CASES.len() + PREPARED.len() + SQL_PREPARED.len();
+        if let Some(report) = failures.report(total) {
             panic!("{report}");
         }
     })
@@ -851,6 +940,66 @@ async fn merges_the_proxy_cannot_do_exactly_are_refused() {
             REFUSED.len(),
             failures.join("\n")
         );
+    })
+    .await
+}
+
+/// SQL-level prepared statements: a sharded one lives until DEALLOCATE
+/// PREPARE (then EXECUTE fails as MySQL's does), a new PREPARE of the same
+/// name replaces it, and statements on no sharded table still run on the
+/// backend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_prepared_statements_live_until_deallocated() {
+    within_timeout(async {
+        let mut env = Env::start("merge_sql_prepared").await;
+        let c = &mut env.client;
+        c.query_drop(
+            "PREPARE s FROM 'SELECT COUNT(*) FROM m_event WHERE event_id BETWEEN ? AND ?'",
+        )
+        .await
+        .unwrap();
+        c.query_drop("SET @a = 0, @b = 999").await.unwrap();
+        let first: Option<i64> = c.query_first("EXECUTE s USING @a, @b").await.unwrap();
+        let want: Option<i64> = env
+            .oracle
+            .query_first("SELECT COUNT(*) FROM m_event WHERE event_id BETWEEN 0 AND 999")
+            .await
+            .unwrap();
+        assert_eq!(first, want);
+        // The values are read at each EXECUTE.
+        c.query_drop("SET @b = 499").await.unwrap();
+        let second: Option<i64> = c.query_first("EXECUTE s USING @a, @b").await.unwrap();
+        let want: Option<i64> = env
+            .oracle
+            .query_first("SELECT COUNT(*) FROM m_event WHERE event_id BETWEEN 0 AND 499")
+            .await
+            .unwrap();
+        assert_eq!(second, want);
+        assert_ne!(first, second);
+        // Too few values: MySQL's 1210.
+        match c.query_drop("EXECUTE s USING @a").await {
+            Err(mysql_async::Error::Server(e)) => assert_eq!(e.code, 1210, "{e:?}"),
+            other => panic!("expected 1210, got {other:?}"),
+        }
+        // Replaced by a PREPARE of the same name on no sharded table.
+        c.query_drop("PREPARE s FROM 'SELECT 1 + ?'").await.unwrap();
+        let three: Option<i64> = c.query_first("EXECUTE s USING 2").await.unwrap();
+        assert_eq!(three, Some(3));
+        c.query_drop("PREPARE s FROM 'SELECT COUNT(*) FROM m_user'")
+            .await
+            .unwrap();
+        let users: Option<i64> = c.query_first("EXECUTE s").await.unwrap();
+        let want: Option<i64> = env
+            .oracle
+            .query_first("SELECT COUNT(*) FROM m_user")
+            .await
+            .unwrap();
+        assert_eq!(users, want);
+        c.query_drop("DEALLOCATE PREPARE s").await.unwrap();
+        match c.query_drop("EXECUTE s").await {
+            Err(mysql_async::Error::Server(e)) => assert_eq!(e.code, 1243, "{e:?}"),
+            other => panic!("expected 1243, got {other:?}"),
+        }
     })
     .await
 }

@@ -5,7 +5,9 @@
 
 use super::aggregate::{Acc, Folder};
 use super::compare::{key_part, resolve, Key, KeyPart, Purpose};
-use super::spec::SelectMerge;
+use super::compare::{natural, Comparator};
+use super::computed::Computed;
+use super::spec::{Aggregate, SelectMerge};
 use crate::error::Error;
 use mysql_common::packets::Column;
 use mysql_common::value::Value;
@@ -18,6 +20,8 @@ pub(crate) struct Grouper {
     folders: Vec<Folder>,
     /// The GROUP BY keys (direction unused).
     keys: Vec<Key>,
+    /// Expressions over the merged aggregates, filled in at close.
+    computed: Vec<Computed>,
 }
 
 /// One group being merged.
@@ -57,7 +61,28 @@ impl Grouper {
                 })
             })
             .collect::<Result<_, Error>>()?;
-        Ok(Grouper { folders, keys })
+        // An exact AVG's value inside MySQL has more digits than it prints.
+        let exact_averages: Vec<usize> = spec
+            .aggregates
+            .iter()
+            .filter(|a| {
+                matches!(
+                    a.function,
+                    Aggregate::Avg { .. } | Aggregate::AvgDistinct { .. }
+                ) && columns.get(a.column).map(natural) == Some(Comparator::Decimal)
+            })
+            .map(|a| a.column)
+            .collect();
+        let computed = spec
+            .computed
+            .iter()
+            .map(|c| Computed::new(c, columns, &exact_averages))
+            .collect::<Result<_, Error>>()?;
+        Ok(Grouper {
+            folders,
+            keys,
+            computed,
+        })
     }
 
     /// The hashable GROUP BY key of `row`.
@@ -92,6 +117,9 @@ impl Grouper {
         let mut row = group.row;
         for (folder, acc) in self.folders.iter().zip(group.accs) {
             folder.finish(acc, &mut row);
+        }
+        for computed in &self.computed {
+            computed.fill(&mut row);
         }
         row
     }

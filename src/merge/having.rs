@@ -21,11 +21,14 @@ pub(crate) struct Having {
     expr: Expr,
     /// How each column's values read: as numbers or as text.
     kinds: Vec<Comparator>,
+    /// Each column's scale (its decimals), which a DECIMAL value has even
+    /// when printed shorter: MySQL's arithmetic follows the type's scale.
+    scales: Vec<u32>,
 }
 
 /// A value during evaluation.
 #[derive(Debug, Clone)]
-enum Scalar<'a> {
+pub(super) enum Scalar<'a> {
     Null,
     Exact(Exact),
     Double(f64),
@@ -36,9 +39,18 @@ impl Having {
     /// Binds `expr` to `columns`, checking every column it names exists.
     pub fn new(expr: &Expr, columns: &[Column]) -> Result<Having, Error> {
         check_columns(expr, columns.len())?;
+        let kinds: Vec<Comparator> = columns.iter().map(natural).collect();
+        if !numeric_arithmetic(expr, &kinds) {
+            // MySQL's arithmetic on dates and strings reads them as numbers
+            // in ways the merge does not reproduce.
+            return Err(Error::not_supported(
+                "arithmetic over merged values that are not numbers (dates, strings) across data nodes",
+            ));
+        }
         Ok(Having {
             expr: expr.clone(),
-            kinds: columns.iter().map(natural).collect(),
+            kinds,
+            scales: columns.iter().map(|c| u32::from(c.decimals())).collect(),
         })
     }
 
@@ -47,12 +59,37 @@ impl Having {
         truth(&self.eval(&self.expr, row)) == Some(true)
     }
 
+    /// The condition's value on the merged row (for computed columns).
+    pub(super) fn value<'a>(&'a self, row: &'a [Value]) -> Scalar<'a> {
+        self.eval(&self.expr, row)
+    }
+
+    /// `value` of column `column` with at least the column's scale.
+    fn with_type_scale(&self, value: Exact, column: usize) -> Exact {
+        let scale = self.scales.get(column).copied().unwrap_or(0);
+        match value {
+            Exact::Small {
+                unscaled,
+                scale: own,
+            } if own < scale && scale <= MAX_DECIMAL_SCALE => {
+                match 10i128
+                    .checked_pow(scale - own)
+                    .and_then(|p| unscaled.checked_mul(p))
+                {
+                    Some(unscaled) => Exact::Small { unscaled, scale },
+                    None => Exact::Big(value.to_big().with_scale(i64::from(scale))),
+                }
+            }
+            other => other,
+        }
+    }
+
     fn eval<'a>(&'a self, expr: &'a Expr, row: &'a [Value]) -> Scalar<'a> {
         match expr {
             Expr::Column(i) => match (row.get(*i), self.kinds.get(*i)) {
                 (None | Some(Value::NULL), _) => Scalar::Null,
                 (Some(v), Some(Comparator::Int | Comparator::Decimal)) => match Exact::of(v) {
-                    Some(e) => Scalar::Exact(e),
+                    Some(e) => Scalar::Exact(self.with_type_scale(e, *i)),
                     None => float_of(v).map_or(Scalar::Null, Scalar::Double),
                 },
                 (Some(v), Some(Comparator::Float)) => {
@@ -104,6 +141,28 @@ impl Having {
             Expr::Not(inner) => truth(&self.eval(inner, row)).map_or(Scalar::Null, |t| boolean(!t)),
             Expr::IsNull(inner) => boolean(matches!(self.eval(inner, row), Scalar::Null)),
         }
+    }
+}
+
+/// Whether every operand of arithmetic in `expr` is a number.
+fn numeric_arithmetic(expr: &Expr, kinds: &[Comparator]) -> bool {
+    let number = |e: &Expr| match e {
+        Expr::Column(i) => matches!(
+            kinds.get(*i),
+            Some(Comparator::Int | Comparator::Decimal | Comparator::Float)
+        ),
+        Expr::Literal(Literal::String(_)) => false,
+        _ => true,
+    };
+    match expr {
+        Expr::Column(_) | Expr::Literal(_) => true,
+        Expr::Arithmetic(_, l, r) => {
+            number(l) && number(r) && numeric_arithmetic(l, kinds) && numeric_arithmetic(r, kinds)
+        }
+        Expr::Compare(_, l, r) | Expr::And(l, r) | Expr::Or(l, r) => {
+            numeric_arithmetic(l, kinds) && numeric_arithmetic(r, kinds)
+        }
+        Expr::Not(e) | Expr::IsNull(e) => numeric_arithmetic(e, kinds),
     }
 }
 
@@ -172,9 +231,14 @@ fn arithmetic(op: ArithOp, l: Scalar<'_>, r: Scalar<'_>) -> Scalar<'static> {
                 ArithOp::Mul => a * b,
                 ArithOp::Div if b.is_zero() => return Scalar::Null,
                 ArithOp::Div => {
-                    let scale = (a.fractional_digit_count().max(0) as u32 + DIV_SCALE_INCREMENT)
-                        .min(MAX_DECIMAL_SCALE);
-                    (a / b).with_scale_round(i64::from(scale), RoundingMode::HalfUp)
+                    // MySQL divides to whole 9-digit words past the scale
+                    // both operands and the increment add up to, and drops
+                    // the rest; the result's type rounds it when printed.
+                    let digits = a.fractional_digit_count().max(0) as u32
+                        + b.fractional_digit_count().max(0) as u32
+                        + DIV_SCALE_INCREMENT;
+                    let scale = digits.div_ceil(9) * 9;
+                    (a / b).with_scale_round(i64::from(scale), RoundingMode::Down)
                 }
             };
             Scalar::Exact(Exact::Big(result))
@@ -192,7 +256,7 @@ fn arithmetic(op: ArithOp, l: Scalar<'_>, r: Scalar<'_>) -> Scalar<'static> {
     }
 }
 
-fn as_f64(value: &Scalar<'_>) -> f64 {
+pub(super) fn as_f64(value: &Scalar<'_>) -> f64 {
     match value {
         Scalar::Null => 0.0,
         Scalar::Exact(Exact::Big(b)) => big_to_f64(b),

@@ -34,16 +34,21 @@
 //!   merge right.
 //! - HAVING: removed from the unit SQL; what it uses is in the unit row, an
 //!   aggregate not selected as a derived column named in `aggregates`.
+//! - Expressions over aggregates: the unit computes its own (partial) value,
+//!   which only gives the column's type; `computed` says how the merge
+//!   computes it from the merged aggregates, before HAVING and ORDER BY.
 //!
 //! ## Modules
 //! - [`spec`]: the description.
 //! - `stream`: concatenation and the k-way merge.
 //! - `group`, `aggregate`: groups and how each aggregate merges.
 //! - `compare`, `number`: MySQL's comparison and number printing.
+//! - `computed`: expressions over merged aggregates, with MySQL's types.
 //! - `having`, `output`: the last stages.
 
 mod aggregate;
 mod compare;
+mod computed;
 mod engine;
 mod group;
 mod having;
@@ -56,8 +61,8 @@ mod stream;
 pub use engine::{merge, MergeStats};
 pub use source::{MemorySource, ReplySink, RowSink, RowSource};
 pub use spec::{
-    Aggregate, AggregateColumn, ArithOp, CompareOp, Expr, Literal, SelectMerge, SortKey, Weight,
-    Wildcard,
+    Aggregate, AggregateColumn, ArithOp, CompareOp, ComputedColumn, Expr, Literal, SelectMerge,
+    SortKey, Weight, Wildcard,
 };
 
 #[cfg(test)]

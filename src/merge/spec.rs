@@ -30,6 +30,11 @@ pub struct SelectMerge {
     /// group shows the value of the group's first row.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub aggregates: Vec<AggregateColumn>,
+    /// Select-list or ORDER BY expressions over aggregates: evaluated on
+    /// each merged group from its merged aggregates, before HAVING and
+    /// ORDER BY; the units' own value of the column only gives its type.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub computed: Vec<ComputedColumn>,
     /// HAVING, evaluated on each merged group (the units run without it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub having: Option<Expr>,
@@ -95,6 +100,15 @@ pub struct AggregateColumn {
     pub column: usize,
     /// How the partial results combine.
     pub function: Aggregate,
+}
+
+/// A column the merge computes on each merged group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComputedColumn {
+    /// The column whose value is replaced (its metadata gives the type).
+    pub column: usize,
+    /// The expression, over columns of the merged row.
+    pub expr: Expr,
 }
 
 /// How the partial results of one aggregate combine across units. The
@@ -223,6 +237,7 @@ impl SelectMerge {
             weights: Vec::new(),
             group_by: Vec::new(),
             aggregates: Vec::new(),
+            computed: Vec::new(),
             having: None,
             distinct: false,
             order_by: Vec::new(),
@@ -279,6 +294,10 @@ impl SelectMerge {
         if let Some(having) = &mut spec.having {
             having.columns_mut(&mut |c| at(c));
         }
+        for computed in &mut spec.computed {
+            at(&mut computed.column);
+            computed.expr.columns_mut(&mut |c| at(c));
+        }
         for key in &mut spec.order_by {
             at(&mut key.column);
         }
@@ -287,7 +306,7 @@ impl SelectMerge {
 
     /// Whether rows are grouped (GROUP BY, or aggregates over one group).
     pub fn groups(&self) -> bool {
-        !self.group_by.is_empty() || !self.aggregates.is_empty()
+        !self.group_by.is_empty() || !self.aggregates.is_empty() || !self.computed.is_empty()
     }
 }
 
@@ -335,6 +354,14 @@ impl fmt::Display for SelectMerge {
         if !self.aggregates.is_empty() {
             let aggregates: Vec<String> = self.aggregates.iter().map(|a| a.to_string()).collect();
             parts.push(aggregates.join(", "));
+        }
+        if !self.computed.is_empty() {
+            let computed: Vec<String> = self
+                .computed
+                .iter()
+                .map(|c| format!("#{}", c.column))
+                .collect();
+            parts.push(format!("computed {}", computed.join(", ")));
         }
         if self.having.is_some() {
             parts.push("having".into());

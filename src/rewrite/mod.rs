@@ -12,7 +12,7 @@ mod prune;
 mod select;
 
 use crate::error::Error;
-use crate::plan::{ExecutionUnit, MergePlan};
+use crate::plan_model::{ExecutionUnit, MergePlan};
 use crate::route::{RoutePlan, Target};
 use crate::sql::params::Bindings;
 use insert::Rows;
@@ -118,7 +118,7 @@ fn merged(
             }
         })
         .collect();
-    Ok((units, MergePlan::Select(derived.spec)))
+    Ok((units, MergePlan::Select(Box::new(derived.spec))))
 }
 
 /// Makes a copy of the statement one unit's: its tables renamed to the

@@ -6,13 +6,13 @@
 mod blocks;
 mod ddl;
 mod insert;
-pub(crate) mod merge;
+mod merge;
 pub mod space;
 mod write;
 
 use crate::error::Error;
 use crate::keygen::GeneratedKey;
-use crate::plan::{MergePlan, PlanContext};
+use crate::plan_model::{MergePlan, PlanContext};
 use crate::rules::{ColumnCondition, SchemaRules};
 use crate::sql::context::{Env, StatementContext};
 use crate::sql::params::Bindings;

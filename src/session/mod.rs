@@ -8,6 +8,7 @@ pub mod local;
 pub mod prepared;
 pub mod reply;
 mod routed;
+mod sql_prepared;
 mod variables;
 
 use crate::admin::{self, AdminStatement};
@@ -123,6 +124,9 @@ pub struct Session {
     pub statements: PreparedStatements,
     /// The execute being run, while it runs (see [`ClientExecute`]).
     pub client_execute: Option<ClientExecute>,
+    /// SQL-level prepared statements on sharded tables, by lower-case
+    /// name: their text, planned at each EXECUTE (see `sql_prepared`).
+    sql_prepared: std::collections::HashMap<String, String>,
 }
 
 impl Session {
@@ -140,6 +144,7 @@ impl Session {
             conns: SessionConns::new(),
             statements: PreparedStatements::default(),
             client_execute: None,
+            sql_prepared: std::collections::HashMap::new(),
         }
     }
 
@@ -324,9 +329,13 @@ impl Session {
                 }
                 self.pass_through(sql, params, reply, more_after).await
             }
-            StatementKind::Write | StatementKind::Stateful | StatementKind::Other => {
-                self.pass_through(sql, params, reply, more_after).await
+            StatementKind::Stateful | StatementKind::Other => {
+                match crate::sql::prepared::parse(sql).filter(|_| params.is_none()) {
+                    Some(command) => self.run_sql_prepared(command, sql, reply, more_after).await,
+                    None => self.pass_through(sql, params, reply, more_after).await,
+                }
             }
+            StatementKind::Write => self.pass_through(sql, params, reply, more_after).await,
         }
     }
 
@@ -651,6 +660,7 @@ impl Session {
     pub async fn reset(&mut self) {
         self.conns.release_all().await;
         self.statements.clear();
+        self.sql_prepared.clear();
         self.autocommit = true;
     }
 

@@ -3,30 +3,41 @@
 //! planner, the statement context (table references, query blocks) and the
 //! sharding conditions, values and placeholders it holds.
 
+pub mod aggregates;
 pub mod classify;
 pub mod conditions;
 pub mod context;
+pub mod dialect;
 pub mod effects;
 pub mod literal;
 pub mod params;
+pub mod prepared;
 pub mod scan;
 pub mod tables;
 
-use sqlparser::dialect::MySqlDialect;
+use dialect::MariaDbDialect;
 use sqlparser::parser::{Parser, ParserError, ParserOptions};
 
 pub use classify::{classify, StatementKind};
 pub use effects::{effects, set_kind, Effects, SetKind};
 pub use scan::{split_statements, Scanner, Token};
 
-/// Parses one statement with MySQL's dialect, keeping literals exactly as
+/// Parses one statement with MySQL's dialect as MariaDB speaks it, keeping literals exactly as
 /// written (`with_unescape(false)`), so a re-rendered statement keeps
 /// `'C:\\path'` intact.
 pub fn parse(sql: &str) -> Result<Vec<sqlparser::ast::Statement>, ParserError> {
-    Parser::new(&MySqlDialect {})
+    Parser::new(&MariaDbDialect::default())
+        .with_options(ParserOptions::new().with_unescape(false))
+        .try_with_sql(&dialect::quote_identifier_words(sql))?
+        .parse_statements()
+}
+
+/// Parses one expression as [`parse`] does.
+pub fn parse_expr(sql: &str) -> Result<sqlparser::ast::Expr, ParserError> {
+    Parser::new(&MariaDbDialect::default())
         .with_options(ParserOptions::new().with_unescape(false))
         .try_with_sql(sql)?
-        .parse_statements()
+        .parse_expr()
 }
 
 /// The first branch of a `UNION ALL` statement (the copy of the statement

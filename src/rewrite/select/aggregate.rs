@@ -55,7 +55,7 @@ pub enum DistinctFunction {
 /// combine (GROUP_CONCAT, STD, COUNT(DISTINCT a, b), ...).
 pub fn call(function: &Function) -> Result<Option<Call>, Error> {
     let name = function_name(function);
-    if !crate::route::merge::AGGREGATES.contains(&name.as_str()) {
+    if !crate::sql::aggregates::AGGREGATES.contains(&name.as_str()) {
         return Ok(None);
     }
     let refuse = |what: &str| Err(Error::not_supported(format!("{what} across data nodes")));
@@ -137,7 +137,7 @@ pub fn function_name(function: &Function) -> String {
     function.name.to_string().to_ascii_uppercase()
 }
 
-pub use crate::route::merge::{find, Found};
+pub use crate::sql::aggregates::{find, Found};
 
 /// Functions whose result is a number or a temporal value, never a string.
 const NOT_STRINGS: &[&str] = &[

@@ -7,7 +7,7 @@ use super::columns::{self, Columns};
 use super::limit::Limit;
 use super::{number, order_by_expr, position, refuse};
 use crate::error::Error;
-use crate::merge::{Aggregate, AggregateColumn, SelectMerge, SortKey, Weight};
+use crate::merge::{Aggregate, AggregateColumn, ComputedColumn, SelectMerge, SortKey, Weight};
 use crate::sql::params::Bindings;
 use sqlparser::ast::{Expr, OrderByExpr, Query, VisitMut, VisitorMut};
 use std::ops::ControlFlow;
@@ -27,6 +27,36 @@ pub(super) struct Deriver<'a> {
     /// GROUP BY keys (by index) that name an item by its alias, and the
     /// item's column: the units group by its position.
     pub(super) group_by_position: Vec<(usize, usize)>,
+    /// What the merge expression being translated is for: HAVING, or a
+    /// computed column (names refusals and derived columns).
+    pub(super) translating: Translating,
+}
+
+/// What a merge expression is translated for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Translating {
+    /// The HAVING condition.
+    Having,
+    /// A select-list or ORDER BY expression over aggregates.
+    Computed,
+}
+
+impl Translating {
+    /// The prefix of the derived columns it adds.
+    pub(super) fn prefix(self) -> &'static str {
+        match self {
+            Translating::Having => "HAVING_DERIVED",
+            Translating::Computed => "EXPR_DERIVED",
+        }
+    }
+
+    /// How refusals name where the expression stands.
+    pub(super) fn clause(self) -> &'static str {
+        match self {
+            Translating::Having => "HAVING",
+            Translating::Computed => "an expression",
+        }
+    }
 }
 
 /// What happens to the unit's ORDER BY.
@@ -98,13 +128,8 @@ impl Deriver<'_> {
         for (column, expr) in &items {
             match aggregate::as_call(expr)? {
                 Some(call) => self.register(*column, call, expr)?,
-                None => {
-                    if let Some(Found::Aggregate(name)) = aggregate::find(expr) {
-                        return Err(refuse(&format!(
-                            "an expression over aggregate function {name}"
-                        )));
-                    }
-                }
+                None if aggregate::find(expr).is_some() => self.compute(*column, expr)?,
+                None => {}
             }
         }
         for (i, expr) in self.group_exprs.clone().iter().enumerate() {
@@ -247,12 +272,29 @@ impl Deriver<'_> {
             return self.aggregate_column(expr, prefix);
         }
         if let Some(Found::Aggregate(name)) = aggregate::find(expr) {
-            return Err(refuse(&format!(
-                "{clause} an expression over aggregate function {name}"
-            )));
+            if !grouped {
+                return Err(refuse(&format!(
+                    "{clause} an expression over aggregate function {name}"
+                )));
+            }
+            let copy = self.expand_aliases(expr);
+            let column = self.columns.derive(copy, prefix);
+            self.compute(column, expr)?;
+            return Ok(column);
         }
         let copy = self.expand_aliases(expr);
         Ok(self.columns.derive(copy, prefix))
+    }
+
+    /// Makes column `column`, selecting `expr` (an expression over
+    /// aggregates), one the merge computes from the merged aggregates.
+    fn compute(&mut self, column: usize, expr: &Expr) -> Result<(), Error> {
+        self.translating = Translating::Computed;
+        let translated = self.merge_expr(expr);
+        self.translating = Translating::Having;
+        let expr = translated?;
+        self.spec.computed.push(ComputedColumn { column, expr });
+        Ok(())
     }
 
     /// The column of aggregate call `expr`: selected already, or derived

@@ -77,6 +77,11 @@ impl Deriver<'_> {
     }
 
     /// One part of the condition, translated.
+    /// `expr` (over aggregates) as the merge evaluates it.
+    pub(super) fn merge_expr(&mut self, expr: &Expr) -> Result<MergeExpr, Error> {
+        Ok(self.condition(expr)?.0)
+    }
+
     fn condition(&mut self, expr: &Expr) -> Result<(MergeExpr, Kind), Error> {
         if let Some(literal) = self.literal(expr) {
             let kind = match literal {
@@ -87,12 +92,15 @@ impl Deriver<'_> {
         }
         if !self.has_aggregate(expr) {
             let copy = self.expand_aliases(expr);
-            let column = self.columns.find_or_derive(&copy, "HAVING_DERIVED");
+            let column = self
+                .columns
+                .find_or_derive(&copy, self.translating.prefix());
             return Ok((MergeExpr::Column(column), Kind::Value));
         }
+        let clause = self.translating.clause();
         let refuse = |what: String| {
             Err(Error::not_supported(format!(
-                "HAVING with {what} over aggregates across data nodes"
+                "{clause} with {what} over aggregates across data nodes"
             )))
         };
         Ok(match expr {
@@ -112,7 +120,7 @@ impl Deriver<'_> {
                         Call::Extreme { .. } => Kind::Extreme,
                         _ => Kind::Number,
                     };
-                    let column = self.aggregate_column(expr, "HAVING_DERIVED")?;
+                    let column = self.aggregate_column(expr, self.translating.prefix())?;
                     (MergeExpr::Column(column), kind)
                 }
                 None => return refuse(format!("function {}", display_name(expr))),
@@ -123,9 +131,9 @@ impl Deriver<'_> {
                 let compare = |op| -> Result<(MergeExpr, Kind), Error> {
                     let exact = |a: Kind, b: Kind| a != Kind::Extreme || b == Kind::Number;
                     if !exact(lk, rk) || !exact(rk, lk) {
-                        return Err(Error::not_supported(
-                            "HAVING comparing MIN or MAX with something other than a number across data nodes",
-                        ));
+                        return Err(Error::not_supported(format!(
+                            "{clause} comparing MIN or MAX with something other than a number across data nodes"
+                        )));
                     }
                     Ok((MergeExpr::compare(op, l.clone(), r.clone()), Kind::Number))
                 };

@@ -30,6 +30,10 @@
 //!   as `DISTINCT_DERIVED_n`.
 //! - HAVING: see [`having`]; an aggregate it needs that is not selected
 //!   becomes `HAVING_DERIVED_n`.
+//! - Expressions over aggregates (`SUM(a) / COUNT(*)`, in the select list
+//!   or ORDER BY): kept, so the unit's value gives the column its MySQL
+//!   type; the aggregates they use become `EXPR_DERIVED_n` and the merge
+//!   computes the value from the merged ones (translated as HAVING is).
 //! - DISTINCT: kept.
 //!
 //! ## One statement per data source
@@ -100,6 +104,7 @@ pub fn derive(query: &Query, bindings: &Bindings<'_>) -> Result<Derived, Error> 
         group_exprs,
         extra_group_by: Vec::new(),
         group_by_position: Vec::new(),
+        translating: deriver::Translating::Having,
     };
     let expressions = deriver
         .columns

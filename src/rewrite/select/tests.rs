@@ -339,12 +339,12 @@ fn what_the_merge_cannot_do_exactly_is_refused() {
             "COUNT(DISTINCT ...) of several expressions",
         ),
         (
-            "SELECT SUM(a) * 2 FROM t",
-            "an expression over aggregate function SUM",
+            "SELECT ROUND(SUM(a), 2) FROM t",
+            "an expression with function ROUND over aggregates",
         ),
         (
-            "SELECT a FROM t GROUP BY a ORDER BY COUNT(*) + 1",
-            "ORDER BY an expression over aggregate function COUNT",
+            "SELECT a FROM t GROUP BY a ORDER BY COUNT(*) DIV 2",
+            "an expression with operator DIV over aggregates",
         ),
         (
             "SELECT a, RANK() OVER (ORDER BY a) FROM t",
@@ -427,4 +427,27 @@ fn strings_get_weights_numbers_do_not() {
         };
         assert_eq!(aggregate::may_be_string(e), string, "{expr}");
     }
+}
+
+#[test]
+fn expressions_over_aggregates_are_computed_by_the_merge() {
+    let (unit, spec) = derived(
+        "SELECT a, SUM(b) / COUNT(*) AS per, MAX(b) - MIN(b) FROM t GROUP BY a ORDER BY per DESC, COUNT(*) + 1",
+    );
+    assert_eq!(
+        unit,
+        "SELECT a, SUM(b) / COUNT(*) AS per, MAX(b) - MIN(b), SUM(b) AS EXPR_DERIVED_0, \
+         COUNT(*) AS EXPR_DERIVED_1, MAX(b) AS EXPR_DERIVED_2, WEIGHT_STRING(MAX(b)) AS WEIGHT_DERIVED_0, \
+         MIN(b) AS EXPR_DERIVED_3, WEIGHT_STRING(MIN(b)) AS WEIGHT_DERIVED_1, \
+         WEIGHT_STRING(a) AS WEIGHT_DERIVED_2, COUNT(*) + 1 AS ORDER_BY_DERIVED_0 FROM t GROUP BY a"
+    );
+    let columns: Vec<usize> = spec.computed.iter().map(|c| c.column).collect();
+    assert_eq!(columns, vec![1, 2, 10]);
+    assert_eq!(
+        spec.computed[0].expr,
+        MergeExpr::arithmetic(ArithOp::Div, MergeExpr::Column(3), MergeExpr::Column(4))
+    );
+    // Ordered by computed columns: groups are hashed, then sorted.
+    assert!(!spec.streams_sorted);
+    assert_eq!(spec.order_by, vec![key(1, true), key(10, false)]);
 }
