@@ -8,6 +8,8 @@ use crate::backend::{statements, PooledConn};
 use crate::error::Error;
 use crate::session::reply::{OkInfo, Reply, FLUSH_THRESHOLD};
 use mysql_common::constants::{Command, StatusFlags};
+use mysql_common::io::ParseBuf;
+use mysql_common::packets::Column;
 use mysql_common::value::Value;
 use std::sync::Arc;
 
@@ -196,10 +198,14 @@ pub async fn relay_answer<R: Reply>(
                 reply.column_count(n);
                 for _ in 0..n {
                     let packet = conn.read().await?;
+                    // Checked, not kept: a malformed definition must not reach the client.
+                    if ParseBuf(packet).parse::<Column>(()).is_err() {
+                        conn.conn.broken = true;
+                        return Err(response::malformed(name));
+                    }
                     reply.raw_column(packet);
                 }
-                reply.columns_done();
-                let end = relay_rows(conn, reply).await?;
+                let end = relay_rows(conn, reply, true).await?;
                 let more = end.status.contains(StatusFlags::SERVER_MORE_RESULTS_EXISTS);
                 let passed = end.status & PASSED_ON;
                 reply.end_rows(with_more(status | passed, more || more_after), end.warnings);
@@ -218,7 +224,14 @@ pub async fn relay_answer<R: Reply>(
 }
 
 /// Relays rows up to the result set's end and returns that end.
-async fn relay_rows<R: Reply>(conn: &mut PooledConn, reply: &mut R) -> Result<OkSummary, Error> {
+/// `columns_pending`: the column definitions still need their end, which
+/// waits for the first packet: an execute that opened a cursor ends its
+/// columns with the one packet that says so, and sends no rows.
+async fn relay_rows<R: Reply>(
+    conn: &mut PooledConn,
+    reply: &mut R,
+    mut columns_pending: bool,
+) -> Result<OkSummary, Error> {
     let data_source = conn.data_source.clone();
     let name = data_source.name.as_str();
     loop {
@@ -230,7 +243,15 @@ async fn relay_rows<R: Reply>(conn: &mut PooledConn, reply: &mut R) -> Result<Ok
                 response::malformed(name)
             })?;
             conn.conn.note(&end);
+            let cursor = end.status.contains(StatusFlags::SERVER_STATUS_CURSOR_EXISTS);
+            if columns_pending && !cursor {
+                reply.columns_done();
+            }
             return Ok(end);
+        }
+        if columns_pending {
+            reply.columns_done();
+            columns_pending = false;
         }
         if response::is_error(packet) {
             return Err(response::server_error(packet, caps, name));
@@ -255,7 +276,7 @@ pub async fn relay_fetch<R: Reply>(
 ) -> Result<Relayed, Error> {
     const FETCH: u8 = Command::COM_STMT_FETCH as u8;
     conn.send(FETCH, body).await?;
-    let end = relay_rows(conn, reply).await?;
+    let end = relay_rows(conn, reply, false).await?;
     reply.end_rows(status | (end.status & PASSED_ON), end.warnings);
     Ok(Relayed {
         last: end,

@@ -137,7 +137,10 @@ pub async fn dispatch(
             Err(_) => conn.error(&Error::unknown_database(&String::from_utf8_lossy(body))),
         },
         QUERY => session.query(body, conn).await,
-        FIELD_LIST => field_list(conn, session, body).await,
+        FIELD_LIST => {
+            field_list(conn, session, body).await;
+            session.finish_command();
+        }
         STATISTICS => {
             let text = format!(
                 "Uptime: {}  Threads: 1  Questions: 0  Slow queries: 0  Opens: 0  Open tables: 0  Queries per second avg: 0.000",
@@ -147,7 +150,10 @@ pub async fn dispatch(
         }
         CHANGE_USER => return change_user(conn, session, body).await,
         PREPARE => match std::str::from_utf8(body) {
-            Ok(sql) => prepare(conn, session, sql).await,
+            Ok(sql) => {
+                prepare(conn, session, sql).await;
+                session.finish_command();
+            }
             Err(_) => conn.error(&not_utf8()),
         },
         EXECUTE => execute(conn, session, body).await,
@@ -156,6 +162,7 @@ pub async fn dispatch(
             if let Err(e) = session.fetch(body, conn).await {
                 conn.error(&e);
             }
+            session.finish_command();
         }
         LONG_DATA => {
             // No reply, even on error, as the protocol says.

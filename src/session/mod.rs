@@ -264,6 +264,14 @@ impl Session {
         result
     }
 
+    /// After a command that is not a statement (COM_STMT_PREPARE,
+    /// COM_FIELD_LIST, COM_STMT_FETCH): connections it borrowed go back
+    /// unless something pins them.
+    pub fn finish_command(&mut self) {
+        self.conns
+            .finish_statement(&crate::sql::Effects::default(), false);
+    }
+
     /// Lets backend connections use CLIENT_FOUND_ROWS, as the client asked.
     pub fn set_found_rows(&mut self, on: bool) {
         self.conns.set_found_rows(on);
