@@ -283,6 +283,9 @@ async fn change_user(
 /// data source for their metadata; statements the session answers itself
 /// are registered with their `?` count.
 async fn prepare(conn: &mut ClientConn, session: &mut Session, sql: &str) {
+    if let Err(e) = session.check_boundary(sql.as_bytes()) {
+        return conn.error(&e);
+    }
     let kind = classify(sql);
     let result = match kind {
         StatementKind::Empty => Err(Error::empty_query()),

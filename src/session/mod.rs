@@ -17,6 +17,7 @@ use crate::execute::metadata::ColumnKinds;
 use crate::execute::{relay_binary, relay_prepared, Backends};
 use crate::keygen::{KeyGenerator, SystemClock};
 use crate::rules::{SchemaRules, TableKind};
+use crate::sql::boundary::{self, Subject, Verdict};
 use crate::sql::scan::{Scanner, Token};
 use crate::sql::{classify, split_statements, StatementKind};
 use conns::SessionConns;
@@ -37,6 +38,8 @@ pub struct Shared {
     pub backends: Backends,
     pub column_kinds: ColumnKinds,
     pub keys: KeyGenerator,
+    /// Every database the data sources' endpoints name: never a client's.
+    pub backend_databases: Vec<String>,
     next_connection_id: AtomicU32,
 }
 
@@ -45,7 +48,14 @@ impl Shared {
         let backends = Backends::new(&config)?;
         let keys = KeyGenerator::new(config.server.worker_id, Arc::new(SystemClock))
             .map_err(|e| Error::internal(format!("server.worker_id: {e}")))?;
+        let backend_databases = config
+            .data_sources
+            .values()
+            .flat_map(|ds| std::iter::once(&ds.primary).chain(&ds.replicas))
+            .filter_map(|url| crate::config::backend_database(url))
+            .collect();
         Ok(Shared {
+            backend_databases,
             config: Arc::new(config),
             backends,
             column_kinds: ColumnKinds::default(),
@@ -207,18 +217,55 @@ impl Session {
             )));
             return;
         }
+        // Every statement is checked before the first one runs.
+        for sql in &statements {
+            if let Err(e) = self.check_boundary(sql) {
+                reply.error(&e);
+                return;
+            }
+        }
         let last = statements.len() - 1;
         for (i, sql) in statements.into_iter().enumerate() {
-            if let Err(e) = self.run(sql, None, reply, i < last).await {
+            if let Err(e) = self.run_checked(sql, None, reply, i < last).await {
                 reply.error(&e);
                 return;
             }
         }
     }
 
+    /// Checks a statement against the boundary (sql.md, "The logical
+    /// database"): its names, the user's privileges, server privileges.
+    pub fn check_boundary(&self, sql: &[u8]) -> Result<Verdict, Error> {
+        let user = self
+            .user
+            .as_ref()
+            .ok_or_else(|| Error::internal("not logged in"))?;
+        let subject = Subject {
+            user: &user.name,
+            host: &self.client_host,
+            schemas: &user.schemas,
+            schema: self.schema.as_deref(),
+            privileges: user.privileges,
+            backend_databases: &self.shared.backend_databases,
+        };
+        boundary::check(sql, &subject)
+    }
+
     /// Runs one statement. Errors returned are written by the caller; a
     /// relay that fails midway returns its error the same way.
     pub async fn run<R: Reply>(
+        &mut self,
+        sql: &[u8],
+        params: Params,
+        reply: &mut R,
+        more_after: bool,
+    ) -> Result<(), Error> {
+        self.check_boundary(sql)?;
+        self.run_checked(sql, params, reply, more_after).await
+    }
+
+    /// Runs one statement the boundary allowed.
+    async fn run_checked<R: Reply>(
         &mut self,
         sql: &[u8],
         params: Params,

@@ -3,6 +3,7 @@
 //! planner, the statement context (table references, query blocks) and the
 //! sharding conditions, values and placeholders it holds.
 
+pub mod boundary;
 pub mod classify;
 pub mod conditions;
 pub mod context;
