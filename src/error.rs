@@ -150,11 +150,19 @@ impl Error {
     }
 
     /// 1142/42000: a command on a table beyond the user's `privileges`.
-    pub fn command_denied(command: &str, user: &str, host: &str, schema: &str, table: &str) -> Self {
+    pub fn command_denied(
+        command: &str,
+        user: &str,
+        host: &str,
+        schema: &str,
+        table: &str,
+    ) -> Self {
         Self::new(
             1142,
             "42000",
-            format!("{command} command denied to user '{user}'@'{host}' for table `{schema}`.`{table}`"),
+            format!(
+                "{command} command denied to user '{user}'@'{host}' for table `{schema}`.`{table}`"
+            ),
             Origin::Client,
         )
     }

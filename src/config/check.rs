@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 
 /// The database an endpoint URL names (`shop_0` of `mysql://u:p@h:3306/shop_0`).
 pub fn backend_database(url: &str) -> Option<String> {
-    endpoint(url).ok().and_then(|o| o.db_name().map(str::to_string))
+    endpoint(url)
+        .ok()
+        .and_then(|o| o.db_name().map(str::to_string))
 }
 
 /// Checks `[server]`.

@@ -107,6 +107,15 @@ pub async fn dispatch(
         return Ok(true);
     };
     conn.binary = false;
+    if session.is_killed() {
+        conn.error(&Error::new(
+            1927,
+            "70100",
+            "Connection was killed",
+            Origin::Client,
+        ));
+        return Ok(false);
+    }
     const QUIT: u8 = Command::COM_QUIT as u8;
     const INIT_DB: u8 = Command::COM_INIT_DB as u8;
     const QUERY: u8 = Command::COM_QUERY as u8;

@@ -4,8 +4,14 @@
 //! tables, and writes the answer to a [`Reply`].
 
 pub mod conns;
+mod facts;
+mod grants;
+mod information_schema;
 pub mod local;
+mod metadata;
+mod names;
 pub mod prepared;
+pub mod registry;
 pub mod reply;
 mod routed;
 mod variables;
@@ -40,6 +46,8 @@ pub struct Shared {
     pub keys: KeyGenerator,
     /// Every database the data sources' endpoints name: never a client's.
     pub backend_databases: Vec<String>,
+    /// The client sessions, for SHOW PROCESSLIST and KILL.
+    pub sessions: registry::Registry,
     next_connection_id: AtomicU32,
 }
 
@@ -56,6 +64,7 @@ impl Shared {
             .collect();
         Ok(Shared {
             backend_databases,
+            sessions: registry::Registry::default(),
             config: Arc::new(config),
             backends,
             column_kinds: ColumnKinds::default(),
@@ -103,6 +112,20 @@ pub struct Session {
     last_insert_id: u64,
     conns: SessionConns,
     pub statements: PreparedStatements,
+    /// This session's row in the registry, removed when the session is dropped.
+    registered: Option<Registered>,
+}
+
+/// A session's registry row; dropping it removes the row.
+struct Registered {
+    shared: Arc<Shared>,
+    entry: Arc<registry::Entry>,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.shared.sessions.remove(self.entry.id);
+    }
 }
 
 impl Session {
@@ -124,6 +147,7 @@ impl Session {
             last_insert_id: 0,
             conns: SessionConns::new(idle),
             statements: PreparedStatements::default(),
+            registered: None,
         }
     }
 
@@ -142,8 +166,26 @@ impl Session {
             self.check_schema(&user, schema)?;
             self.schema = Some(schema.to_string());
         }
+        self.registered = None;
+        let entry = self.shared.sessions.add(
+            self.connection_id,
+            &self.client_host,
+            &user.name,
+            self.schema.as_deref(),
+        );
+        self.registered = Some(Registered {
+            shared: self.shared.clone(),
+            entry,
+        });
         self.user = Some(user);
         Ok(())
+    }
+
+    /// Whether a `KILL` ended this session.
+    pub fn is_killed(&self) -> bool {
+        self.registered
+            .as_ref()
+            .is_some_and(|r| r.entry.is_killed())
     }
 
     fn check_schema(&self, user: &User, schema: &str) -> Result<(), Error> {
@@ -218,15 +260,20 @@ impl Session {
             return;
         }
         // Every statement is checked before the first one runs.
+        let mut verdicts = Vec::with_capacity(statements.len());
         for sql in &statements {
-            if let Err(e) = self.check_boundary(sql) {
-                reply.error(&e);
-                return;
+            match self.check_boundary(sql) {
+                Ok(verdict) => verdicts.push(verdict),
+                Err(e) => {
+                    reply.error(&e);
+                    return;
+                }
             }
         }
         let last = statements.len() - 1;
-        for (i, sql) in statements.into_iter().enumerate() {
-            if let Err(e) = self.run_checked(sql, None, reply, i < last).await {
+        for (i, (sql, verdict)) in statements.into_iter().zip(verdicts).enumerate() {
+            if let Err(e) = self.run_checked(sql, None, reply, i < last, verdict).await {
+                let e = self.logical_error(e);
                 reply.error(&e);
                 return;
             }
@@ -260,20 +307,67 @@ impl Session {
         reply: &mut R,
         more_after: bool,
     ) -> Result<(), Error> {
-        self.check_boundary(sql)?;
-        self.run_checked(sql, params, reply, more_after).await
+        let verdict = self.check_boundary(sql)?;
+        self.run_checked(sql, params, reply, more_after, verdict)
+            .await
+            .map_err(|e| self.logical_error(e))
     }
 
-    /// Runs one statement the boundary allowed.
+    /// A backend's error with logical names in place of actual ones.
+    fn logical_error(&self, error: Error) -> Error {
+        if error.origin != crate::error::Origin::Backend {
+            return error;
+        }
+        let schemas = self
+            .user
+            .as_ref()
+            .map(|u| u.schemas.clone())
+            .unwrap_or_default();
+        names::Renamer::new(&self.shared.config, &schemas).error(error)
+    }
+
+    /// Runs one statement the boundary allowed, shown in the registry while it runs.
     async fn run_checked<R: Reply>(
         &mut self,
         sql: &[u8],
         params: Params,
         reply: &mut R,
         more_after: bool,
+        verdict: Verdict,
+    ) -> Result<(), Error> {
+        if let Some(r) = &self.registered {
+            r.entry.running(sql, self.schema.as_deref());
+        }
+        let result = self
+            .run_statement(sql, params, reply, more_after, verdict)
+            .await;
+        if let Some(r) = &self.registered {
+            r.entry.idle();
+        }
+        result
+    }
+
+    async fn run_statement<R: Reply>(
+        &mut self,
+        sql: &[u8],
+        params: Params,
+        reply: &mut R,
+        more_after: bool,
+        verdict: Verdict,
     ) -> Result<(), Error> {
         let more = more_results(more_after);
-        match classify(sql) {
+        let kind = classify(sql);
+        if verdict.information_schema
+            && matches!(
+                kind,
+                StatementKind::Select | StatementKind::Other | StatementKind::Write
+            )
+        {
+            return self
+                .information_schema_query(sql, params, reply, more_after)
+                .await;
+        }
+        match kind {
             StatementKind::Empty => Err(Error::empty_query()),
             StatementKind::Use(schema) => {
                 self.use_schema(&schema)?;
@@ -304,7 +398,24 @@ impl Session {
             StatementKind::ShowTables { full, from, like } => {
                 self.show_tables(full, from, like, reply, more).await
             }
-            StatementKind::Kill => Err(Error::not_supported("KILL through the proxy")),
+            StatementKind::Kill => {
+                self.kill(sql).await?;
+                reply.ok(&OkInfo::default(), self.status() | more);
+                Ok(())
+            }
+            StatementKind::ShowGrants { for_user } => {
+                let user = self
+                    .user
+                    .as_ref()
+                    .ok_or_else(|| Error::internal("not logged in"))?;
+                let result = grants::show_grants(user, &self.client_host, for_user.as_deref())?;
+                self.send_local(result, reply, more).await
+            }
+            StatementKind::ShowProcesslist { full } => {
+                let result = facts::processlist(&self.visible_sessions(), full);
+                self.send_local(result, reply, more).await
+            }
+            StatementKind::Metadata => self.metadata(sql, reply, more).await,
             StatementKind::Admin => self.run_admin(sql, reply, more).await,
             StatementKind::Select => {
                 let facts = SessionFacts {
@@ -518,7 +629,35 @@ impl Session {
         if names_routed_table(rules, sql).is_some() {
             return self.run_routed(sql, params, reply, more_after).await;
         }
-        let data_source = rules.default_data_source.clone();
+        if let Some(text) = std::str::from_utf8(sql)
+            .ok()
+            .filter(|_| sql.contains(&b'.'))
+        {
+            // `shop.t` names the logical schema; the backend knows it by its database's name.
+            let database = names::backend_database(&self.shared.config, &rules.default_data_source)
+                .unwrap_or_default();
+            let rewritten = names::rewrite_identifiers(text, |word, qualifier| {
+                (qualifier && word == rules.name && word != database).then(|| database.clone())
+            });
+            if rewritten != text {
+                return self
+                    .pass_through_unsharded(rewritten.as_bytes(), params, reply, more_after)
+                    .await;
+            }
+        }
+        self.pass_through_unsharded(sql, params, reply, more_after)
+            .await
+    }
+
+    /// A statement on unsharded tables only, as the backend must receive it.
+    async fn pass_through_unsharded<R: Reply>(
+        &mut self,
+        sql: &[u8],
+        params: Params,
+        reply: &mut R,
+        more_after: bool,
+    ) -> Result<(), Error> {
+        let data_source = self.schema_rules()?.default_data_source.clone();
         if !self.autocommit {
             // With autocommit off every statement runs inside a transaction,
             // which the status below must already show.
@@ -530,6 +669,9 @@ impl Session {
             .conns
             .backend(&self.shared.backends, &data_source)
             .await?;
+        if let Some(r) = &self.registered {
+            r.entry.on_backend(&data_source, backend.id());
+        }
         match params {
             Some(values) => {
                 relay_prepared(backend, utf8(sql)?, values, reply, status).await?;

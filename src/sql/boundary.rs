@@ -180,11 +180,9 @@ fn keyword(word: &str) -> Kw {
         b"FULL" | b"SESSION" | b"EXTENDED" => Kw::Full,
         b"STATUS" => Kw::Status,
         b"CURRENT_USER" => Kw::CurrentUser,
-        b"MASTER" | b"SLAVE" | b"SLAVES" | b"REPLICA" | b"BINARY" | b"RELAYLOG" => {
-            Kw::Replication
-        }
-        b"ENGINE_STATUS" | b"PROCESSLIST" | b"USER_STATISTICS" | b"CLIENT_STATISTICS"
-        | b"TABLE_STATISTICS" | b"INDEX_STATISTICS" | b"ANALYZE_" => Kw::Process,
+        b"MASTER" | b"SLAVE" | b"SLAVES" | b"REPLICA" | b"BINARY" | b"RELAYLOG" => Kw::Replication,
+        b"ENGINE_STATUS" | b"USER_STATISTICS" | b"CLIENT_STATISTICS" | b"TABLE_STATISTICS"
+        | b"INDEX_STATISTICS" | b"ANALYZE_" => Kw::Process,
         b"PACKAGE" => Kw::Routine,
         b"COLUMNS" | b"FIELDS" | b"INDEXES" | b"KEYS" => Kw::Columns,
         _ => Kw::Other,
@@ -379,16 +377,17 @@ impl<'s, 'a> State<'s, 'a> {
         if class == Class::Dot && p1.class != Class::Dot {
             match p0.class {
                 Class::Opaque => {
-                    return Err(Error::not_supported(
-                        "a qualifier that is not valid UTF-8",
-                    ))
+                    return Err(Error::not_supported("a qualifier that is not valid UTF-8"))
                 }
                 Class::Name => {
                     self.qualifier(p0.name)?;
                     if p0.at_table {
                         self.database(p0.name)?;
                         self.qualified_table = Some(p0.name);
-                        if self.first_table.is_some_and(|(s, t)| s.is_none() && t == p0.name) {
+                        if self
+                            .first_table
+                            .is_some_and(|(s, t)| s.is_none() && t == p0.name)
+                        {
                             self.first_table = None;
                         }
                     }
@@ -533,7 +532,10 @@ impl<'s, 'a> State<'s, 'a> {
                 self.table_position = false;
                 if self.first == Kw::Set {
                     let lower = v.get(..10).map(str::to_ascii_lowercase);
-                    if lower.as_deref().is_some_and(|l| l.starts_with("@@global.") || l.starts_with("@@persist")) {
+                    if lower
+                        .as_deref()
+                        .is_some_and(|l| l.starts_with("@@global.") || l.starts_with("@@persist"))
+                    {
                         return Err(Error::server_privilege("SUPER"));
                     }
                     if !v.starts_with("@@") && self.sets_sql_mode {
@@ -547,7 +549,8 @@ impl<'s, 'a> State<'s, 'a> {
             }
             Token::Str(s) => {
                 self.table_position = false;
-                if self.first == Kw::Set && s.to_ascii_uppercase().contains("NO_BACKSLASH_ESCAPES") {
+                if self.first == Kw::Set && s.to_ascii_uppercase().contains("NO_BACKSLASH_ESCAPES")
+                {
                     return Err(Error::not_supported("sql_mode NO_BACKSLASH_ESCAPES"));
                 }
                 return Ok(());
@@ -658,9 +661,7 @@ impl<'s, 'a> State<'s, 'a> {
             }
             Kw::Definer => self.pending = Pending::Definer,
             Kw::Engine if self.first != Kw::Show => self.pending = Pending::Engine,
-            Kw::Kill if self.index > 0 => {
-                return Err(Error::server_privilege("CONNECTION ADMIN"))
-            }
+            Kw::Kill if self.index > 0 => return Err(Error::server_privilege("CONNECTION ADMIN")),
             Kw::BodyStart => self.at_statement_start = true,
             Kw::For if self.first == Kw::Set => self.at_statement_start = true,
             _ => self.end_list(),

@@ -26,6 +26,7 @@ pub enum Token<'a> {
 /// Iterates over the tokens of `sql`, skipping whitespace and comments
 /// (`/*! ... */` and `/*M! ... */` version comments are read as code, as
 /// the server does).
+#[derive(Clone)]
 pub struct Scanner<'a> {
     text: &'a [u8],
     pos: usize,
