@@ -170,9 +170,9 @@ async fn refused_statements_leave_every_backend_unchanged() {
                 wrong.push(format!("{sql}: expected {code}, got {got}"));
             }
             // The binary protocol is checked the same way.
-            match app.prep(sql).await {
+            match app.exec_drop(sql, ()).await {
                 Err(mysql_async::Error::Server(e)) if e.code == code => {}
-                other => wrong.push(format!("prepare {sql}: {:?}", other.map(|_| ()))),
+                other => wrong.push(format!("prepared {sql}: {:?}", other.map(|_| ()))),
             }
         }
         // A multi-statement is checked whole before its first statement runs.

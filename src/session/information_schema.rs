@@ -191,6 +191,38 @@ pub fn replace_views(sql: &str, derived: impl Fn(&str) -> Option<String>) -> Str
     out
 }
 
+/// `sql` with `DATABASE()` / `SCHEMA()` replaced by the logical schema's
+/// name (the backend would say its own database's).
+pub fn replace_database_calls(sql: &str, schema: Option<&str>) -> String {
+    let literal = schema.map_or("NULL".to_string(), quote);
+    let tokens: Vec<(Token<'_>, usize)> = {
+        let mut scanner = Scanner::new(sql);
+        let mut out = Vec::new();
+        while let Some(t) = scanner.next() {
+            out.push((t, scanner.offset()));
+        }
+        out
+    };
+    let mut out = String::with_capacity(sql.len());
+    let mut copied = 0;
+    for window in tokens.windows(3) {
+        if let [(Token::Word(w), w_end), (Token::Punct('('), _), (Token::Punct(')'), close_end)] =
+            window
+        {
+            if w.eq_ignore_ascii_case("DATABASE") || w.eq_ignore_ascii_case("SCHEMA") {
+                let start = w_end - w.len();
+                if start >= copied {
+                    out.push_str(&sql[copied..start]);
+                    out.push_str(&literal);
+                    copied = *close_end;
+                }
+            }
+        }
+    }
+    out.push_str(&sql[copied..]);
+    out
+}
+
 /// Words that follow a table reference without being its alias.
 fn is_clause_word(word: &str) -> bool {
     [
@@ -288,7 +320,9 @@ mod run {
             reply: &mut R,
             more_after: bool,
         ) -> Result<(), Error> {
-            let text = super::super::utf8(sql)?;
+            let text =
+                super::replace_database_calls(super::super::utf8(sql)?, self.schema.as_deref());
+            let text = text.as_str();
             let views = views_named(text);
             let rules = self.schema_rules()?.clone();
             let default = rules.default_data_source.clone();
