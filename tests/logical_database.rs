@@ -318,3 +318,62 @@ async fn metadata_shows_logical_tables_only() {
     .await
     .expect("timed out");
 }
+
+#[tokio::test]
+async fn sessions_are_the_proxys_and_kill_acts_on_them() {
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let env = start("sessions");
+        let mut app = env.conn("app", "app_pw").await;
+        env.create_tables(&mut app).await;
+        let mut victim = env.conn("app", "app_pw").await;
+        let mut report = env.conn("report", "report_pw").await;
+        let victim_id = victim.id();
+        assert_eq!(
+            rows(&mut victim, "SELECT CONNECTION_ID()").await,
+            vec![vec![Some(victim_id.to_string())]]
+        );
+        let list = rows(&mut app, "SHOW FULL PROCESSLIST").await;
+        let ids: Vec<String> = list.iter().map(|r| r[0].clone().unwrap()).collect();
+        assert!(ids.contains(&victim_id.to_string()), "{list:?}");
+        assert!(ids.contains(&app.id().to_string()), "{list:?}");
+        assert!(!ids.contains(&report.id().to_string()), "another user's session shown: {list:?}");
+        let me = list.iter().find(|r| r[0] == Some(app.id().to_string())).unwrap();
+        assert_eq!(me[1].as_deref(), Some("app"));
+        assert_eq!(me[3].as_deref(), Some("shop"));
+        assert_eq!(me[7].as_deref(), Some("SHOW FULL PROCESSLIST"));
+        let view = rows(
+            &mut app,
+            "SELECT ID, USER, DB FROM information_schema.PROCESSLIST WHERE USER = 'app' ORDER BY ID",
+        )
+        .await;
+        assert_eq!(view.len(), 2, "{view:?}");
+        // Another user's session may not be killed; an unknown id is 1094.
+        assert_eq!(code_of(&mut report, &format!("KILL {victim_id}")).await, 1095);
+        assert_eq!(code_of(&mut app, "KILL 999999").await, 1094);
+        // KILL QUERY cancels the running statement on its backend: 1317.
+        let sleeper = tokio::spawn(async move {
+            let result = victim.query_drop("SELECT SLEEP(30) FROM t_user").await;
+            (victim, result)
+        });
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let started = std::time::Instant::now();
+        app.query_drop(format!("KILL QUERY {victim_id}")).await.expect("KILL QUERY");
+        let (mut victim, result) = sleeper.await.unwrap();
+        assert!(started.elapsed() < Duration::from_secs(10));
+        match result {
+            Err(mysql_async::Error::Server(e)) => assert_eq!(e.code, 1317, "{}", e.message),
+            // MariaDB may end SLEEP early with a result instead of an error.
+            Ok(()) => {}
+            Err(e) => panic!("{e}"),
+        }
+        assert_eq!(rows(&mut victim, "SELECT 1").await, vec![vec![Some("1".into())]]);
+        // KILL ends the session.
+        app.query_drop(format!("KILL {victim_id}")).await.expect("KILL");
+        assert!(victim.query_drop("SELECT 1").await.is_err());
+        // The backend's version is never shown.
+        let version = rows(&mut app, "SELECT VERSION(), @@version").await;
+        assert_eq!(version, vec![vec![Some("8.0.36-shardgate".into()), Some("8.0.36-shardgate".into())]]);
+    })
+    .await
+    .expect("timed out");
+}
