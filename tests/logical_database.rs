@@ -314,6 +314,19 @@ async fn metadata_shows_logical_tables_only() {
         let version = rows(&mut app, "SHOW VARIABLES LIKE 'version'").await;
         assert_eq!(version, vec![vec![Some("version".into()), Some("8.0.36-shardgate".into())]]);
         assert_eq!(rows(&mut app, "SELECT COUNT(*) FROM shop.t_user").await, vec![vec![Some("2".into())]]);
+        // INSERT without a column list, by the column order of the actual table.
+        app.query_drop("INSERT INTO t_order VALUES (21, 3, 7), (22, 3, 8)").await.expect("INSERT without columns");
+        app.exec_drop("INSERT INTO t_order VALUES (?, ?, ?)", (23, 4, 9)).await.expect("prepared INSERT without columns");
+        assert_eq!(
+            rows(&mut app, "SELECT order_id, amount FROM t_order WHERE user_id IN (3, 4) AND order_id > 20 ORDER BY order_id").await,
+            vec![
+                vec![Some("21".into()), Some("7".into())],
+                vec![Some("22".into()), Some("8".into())],
+                vec![Some("23".into()), Some("9".into())],
+            ]
+        );
+        let mut d = env.direct(1).await;
+        assert_eq!(rows(&mut d, "SELECT amount FROM t_order_1 WHERE order_id = 21").await, vec![vec![Some("7".into())]]);
     })
     .await
     .expect("timed out");

@@ -7,6 +7,7 @@ pub mod conns;
 mod facts;
 mod grants;
 mod information_schema;
+mod insert_columns;
 pub mod local;
 mod metadata;
 mod names;
@@ -48,6 +49,8 @@ pub struct Shared {
     pub backend_databases: Vec<String>,
     /// The client sessions, for SHOW PROCESSLIST and KILL.
     pub sessions: registry::Registry,
+    /// Sharded tables' column order, for INSERT without a column list.
+    pub column_order: insert_columns::ColumnOrder,
     next_connection_id: AtomicU32,
 }
 
@@ -65,6 +68,7 @@ impl Shared {
         Ok(Shared {
             backend_databases,
             sessions: registry::Registry::default(),
+            column_order: insert_columns::ColumnOrder::default(),
             config: Arc::new(config),
             backends,
             column_kinds: ColumnKinds::default(),
@@ -818,7 +822,8 @@ impl Session {
         let routed = names_routed_table(self.schema_rules()?, sql.as_bytes()).is_some();
         let mut merge = None;
         let (data_source, backend_sql) = if routed {
-            let plan = self.plan(sql, &[])?;
+            let completed = self.with_column_list(sql).await?;
+            let plan = self.plan(completed.as_deref().unwrap_or(sql), &[])?;
             if let crate::plan::MergePlan::Select(spec) = plan.merge {
                 merge = Some(spec);
             }
