@@ -14,6 +14,9 @@ use super::classify::unquote_string;
 use super::scan::{Scanner, Token};
 use crate::config::Privileges;
 use crate::error::Error;
+use keywords::{keyword, Kw};
+
+mod keywords;
 
 /// Who runs a statement and which names they may use.
 pub struct Subject<'a> {
@@ -44,149 +47,6 @@ pub fn check(sql: &[u8], subject: &Subject<'_>) -> Result<Verdict, Error> {
         state.see(token)?;
     }
     state.finish()
-}
-
-/// The keywords the boundary acts on; every other word is `Other`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-enum Kw {
-    #[default]
-    Other,
-    Select,
-    Read,
-    Insert,
-    Replace,
-    Update,
-    Delete,
-    Ddl,
-    Truncate,
-    Call,
-    Load,
-    Describe,
-    Show,
-    Set,
-    Use,
-    From,
-    Join,
-    Into,
-    Table,
-    Tables,
-    Object,
-    References,
-    To,
-    On,
-    Like,
-    Key,
-    In,
-    Subquery,
-    Modifier,
-    Clause,
-    Database,
-    User,
-    Password,
-    Grant,
-    Global,
-    Local,
-    Infile,
-    Outfile,
-    LoadFile,
-    Definer,
-    Engine,
-    Directory,
-    Data,
-    Kill,
-    Shutdown,
-    Super,
-    Reload,
-    Start,
-    Prepare,
-    Execute,
-    Immediate,
-    BodyStart,
-    For,
-    Full,
-    Status,
-    CurrentUser,
-    Replication,
-    Process,
-    Routine,
-    Columns,
-}
-
-fn keyword(word: &str) -> Kw {
-    let mut buf = [0u8; 16];
-    let Some(slot) = buf.get_mut(..word.len()) else {
-        return Kw::Other;
-    };
-    slot.copy_from_slice(word.as_bytes());
-    slot.make_ascii_uppercase();
-    match &*slot {
-        b"SELECT" => Kw::Select,
-        b"WITH" | b"VALUES" | b"LOCK" | b"DO" => Kw::Read,
-        b"INSERT" => Kw::Insert,
-        b"REPLACE" => Kw::Replace,
-        b"UPDATE" => Kw::Update,
-        b"DELETE" => Kw::Delete,
-        b"CREATE" | b"ALTER" | b"DROP" | b"RENAME" | b"ANALYZE" | b"OPTIMIZE" | b"REPAIR"
-        | b"CHECK" => Kw::Ddl,
-        b"TRUNCATE" => Kw::Truncate,
-        b"CALL" => Kw::Call,
-        b"LOAD" => Kw::Load,
-        b"DESCRIBE" | b"DESC" | b"EXPLAIN" | b"HANDLER" => Kw::Describe,
-        b"SHOW" => Kw::Show,
-        b"SET" => Kw::Set,
-        b"USE" => Kw::Use,
-        b"FROM" => Kw::From,
-        b"JOIN" | b"STRAIGHT_JOIN" => Kw::Join,
-        b"INTO" => Kw::Into,
-        b"TABLE" => Kw::Table,
-        b"TABLES" => Kw::Tables,
-        b"VIEW" | b"PROCEDURE" | b"FUNCTION" | b"TRIGGER" | b"EVENT" | b"SEQUENCE" => Kw::Object,
-        b"REFERENCES" => Kw::References,
-        b"TO" => Kw::To,
-        b"ON" => Kw::On,
-        b"LIKE" => Kw::Like,
-        b"KEY" => Kw::Key,
-        b"IN" => Kw::In,
-        b"EXISTS" | b"ANY" | b"SOME" | b"ALL" | b"AS" | b"LATERAL" | b"NOT" => Kw::Subquery,
-        b"IF" | b"LOW_PRIORITY" | b"HIGH_PRIORITY" | b"DELAYED" | b"IGNORE" | b"QUICK"
-        | b"TEMPORARY" | b"OR" | b"READ" | b"WRITE" | b"ONLY" => Kw::Modifier,
-        b"WHERE" | b"GROUP" | b"ORDER" | b"BY" | b"HAVING" | b"LIMIT" | b"WINDOW" | b"UNION"
-        | b"EXCEPT" | b"INTERSECT" | b"USING" | b"PARTITION" | b"RETURNING" | b"OFFSET" => {
-            Kw::Clause
-        }
-        b"DATABASE" | b"SCHEMA" => Kw::Database,
-        b"USER" | b"ROLE" => Kw::User,
-        b"PASSWORD" => Kw::Password,
-        b"GRANT" | b"REVOKE" => Kw::Grant,
-        b"GLOBAL" | b"PERSIST" | b"PERSIST_ONLY" => Kw::Global,
-        b"LOCAL" => Kw::Local,
-        b"INFILE" => Kw::Infile,
-        b"OUTFILE" | b"DUMPFILE" => Kw::Outfile,
-        b"LOAD_FILE" => Kw::LoadFile,
-        b"DEFINER" => Kw::Definer,
-        b"ENGINE" => Kw::Engine,
-        b"DIRECTORY" => Kw::Directory,
-        b"DATA" | b"INDEX" => Kw::Data,
-        b"KILL" => Kw::Kill,
-        b"SHUTDOWN" => Kw::Shutdown,
-        b"INSTALL" | b"UNINSTALL" | b"CHANGE" | b"STOP" | b"PURGE" | b"BINLOG" => Kw::Super,
-        b"RESET" | b"FLUSH" => Kw::Reload,
-        b"START" => Kw::Start,
-        b"PREPARE" => Kw::Prepare,
-        b"EXECUTE" => Kw::Execute,
-        b"IMMEDIATE" => Kw::Immediate,
-        b"BEGIN" | b"THEN" | b"ELSE" | b"LOOP" | b"REPEAT" => Kw::BodyStart,
-        b"FOR" => Kw::For,
-        b"FULL" | b"SESSION" | b"EXTENDED" => Kw::Full,
-        b"STATUS" => Kw::Status,
-        b"CURRENT_USER" => Kw::CurrentUser,
-        b"MASTER" | b"SLAVE" | b"SLAVES" | b"REPLICA" | b"BINARY" | b"RELAYLOG" => Kw::Replication,
-        b"ENGINE_STATUS" | b"USER_STATISTICS" | b"CLIENT_STATISTICS" | b"TABLE_STATISTICS"
-        | b"INDEX_STATISTICS" | b"ANALYZE_" => Kw::Process,
-        b"PACKAGE" => Kw::Routine,
-        b"COLUMNS" | b"FIELDS" | b"INDEXES" | b"KEYS" => Kw::Columns,
-        _ => Kw::Other,
-    }
 }
 
 /// The shape of a token, as the name rules see it.
