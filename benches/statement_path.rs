@@ -1,11 +1,13 @@
 //! The per-statement work the proxy adds before a statement reaches a
 //! backend: split, classify, and the check that it names no sharded table
 //! (the whole decision for unsharded passthrough), the session effects the
-//! multiplexer reads, next to a full sqlparser parse for scale.
+//! multiplexer reads, next to a full sqlparser parse for scale; and the
+//! boundary check every statement gets.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use shardgate::config;
+use shardgate::config::{self, Privileges};
 use shardgate::session::names_routed_table;
+use shardgate::sql::boundary::{self, Subject};
 use shardgate::sql::{classify, effects, parse, set_kind, split_statements};
 use std::hint::black_box;
 
@@ -49,6 +51,31 @@ fn passthrough_decision(c: &mut Criterion) {
                 black_box(names_routed_table(schema, sql));
             }
         })
+    });
+    let schemas = vec!["shop".to_string()];
+    let backends = vec!["shop_0".to_string(), "shop_1".to_string()];
+    let subject = Subject {
+        user: "app",
+        host: "127.0.0.1",
+        schemas: &schemas,
+        schema: Some("shop"),
+        privileges: Privileges::ALL,
+        backend_databases: &backends,
+    };
+    c.bench_function("boundary check: point select", |b| {
+        b.iter(|| boundary::check(black_box(point_select), &subject))
+    });
+    c.bench_function("passthrough decision with boundary: point select", |b| {
+        b.iter(|| {
+            for sql in split_statements(black_box(point_select)) {
+                black_box(boundary::check(sql, &subject).is_ok());
+                black_box(classify(sql));
+                black_box(names_routed_table(schema, sql));
+            }
+        })
+    });
+    c.bench_function("boundary check: range select", |b| {
+        b.iter(|| boundary::check(black_box(range), &subject))
     });
     c.bench_function("sqlparser parse: point select", |b| {
         b.iter(|| parse(black_box("SELECT c FROM sbtest1 WHERE id=4242")))

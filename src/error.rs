@@ -128,6 +128,45 @@ impl Error {
         )
     }
 
+    /// 1044/42000 as MySQL words it for a statement naming a database the
+    /// user may not use.
+    pub fn database_denied(user: &str, host: &str, database: &str) -> Self {
+        Self::new(
+            1044,
+            "42000",
+            format!("Access denied for user '{user}'@'{host}' to database '{database}'"),
+            Origin::Client,
+        )
+    }
+
+    /// 1227/42000: a statement that needs a server privilege no proxy user has.
+    pub fn server_privilege(privilege: &str) -> Self {
+        Self::new(
+            1227,
+            "42000",
+            format!("Access denied; you need (at least one of) the {privilege} privilege(s) for this operation"),
+            Origin::Client,
+        )
+    }
+
+    /// 1142/42000: a command on a table beyond the user's `privileges`.
+    pub fn command_denied(
+        command: &str,
+        user: &str,
+        host: &str,
+        schema: &str,
+        table: &str,
+    ) -> Self {
+        Self::new(
+            1142,
+            "42000",
+            format!(
+                "{command} command denied to user '{user}'@'{host}' for table `{schema}`.`{table}`"
+            ),
+            Origin::Client,
+        )
+    }
+
     /// 1153/08S01: a client packet over `max_allowed_packet`.
     pub fn packet_too_large() -> Self {
         Self::new(

@@ -2,11 +2,18 @@
 //! schemas are checked by `ShardingRules::build`.
 
 use super::file::{DataSourceConfig, SchemaConfig, ServerConfig, UserConfig, WorkerIdConfig};
-use super::{double_sha1, User};
+use super::{double_sha1, Privileges, User};
 use crate::keygen::MAX_WORKER_ID;
 use crate::rules::is_identifier;
 use crate::backend::Endpoint;
 use std::collections::BTreeMap;
+
+/// The database an endpoint URL names (`shop_0` of `mysql://u:p@h:3306/shop_0`).
+pub fn backend_database(url: &str) -> Option<String> {
+    endpoint(url)
+        .ok()
+        .and_then(|o| o.db_name().map(str::to_string))
+}
 
 /// Checks `[server]`.
 pub(super) fn server(server: &ServerConfig, problems: &mut Vec<String>) {
@@ -161,12 +168,25 @@ pub(super) fn users(
                 None
             }
         };
+        let mut privileges = Privileges::ALL;
+        if let Some(names) = &user.privileges {
+            privileges = Privileges::NONE;
+            for (j, name) in names.iter().enumerate() {
+                match Privileges::named(name) {
+                    Some(p) => privileges = privileges.with(p),
+                    None => problems.push(format!(
+                        "{path}.privileges[{j}]: unknown privilege `{name}`; known: select, insert, update, delete, ddl"
+                    )),
+                }
+            }
+        }
         if let Some(password_sha1) = hash {
             out.push(User {
                 name: user.name.clone(),
                 password_sha1,
                 schemas: user.schemas.clone(),
                 admin: user.admin,
+                privileges,
             });
         }
     }

@@ -132,6 +132,9 @@ pub struct UserConfig {
     /// May run admin statements (SHOW BACKENDS, RELOAD CONFIG, ...).
     #[serde(default)]
     pub admin: bool,
+    /// What the user's statements may do on its tables: of `select`,
+    /// `insert`, `update`, `delete`, `ddl`; absent: all five.
+    pub privileges: Option<Vec<String>>,
 }
 
 /// `[data_sources.NAME]`: one replication group.

@@ -7,7 +7,7 @@ pub mod file;
 mod summary;
 mod toml_error;
 
-pub use check::{endpoint, redact};
+pub use check::{backend_database, endpoint, redact};
 pub use file::{ConfigFile, DataSourceConfig, ServerConfig, TransactionMode, WorkerIdConfig};
 pub use summary::summary;
 
@@ -41,6 +41,57 @@ pub struct User {
     pub schemas: Vec<String>,
     /// May run admin statements.
     pub admin: bool,
+    /// What its statements may do on the tables of its schemas.
+    pub privileges: Privileges,
+}
+
+/// The commands a user may run on the tables of its schemas (`privileges`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Privileges(u8);
+
+impl Privileges {
+    pub const SELECT: Privileges = Privileges(1);
+    pub const INSERT: Privileges = Privileges(2);
+    pub const UPDATE: Privileges = Privileges(4);
+    pub const DELETE: Privileges = Privileges(8);
+    pub const DDL: Privileges = Privileges(16);
+    pub const NONE: Privileges = Privileges(0);
+    pub const ALL: Privileges = Privileges(31);
+    /// Every privilege by its name in the rule file, in the order SHOW GRANTS prints them.
+    pub const NAMES: [(&'static str, Privileges); 5] = [
+        ("select", Privileges::SELECT),
+        ("insert", Privileges::INSERT),
+        ("update", Privileges::UPDATE),
+        ("delete", Privileges::DELETE),
+        ("ddl", Privileges::DDL),
+    ];
+
+    /// The privilege named `name` in the rule file.
+    pub fn named(name: &str) -> Option<Privileges> {
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|&(_, p)| p)
+    }
+
+    /// Whether every privilege of `needed` is held.
+    pub fn contains(self, needed: Privileges) -> bool {
+        self.0 & needed.0 == needed.0
+    }
+
+    /// Both sets together.
+    pub fn with(self, other: Privileges) -> Privileges {
+        Privileges(self.0 | other.0)
+    }
+
+    /// The privileges of `needed` not held.
+    pub fn missing(self, needed: Privileges) -> Privileges {
+        Privileges(needed.0 & !self.0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
 }
 
 impl User {

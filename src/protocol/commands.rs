@@ -111,6 +111,15 @@ pub async fn dispatch(
         return Ok(true);
     };
     conn.binary = false;
+    if session.is_killed() {
+        conn.error(&Error::new(
+            1927,
+            "70100",
+            "Connection was killed",
+            Origin::Client,
+        ));
+        return Ok(false);
+    }
     const QUIT: u8 = Command::COM_QUIT as u8;
     const INIT_DB: u8 = Command::COM_INIT_DB as u8;
     const QUERY: u8 = Command::COM_QUERY as u8;
@@ -301,6 +310,9 @@ async fn change_user(
 /// data source for their metadata; statements the session answers itself
 /// are registered with their `?` count.
 async fn prepare(conn: &mut ClientConn, session: &mut Session, sql: &str) {
+    if let Err(e) = session.check_boundary(sql.as_bytes()) {
+        return conn.error(&e);
+    }
     let kind = classify(sql);
     let result = match kind {
         StatementKind::Empty => Err(Error::empty_query()),

@@ -4,8 +4,15 @@
 //! tables, and writes the answer to a [`Reply`].
 
 pub mod conns;
+mod facts;
+mod grants;
+mod information_schema;
+mod insert_columns;
 pub mod local;
+mod metadata;
+mod names;
 pub mod prepared;
+pub mod registry;
 pub mod reply;
 mod routed;
 mod sql_prepared;
@@ -20,6 +27,7 @@ use crate::execute::{relay_execute, Backends, PooledConn, RawExecute};
 use crate::key_service::KeyService;
 use crate::keygen::{Clock, KeyGenerator, SystemClock};
 use crate::rules::{SchemaRules, TableKind};
+use crate::sql::boundary::{self, Subject, Verdict};
 use crate::sql::scan::{Scanner, Token};
 use crate::sql::{classify, split_statements, StatementKind};
 use conns::SessionConns;
@@ -41,6 +49,12 @@ pub struct Shared {
     pub keys: KeyGenerator,
     /// Claims segments and leases the worker id for `keys`.
     key_service: KeyService,
+    /// Every database the data sources' endpoints name: never a client's.
+    pub backend_databases: Vec<String>,
+    /// The client sessions, for SHOW PROCESSLIST and KILL.
+    pub sessions: registry::Registry,
+    /// Sharded tables' column order, for INSERT without a column list.
+    pub column_order: insert_columns::ColumnOrder,
     next_connection_id: AtomicU32,
 }
 
@@ -56,7 +70,16 @@ impl Shared {
             rand::random::<u64>()
         );
         let key_service = KeyService::start(&keys, &backends, clock, owner)?;
+        let backend_databases = config
+            .data_sources
+            .values()
+            .flat_map(|ds| std::iter::once(&ds.primary).chain(&ds.replicas))
+            .filter_map(|url| crate::config::backend_database(url))
+            .collect();
         Ok(Shared {
+            backend_databases,
+            sessions: registry::Registry::default(),
+            column_order: insert_columns::ColumnOrder::default(),
             config: Arc::new(config),
             backends,
             column_kinds: ColumnKinds::default(),
@@ -127,6 +150,20 @@ pub struct Session {
     /// SQL-level prepared statements on sharded tables, by lower-case
     /// name: their text, planned at each EXECUTE (see `sql_prepared`).
     sql_prepared: std::collections::HashMap<String, String>,
+    /// This session's row in the registry, removed when the session is dropped.
+    registered: Option<Registered>,
+}
+
+/// A session's registry row; dropping it removes the row.
+struct Registered {
+    shared: Arc<Shared>,
+    entry: Arc<registry::Entry>,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.shared.sessions.remove(self.entry.id);
+    }
 }
 
 impl Session {
@@ -145,6 +182,7 @@ impl Session {
             statements: PreparedStatements::default(),
             client_execute: None,
             sql_prepared: std::collections::HashMap::new(),
+            registered: None,
         }
     }
 
@@ -163,8 +201,26 @@ impl Session {
             self.check_schema(&user, schema)?;
             self.schema = Some(schema.to_string());
         }
+        self.registered = None;
+        let entry = self.shared.sessions.add(
+            self.connection_id,
+            &self.client_host,
+            &user.name,
+            self.schema.as_deref(),
+        );
+        self.registered = Some(Registered {
+            shared: self.shared.clone(),
+            entry,
+        });
         self.user = Some(user);
         Ok(())
+    }
+
+    /// Whether a `KILL` ended this session.
+    pub fn is_killed(&self) -> bool {
+        self.registered
+            .as_ref()
+            .is_some_and(|r| r.entry.is_killed())
     }
 
     fn check_schema(&self, user: &User, schema: &str) -> Result<(), Error> {
@@ -238,13 +294,43 @@ impl Session {
             )));
             return;
         }
+        // Every statement is checked before the first one runs.
+        let mut verdicts = Vec::with_capacity(statements.len());
+        for sql in &statements {
+            match self.check_boundary(sql) {
+                Ok(verdict) => verdicts.push(verdict),
+                Err(e) => {
+                    reply.error(&e);
+                    return;
+                }
+            }
+        }
         let last = statements.len() - 1;
-        for (i, sql) in statements.into_iter().enumerate() {
-            if let Err(e) = self.run(sql, None, reply, i < last).await {
+        for (i, (sql, verdict)) in statements.into_iter().zip(verdicts).enumerate() {
+            if let Err(e) = self.run_checked(sql, None, reply, i < last, verdict).await {
+                let e = self.logical_error(e);
                 reply.error(&e);
                 return;
             }
         }
+    }
+
+    /// Checks a statement against the boundary (sql.md, "The logical
+    /// database"): its names, the user's privileges, server privileges.
+    pub fn check_boundary(&self, sql: &[u8]) -> Result<Verdict, Error> {
+        let user = self
+            .user
+            .as_ref()
+            .ok_or_else(|| Error::internal("not logged in"))?;
+        let subject = Subject {
+            user: &user.name,
+            host: &self.client_host,
+            schemas: &user.schemas,
+            schema: self.schema.as_deref(),
+            privileges: user.privileges,
+            backend_databases: &self.shared.backend_databases,
+        };
+        boundary::check(sql, &subject)
     }
 
     /// Runs one statement. Errors returned are written by the caller; a
@@ -257,7 +343,13 @@ impl Session {
         reply: &mut R,
         more_after: bool,
     ) -> Result<(), Error> {
-        let result = self.run_statement(sql, params, reply, more_after).await;
+        let result = match self.check_boundary(sql) {
+            Ok(verdict) => self
+                .run_checked(sql, params, reply, more_after, verdict)
+                .await
+                .map_err(|e| self.logical_error(e)),
+            Err(e) => Err(e),
+        };
         self.client_execute = None;
         self.conns
             .finish_statement(&crate::sql::effects(sql), result.is_err());
@@ -277,15 +369,62 @@ impl Session {
         self.conns.set_found_rows(on);
     }
 
+
+    /// A backend's error with logical names in place of actual ones.
+    fn logical_error(&self, error: Error) -> Error {
+        if error.origin != crate::error::Origin::Backend {
+            return error;
+        }
+        let schemas = self
+            .user
+            .as_ref()
+            .map(|u| u.schemas.clone())
+            .unwrap_or_default();
+        names::Renamer::new(&self.shared.config, &schemas).error(error)
+    }
+
+    /// Runs one statement the boundary allowed, shown in the registry while it runs.
+    async fn run_checked<R: Reply>(
+        &mut self,
+        sql: &[u8],
+        params: Params,
+        reply: &mut R,
+        more_after: bool,
+        verdict: Verdict,
+    ) -> Result<(), Error> {
+        if let Some(r) = &self.registered {
+            r.entry.running(sql, self.schema.as_deref());
+        }
+        let result = self
+            .run_statement(sql, params, reply, more_after, verdict)
+            .await;
+        if let Some(r) = &self.registered {
+            r.entry.idle();
+        }
+        result
+    }
+
     async fn run_statement<R: Reply>(
         &mut self,
         sql: &[u8],
         params: Params,
         reply: &mut R,
         more_after: bool,
+        verdict: Verdict,
     ) -> Result<(), Error> {
         let more = more_results(more_after);
-        match classify(sql) {
+        let kind = classify(sql);
+        if verdict.information_schema
+            && matches!(
+                kind,
+                StatementKind::Select | StatementKind::Other | StatementKind::Write
+            )
+        {
+            return self
+                .information_schema_query(sql, params, reply, more_after)
+                .await;
+        }
+        match kind {
             StatementKind::Empty => Err(Error::empty_query()),
             StatementKind::Use(schema) => {
                 self.use_schema(&schema)?;
@@ -316,7 +455,24 @@ impl Session {
             StatementKind::ShowTables { full, from, like } => {
                 self.show_tables(full, from, like, reply, more).await
             }
-            StatementKind::Kill => Err(Error::not_supported("KILL through the proxy")),
+            StatementKind::Kill => {
+                self.kill(sql).await?;
+                reply.ok(&OkInfo::default(), self.status() | more);
+                Ok(())
+            }
+            StatementKind::ShowGrants { for_user } => {
+                let user = self
+                    .user
+                    .as_ref()
+                    .ok_or_else(|| Error::internal("not logged in"))?;
+                let result = grants::show_grants(user, &self.client_host, for_user.as_deref())?;
+                self.send_local(result, reply, more).await
+            }
+            StatementKind::ShowProcesslist { full } => {
+                let result = facts::processlist(&self.visible_sessions(), full);
+                self.send_local(result, reply, more).await
+            }
+            StatementKind::Metadata => self.metadata(sql, reply, more).await,
             StatementKind::Admin => self.run_admin(sql, reply, more).await,
             StatementKind::Select => {
                 let facts = SessionFacts {
@@ -549,7 +705,35 @@ impl Session {
         if names_routed_table(rules, sql).is_some() {
             return self.run_routed(sql, params, reply, more_after).await;
         }
-        let data_source = rules.default_data_source.clone();
+        if let Some(text) = std::str::from_utf8(sql)
+            .ok()
+            .filter(|_| sql.contains(&b'.'))
+        {
+            // `shop.t` names the logical schema; the backend knows it by its database's name.
+            let database = names::backend_database(&self.shared.config, &rules.default_data_source)
+                .unwrap_or_default();
+            let rewritten = names::rewrite_identifiers(text, |word, qualifier| {
+                (qualifier && word == rules.name && word != database).then(|| database.clone())
+            });
+            if rewritten != text {
+                return self
+                    .pass_through_unsharded(rewritten.as_bytes(), params, reply, more_after)
+                    .await;
+            }
+        }
+        self.pass_through_unsharded(sql, params, reply, more_after)
+            .await
+    }
+
+    /// A statement on unsharded tables only, as the backend must receive it.
+    async fn pass_through_unsharded<R: Reply>(
+        &mut self,
+        sql: &[u8],
+        params: Params,
+        reply: &mut R,
+        more_after: bool,
+    ) -> Result<(), Error> {
+        let data_source = self.schema_rules()?.default_data_source.clone();
         if !self.autocommit {
             // With autocommit off every statement runs inside a transaction,
             // which the status below must already show.
@@ -559,6 +743,9 @@ impl Session {
         let status = self.status();
         let client_execute = self.client_execute.take();
         let conn = self.conns.conn(&self.shared.backends, &data_source).await?;
+        if let Some(r) = &self.registered {
+            r.entry.on_backend(&data_source, conn.conn.thread_id);
+        }
         let relayed = match (params, client_execute) {
             (Some(_), Some(execute)) => {
                 let sql: Arc<str> = Arc::from(utf8(sql)?);
@@ -735,7 +922,8 @@ impl Session {
         let routed = names_routed_table(self.schema_rules()?, sql.as_bytes()).is_some();
         let mut merge = None;
         let (data_source, backend_sql) = if routed {
-            let plan = self.plan(sql, &[])?;
+            let completed = self.with_column_list(sql).await?;
+            let plan = self.plan(completed.as_deref().unwrap_or(sql), &[])?;
             if let crate::plan::MergePlan::Select(spec) = plan.merge {
                 merge = Some(spec);
             }

@@ -288,12 +288,15 @@ impl Session {
             Error::not_supported("statements on sharded tables that are not valid UTF-8")
         })?;
         let binary = params.is_some();
+        let completed = self.with_column_list(text).await?;
+        let text = completed.as_deref().unwrap_or(text);
         let plan = self.plan(text, params.as_deref().unwrap_or(&[]))?;
         let kind = crate::sql::classify(sql);
         let is_write = kind == crate::sql::StatementKind::Write;
         self.execute_plan(plan, binary, is_write, reply, more_after)
             .await?;
         if is_ddl(text) {
+            self.shared.column_order.clear();
             self.shared.refresh_column_kinds().await;
         }
         Ok(())

@@ -36,6 +36,16 @@ pub enum StatementKind {
         /// The LIKE pattern, unquoted.
         like: Option<String>,
     },
+    /// `SHOW GRANTS [FOR user]`: the proxy user's privileges.
+    ShowGrants {
+        /// The account of `FOR`, as written (`CURRENT_USER` for the session's own).
+        for_user: Option<String>,
+    },
+    /// `SHOW [FULL] PROCESSLIST`: the proxy's sessions.
+    ShowProcesslist { full: bool },
+    /// Other `SHOW`, `DESCRIBE`/`DESC`/`EXPLAIN`: answered from a backend
+    /// with actual names turned into logical ones.
+    Metadata,
     /// `SELECT ...` (and `WITH ...`, `(SELECT ...)`).
     Select,
     /// `INSERT`, `REPLACE`, `UPDATE`, `DELETE`.
@@ -97,6 +107,7 @@ pub fn classify(sql: &(impl AsRef<[u8]> + ?Sized)) -> StatementKind {
             _ => StatementKind::Other,
         },
         "KILL" => StatementKind::Kill,
+        "DESCRIBE" | "DESC" | "EXPLAIN" => StatementKind::Metadata,
         "PREVIEW" => StatementKind::Admin,
         "RELOAD" => match tokens.next() {
             Some(t) if is_keyword(&t, "CONFIG") => StatementKind::Admin,
@@ -167,12 +178,38 @@ fn classify_show(mut tokens: Scanner<'_>) -> StatementKind {
     if next.is_some_and(|t| admin.iter().any(|kw| is_keyword(&t, kw))) {
         return StatementKind::Admin;
     }
+    if next.is_some_and(|t| is_keyword(&t, "GRANTS")) {
+        return match (tokens.next(), tokens.next()) {
+            (None, _) => StatementKind::ShowGrants { for_user: None },
+            (Some(t), Some(user)) if is_keyword(&t, "FOR") => {
+                let start = match user {
+                    Token::Word(w) | Token::Quoted(w) | Token::Str(w) => w,
+                    _ => "",
+                };
+                let mut account = match user {
+                    Token::Str(s) => unquote_string(s),
+                    _ => unquote(start),
+                };
+                // `'app'@'%'` arrives as a string then a variable token.
+                if let Some(Token::Variable(host)) = tokens.next() {
+                    account.push_str(host);
+                }
+                StatementKind::ShowGrants {
+                    for_user: Some(account),
+                }
+            }
+            _ => StatementKind::Metadata,
+        };
+    }
     let full = next.is_some_and(|t| is_keyword(&t, "FULL"));
     if full {
         next = tokens.next();
     }
+    if next.is_some_and(|t| is_keyword(&t, "PROCESSLIST")) && tokens.clone().next().is_none() {
+        return StatementKind::ShowProcesslist { full };
+    }
     if !next.is_some_and(|t| is_keyword(&t, "TABLES")) {
-        return StatementKind::Other;
+        return StatementKind::Metadata;
     }
     let mut from = None;
     let mut like = None;
@@ -180,7 +217,7 @@ fn classify_show(mut tokens: Scanner<'_>) -> StatementKind {
     if next.is_some_and(|t| is_keyword(&t, "FROM") || is_keyword(&t, "IN")) {
         match tokens.next() {
             Some(Token::Word(db)) | Some(Token::Quoted(db)) => from = Some(unquote(db)),
-            _ => return StatementKind::Other,
+            _ => return StatementKind::Metadata,
         }
         next = tokens.next();
     }
@@ -188,9 +225,9 @@ fn classify_show(mut tokens: Scanner<'_>) -> StatementKind {
         None => {}
         Some(t) if is_keyword(&t, "LIKE") => match (tokens.next(), tokens.next()) {
             (Some(Token::Str(p)), None) => like = Some(unquote_string(p)),
-            _ => return StatementKind::Other,
+            _ => return StatementKind::Metadata,
         },
-        Some(_) => return StatementKind::Other,
+        Some(_) => return StatementKind::Metadata,
     }
     StatementKind::ShowTables { full, from, like }
 }
@@ -324,8 +361,26 @@ mod tests {
                     like: None,
                 },
             ),
-            ("SHOW TABLES WHERE x", StatementKind::Other),
-            ("SHOW VARIABLES LIKE 'a'", StatementKind::Other),
+            ("SHOW TABLES WHERE x", StatementKind::Metadata),
+            ("SHOW VARIABLES LIKE 'a'", StatementKind::Metadata),
+            ("DESC t", StatementKind::Metadata),
+            ("SHOW GRANTS", StatementKind::ShowGrants { for_user: None }),
+            (
+                "SHOW GRANTS FOR CURRENT_USER",
+                StatementKind::ShowGrants {
+                    for_user: Some("CURRENT_USER".into()),
+                },
+            ),
+            (
+                "SHOW GRANTS FOR 'app'@'%'",
+                StatementKind::ShowGrants {
+                    for_user: Some("app@'%'".into()),
+                },
+            ),
+            (
+                "SHOW FULL PROCESSLIST",
+                StatementKind::ShowProcesslist { full: true },
+            ),
             ("XA START 'x'", StatementKind::Stateful),
             ("CREATE TEMPORARY TABLE t (a int)", StatementKind::Stateful),
             ("CREATE TABLE t (a int)", StatementKind::Other),

@@ -4,6 +4,7 @@
 //! sharding conditions, values and placeholders it holds.
 
 pub mod aggregates;
+pub mod boundary;
 pub mod classify;
 pub mod conditions;
 pub mod context;

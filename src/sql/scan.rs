@@ -24,7 +24,8 @@ pub enum Token<'a> {
 }
 
 /// Iterates over the tokens of `sql`, skipping whitespace and comments
-/// (`/*! ... */` version comments are read as code, as MySQL does).
+/// (`/*! ... */` and `/*M! ... */` version comments are read as code, as
+/// the server does).
 #[derive(Clone)]
 pub struct Scanner<'a> {
     text: &'a [u8],
@@ -71,9 +72,14 @@ impl<'a> Scanner<'a> {
                     self.skip_line()
                 }
                 b'/' if self.peek(1) == Some(b'*') => {
-                    if self.peek(2) == Some(b'!') {
+                    let opener = match (self.peek(2), self.peek(3)) {
+                        (Some(b'!'), _) => 3,
+                        (Some(b'M'), Some(b'!')) => 4, // MariaDB's own executable comment
+                        _ => 0,
+                    };
+                    if opener > 0 {
                         // Executable comment: skip the opener and its version digits.
-                        self.pos += 3;
+                        self.pos += opener;
                         while self.peek(0).is_some_and(|c| c.is_ascii_digit()) {
                             self.pos += 1;
                         }
