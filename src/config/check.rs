@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 pub fn backend_database(url: &str) -> Option<String> {
     endpoint(url)
         .ok()
-        .and_then(|o| o.db_name().map(str::to_string))
+        .map(|o| o.database).filter(|d| !d.is_empty())
 }
 
 /// Checks `[server]`.

@@ -168,7 +168,7 @@ pub async fn dispatch(
         EXECUTE => execute(conn, session, body).await,
         FETCH => {
             conn.binary = true;
-            if let Err(e) = session.fetch(body, conn).await {
+            if let Err(e) = session.fetch_cursor(body, conn).await {
                 conn.error(&e);
             }
             session.finish_command();

@@ -829,7 +829,7 @@ impl Session {
 
     /// COM_STMT_FETCH: more rows of the cursor an execute opened, from the
     /// connection that holds it.
-    pub async fn fetch<R: Reply>(&mut self, body: &[u8], reply: &mut R) -> Result<(), Error> {
+    pub async fn fetch_cursor<R: Reply>(&mut self, body: &[u8], reply: &mut R) -> Result<(), Error> {
         let mut r = crate::protocol::wire::Reader::new(body);
         let (Ok(id), Ok(rows)) = (r.u32(), r.u32()) else {
             return Err(Error::wrong_arguments("mysqld_stmt_fetch"));
