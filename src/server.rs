@@ -119,7 +119,7 @@ impl SessionThreads {
                 idle_threads.push(sender.clone());
             }
             next = loop {
-                let shed = self.shared.backends.shed_requested().notified();
+                let shed = self.shared.shed_requested().notified();
                 tokio::pin!(shed);
                 shed.as_mut().enable();
                 // Sessions elsewhere may be waiting for a connection this thread parks.
@@ -158,7 +158,7 @@ pub async fn run(
 ) -> std::io::Result<()> {
     STARTED.get_or_init(Instant::now);
     let limit = Arc::new(Semaphore::new(
-        shared.config.server.max_connections as usize,
+        shared.current().config.server.max_connections as usize,
     ));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let threads = Arc::new(SessionThreads {
@@ -183,6 +183,8 @@ pub async fn run(
             _ = &mut stop => break,
         };
         let Ok(permit) = limit.clone().try_acquire_owned() else {
+            shared.metrics.connections_refused.inc();
+            tracing::warn!(peer = ?stream.peer_addr().ok(), "connection refused: max_connections reached");
             tokio::spawn(refuse_too_many(stream));
             continue;
         };

@@ -2,6 +2,9 @@
 //! (`PREVIEW`), the rules (`SHOW SHARDING RULES`) and the backends
 //! (`SHOW BACKENDS`). Each builds a small result set from pure data.
 
+pub mod http;
+pub mod metrics;
+
 use crate::execute::Backends;
 use crate::plan::ExecutionPlan;
 use crate::rules::ShardingRules;

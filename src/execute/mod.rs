@@ -6,6 +6,7 @@
 pub mod fetch;
 pub mod metadata;
 mod relay;
+mod reload;
 
 pub use fetch::{exec_drop, fetch_rows, Rows};
 

@@ -107,6 +107,10 @@ pub async fn dispatch(
         return Ok(true);
     };
     conn.binary = false;
+    if let Err(e) = session.begin_command() {
+        conn.error(&e);
+        return Ok(false);
+    }
     const QUIT: u8 = Command::COM_QUIT as u8;
     const INIT_DB: u8 = Command::COM_INIT_DB as u8;
     const QUERY: u8 = Command::COM_QUERY as u8;

@@ -211,14 +211,27 @@ pub async fn serve(
         }
     };
     let _ = stream.set_nodelay(true);
-    let max_packet = shared.config.server.max_allowed_packet;
+    let max_packet = shared.current().config.server.max_allowed_packet;
     let connection_id = shared.next_connection_id();
     let mut conn = ClientConn::new(stream, max_packet);
+    let counted = shared.clone();
+    let metrics = &counted.metrics;
     let mut session = Session::new(shared, connection_id, peer.ip().to_string(), idle);
     let span = tracing::info_span!("conn", id = connection_id, peer = %peer);
+    metrics.connections_total.inc();
+    metrics.connections_current.inc();
+    tracing::info!(parent: &span, "connection opened");
+    let opened = std::time::Instant::now();
     if let Err(e) = commands_loop(&mut conn, &mut session, shutdown, &span).await {
         tracing::debug!(parent: &span, "connection ended: {e}");
     }
+    metrics.connections_current.dec();
+    tracing::info!(
+        parent: &span,
+        user = session.user_name(),
+        seconds = opened.elapsed().as_secs(),
+        "connection closed"
+    );
     session.close().await
 }
 

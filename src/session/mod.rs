@@ -4,12 +4,16 @@
 //! tables, and writes the answer to a [`Reply`].
 
 pub mod conns;
+mod health;
 pub mod local;
+mod observe;
 pub mod prepared;
+mod reload;
 pub mod reply;
 mod routed;
 mod variables;
 
+use crate::admin::metrics::{Metrics, StatementLabel};
 use crate::admin::{self, AdminStatement};
 use crate::config::{Config, User};
 use crate::error::Error;
@@ -19,6 +23,7 @@ use crate::keygen::{KeyGenerator, SystemClock};
 use crate::rules::{SchemaRules, TableKind};
 use crate::sql::scan::{Scanner, Token};
 use crate::sql::{classify, split_statements, StatementKind};
+use arc_swap::ArcSwap;
 use conns::SessionConns;
 use local::{LocalResult, SessionFacts};
 use mysql_async::prelude::Queryable;
@@ -27,39 +32,74 @@ use mysql_common::packets::Column;
 use mysql_common::value::Value;
 use prepared::PreparedStatements;
 use reply::{OkInfo, Reply};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
-/// What every session shares: the validated rules, the backend pools, the
-/// sharding columns' types and the key generator.
+/// What every session shares: the rules and backend pools in force (one
+/// [`Generation`], swapped whole by a reload), the sharding columns' types,
+/// the key generator and the metrics.
 pub struct Shared {
-    pub config: Arc<Config>,
-    pub backends: Backends,
+    generation: ArcSwap<Generation>,
     pub column_kinds: ColumnKinds,
     pub keys: KeyGenerator,
+    pub metrics: Metrics,
+    pub audit: observe::AuditLog,
+    /// The rule file a reload re-reads; none when started from text.
+    config_path: Option<PathBuf>,
+    /// Serialises reloads (SIGHUP and RELOAD CONFIG may race).
+    reloading: tokio::sync::Mutex<()>,
+    /// Told when sessions wait for a backend connection; the same across generations.
+    shed: Arc<tokio::sync::Notify>,
     next_connection_id: AtomicU32,
 }
 
 impl Shared {
     pub fn new(config: Config) -> Result<Shared, Error> {
+        Self::with_path(config, None)
+    }
+
+    /// Shared state whose `RELOAD CONFIG` and SIGHUP re-read `path`.
+    pub fn with_path(config: Config, path: Option<PathBuf>) -> Result<Shared, Error> {
         let backends = Backends::new(&config)?;
         let keys = KeyGenerator::new(config.server.worker_id, Arc::new(SystemClock))
             .map_err(|e| Error::internal(format!("server.worker_id: {e}")))?;
+        let shed = backends.shed_handle();
         Ok(Shared {
-            config: Arc::new(config),
-            backends,
+            generation: ArcSwap::from_pointee(Generation {
+                config: Arc::new(config),
+                backends,
+            }),
             column_kinds: ColumnKinds::default(),
             keys,
+            metrics: Metrics::new(),
+            audit: observe::AuditLog::default(),
+            config_path: path,
+            reloading: tokio::sync::Mutex::new(()),
+            shed,
             next_connection_id: AtomicU32::new(1),
         })
+    }
+
+    /// The rules and backends in force now.
+    pub fn current(&self) -> Arc<Generation> {
+        self.generation.load_full()
+    }
+
+    /// Resolves when some session waits for a connection that only an idle
+    /// one being closed can free.
+    pub fn shed_requested(&self) -> &tokio::sync::Notify {
+        &self.shed
     }
 
     /// Reads the sharding columns' types from the backends; problems are
     /// logged (the proxy runs with backends down and reads them later).
     pub async fn refresh_column_kinds(&self) {
+        let generation = self.current();
         for problem in self
             .column_kinds
-            .refresh(&self.config.rules, &self.backends)
+            .refresh(&generation.config.rules, &generation.backends)
             .await
         {
             tracing::warn!("reading sharding column types: {problem}");
@@ -72,12 +112,21 @@ impl Shared {
     }
 }
 
+/// The rules and backend pools one reload put in force. A statement runs
+/// wholly on the generation it began with.
+pub struct Generation {
+    pub config: Arc<Config>,
+    pub backends: Backends,
+}
+
 /// Parameters of a statement: none for the text protocol, values for COM_STMT_EXECUTE.
 pub type Params = Option<Vec<Value>>;
 
 /// One client's session.
 pub struct Session {
     shared: Arc<Shared>,
+    /// The rules and backends this session's current statement runs on.
+    generation: Arc<Generation>,
     pub connection_id: u32,
     /// The logged-in user (set by [`Session::login`]).
     user: Option<User>,
@@ -93,6 +142,8 @@ pub struct Session {
     last_insert_id: u64,
     conns: SessionConns,
     pub statements: PreparedStatements,
+    /// The data sources the current statement ran on (for the slow log and the audit log).
+    touched: Vec<String>,
 }
 
 impl Session {
@@ -104,6 +155,7 @@ impl Session {
         idle: crate::execute::IdleConns,
     ) -> Self {
         Session {
+            generation: shared.current(),
             shared,
             connection_id,
             user: None,
@@ -114,16 +166,17 @@ impl Session {
             last_insert_id: 0,
             conns: SessionConns::new(idle),
             statements: PreparedStatements::default(),
+            touched: Vec::new(),
         }
     }
 
     pub fn config(&self) -> &Config {
-        &self.shared.config
+        &self.generation.config
     }
 
     /// Looks up a user by name.
     pub fn find_user(&self, name: &str) -> Option<&User> {
-        self.shared.config.users.iter().find(|u| u.name == name)
+        self.generation.config.users.iter().find(|u| u.name == name)
     }
 
     /// Logs `user` in, with `schema` from the handshake if given.
@@ -137,7 +190,7 @@ impl Session {
     }
 
     fn check_schema(&self, user: &User, schema: &str) -> Result<(), Error> {
-        if !self.shared.config.rules.schemas.contains_key(schema) {
+        if !self.generation.config.rules.schemas.contains_key(schema) {
             return Err(Error::unknown_database(schema));
         }
         if !user.may_use(schema) {
@@ -146,7 +199,8 @@ impl Session {
         Ok(())
     }
 
-    fn user_name(&self) -> &str {
+    /// The logged-in user's name, empty before login.
+    pub fn user_name(&self) -> &str {
         self.user.as_ref().map(|u| u.name.as_str()).unwrap_or("")
     }
 
@@ -184,7 +238,7 @@ impl Session {
                 .map(String::as_str)
                 .ok_or_else(Error::no_database)?,
         };
-        self.shared
+        self.generation
             .config
             .rules
             .schemas
@@ -225,8 +279,27 @@ impl Session {
         reply: &mut R,
         more_after: bool,
     ) -> Result<(), Error> {
+        let started = Instant::now();
+        let kind = classify(sql);
+        let label = StatementLabel::of(&kind, sql);
+        let result = self.run_kind(kind, sql, params, reply, more_after).await;
+        let elapsed = started.elapsed();
+        let error = result.as_ref().err().map(|e| e.code);
+        self.shared.metrics.statement(label, error, elapsed);
+        self.statement_done(sql, elapsed, result.as_ref().err());
+        result
+    }
+
+    async fn run_kind<R: Reply>(
+        &mut self,
+        kind: StatementKind,
+        sql: &[u8],
+        params: Params,
+        reply: &mut R,
+        more_after: bool,
+    ) -> Result<(), Error> {
         let more = more_results(more_after);
-        match classify(sql) {
+        match kind {
             StatementKind::Empty => Err(Error::empty_query()),
             StatementKind::Use(schema) => {
                 self.use_schema(&schema)?;
@@ -261,7 +334,7 @@ impl Session {
             StatementKind::Admin => self.run_admin(sql, reply, more).await,
             StatementKind::Select => {
                 let facts = SessionFacts {
-                    server_version: &self.shared.config.server.server_version,
+                    server_version: &self.generation.config.server.server_version,
                     schema: self.schema.as_deref(),
                     user: self.user_name(),
                     client_host: &self.client_host,
@@ -304,7 +377,7 @@ impl Session {
             return Err(Error::admin_required(&first.to_ascii_uppercase()));
         }
         let result = match statement {
-            AdminStatement::ShowBackends => admin::backends(&self.shared.backends),
+            AdminStatement::ShowBackends => admin::backends(&self.generation.backends),
             AdminStatement::ShowShardingRules(from) => {
                 let schemas: Vec<&str> = match &from {
                     Some(s) => {
@@ -313,13 +386,17 @@ impl Session {
                     }
                     None => user.schemas.iter().map(String::as_str).collect(),
                 };
-                admin::sharding_rules(&self.shared.config.rules, &schemas)
+                admin::sharding_rules(&self.generation.config.rules, &schemas)
             }
             AdminStatement::Preview(statement) => admin::preview(&self.plan(statement, &[])?),
             AdminStatement::ReloadConfig => {
-                return Err(Error::not_supported(
-                    "RELOAD CONFIG (comes with hot reload)",
-                ))
+                let summary = self.shared.reload().await?;
+                let ok = OkInfo {
+                    info: summary,
+                    ..OkInfo::default()
+                };
+                reply.ok(&ok, self.status() | more);
+                return Ok(());
             }
         };
         self.send_local(
@@ -377,7 +454,10 @@ impl Session {
             })
             .collect();
         let query = format!("SELECT {}", exprs.join(", "));
-        let (conn, ds) = self.conns.conn(&self.shared.backends, &data_source).await?;
+        let (conn, ds) = self
+            .conns
+            .conn(&self.generation.backends, &data_source)
+            .await?;
         let ds = ds.to_string();
         let fetched = match fetch_one_row(conn, &query).await {
             Err(mysql_async::Error::Server(e)) if e.code == 1193 => {
@@ -435,7 +515,10 @@ impl Session {
                 status.remove(StatusFlags::SERVER_STATUS_IN_TRANS);
             }
         }
-        let (conn, ds) = self.conns.conn(&self.shared.backends, &data_source).await?;
+        let (conn, ds) = self
+            .conns
+            .conn(&self.generation.backends, &data_source)
+            .await?;
         let ds = ds.to_string();
         let sent = match params {
             Some(values) => {
@@ -472,16 +555,19 @@ impl Session {
             return self.run_routed(sql, params, reply, more_after).await;
         }
         let data_source = rules.default_data_source.clone();
+        self.touched.push(data_source.clone());
         if !self.autocommit {
             // With autocommit off every statement runs inside a transaction,
             // which the status below must already show.
-            self.conns.conn(&self.shared.backends, &data_source).await?;
+            self.conns
+                .conn(&self.generation.backends, &data_source)
+                .await?;
             self.conns.mark_in_transaction(&data_source);
         }
         let status = self.status();
         let backend = self
             .conns
-            .backend(&self.shared.backends, &data_source)
+            .backend(&self.generation.backends, &data_source)
             .await?;
         match params {
             Some(values) => {
@@ -519,7 +605,7 @@ impl Session {
             None => self.schema.clone().ok_or_else(Error::no_database)?,
         };
         let rules = self
-            .shared
+            .generation
             .config
             .rules
             .schemas
@@ -528,7 +614,7 @@ impl Session {
             .clone();
         let (conn, ds) = self
             .conns
-            .conn(&self.shared.backends, &rules.default_data_source)
+            .conn(&self.generation.backends, &rules.default_data_source)
             .await?;
         let ds = ds.to_string();
         let rows: Vec<(String, String)> = conn
@@ -577,7 +663,10 @@ impl Session {
         &mut self,
         data_source: &str,
     ) -> Result<(&mut mysql_async::Conn, String), Error> {
-        let (conn, ds) = self.conns.conn(&self.shared.backends, data_source).await?;
+        let (conn, ds) = self
+            .conns
+            .conn(&self.generation.backends, data_source)
+            .await?;
         let ds = ds.to_string();
         Ok((conn, ds))
     }

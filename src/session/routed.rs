@@ -3,6 +3,7 @@
 
 use super::reply::{OkInfo, Reply};
 use super::{more_results, Session};
+use crate::admin::metrics::Fanout;
 use crate::error::Error;
 use crate::execute::{relay_binary, relay_text, run_ok, stream_rows};
 use crate::plan::{ExecutionPlan, ExecutionUnit, MergePlan};
@@ -60,6 +61,7 @@ impl Session {
     ) -> Result<(), Error> {
         let more = more_results(more_after);
         let generated = plan.generated_key;
+        self.shared.metrics.units(self.fanout(&plan));
         match plan.merge {
             MergePlan::Single => {
                 let Some(unit) = plan.units.into_iter().next() else {
@@ -68,7 +70,7 @@ impl Session {
                 let status = self.status();
                 let (conn, ds) = self
                     .conns
-                    .conn(&self.shared.backends, &unit.data_source)
+                    .conn(&self.generation.backends, &unit.data_source)
                     .await?;
                 let ds = ds.to_string();
                 match generated {
@@ -93,7 +95,7 @@ impl Session {
                 for (i, unit) in plan.units.into_iter().enumerate() {
                     let (conn, ds) = self
                         .conns
-                        .conn(&self.shared.backends, &unit.data_source)
+                        .conn(&self.generation.backends, &unit.data_source)
                         .await?;
                     let ds = ds.to_string();
                     let params = binary.then_some(unit.params);
@@ -165,7 +167,7 @@ impl Session {
             self.conns.begin(b"START TRANSACTION");
         }
         for ds in &data_sources {
-            if let Err(e) = self.conns.conn(&self.shared.backends, ds).await {
+            if let Err(e) = self.conns.conn(&self.generation.backends, ds).await {
                 if implicit {
                     let _ = self.conns.end_transaction("ROLLBACK").await;
                 }
@@ -224,10 +226,32 @@ impl Session {
     /// Bookkeeping after units ran: with autocommit off, the backends opened
     /// transactions that COMMIT/ROLLBACK must end.
     fn after_units(&mut self, data_sources: &[String]) {
+        self.touched.extend_from_slice(data_sources);
         if !self.autocommit {
             for ds in data_sources {
                 self.conns.mark_in_transaction(ds);
             }
+        }
+    }
+}
+
+impl Session {
+    /// How widely a plan fans out: one unit, several, or every data source of the schema.
+    fn fanout(&self, plan: &ExecutionPlan) -> Fanout {
+        if plan.units.len() <= 1 {
+            return Fanout::Single;
+        }
+        let all = self
+            .schema_rules()
+            .map(|r| r.data_sources.len())
+            .unwrap_or(0);
+        let mut touched: Vec<&str> = plan.units.iter().map(|u| u.data_source.as_str()).collect();
+        touched.sort_unstable();
+        touched.dedup();
+        if touched.len() >= all {
+            Fanout::Scatter
+        } else {
+            Fanout::Several
         }
     }
 }
@@ -317,7 +341,7 @@ impl Session {
         }
         let (conn, ds) = self
             .conns
-            .conn(&self.shared.backends, &unit.data_source)
+            .conn(&self.generation.backends, &unit.data_source)
             .await?;
         let columns = if binary {
             let Some(branch) = crate::sql::first_union_branch(&unit.sql) else {
@@ -369,7 +393,7 @@ impl Session {
             names.push(unit.data_source.clone());
         }
         for name in &names {
-            self.conns.conn(&self.shared.backends, name).await?;
+            self.conns.conn(&self.generation.backends, name).await?;
         }
         let described = match units.first() {
             Some(first) => self.describe_unit(first, binary).await?,
@@ -387,13 +411,13 @@ impl Session {
             let (name, conn) = conns.swap_remove(at);
             paired.push((name, conn, unit));
         }
-        if binary {
+        let merged = if binary {
             let opened = join_all(paired.into_iter().map(|(name, conn, unit)| {
                 crate::execute::open_binary_rows(conn, name, unit.sql, unit.params)
             }))
             .await;
             let sources = opened.into_iter().collect::<Result<Vec<_>, _>>()?;
-            run_merge(spec, described, sources, reply).await?;
+            run_merge(spec, described, sources, reply).await?
         } else {
             let opened =
                 join_all(paired.into_iter().map(|(name, conn, unit)| {
@@ -401,8 +425,9 @@ impl Session {
                 }))
                 .await;
             let sources = opened.into_iter().collect::<Result<Vec<_>, _>>()?;
-            run_merge(spec, described, sources, reply).await?;
-        }
+            run_merge(spec, described, sources, reply).await?
+        };
+        self.shared.metrics.rows_merged.inc_by(merged);
         self.after_units(&names);
         reply.end_rows(self.status() | more, 0);
         Ok(())
@@ -415,7 +440,7 @@ async fn run_merge<R: Reply, P: mysql_async::prelude::Protocol + Send>(
     described: Option<Vec<Column>>,
     sources: Vec<crate::execute::UnitRows<'_, P>>,
     reply: &mut R,
-) -> Result<(), Error> {
+) -> Result<u64, Error> {
     let streamed = sources.first().map(|s| s.columns()).unwrap_or_default();
     let columns = match described {
         Some(d) if d.len() == streamed.len() => d,
@@ -425,5 +450,5 @@ async fn run_merge<R: Reply, P: mysql_async::prelude::Protocol + Send>(
     reply.columns(&columns[..visible]);
     let mut sink = crate::merge::ReplySink::new(reply);
     crate::merge::merge(spec, &columns, sources, &mut sink).await?;
-    Ok(())
+    Ok(sink.rows())
 }
