@@ -315,9 +315,12 @@ impl Metrics {
     }
 }
 
+/// Reads one gauge's value off a pool reading.
+type PoolValue = fn(&PoolReading) -> i64;
+
 /// The pool gauges, one series per endpoint.
 fn register_pools(registry: &mut Registry, pools: &[PoolReading]) {
-    let gauges: [(&str, &str, fn(&PoolReading) -> i64); 5] = [
+    let gauges: [(&str, &str, PoolValue); 5] = [
         (
             "pool_in_use",
             "Backend connections running a statement or pinned",
