@@ -4,10 +4,10 @@
 //! parse for scale; and what the metrics cost per statement.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use shardgate::admin::metrics::{Fanout, Metrics, StatementLabel};
 use shardgate::config;
 use shardgate::session::names_routed_table;
 use shardgate::sql::{classify, parse, split_statements};
-use shardgate::admin::metrics::{Fanout, Metrics, StatementLabel};
 use std::hint::black_box;
 use std::time::Instant;
 

@@ -100,6 +100,8 @@ pub struct UserConfig {
     pub password: Option<String>,
     /// Hex of SHA1(SHA1(password)), as mysql.user stores it (with or without a leading `*`).
     pub password_sha1: Option<String>,
+    /// Hex of SHA256(SHA256(password)), for caching_sha2_password.
+    pub password_sha2: Option<String>,
     /// The logical databases this user may see and use.
     #[serde(default)]
     pub schemas: Vec<String>,

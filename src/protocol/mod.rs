@@ -5,7 +5,9 @@
 pub mod auth;
 pub mod codec;
 mod commands;
+mod login;
 pub mod packets;
+pub mod stream;
 pub mod values;
 pub mod wire;
 
@@ -20,6 +22,7 @@ use mysql_common::packets::Column;
 use mysql_common::value::Value;
 use std::io;
 use std::sync::Arc;
+use stream::ClientStream;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -27,7 +30,7 @@ use tokio_util::codec::{Decoder, Encoder};
 
 /// One client connection's wire state.
 pub struct ClientConn {
-    stream: TcpStream,
+    stream: ClientStream,
     codec: MySqlCodec,
     read_buf: BytesMut,
     write_buf: BytesMut,
@@ -49,7 +52,7 @@ pub struct ClientConn {
 impl ClientConn {
     fn new(stream: TcpStream, max_allowed_packet: usize) -> Self {
         ClientConn {
-            stream,
+            stream: ClientStream::Plain(stream),
             codec: MySqlCodec::new(max_allowed_packet),
             read_buf: BytesMut::with_capacity(16 * 1024),
             write_buf: BytesMut::with_capacity(16 * 1024),
@@ -98,6 +101,8 @@ impl ClientConn {
     async fn flush_buffer(&mut self) -> io::Result<()> {
         if !self.write_buf.is_empty() {
             self.stream.write_all(&self.write_buf).await?;
+            // TLS holds the last record until flushed; for TCP this is a no-op.
+            self.stream.flush().await?;
             self.write_buf.clear();
         }
         Ok(())
@@ -241,7 +246,7 @@ async fn commands_loop(
     mut shutdown: watch::Receiver<bool>,
     span: &tracing::Span,
 ) -> io::Result<()> {
-    if !commands::handshake(conn, session).await? {
+    if !login::handshake(conn, session).await? {
         return Ok(());
     }
     tracing::debug!(parent: span, "logged in");

@@ -21,6 +21,7 @@ use crate::execute::metadata::ColumnKinds;
 use crate::execute::{relay_binary, relay_prepared, Backends};
 use crate::keygen::{KeyGenerator, SystemClock};
 use crate::rules::{SchemaRules, TableKind};
+use crate::security::Security;
 use crate::sql::scan::{Scanner, Token};
 use crate::sql::{classify, split_statements, StatementKind};
 use arc_swap::ArcSwap;
@@ -66,10 +67,12 @@ impl Shared {
         let keys = KeyGenerator::new(config.server.worker_id, Arc::new(SystemClock))
             .map_err(|e| Error::internal(format!("server.worker_id: {e}")))?;
         let shed = backends.shed_handle();
+        let security = Security::load(&config.server, None).map_err(Error::internal)?;
         Ok(Shared {
             generation: ArcSwap::from_pointee(Generation {
                 config: Arc::new(config),
                 backends,
+                security: Arc::new(security),
             }),
             column_kinds: ColumnKinds::default(),
             keys,
@@ -117,6 +120,8 @@ impl Shared {
 pub struct Generation {
     pub config: Arc<Config>,
     pub backends: Backends,
+    /// TLS acceptor and RSA key for logins.
+    pub security: Arc<Security>,
 }
 
 /// Parameters of a statement: none for the text protocol, values for COM_STMT_EXECUTE.
@@ -172,6 +177,16 @@ impl Session {
 
     pub fn config(&self) -> &Config {
         &self.generation.config
+    }
+
+    /// The TLS acceptor and RSA key logins use now.
+    pub fn security(&self) -> Arc<Security> {
+        self.generation.security.clone()
+    }
+
+    /// Counts a refused login.
+    pub fn login_refused(&self) {
+        self.shared.metrics.logins_refused.inc();
     }
 
     /// Looks up a user by name.

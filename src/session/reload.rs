@@ -5,6 +5,7 @@
 use super::{Generation, Session, Shared};
 use crate::config::{self, Config};
 use crate::error::{Error, Origin};
+use crate::security::Security;
 use arc_swap::Guard;
 use std::sync::Arc;
 use std::time::Instant;
@@ -76,10 +77,14 @@ impl Shared {
                 summary.push_str(&format!("; {key} changes only at restart"));
             }
         }
+        // Certificate files are read again: a renewed certificate takes effect here.
+        let security =
+            Security::load(&config.server, Some(&old.security)).map_err(|e| refused(&e))?;
         let backends = old.backends.rebuilt(&old.config, &config)?;
         self.generation.store(Arc::new(Generation {
             config: Arc::new(config),
             backends,
+            security: Arc::new(security),
         }));
         Ok(summary)
     }
