@@ -1,15 +1,17 @@
 //! The per-statement work the proxy adds before a statement reaches a
 //! backend: split, classify, and the check that it names no sharded table
 //! (the whole decision for unsharded passthrough), the session effects the
-//! multiplexer reads, next to a full sqlparser parse for scale; and the
-//! boundary check every statement gets.
+//! multiplexer reads, next to a full sqlparser parse for scale; the boundary
+//! check every statement gets, and what the metrics cost per statement.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use shardgate::admin::metrics::{Fanout, Metrics, StatementLabel};
 use shardgate::config::{self, Privileges};
 use shardgate::session::names_routed_table;
 use shardgate::sql::boundary::{self, Subject};
 use shardgate::sql::{classify, effects, parse, set_kind, split_statements};
 use std::hint::black_box;
+use std::time::Instant;
 
 const RULES: &str = r#"
 [[users]]
@@ -101,5 +103,26 @@ fn session_effects(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, passthrough_decision, session_effects);
+/// What the metrics add to every statement: two clock reads, the label,
+/// the counters and the latency histogram, and the fan-out counter.
+fn statement_metrics(c: &mut Criterion) {
+    let metrics = Metrics::new();
+    let sql = b"SELECT c FROM sbtest1 WHERE id=4242";
+    let kind = classify(sql);
+    c.bench_function("metrics: one statement recorded", |b| {
+        b.iter(|| {
+            let started = Instant::now();
+            let label = StatementLabel::of(black_box(&kind), black_box(sql));
+            metrics.units(Fanout::Single);
+            metrics.statement(label, None, started.elapsed());
+        })
+    });
+}
+
+criterion_group!(
+    benches,
+    passthrough_decision,
+    session_effects,
+    statement_metrics
+);
 criterion_main!(benches);

@@ -11,6 +11,7 @@
 //!
 //! ## Module map (dependencies point downward only)
 //! - [`server`]: listener, connection limit, graceful shutdown.
+//! - [`security`]: the TLS acceptor and the RSA key of caching_sha2_password.
 //! - [`protocol`]: the MySQL server protocol on mysql_common's codec; wire ⇄ session.
 //! - [`admin`]: admin SQL (PREVIEW, SHOW ...) and the HTTP endpoints.
 //! - [`session`]: per-client state; runs plan → execute → merge; local commands.
@@ -50,6 +51,7 @@ pub mod protocol;
 pub mod rewrite;
 pub mod route;
 pub mod rules;
+pub mod security;
 pub mod server;
 pub mod session;
 pub mod sql;

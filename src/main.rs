@@ -15,8 +15,17 @@ struct Cli {
     /// The rule file (TOML).
     #[arg(long, short, global = true)]
     config: Option<PathBuf>,
+    /// How log lines are written: `text` for people, `json` for log shippers.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Option<Commands>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -55,7 +64,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(Commands::Preview { sql, schema }) => preview(&config, schema.as_deref(), &sql),
-        None => run(config),
+        None => run(config, path, cli.log_format),
     }
 }
 
@@ -123,13 +132,20 @@ fn raise_open_files_limit(config: &config::Config) {
     }
 }
 
-fn run(config: config::Config) -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+fn init_logs(format: LogFormat) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
+}
+
+fn run(config: config::Config, path: PathBuf, log_format: LogFormat) -> ExitCode {
+    init_logs(log_format);
     raise_open_files_limit(&config);
     // The listener only accepts and hands clients to the worker threads.
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -144,7 +160,8 @@ fn run(config: config::Config) -> ExitCode {
     };
     runtime.block_on(async move {
         let listen = config.server.listen.clone();
-        let shared = match Shared::new(config) {
+        let admin_listen = config.server.admin_listen.clone();
+        let shared = match Shared::with_path(config, Some(path)) {
             Ok(s) => Arc::new(s),
             Err(e) => {
                 eprintln!("shardgate: {e}");
@@ -159,6 +176,17 @@ fn run(config: config::Config) -> ExitCode {
             }
         };
         tracing::info!("shardgate listening on {listen}");
+        shared.reopen_audit_log();
+        if let Some(admin) = admin_listen {
+            match shardgate::admin::http::start(&admin, shared.clone()) {
+                Ok(addr) => tracing::info!("admin HTTP (/metrics, /healthz, /readyz) on {addr}"),
+                Err(e) => {
+                    eprintln!("shardgate: cannot listen on server.admin_listen {admin}: {e}");
+                    return ExitCode::from(1);
+                }
+            }
+        }
+        tokio::spawn(reload_on_sighup(shared.clone()));
         let reader = shared.clone();
         tokio::spawn(async move { reader.refresh_column_kinds().await });
         let served = shardgate::server::run(listener, shared.clone(), shutdown_signal()).await;
@@ -173,6 +201,30 @@ fn run(config: config::Config) -> ExitCode {
             }
         }
     })
+}
+
+/// SIGHUP: re-read the rule file and reopen the audit log (log rotation).
+async fn reload_on_sighup(shared: Arc<Shared>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("SIGHUP reload unavailable: {e}");
+                return;
+            }
+        };
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading the rule file");
+            if shared.reload().await.is_err() {
+                // The running rules stay; the audit log is still rotated.
+                shared.reopen_audit_log();
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = shared;
 }
 
 async fn shutdown_signal() {

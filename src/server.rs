@@ -142,7 +142,7 @@ impl Worker {
             // Idle connections go when sessions of other workers wait for
             // their data source, or when they have been idle too long.
             loop {
-                let shed = shed_shared.backends.shed_requested().notified();
+                let shed = shed_shared.shed_requested().notified();
                 tokio::select! {
                     _ = shed => {}
                     _ = tokio::time::sleep(HOUSEKEEPING) => {}
@@ -199,7 +199,7 @@ pub async fn run(
 ) -> std::io::Result<()> {
     STARTED.get_or_init(Instant::now);
     let limit = Arc::new(Semaphore::new(
-        shared.config.server.max_connections as usize,
+        shared.current().config.server.max_connections as usize,
     ));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let workers = Workers::start(&shared, &shutdown_rx);
@@ -218,6 +218,8 @@ pub async fn run(
             _ = &mut stop => break,
         };
         let Ok(permit) = limit.clone().try_acquire_owned() else {
+            shared.metrics.connections_refused.inc();
+            tracing::warn!(peer = ?stream.peer_addr().ok(), "connection refused: max_connections reached");
             tokio::spawn(refuse_too_many(stream));
             continue;
         };

@@ -498,11 +498,19 @@ async fn show_backends_counts_parked_connections() {
         let mut client = app(&proxy).await;
         let one: Option<i64> = client.query_first("SELECT 1").await.unwrap();
         assert_eq!(one, Some(1));
-        assert_eq!(pool(&mut admin, DS).await, (0, 1, 64), "given back after the statement");
+        assert_eq!(
+            pool(&mut admin, DS).await,
+            (0, 1, 64),
+            "given back after the statement"
+        );
         client.query_drop("BEGIN").await.unwrap();
         let one: Option<i64> = client.query_first("SELECT 1").await.unwrap();
         assert_eq!(one, Some(1));
-        assert_eq!(pool(&mut admin, DS).await, (1, 0, 64), "held in the client's transaction");
+        assert_eq!(
+            pool(&mut admin, DS).await,
+            (1, 0, 64),
+            "held in the client's transaction"
+        );
 
         client.disconnect().await.expect("the client disconnects");
         wait_pool(&mut admin, DS, (0, 1)).await;

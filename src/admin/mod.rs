@@ -7,6 +7,9 @@ mod key_generators;
 
 pub use key_generators::key_generators;
 
+pub mod http;
+pub mod metrics;
+
 use crate::execute::Backends;
 use crate::plan::ExecutionPlan;
 use crate::rules::ShardingRules;

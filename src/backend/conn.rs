@@ -118,7 +118,11 @@ impl Connection {
 
     /// Buffers one packet of the current exchange (the next sequence id).
     pub fn buffer_packet(&mut self, mut payload: impl Buf) {
-        if self.codec.encode(&mut payload, &mut self.write_buf).is_err() {
+        if self
+            .codec
+            .encode(&mut payload, &mut self.write_buf)
+            .is_err()
+        {
             // Only a payload over the 1 GiB protocol limit fails to encode.
             self.broken = true;
         }
@@ -218,7 +222,8 @@ impl Connection {
     /// COM_QUIT, best effort.
     pub async fn quit(mut self) {
         const QUIT: u8 = mysql_common::constants::Command::COM_QUIT as u8;
-        let _ = tokio::time::timeout(Duration::from_millis(200), self.send_command(QUIT, &[])).await;
+        let _ =
+            tokio::time::timeout(Duration::from_millis(200), self.send_command(QUIT, &[])).await;
     }
 }
 

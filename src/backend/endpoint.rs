@@ -90,7 +90,12 @@ mod tests {
     fn parses_the_rule_file_form() {
         let e = Endpoint::parse("mysql://root:s%40cret@10.0.0.10:3307/shop_0").unwrap();
         assert_eq!(
-            (e.host.as_str(), e.port, e.user.as_str(), e.password.as_str()),
+            (
+                e.host.as_str(),
+                e.port,
+                e.user.as_str(),
+                e.password.as_str()
+            ),
             ("10.0.0.10", 3307, "root", "s@cret")
         );
         assert_eq!(e.database, "shop_0");
@@ -101,7 +106,12 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_mysql_url() {
-        for bad in ["postgres://a@b/c", "mysql://host/db", "not a url", "mysql://a@/db"] {
+        for bad in [
+            "postgres://a@b/c",
+            "mysql://host/db",
+            "not a url",
+            "mysql://a@/db",
+        ] {
             assert!(Endpoint::parse(bad).is_err(), "{bad}");
         }
     }

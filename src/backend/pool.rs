@@ -115,9 +115,15 @@ impl DataSource {
     /// an idle one in that state if this thread has one, else a clean one,
     /// else any (the caller resets it), else a new one under `pool_max`,
     /// else the first one given back, waiting at most [`ACQUIRE_TIMEOUT`].
-    pub async fn acquire(self: &Arc<Self>, class: ConnClass, state: u64) -> Result<PooledConn, Error> {
+    pub async fn acquire(
+        self: &Arc<Self>,
+        class: ConnClass,
+        state: u64,
+    ) -> Result<PooledConn, Error> {
         loop {
-            let Some(conn) = self.take_idle(class, state) else { break };
+            let Some(conn) = self.take_idle(class, state) else {
+                break;
+            };
             if !conn.conn.broken {
                 return Ok(conn);
             }
@@ -167,7 +173,11 @@ impl DataSource {
         }
     }
 
-    async fn connect(self: &Arc<Self>, permit: OwnedSemaphorePermit, class: ConnClass) -> Result<PooledConn, Error> {
+    async fn connect(
+        self: &Arc<Self>,
+        permit: OwnedSemaphorePermit,
+        class: ConnClass,
+    ) -> Result<PooledConn, Error> {
         match Connection::open(&self.endpoint, class).await {
             Ok(conn) => {
                 self.healthy.store(true, Ordering::Relaxed);
@@ -221,7 +231,10 @@ impl DataSource {
                 let pick = idle
                     .iter()
                     .rposition(|c| c.conn.class == class && c.state == state && !c.dirty)
-                    .or_else(|| idle.iter().rposition(|c| c.conn.class == class && c.state == 0 && !c.dirty))
+                    .or_else(|| {
+                        idle.iter()
+                            .rposition(|c| c.conn.class == class && c.state == 0 && !c.dirty)
+                    })
                     .or_else(|| idle.iter().rposition(|c| c.conn.class == class))?;
                 let mut conn = idle.swap_remove(pick);
                 self.idle.fetch_sub(1, Ordering::Relaxed);
@@ -311,7 +324,9 @@ impl PooledConn {
                 waiters.retain(|w| !w.give.is_closed());
                 let class = conn.as_ref().map(|c| c.conn.class);
                 while let Some(at) = waiters.iter().position(|w| Some(w.class) == class) {
-                    let Some(waiter) = waiters.remove(at) else { break };
+                    let Some(waiter) = waiters.remove(at) else {
+                        break;
+                    };
                     match waiter.give.send(conn.take().expect("held until given")) {
                         Ok(()) => return 0,
                         Err(back) => conn = Some(back),

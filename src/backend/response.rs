@@ -87,7 +87,10 @@ fn summary(ok: &OkPacket<'_>) -> OkSummary {
 /// The number of columns a result-set header announces.
 fn column_count(packet: &[u8]) -> Option<usize> {
     let mut reader = crate::protocol::wire::Reader::new(packet);
-    reader.lenenc_int().ok().and_then(|n| usize::try_from(n).ok())
+    reader
+        .lenenc_int()
+        .ok()
+        .and_then(|n| usize::try_from(n).ok())
 }
 
 /// A backend's ERR packet as the client's error: code, SQLSTATE, message kept.
@@ -119,7 +122,10 @@ mod tests {
         let ok = [0x00, 0x01, 0x05, 0x02, 0x00, 0x01, 0x00];
         match frame(&ok, CAPS, "ds") {
             Frame::Ok(ok) => {
-                assert_eq!((ok.affected_rows, ok.last_insert_id, ok.warnings), (1, 5, 1));
+                assert_eq!(
+                    (ok.affected_rows, ok.last_insert_id, ok.warnings),
+                    (1, 5, 1)
+                );
                 assert!(ok.status.contains(StatusFlags::SERVER_STATUS_AUTOCOMMIT));
             }
             other => panic!("{other:?}"),
@@ -127,7 +133,10 @@ mod tests {
         let mut err = vec![0xff, 0x7a, 0x04, b'#'];
         err.extend_from_slice(b"42S02Table 'x' doesn't exist");
         match frame(&err, CAPS, "ds") {
-            Frame::Err(e) => assert_eq!((e.code, e.message.as_str()), (1146, "Table 'x' doesn't exist")),
+            Frame::Err(e) => assert_eq!(
+                (e.code, e.message.as_str()),
+                (1146, "Table 'x' doesn't exist")
+            ),
             other => panic!("{other:?}"),
         }
         assert!(matches!(frame(&[3], CAPS, "ds"), Frame::Columns(3)));
@@ -135,7 +144,13 @@ mod tests {
 
     #[test]
     fn malformed_packets_are_errors_not_panics() {
-        for bad in [&[][..], &[0x00][..], &[0xff, 1][..], &[0xfc, 1][..], &[0x00, 0xfe]] {
+        for bad in [
+            &[][..],
+            &[0x00][..],
+            &[0xff, 1][..],
+            &[0xfc, 1][..],
+            &[0x00, 0xfe],
+        ] {
             match frame(bad, CAPS, "ds") {
                 Frame::Err(e) => assert!(e.code == 1105 || e.code > 0),
                 Frame::Columns(_) | Frame::Ok(_) | Frame::LocalInfile => {}

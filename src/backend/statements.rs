@@ -37,10 +37,9 @@ impl StatementCache {
     pub fn get(&mut self, sql: &str) -> Option<&mut BackendStatement> {
         self.uses += 1;
         let uses = self.uses;
-        self.by_sql.get_mut(sql).map(|s| {
-            s.last_use = uses;
-            s
-        })
+        let statement = self.by_sql.get_mut(sql)?;
+        statement.last_use = uses;
+        Some(statement)
     }
 
     /// Keeps a new handle; returns the id of one to close when full.
@@ -88,10 +87,16 @@ pub struct Prepared {
 }
 
 /// Prepares `sql` on `conn` (COM_STMT_PREPARE) and reads its metadata.
-pub async fn prepare(conn: &mut Connection, data_source: &str, sql: &str) -> Result<Prepared, Error> {
+pub async fn prepare(
+    conn: &mut Connection,
+    data_source: &str,
+    sql: &str,
+) -> Result<Prepared, Error> {
     const PREPARE: u8 = Command::COM_STMT_PREPARE as u8;
     let io = |e: std::io::Error| super::conn::io_error(data_source, &e);
-    conn.send_command(PREPARE, sql.as_bytes()).await.map_err(io)?;
+    conn.send_command(PREPARE, sql.as_bytes())
+        .await
+        .map_err(io)?;
     let caps = conn.capabilities;
     let packet = conn.read_packet().await.map_err(io)?;
     if response::is_error(packet) {

@@ -2,17 +2,18 @@
 //! schemas are checked by `ShardingRules::build`.
 
 use super::file::{DataSourceConfig, SchemaConfig, ServerConfig, UserConfig, WorkerIdConfig};
-use super::{double_sha1, Privileges, User};
+use super::{double_sha1, double_sha256, Privileges, User};
+use crate::backend::Endpoint;
 use crate::keygen::MAX_WORKER_ID;
 use crate::rules::is_identifier;
-use crate::backend::Endpoint;
 use std::collections::BTreeMap;
 
 /// The database an endpoint URL names (`shop_0` of `mysql://u:p@h:3306/shop_0`).
 pub fn backend_database(url: &str) -> Option<String> {
     endpoint(url)
         .ok()
-        .map(|o| o.database).filter(|d| !d.is_empty())
+        .map(|o| o.database)
+        .filter(|d| !d.is_empty())
 }
 
 /// Checks `[server]`.
@@ -142,27 +143,45 @@ pub(super) fn users(
                 ));
             }
         }
-        let hash = match (&user.password, &user.password_sha1) {
-            (Some(password), None) => Some(double_sha1(password.as_bytes())),
-            (None, Some(hex)) => {
-                let hash = parse_sha1_hex(hex);
-                if hash.is_none() {
-                    problems.push(format!(
-                        "{path}.password_sha1: must be 40 hex digits (optionally after `*`), the SHA1(SHA1(password)) that mysql.user stores"
-                    ));
+        let hashes = match (&user.password, &user.password_sha1, &user.password_sha2) {
+            (Some(password), None, None) => Some((
+                Some(double_sha1(password.as_bytes())),
+                Some(double_sha256(password.as_bytes())),
+            )),
+            (None, sha1, sha2) if sha1.is_some() || sha2.is_some() => {
+                let sha1 = sha1.as_ref().map(|hex| {
+                    let hash = parse_hex::<20>(hex.strip_prefix('*').unwrap_or(hex));
+                    if hash.is_none() {
+                        problems.push(format!(
+                            "{path}.password_sha1: must be 40 hex digits (optionally after `*`), the SHA1(SHA1(password)) that mysql.user stores"
+                        ));
+                    }
+                    hash
+                });
+                let sha2 = sha2.as_ref().map(|hex| {
+                    let hash = parse_hex::<32>(hex);
+                    if hash.is_none() {
+                        problems.push(format!(
+                            "{path}.password_sha2: must be 64 hex digits, the SHA256(SHA256(password)) caching_sha2_password checks"
+                        ));
+                    }
+                    hash
+                });
+                match (sha1, sha2) {
+                    (Some(None), _) | (_, Some(None)) => None,
+                    (sha1, sha2) => Some((sha1.flatten(), sha2.flatten())),
                 }
-                hash
             }
-            (Some(_), Some(_)) => {
+            (Some(_), _, _) => {
                 problems.push(format!(
-                    "{path} (`{}`): give `password` or `password_sha1`, not both",
+                    "{path} (`{}`): give `password` or `password_sha1`/`password_sha2`, not both",
                     user.name
                 ));
                 None
             }
-            (None, None) => {
+            (None, _, _) => {
                 problems.push(format!(
-                    "{path} (`{}`): no password; give `password` or `password_sha1`",
+                    "{path} (`{}`): no password; give `password`, `password_sha1` or `password_sha2`",
                     user.name
                 ));
                 None
@@ -180,10 +199,11 @@ pub(super) fn users(
                 }
             }
         }
-        if let Some(password_sha1) = hash {
+        if let Some((password_sha1, password_sha2)) = hashes {
             out.push(User {
                 name: user.name.clone(),
                 password_sha1,
+                password_sha2,
                 schemas: user.schemas.clone(),
                 admin: user.admin,
                 privileges,
@@ -193,13 +213,12 @@ pub(super) fn users(
     out
 }
 
-/// 40 hex digits, optionally after a `*`.
-fn parse_sha1_hex(hex: &str) -> Option<[u8; 20]> {
-    let hex = hex.strip_prefix('*').unwrap_or(hex);
-    if hex.len() != 40 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+/// `N` bytes written as `2N` hex digits.
+fn parse_hex<const N: usize>(hex: &str) -> Option<[u8; N]> {
+    if hex.len() != 2 * N || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    let mut out = [0u8; 20];
+    let mut out = [0u8; N];
     for (i, byte) in out.iter_mut().enumerate() {
         *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
     }

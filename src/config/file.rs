@@ -47,6 +47,15 @@ pub struct ServerConfig {
     pub tls_cert: Option<PathBuf>,
     /// TLS private key (PEM).
     pub tls_key: Option<PathBuf>,
+    /// Refuse logins that did not start TLS (3159).
+    pub require_secure_transport: bool,
+    /// RSA private key (PEM) for caching_sha2_password over plain TCP; a
+    /// key is generated at start-up when absent.
+    pub rsa_private_key: Option<PathBuf>,
+    /// Statements slower than this many milliseconds are logged at WARN.
+    pub slow_query_ms: u64,
+    /// One JSON line per statement is appended here; none when absent.
+    pub audit_log: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -62,6 +71,10 @@ impl Default for ServerConfig {
             max_allowed_packet: 64 * 1024 * 1024,
             tls_cert: None,
             tls_key: None,
+            require_secure_transport: false,
+            rsa_private_key: None,
+            slow_query_ms: 1000,
+            audit_log: None,
         }
     }
 }
@@ -126,6 +139,8 @@ pub struct UserConfig {
     pub password: Option<String>,
     /// Hex of SHA1(SHA1(password)), as mysql.user stores it (with or without a leading `*`).
     pub password_sha1: Option<String>,
+    /// Hex of SHA256(SHA256(password)), for caching_sha2_password.
+    pub password_sha2: Option<String>,
     /// The logical databases this user may see and use.
     #[serde(default)]
     pub schemas: Vec<String>,
@@ -138,7 +153,7 @@ pub struct UserConfig {
 }
 
 /// `[data_sources.NAME]`: one replication group.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataSourceConfig {
     /// `mysql://user:pass@host:port/db` of the primary.

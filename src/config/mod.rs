@@ -30,13 +30,15 @@ pub struct Config {
     pub rules: ShardingRules,
 }
 
-/// A login, with the password kept only as mysql_native_password's stored hash.
+/// A login, with the password kept only as stored hashes: at least one of them.
 #[derive(Debug, Clone)]
 pub struct User {
     /// The login name.
     pub name: String,
-    /// SHA1(SHA1(password)).
-    pub password_sha1: [u8; 20],
+    /// SHA1(SHA1(password)), for mysql_native_password.
+    pub password_sha1: Option<[u8; 20]>,
+    /// SHA256(SHA256(password)), for caching_sha2_password's fast path.
+    pub password_sha2: Option<[u8; 32]>,
     /// The schemas this user may see and use.
     pub schemas: Vec<String>,
     /// May run admin statements.
@@ -155,6 +157,13 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
         data_sources: file.data_sources,
         rules,
     })
+}
+
+/// SHA256(SHA256(x)): what caching_sha2_password's fast path checks against.
+pub fn double_sha256(password: &[u8]) -> [u8; 32] {
+    use sha2::Sha256;
+    let once = Sha256::digest(password);
+    Sha256::digest(once).into()
 }
 
 /// SHA1(SHA1(x)): what mysql.user stores for mysql_native_password.

@@ -24,7 +24,7 @@ fn the_complete_example_loads() {
     assert_eq!(config.server.worker_id, WorkerIdConfig::Fixed(1));
     assert_eq!(config.server.transaction_mode, TransactionMode::Xa);
     assert_eq!(config.users.len(), 2);
-    assert_eq!(config.users[0].password_sha1, double_sha1(b"app_pw"));
+    assert_eq!(config.users[0].password_sha1, Some(double_sha1(b"app_pw")));
     assert!(config.users[1].admin && config.users[1].may_use("shop"));
     assert!(!config.users[0].may_use("other"));
     assert_eq!(config.data_sources["ds_0"].replicas.len(), 1);
@@ -39,7 +39,7 @@ fn defaults_when_server_is_left_out() {
     assert_eq!(config.server.listen, "127.0.0.1:3307");
     assert_eq!(config.server.max_connections, 4096);
     // SHA1(SHA1("123456")), as mysql.user stores it.
-    assert_eq!(config.users[0].password_sha1, double_sha1(b"123456"));
+    assert_eq!(config.users[0].password_sha1, Some(double_sha1(b"123456")));
 }
 
 #[test]
@@ -170,12 +170,12 @@ fn user_password_forms() {
     );
     assert_eq!(
         problems(&both),
-        ["users[0] (`app`): give `password` or `password_sha1`, not both"]
+        ["users[0] (`app`): give `password` or `password_sha1`/`password_sha2`, not both"]
     );
     let neither = shop_with("password = \"app_pw\"\n", "");
     assert_eq!(
         problems(&neither),
-        ["users[0] (`app`): no password; give `password` or `password_sha1`"]
+        ["users[0] (`app`): no password; give `password`, `password_sha1` or `password_sha2`"]
     );
     let bad = shop_with(
         "password = \"app_pw\"",

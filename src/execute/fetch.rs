@@ -11,14 +11,22 @@ pub use rows::Rows;
 
 /// Runs `sql` (text protocol) and reads its first result set whole; any
 /// further results are drained. `data_source` names it in errors.
-pub async fn fetch_rows(conn: &mut PooledConn, data_source: &str, sql: &str) -> Result<Rows, Error> {
+pub async fn fetch_rows(
+    conn: &mut PooledConn,
+    data_source: &str,
+    sql: &str,
+) -> Result<Rows, Error> {
     debug_assert_eq!(conn.data_source.name, data_source);
     rows::fetch_rows(conn, sql).await
 }
 
 /// Runs `sql` (text protocol, possibly several statements) and returns the
 /// last OK; result rows, if any, are dropped.
-pub async fn exec_drop(conn: &mut PooledConn, data_source: &str, sql: &str) -> Result<OkInfo, Error> {
+pub async fn exec_drop(
+    conn: &mut PooledConn,
+    data_source: &str,
+    sql: &str,
+) -> Result<OkInfo, Error> {
     debug_assert_eq!(conn.data_source.name, data_source);
     rows::exec_drop(conn, sql)
         .await

@@ -5,12 +5,12 @@
 
 use super::{Backends, UnitRows};
 use crate::backend::conn::ConnClass;
-use crate::merge::RowSource;
-use mysql_common::value::Value;
 use crate::error::Error;
+use crate::merge::RowSource;
 use crate::rules::value::ColumnKind;
 use crate::rules::ShardingRules;
 use arc_swap::ArcSwap;
+use mysql_common::value::Value;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 

@@ -5,6 +5,7 @@
 pub mod fetch;
 pub mod metadata;
 pub mod relay;
+mod reload;
 pub mod rows;
 
 pub use crate::backend::pool::ACQUIRE_TIMEOUT;
@@ -33,14 +34,7 @@ impl Backends {
         let shed = Arc::new(Notify::new());
         let mut sources = BTreeMap::new();
         for (name, ds) in &config.data_sources {
-            let mut endpoint = Endpoint::parse(&ds.primary).map_err(|e| {
-                Error::internal(format!("data_sources.{name}.primary: invalid URL: {e}"))
-            })?;
-            endpoint.tls = TlsMode::Disabled;
-            sources.insert(
-                name.clone(),
-                Arc::new(DataSource::new(name, endpoint, ds.pool_max, shed.clone())),
-            );
+            sources.insert(name.clone(), Arc::new(data_source(name, ds, shed.clone())?));
         }
         Ok(Backends { sources, shed })
     }
@@ -61,4 +55,16 @@ impl Backends {
     pub fn shed_requested(&self) -> &Notify {
         &self.shed
     }
+}
+
+/// The data source `name` of the rule file, its connections not opened yet.
+fn data_source(
+    name: &str,
+    config: &crate::config::DataSourceConfig,
+    shed: Arc<Notify>,
+) -> Result<DataSource, Error> {
+    let mut endpoint = Endpoint::parse(&config.primary)
+        .map_err(|e| Error::internal(format!("data_sources.{name}.primary: invalid URL: {e}")))?;
+    endpoint.tls = TlsMode::Disabled;
+    Ok(DataSource::new(name, endpoint, config.pool_max, shed))
 }

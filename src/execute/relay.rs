@@ -20,8 +20,8 @@ const EXECUTE: u8 = Command::COM_STMT_EXECUTE as u8;
 const UNKNOWN_STATEMENT_HANDLER: u16 = 1243;
 
 /// Backend status bits that belong in the client's packets as they are.
-const PASSED_ON: StatusFlags = StatusFlags::SERVER_STATUS_CURSOR_EXISTS
-    .union(StatusFlags::SERVER_STATUS_LAST_ROW_SENT);
+const PASSED_ON: StatusFlags =
+    StatusFlags::SERVER_STATUS_CURSOR_EXISTS.union(StatusFlags::SERVER_STATUS_LAST_ROW_SENT);
 
 /// What a relayed answer left behind, for the session's bookkeeping.
 #[derive(Debug, Default, Clone)]
@@ -31,7 +31,6 @@ pub struct Relayed {
     /// Whether the answer held a result set.
     pub had_rows: bool,
 }
-
 
 /// Sends `sql` as COM_QUERY and relays every result of the answer.
 pub async fn relay_text<R: Reply>(
@@ -75,7 +74,10 @@ pub async fn relay_execute<R: Reply>(
         let id = statement_id(conn, execute.sql).await?;
         let mut body = Vec::with_capacity(4 + execute.body.len() + execute.types.len());
         body.extend_from_slice(&id.to_le_bytes());
-        let types_sent = conn.statements.get(execute.sql).is_some_and(|s| s.types_sent);
+        let types_sent = conn
+            .statements
+            .get(execute.sql)
+            .is_some_and(|s| s.types_sent);
         bind_types(&mut body, execute, types_sent);
         for (i, data) in execute.long_data.iter().enumerate() {
             if let Some(data) = data {
@@ -151,7 +153,11 @@ pub async fn send_execute(conn: &mut PooledConn, sql: &str, params: &[Value]) ->
 }
 
 /// Sends `sql` as text, or as an execute with `params` when given.
-pub async fn send_statement(conn: &mut PooledConn, sql: &str, params: Option<&[Value]>) -> Result<(), Error> {
+pub async fn send_statement(
+    conn: &mut PooledConn,
+    sql: &str,
+    params: Option<&[Value]>,
+) -> Result<(), Error> {
     match params {
         Some(params) => send_execute(conn, sql, params).await,
         None => conn.send(QUERY, sql.as_bytes()).await,
@@ -243,7 +249,9 @@ async fn relay_rows<R: Reply>(
                 response::malformed(name)
             })?;
             conn.conn.note(&end);
-            let cursor = end.status.contains(StatusFlags::SERVER_STATUS_CURSOR_EXISTS);
+            let cursor = end
+                .status
+                .contains(StatusFlags::SERVER_STATUS_CURSOR_EXISTS);
             if columns_pending && !cursor {
                 reply.columns_done();
             }

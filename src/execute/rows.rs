@@ -13,7 +13,6 @@ use mysql_common::row::RowDeserializer;
 use mysql_common::value::{ServerSide, Value};
 use std::sync::Arc;
 
-
 /// The first frame of the answer to the command just sent.
 async fn first_frame(conn: &mut PooledConn) -> Result<Frame, Error> {
     let caps = conn.conn.capabilities;
@@ -75,11 +74,18 @@ async fn skip_rows(conn: &mut PooledConn) -> Result<OkSummary, Error> {
 
 /// Runs a statement that answers with OK (a write, DDL, SET) and returns
 /// the last OK; result sets, if any, are read and dropped.
-pub async fn run_ok(conn: &mut PooledConn, sql: &str, params: Option<&[Value]>) -> Result<OkSummary, Error> {
+pub async fn run_ok(
+    conn: &mut PooledConn,
+    sql: &str,
+    params: Option<&[Value]>,
+) -> Result<OkSummary, Error> {
     relay::send_statement(conn, sql, params).await?;
     let first = drain_one(conn).await?;
     drain_more(conn, first.status).await.map(|last| {
-        if first.status.contains(StatusFlags::SERVER_MORE_RESULTS_EXISTS) {
+        if first
+            .status
+            .contains(StatusFlags::SERVER_MORE_RESULTS_EXISTS)
+        {
             last
         } else {
             first
@@ -164,7 +170,11 @@ pub struct UnitRows<'a> {
 impl<'a> UnitRows<'a> {
     /// Starts a unit's statement (text, or prepared with `params`) and returns
     /// its rows once the backend has sent its column definitions.
-    pub async fn open(conn: &'a mut PooledConn, sql: &str, params: Option<&[Value]>) -> Result<UnitRows<'a>, Error> {
+    pub async fn open(
+        conn: &'a mut PooledConn,
+        sql: &str,
+        params: Option<&[Value]>,
+    ) -> Result<UnitRows<'a>, Error> {
         let name = conn.data_source.name.clone();
         let on = |e: Error| e.on_data_source(&name);
         relay::send_statement(conn, sql, params).await.map_err(on)?;
@@ -204,7 +214,8 @@ impl crate::merge::RowSource for UnitRows<'_> {
             .await
             .map_err(|e| e.on_data_source(&name))?;
         if response::is_terminator(packet) {
-            let end = response::parse_terminator(packet, caps).ok_or_else(|| response::malformed(&name))?;
+            let end = response::parse_terminator(packet, caps)
+                .ok_or_else(|| response::malformed(&name))?;
             self.conn.conn.note(&end);
             self.done = true;
             drain_more(self.conn, end.status).await?;

@@ -55,18 +55,26 @@ impl RowSink for Vec<Vec<Value>> {
 pub struct ReplySink<'a, R> {
     /// The client's reply, its result set already started with the visible columns.
     reply: &'a mut R,
+    /// Rows sent so far (the rows-merged metric).
+    rows: u64,
 }
 
 impl<'a, R: Reply> ReplySink<'a, R> {
     /// Rows go to `reply`.
     pub fn new(reply: &'a mut R) -> Self {
-        ReplySink { reply }
+        ReplySink { reply, rows: 0 }
+    }
+
+    /// Rows sent so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
     }
 }
 
 impl<R: Reply> RowSink for ReplySink<'_, R> {
     async fn row(&mut self, values: &[Value]) -> Result<(), Error> {
         self.reply.row(values);
+        self.rows += 1;
         if self.reply.pending() >= FLUSH_THRESHOLD {
             self.reply.flush().await.map_err(|e| {
                 Error::new(

@@ -1,104 +1,20 @@
 //! The handshake and each command of the text and binary protocol.
 
-use super::auth::{new_salt, verify_native};
+use super::auth::new_salt;
+use super::login::{authenticate, NATIVE};
 use super::packets;
 use super::values::read_binary_param;
 use super::wire::{Reader, Truncated};
 use super::ClientConn;
-use crate::config::User;
 use crate::error::{Error, Origin};
 use crate::session::prepared::PreparedStatement;
 use crate::session::reply::{OkInfo, Reply};
 use crate::session::Session;
 use crate::sql::{classify, StatementKind};
-use mysql_common::constants::{CapabilityFlags, ColumnType, Command};
-use mysql_common::io::ParseBuf;
-use mysql_common::packets::{AuthPlugin, Column, HandshakeResponse};
+use mysql_common::constants::{ColumnType, Command};
+use mysql_common::packets::Column;
 use mysql_common::value::Value;
 use std::io;
-
-const NATIVE: &str = "mysql_native_password";
-
-/// Sends the handshake and logs the client in. `Ok(false)`: refused (the
-/// error packet was sent), close the connection.
-pub async fn handshake(conn: &mut ClientConn, session: &mut Session) -> io::Result<bool> {
-    let salt = new_salt();
-    let version = session.config().server.server_version.clone();
-    conn.write_packet(&packets::handshake(&version, session.connection_id, &salt));
-    conn.flush_buffer().await?;
-    let Ok(Some(packet)) = conn.read_packet().await else {
-        return Ok(false);
-    };
-    let response: HandshakeResponse<'_> = match ParseBuf(&packet).parse(()) {
-        Ok(r) => r,
-        Err(_) => {
-            // A short packet here is an SSL request (we offer no TLS) or garbage.
-            return refuse(
-                conn,
-                Error::new(1043, "08S01", "Bad handshake", Origin::Client),
-            )
-            .await;
-        }
-    };
-    conn.capabilities = response.capabilities() & packets::server_capabilities();
-    session.multi_statements = conn
-        .capabilities
-        .contains(CapabilityFlags::CLIENT_MULTI_STATEMENTS);
-    session.set_found_rows(
-        conn.capabilities
-            .contains(CapabilityFlags::CLIENT_FOUND_ROWS),
-    );
-    let user_name = String::from_utf8_lossy(response.user()).into_owned();
-    let schema = response
-        .db_name()
-        .map(|d| String::from_utf8_lossy(d).into_owned());
-    let collation = response.collation();
-    let is_native = matches!(
-        response.auth_plugin(),
-        None | Some(AuthPlugin::MysqlNativePassword)
-    );
-    let mut auth_data = response.scramble_buf().to_vec();
-    drop(response);
-    if !is_native {
-        // caching_sha2_password and others: switch to mysql_native_password.
-        conn.write_packet(&packets::auth_switch(NATIVE, &salt));
-        conn.flush_buffer().await?;
-        match conn.read_packet().await {
-            Ok(Some(p)) => auth_data = p.to_vec(),
-            _ => return Ok(false),
-        }
-    }
-    let user = match authenticate(session, &user_name, &salt, &auth_data) {
-        Ok(user) => user,
-        Err(e) => return refuse(conn, e).await,
-    };
-    if let Err(e) = session.login(user, schema.as_deref()) {
-        return refuse(conn, e).await;
-    }
-    session.set_client_collation(collation);
-    conn.ok(&OkInfo::default(), session.status());
-    conn.flush_buffer().await?;
-    Ok(true)
-}
-
-fn authenticate(
-    session: &Session,
-    user_name: &str,
-    salt: &[u8; 20],
-    response: &[u8],
-) -> Result<User, Error> {
-    match session.find_user(user_name) {
-        Some(user) if verify_native(salt, response, &user.password_sha1) => Ok(user.clone()),
-        _ => Err(Error::access_denied(user_name, !response.is_empty())),
-    }
-}
-
-async fn refuse(conn: &mut ClientConn, error: Error) -> io::Result<bool> {
-    tracing::info!("login refused: {}", error);
-    conn.error(&error);
-    conn.flush_buffer().await?;
-    Ok(false)
-}
 
 /// Runs one command. `Ok(false)` closes the connection.
 pub async fn dispatch(
@@ -118,6 +34,10 @@ pub async fn dispatch(
             "Connection was killed",
             Origin::Client,
         ));
+        return Ok(false);
+    }
+    if let Err(e) = session.begin_command() {
+        conn.error(&e);
         return Ok(false);
     }
     const QUIT: u8 = Command::COM_QUIT as u8;

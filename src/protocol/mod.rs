@@ -5,7 +5,9 @@
 pub mod auth;
 pub mod codec;
 mod commands;
+mod login;
 pub mod packets;
+pub mod stream;
 pub mod values;
 pub mod wire;
 
@@ -19,6 +21,7 @@ use mysql_common::packets::Column;
 use mysql_common::value::Value;
 use std::io;
 use std::sync::Arc;
+use stream::ClientStream;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -26,7 +29,7 @@ use tokio_util::codec::{Decoder, Encoder};
 
 /// One client connection's wire state.
 pub struct ClientConn {
-    stream: TcpStream,
+    stream: ClientStream,
     codec: MySqlCodec,
     read_buf: BytesMut,
     write_buf: BytesMut,
@@ -48,7 +51,7 @@ pub struct ClientConn {
 impl ClientConn {
     fn new(stream: TcpStream, max_allowed_packet: usize) -> Self {
         ClientConn {
-            stream,
+            stream: ClientStream::Plain(stream),
             codec: MySqlCodec::new(max_allowed_packet),
             // Small at first: an idle client should cost little.
             read_buf: BytesMut::with_capacity(1024),
@@ -98,6 +101,8 @@ impl ClientConn {
     async fn flush_buffer(&mut self) -> io::Result<()> {
         if !self.write_buf.is_empty() {
             self.stream.write_all(&self.write_buf).await?;
+            // TLS holds the last record until flushed; for TCP this is a no-op.
+            self.stream.flush().await?;
             self.write_buf.clear();
             if self.write_buf.capacity() > 64 * 1024 {
                 // A large result passed: an idle session keeps little.
@@ -228,14 +233,27 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, shutdown: watch::Rece
         }
     };
     let _ = stream.set_nodelay(true);
-    let max_packet = shared.config.server.max_allowed_packet;
+    let max_packet = shared.current().config.server.max_allowed_packet;
     let connection_id = shared.next_connection_id();
     let mut conn = ClientConn::new(stream, max_packet);
+    let counted = shared.clone();
+    let metrics = &counted.metrics;
     let mut session = Session::new(shared, connection_id, peer.ip().to_string());
     let span = tracing::info_span!("conn", id = connection_id, peer = %peer);
+    metrics.connections_total.inc();
+    metrics.connections_current.inc();
+    tracing::info!(parent: &span, "connection opened");
+    let opened = std::time::Instant::now();
     if let Err(e) = commands_loop(&mut conn, &mut session, shutdown, &span).await {
         tracing::debug!(parent: &span, "connection ended: {e}");
     }
+    metrics.connections_current.dec();
+    tracing::info!(
+        parent: &span,
+        user = session.user_name(),
+        seconds = opened.elapsed().as_secs(),
+        "connection closed"
+    );
     session.close().await
 }
 
@@ -245,7 +263,7 @@ async fn commands_loop(
     mut shutdown: watch::Receiver<bool>,
     span: &tracing::Span,
 ) -> io::Result<()> {
-    if !commands::handshake(conn, session).await? {
+    if !login::handshake(conn, session).await? {
         return Ok(());
     }
     tracing::debug!(parent: span, "logged in");

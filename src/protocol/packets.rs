@@ -36,7 +36,12 @@ pub fn server_capabilities() -> CapabilityFlags {
 pub const DEFAULT_COLLATION: u8 = 45;
 
 /// The initial handshake (protocol 10) with a 20-byte salt.
-pub fn handshake(server_version: &str, connection_id: u32, salt: &[u8; 20]) -> Vec<u8> {
+pub fn handshake(
+    server_version: &str,
+    connection_id: u32,
+    salt: &[u8; 20],
+    capabilities: CapabilityFlags,
+) -> Vec<u8> {
     let mut scramble_1 = [0u8; 8];
     scramble_1.copy_from_slice(&salt[..8]);
     let mut scramble_2 = salt[8..].to_vec();
@@ -47,7 +52,7 @@ pub fn handshake(server_version: &str, connection_id: u32, salt: &[u8; 20]) -> V
         connection_id,
         scramble_1,
         Some(scramble_2),
-        server_capabilities(),
+        capabilities,
         DEFAULT_COLLATION,
         StatusFlags::SERVER_STATUS_AUTOCOMMIT,
         Some(&b"mysql_native_password"[..]),

@@ -6,11 +6,11 @@
 //! may ask for. The session state it set with SET follows it to whatever
 //! connection it gets next (an idle one already in that state is preferred).
 
-use crate::sql::Effects;
 use crate::backend::conn::ConnClass;
 use crate::backend::PooledConn;
 use crate::error::Error;
 use crate::execute::{run_ok, Backends};
+use crate::sql::Effects;
 use mysql_common::constants::StatusFlags;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
@@ -85,7 +85,11 @@ impl SessionConns {
     /// The session's connection to `data_source` for the statement running
     /// now: the one it holds, or one borrowed and brought to the session's
     /// state (and into its open transaction).
-    pub async fn conn(&mut self, backends: &Backends, data_source: &str) -> Result<&mut PooledConn, Error> {
+    pub async fn conn(
+        &mut self,
+        backends: &Backends,
+        data_source: &str,
+    ) -> Result<&mut PooledConn, Error> {
         let index = match self
             .held
             .iter()
@@ -152,7 +156,12 @@ impl SessionConns {
 
     /// Records a SET that succeeded on `already_on`'s connection: it becomes
     /// part of the session state, and is sent to every other held connection.
-    pub async fn record_state(&mut self, key: String, statement: String, already_on: &str) -> Result<(), Error> {
+    pub async fn record_state(
+        &mut self,
+        key: String,
+        statement: String,
+        already_on: &str,
+    ) -> Result<(), Error> {
         self.state.record(key, statement.clone());
         let fingerprint = self.state.fingerprint;
         for held in &mut self.held {
@@ -206,8 +215,8 @@ impl SessionConns {
                 held.in_transaction = status.contains(StatusFlags::SERVER_STATUS_IN_TRANS)
                     || (explicit && held.in_transaction);
                 // An open cursor lives on this connection (COM_STMT_FETCH follows).
-                held.sticky |= effects.sticky()
-                    || status.contains(StatusFlags::SERVER_STATUS_CURSOR_EXISTS);
+                held.sticky |=
+                    effects.sticky() || status.contains(StatusFlags::SERVER_STATUS_CURSOR_EXISTS);
                 if effects.locks_tables() {
                     held.locked = true;
                 }

@@ -52,7 +52,8 @@ pub async fn cancel_on_backend(
     data_source: &str,
     thread: u32,
 ) -> Result<(), Error> {
-    let source = shared.backends.get(data_source)?;
+    let generation = shared.current();
+    let source = generation.backends.get(data_source)?;
     let mut conn = source.connect_standalone().await?;
     exec_drop(&mut conn, data_source, &format!("KILL QUERY {thread}")).await?;
     Ok(())

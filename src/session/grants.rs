@@ -66,7 +66,8 @@ mod tests {
     fn user(privileges: Privileges) -> User {
         User {
             name: "report".into(),
-            password_sha1: [0; 20],
+            password_sha1: Some([0; 20]),
+            password_sha2: None,
             schemas: vec!["shop".into()],
             admin: false,
             privileges,

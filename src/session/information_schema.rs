@@ -363,7 +363,7 @@ mod run {
         /// The user's schemas whose default data source is `data_source`, by
         /// their backend database there.
         fn logical_names(&self, data_source: &str) -> LogicalNames {
-            let config = &self.shared.config;
+            let config = &self.generation.config;
             let mut names = LogicalNames {
                 databases: Vec::new(),
                 tables: Vec::new(),

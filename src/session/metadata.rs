@@ -80,7 +80,7 @@ impl Session {
         });
         match named {
             Some(name) => self
-                .shared
+                .generation
                 .config
                 .rules
                 .schemas
@@ -97,7 +97,7 @@ impl Session {
             .as_ref()
             .map(|u| u.schemas.clone())
             .unwrap_or_default();
-        Renamer::new(&self.shared.config, &schemas)
+        Renamer::new(&self.generation.config, &schemas)
     }
 
     /// Runs `sql` on `data_source` and reads the whole (small) result.
@@ -123,7 +123,7 @@ impl Session {
             },
             None => (rules.default_data_source.clone(), None),
         };
-        let database = backend_database(&self.shared.config, &data_source).unwrap_or_default();
+        let database = backend_database(&self.generation.config, &data_source).unwrap_or_default();
         let sql = rewrite_identifiers(text, |word, _| {
             if let Some((logical, actual)) = &actual {
                 if word.eq_ignore_ascii_case(logical) {
@@ -180,7 +180,7 @@ impl Session {
 
     /// `version` says the proxy's `server.server_version`.
     fn own_version(&self, rows: &mut Rows) {
-        let version = self.shared.config.server.server_version.clone();
+        let version = self.generation.config.server.server_version.clone();
         for row in &mut rows.rows {
             if row.first() == Some(&Value::Bytes(b"version".to_vec())) && row.len() > 1 {
                 row[1] = Value::Bytes(version.clone().into_bytes());
@@ -235,7 +235,7 @@ impl Session {
             }
         };
         let default = rules.default_data_source.clone();
-        let database = backend_database(&self.shared.config, &default).unwrap_or_default();
+        let database = backend_database(&self.generation.config, &default).unwrap_or_default();
         let mut status = self
             .fetch(
                 &default,
@@ -254,8 +254,8 @@ impl Session {
         for rule in rules.tables.values() {
             let mut summed: Option<Vec<Value>> = None;
             for node in &rule.nodes {
-                let db =
-                    backend_database(&self.shared.config, &node.data_source).unwrap_or_default();
+                let db = backend_database(&self.generation.config, &node.data_source)
+                    .unwrap_or_default();
                 let rows = self
                     .fetch(
                         &node.data_source,

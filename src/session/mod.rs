@@ -6,18 +6,22 @@
 pub mod conns;
 mod facts;
 mod grants;
+mod health;
 mod information_schema;
 mod insert_columns;
 pub mod local;
 mod metadata;
 mod names;
+mod observe;
 pub mod prepared;
 pub mod registry;
+mod reload;
 pub mod reply;
 mod routed;
 mod sql_prepared;
 mod variables;
 
+use crate::admin::metrics::{Metrics, StatementLabel};
 use crate::admin::{self, AdminStatement};
 use crate::config::{Config, User};
 use crate::error::Error;
@@ -27,9 +31,11 @@ use crate::execute::{relay_execute, Backends, PooledConn, RawExecute};
 use crate::key_service::KeyService;
 use crate::keygen::{Clock, KeyGenerator, SystemClock};
 use crate::rules::{SchemaRules, TableKind};
+use crate::security::Security;
 use crate::sql::boundary::{self, Subject, Verdict};
 use crate::sql::scan::{Scanner, Token};
 use crate::sql::{classify, split_statements, StatementKind};
+use arc_swap::ArcSwap;
 use conns::SessionConns;
 use local::{LocalResult, SessionFacts};
 use mysql_common::constants::{ColumnType, StatusFlags};
@@ -37,14 +43,16 @@ use mysql_common::packets::Column;
 use mysql_common::value::Value;
 use prepared::PreparedStatements;
 use reply::{OkInfo, Reply};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
-/// What every session shares: the validated rules, the backend pools, the
-/// sharding columns' types and the key generator.
+/// What every session shares: the rules and backend pools in force (one
+/// [`Generation`], swapped whole by a reload), the sharding columns' types,
+/// the key generator and the metrics.
 pub struct Shared {
-    pub config: Arc<Config>,
-    pub backends: Backends,
+    generation: ArcSwap<Generation>,
     pub column_kinds: ColumnKinds,
     pub keys: KeyGenerator,
     /// Claims segments and leases the worker id for `keys`.
@@ -55,11 +63,24 @@ pub struct Shared {
     pub sessions: registry::Registry,
     /// Sharded tables' column order, for INSERT without a column list.
     pub column_order: insert_columns::ColumnOrder,
+    pub metrics: Metrics,
+    pub audit: observe::AuditLog,
+    /// The rule file a reload re-reads; none when started from text.
+    config_path: Option<PathBuf>,
+    /// Serialises reloads (SIGHUP and RELOAD CONFIG may race).
+    reloading: tokio::sync::Mutex<()>,
+    /// Told when sessions wait for a backend connection; the same across generations.
+    shed: Arc<tokio::sync::Notify>,
     next_connection_id: AtomicU32,
 }
 
 impl Shared {
     pub fn new(config: Config) -> Result<Shared, Error> {
+        Self::with_path(config, None)
+    }
+
+    /// Shared state whose `RELOAD CONFIG` and SIGHUP re-read `path`.
+    pub fn with_path(config: Config, path: Option<PathBuf>) -> Result<Shared, Error> {
         let backends = Backends::new(&config)?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let keys = crate::key_service::key_generator(&config, clock.clone())?;
@@ -76,15 +97,25 @@ impl Shared {
             .flat_map(|ds| std::iter::once(&ds.primary).chain(&ds.replicas))
             .filter_map(|url| crate::config::backend_database(url))
             .collect();
+        let shed = backends.shed_handle();
+        let security = Security::load(&config.server, None).map_err(Error::internal)?;
         Ok(Shared {
-            backend_databases,
-            sessions: registry::Registry::default(),
-            column_order: insert_columns::ColumnOrder::default(),
-            config: Arc::new(config),
-            backends,
+            generation: ArcSwap::from_pointee(Generation {
+                config: Arc::new(config),
+                backends,
+                security: Arc::new(security),
+            }),
             column_kinds: ColumnKinds::default(),
             keys,
             key_service,
+            backend_databases,
+            sessions: registry::Registry::default(),
+            column_order: insert_columns::ColumnOrder::default(),
+            metrics: Metrics::new(),
+            audit: observe::AuditLog::default(),
+            config_path: path,
+            reloading: tokio::sync::Mutex::new(()),
+            shed,
             next_connection_id: AtomicU32::new(1),
         })
     }
@@ -94,12 +125,24 @@ impl Shared {
         self.key_service.stop();
     }
 
+    /// The rules and backends in force now.
+    pub fn current(&self) -> Arc<Generation> {
+        self.generation.load_full()
+    }
+
+    /// Resolves when some session waits for a connection that only an idle
+    /// one being closed can free.
+    pub fn shed_requested(&self) -> &tokio::sync::Notify {
+        &self.shed
+    }
+
     /// Reads the sharding columns' types from the backends; problems are
     /// logged (the proxy runs with backends down and reads them later).
     pub async fn refresh_column_kinds(&self) {
+        let generation = self.current();
         for problem in self
             .column_kinds
-            .refresh(&self.config.rules, &self.backends)
+            .refresh(&generation.config.rules, &generation.backends)
             .await
         {
             tracing::warn!("reading sharding column types: {problem}");
@@ -110,6 +153,15 @@ impl Shared {
     pub fn next_connection_id(&self) -> u32 {
         self.next_connection_id.fetch_add(1, Ordering::Relaxed)
     }
+}
+
+/// The rules and backend pools one reload put in force. A statement runs
+/// wholly on the generation it began with.
+pub struct Generation {
+    pub config: Arc<Config>,
+    pub backends: Backends,
+    /// TLS acceptor and RSA key for logins.
+    pub security: Arc<Security>,
 }
 
 /// Parameters of a statement: none for the text protocol, values for COM_STMT_EXECUTE.
@@ -130,6 +182,8 @@ pub struct ClientExecute {
 /// One client's session.
 pub struct Session {
     shared: Arc<Shared>,
+    /// The rules and backends this session's current statement runs on.
+    generation: Arc<Generation>,
     pub connection_id: u32,
     /// The logged-in user (set by [`Session::login`]).
     user: Option<User>,
@@ -152,6 +206,8 @@ pub struct Session {
     sql_prepared: std::collections::HashMap<String, String>,
     /// This session's row in the registry, removed when the session is dropped.
     registered: Option<Registered>,
+    /// The data sources the current statement ran on (for the slow log and the audit log).
+    touched: Vec<String>,
 }
 
 /// A session's registry row; dropping it removes the row.
@@ -170,6 +226,7 @@ impl Session {
     /// A session on a thread that kept `idle` connections from its last client.
     pub fn new(shared: Arc<Shared>, connection_id: u32, client_host: String) -> Self {
         Session {
+            generation: shared.current(),
             shared,
             connection_id,
             user: None,
@@ -183,16 +240,27 @@ impl Session {
             client_execute: None,
             sql_prepared: std::collections::HashMap::new(),
             registered: None,
+            touched: Vec::new(),
         }
     }
 
     pub fn config(&self) -> &Config {
-        &self.shared.config
+        &self.generation.config
+    }
+
+    /// The TLS acceptor and RSA key logins use now.
+    pub fn security(&self) -> Arc<Security> {
+        self.generation.security.clone()
+    }
+
+    /// Counts a refused login.
+    pub fn login_refused(&self) {
+        self.shared.metrics.logins_refused.inc();
     }
 
     /// Looks up a user by name.
     pub fn find_user(&self, name: &str) -> Option<&User> {
-        self.shared.config.users.iter().find(|u| u.name == name)
+        self.generation.config.users.iter().find(|u| u.name == name)
     }
 
     /// Logs `user` in, with `schema` from the handshake if given.
@@ -224,7 +292,7 @@ impl Session {
     }
 
     fn check_schema(&self, user: &User, schema: &str) -> Result<(), Error> {
-        if !self.shared.config.rules.schemas.contains_key(schema) {
+        if !self.generation.config.rules.schemas.contains_key(schema) {
             return Err(Error::unknown_database(schema));
         }
         if !user.may_use(schema) {
@@ -233,7 +301,8 @@ impl Session {
         Ok(())
     }
 
-    fn user_name(&self) -> &str {
+    /// The logged-in user's name, empty before login.
+    pub fn user_name(&self) -> &str {
         self.user.as_ref().map(|u| u.name.as_str()).unwrap_or("")
     }
 
@@ -271,7 +340,7 @@ impl Session {
                 .map(String::as_str)
                 .ok_or_else(Error::no_database)?,
         };
-        self.shared
+        self.generation
             .config
             .rules
             .schemas
@@ -343,6 +412,9 @@ impl Session {
         reply: &mut R,
         more_after: bool,
     ) -> Result<(), Error> {
+        let started = Instant::now();
+        let kind = classify(sql);
+        let label = StatementLabel::of(&kind, sql);
         let result = match self.check_boundary(sql) {
             Ok(verdict) => self
                 .run_checked(sql, params, reply, more_after, verdict)
@@ -353,6 +425,10 @@ impl Session {
         self.client_execute = None;
         self.conns
             .finish_statement(&crate::sql::effects(sql), result.is_err());
+        let elapsed = started.elapsed();
+        let error = result.as_ref().err().map(|e| e.code);
+        self.shared.metrics.statement(label, error, elapsed);
+        self.statement_done(sql, elapsed, result.as_ref().err());
         result
     }
 
@@ -369,7 +445,6 @@ impl Session {
         self.conns.set_found_rows(on);
     }
 
-
     /// A backend's error with logical names in place of actual ones.
     fn logical_error(&self, error: Error) -> Error {
         if error.origin != crate::error::Origin::Backend {
@@ -380,7 +455,7 @@ impl Session {
             .as_ref()
             .map(|u| u.schemas.clone())
             .unwrap_or_default();
-        names::Renamer::new(&self.shared.config, &schemas).error(error)
+        names::Renamer::new(&self.generation.config, &schemas).error(error)
     }
 
     /// Runs one statement the boundary allowed, shown in the registry while it runs.
@@ -476,7 +551,7 @@ impl Session {
             StatementKind::Admin => self.run_admin(sql, reply, more).await,
             StatementKind::Select => {
                 let facts = SessionFacts {
-                    server_version: &self.shared.config.server.server_version,
+                    server_version: &self.generation.config.server.server_version,
                     schema: self.schema.as_deref(),
                     user: self.user_name(),
                     client_host: &self.client_host,
@@ -523,22 +598,26 @@ impl Session {
             return Err(Error::admin_required(&first.to_ascii_uppercase()));
         }
         let result = match statement {
-            AdminStatement::ShowBackends => admin::backends(&self.shared.backends),
+            AdminStatement::ShowBackends => admin::backends(&self.generation.backends),
             AdminStatement::ShowShardingRules(from) => {
                 let schemas = self.admin_schemas(&user, from.as_deref())?;
-                admin::sharding_rules(&self.shared.config.rules, &schemas)
+                admin::sharding_rules(&self.generation.config.rules, &schemas)
             }
             AdminStatement::ShowKeyGenerators(from) => {
                 let schemas = self.admin_schemas(&user, from.as_deref())?;
                 let now_ms = SystemClock.now_ms();
-                let rules = &self.shared.config.rules;
+                let rules = &self.generation.config.rules;
                 admin::key_generators(rules, &self.shared.keys, &schemas, now_ms)
             }
             AdminStatement::Preview(statement) => admin::preview(&self.plan(statement, &[])?),
             AdminStatement::ReloadConfig => {
-                return Err(Error::not_supported(
-                    "RELOAD CONFIG (comes with hot reload)",
-                ))
+                let summary = self.shared.reload().await?;
+                let ok = OkInfo {
+                    info: summary,
+                    ..OkInfo::default()
+                };
+                reply.ok(&ok, self.status() | more);
+                return Ok(());
             }
         };
         self.send_local(
@@ -611,7 +690,10 @@ impl Session {
             })
             .collect();
         let query = format!("SELECT {}", exprs.join(", "));
-        let conn = self.conns.conn(&self.shared.backends, &data_source).await?;
+        let conn = self
+            .conns
+            .conn(&self.generation.backends, &data_source)
+            .await?;
         let fetched = match fetch_one_row(conn, &query).await {
             Err(e) if e.code == 1193 => match variables::with_older_names(query.as_bytes()) {
                 Some(older) => fetch_one_row(conn, &String::from_utf8_lossy(&older)).await,
@@ -666,7 +748,10 @@ impl Session {
                 status.remove(StatusFlags::SERVER_STATUS_IN_TRANS);
             }
         }
-        let conn = self.conns.conn(&self.shared.backends, &data_source).await?;
+        let conn = self
+            .conns
+            .conn(&self.generation.backends, &data_source)
+            .await?;
         let sent = match params {
             Some(values) => {
                 crate::execute::relay_values(conn, utf8(sql)?, &values, reply, status).await?;
@@ -678,7 +763,9 @@ impl Session {
         // replay reproduces pins it instead (sql::effects says so).
         if let crate::sql::SetKind::Session(assignments) = crate::sql::set_kind(&sent) {
             for (key, statement) in assignments {
-                self.conns.record_state(key, statement, &data_source).await?;
+                self.conns
+                    .record_state(key, statement, &data_source)
+                    .await?;
             }
         }
         if let Some(on) = autocommit {
@@ -710,8 +797,9 @@ impl Session {
             .filter(|_| sql.contains(&b'.'))
         {
             // `shop.t` names the logical schema; the backend knows it by its database's name.
-            let database = names::backend_database(&self.shared.config, &rules.default_data_source)
-                .unwrap_or_default();
+            let database =
+                names::backend_database(&self.generation.config, &rules.default_data_source)
+                    .unwrap_or_default();
             let rewritten = names::rewrite_identifiers(text, |word, qualifier| {
                 (qualifier && word == rules.name && word != database).then(|| database.clone())
             });
@@ -734,15 +822,21 @@ impl Session {
         more_after: bool,
     ) -> Result<(), Error> {
         let data_source = self.schema_rules()?.default_data_source.clone();
+        self.touched.push(data_source.clone());
         if !self.autocommit {
             // With autocommit off every statement runs inside a transaction,
             // which the status below must already show.
-            self.conns.conn(&self.shared.backends, &data_source).await?;
+            self.conns
+                .conn(&self.generation.backends, &data_source)
+                .await?;
             self.conns.mark_in_transaction(&data_source);
         }
         let status = self.status();
         let client_execute = self.client_execute.take();
-        let conn = self.conns.conn(&self.shared.backends, &data_source).await?;
+        let conn = self
+            .conns
+            .conn(&self.generation.backends, &data_source)
+            .await?;
         if let Some(r) = &self.registered {
             r.entry.on_backend(&data_source, conn.conn.thread_id);
         }
@@ -795,7 +889,7 @@ impl Session {
             None => self.schema.clone().ok_or_else(Error::no_database)?,
         };
         let rules = self
-            .shared
+            .generation
             .config
             .rules
             .schemas
@@ -804,7 +898,7 @@ impl Session {
             .clone();
         let conn = self
             .conns
-            .conn(&self.shared.backends, &rules.default_data_source)
+            .conn(&self.generation.backends, &rules.default_data_source)
             .await?;
         let text = |v: &Value| match v {
             Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
@@ -829,7 +923,11 @@ impl Session {
 
     /// COM_STMT_FETCH: more rows of the cursor an execute opened, from the
     /// connection that holds it.
-    pub async fn fetch_cursor<R: Reply>(&mut self, body: &[u8], reply: &mut R) -> Result<(), Error> {
+    pub async fn fetch_cursor<R: Reply>(
+        &mut self,
+        body: &[u8],
+        reply: &mut R,
+    ) -> Result<(), Error> {
         let mut r = crate::protocol::wire::Reader::new(body);
         let (Ok(id), Ok(rows)) = (r.u32(), r.u32()) else {
             return Err(Error::wrong_arguments("mysqld_stmt_fetch"));
@@ -841,9 +939,20 @@ impl Session {
             .ok_or_else(|| Error::unknown_statement(id, "mysqld_stmt_fetch"))?;
         let data_source = self.default_data_source()?;
         let status = self.status();
-        let no_cursor = || Error::new(1421, "HY000", "The statement (0) has no open cursor.", crate::error::Origin::Client);
+        let no_cursor = || {
+            Error::new(
+                1421,
+                "HY000",
+                "The statement (0) has no open cursor.",
+                crate::error::Origin::Client,
+            )
+        };
         let conn = self.conns.held(&data_source).ok_or_else(no_cursor)?;
-        let backend_id = conn.statements.get(&sql).map(|s| s.id).ok_or_else(no_cursor)?;
+        let backend_id = conn
+            .statements
+            .get(&sql)
+            .map(|s| s.id)
+            .ok_or_else(no_cursor)?;
         let mut request = Vec::with_capacity(8);
         request.extend_from_slice(&backend_id.to_le_bytes());
         request.extend_from_slice(&rows.to_le_bytes());
@@ -879,8 +988,14 @@ impl Session {
     }
 
     /// The session's connection to `data_source`.
-    pub async fn backend_conn(&mut self, data_source: &str) -> Result<(&mut PooledConn, String), Error> {
-        let conn = self.conns.conn(&self.shared.backends, data_source).await?;
+    pub async fn backend_conn(
+        &mut self,
+        data_source: &str,
+    ) -> Result<(&mut PooledConn, String), Error> {
+        let conn = self
+            .conns
+            .conn(&self.generation.backends, data_source)
+            .await?;
         Ok((conn, data_source.to_string()))
     }
 
@@ -896,7 +1011,8 @@ impl Session {
             _ => None, // utf8mb4 and anything unknown: the backend default.
         };
         if let Some(charset) = charset {
-            self.conns.add_replay("names", &format!("SET NAMES {charset}"));
+            self.conns
+                .add_replay("names", &format!("SET NAMES {charset}"));
         }
     }
 
@@ -938,7 +1054,8 @@ impl Session {
             (self.default_data_source()?, sql.to_string())
         };
         let (conn, ds) = self.backend_conn(&data_source).await?;
-        let statement = crate::backend::statements::prepare(&mut conn.conn, &ds, &backend_sql).await?;
+        let statement =
+            crate::backend::statements::prepare(&mut conn.conn, &ds, &backend_sql).await?;
         // The connection keeps the handle: the first execute here needs no prepare.
         if let Some(evicted) = conn.statements.insert(
             Arc::from(backend_sql.as_str()),
@@ -985,7 +1102,10 @@ pub fn names_routed_table<'a>(rules: &SchemaRules, sql: &'a [u8]) -> Option<&'a 
 }
 
 /// Runs a one-row query and returns its columns and values.
-async fn fetch_one_row(conn: &mut PooledConn, query: &str) -> Result<(Vec<Column>, Vec<Value>), Error> {
+async fn fetch_one_row(
+    conn: &mut PooledConn,
+    query: &str,
+) -> Result<(Vec<Column>, Vec<Value>), Error> {
     let rows = fetch_rows(conn, query).await?;
     let values = rows.rows.into_iter().next().unwrap_or_default();
     Ok((rows.columns, values))

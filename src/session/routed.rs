@@ -3,6 +3,7 @@
 
 use super::reply::{OkInfo, Reply};
 use super::{more_results, Session};
+use crate::admin::metrics::Fanout;
 use crate::error::Error;
 use crate::execute::{relay_text, relay_values, run_ok, stream_rows, PooledConn, UnitRows};
 use crate::plan::{ExecutionPlan, ExecutionUnit, MergePlan};
@@ -71,6 +72,7 @@ impl Session {
     ) -> Result<(), Error> {
         let more = more_results(more_after);
         let generated = plan.generated_key;
+        self.shared.metrics.units(self.fanout(&plan));
         match plan.merge {
             MergePlan::Single => {
                 let Some(unit) = plan.units.into_iter().next() else {
@@ -78,7 +80,7 @@ impl Session {
                 };
                 let status = self.status();
                 let ds = unit.data_source.clone();
-                let conn = self.conns.conn(&self.shared.backends, &ds).await?;
+                let conn = self.conns.conn(&self.generation.backends, &ds).await?;
                 let relayed = match generated {
                     Some(id) => {
                         let mut reply = WithInsertId {
@@ -101,7 +103,7 @@ impl Session {
                 let mut touched = Vec::new();
                 for (i, unit) in plan.units.into_iter().enumerate() {
                     let ds = unit.data_source.clone();
-                    let conn = self.conns.conn(&self.shared.backends, &ds).await?;
+                    let conn = self.conns.conn(&self.generation.backends, &ds).await?;
                     let params = binary.then_some(unit.params.as_slice());
                     let w = stream_rows(conn, &unit.sql, params, reply, i == 0)
                         .await
@@ -173,7 +175,7 @@ impl Session {
             self.conns.begin(b"START TRANSACTION");
         }
         for ds in &data_sources {
-            if let Err(e) = self.conns.conn(&self.shared.backends, ds).await {
+            if let Err(e) = self.conns.conn(&self.generation.backends, ds).await {
                 if implicit {
                     let _ = self.conns.end_transaction("ROLLBACK").await;
                 }
@@ -233,10 +235,32 @@ impl Session {
     /// Bookkeeping after units ran: with autocommit off, the backends opened
     /// transactions that COMMIT/ROLLBACK must end.
     fn after_units(&mut self, data_sources: &[String]) {
+        self.touched.extend_from_slice(data_sources);
         if !self.autocommit {
             for ds in data_sources {
                 self.conns.mark_in_transaction(ds);
             }
+        }
+    }
+}
+
+impl Session {
+    /// How widely a plan fans out: one unit, several, or every data source of the schema.
+    fn fanout(&self, plan: &ExecutionPlan) -> Fanout {
+        if plan.units.len() <= 1 {
+            return Fanout::Single;
+        }
+        let all = self
+            .schema_rules()
+            .map(|r| r.data_sources.len())
+            .unwrap_or(0);
+        let mut touched: Vec<&str> = plan.units.iter().map(|u| u.data_source.as_str()).collect();
+        touched.sort_unstable();
+        touched.dedup();
+        if touched.len() >= all {
+            Fanout::Scatter
+        } else {
+            Fanout::Several
         }
     }
 }
@@ -329,21 +353,24 @@ impl Session {
         }
         let conn = self
             .conns
-            .conn(&self.shared.backends, &unit.data_source)
+            .conn(&self.generation.backends, &unit.data_source)
             .await?;
         let ds = conn.data_source.clone();
         let columns = if binary {
             let Some(branch) = crate::sql::first_union_branch(&unit.sql) else {
                 return Ok(None);
             };
-            let statement = crate::backend::statements::prepare(&mut conn.conn, &ds.name, &branch).await?;
+            let statement =
+                crate::backend::statements::prepare(&mut conn.conn, &ds.name, &branch).await?;
             crate::backend::statements::buffer_close(&mut conn.conn, statement.id);
             statement.columns
         } else {
             let Some(branch) = crate::sql::first_union_branch_without_rows(&unit.sql) else {
                 return Ok(None);
             };
-            crate::execute::fetch_rows(conn, &ds.name, &branch).await?.columns
+            crate::execute::fetch_rows(conn, &ds.name, &branch)
+                .await?
+                .columns
         };
         Ok(Some(columns))
     }
@@ -373,7 +400,7 @@ impl Session {
         let mut in_order = names.clone();
         in_order.sort();
         for name in &in_order {
-            self.conns.conn(&self.shared.backends, name).await?;
+            self.conns.conn(&self.generation.backends, name).await?;
         }
         let described = match units.first() {
             Some(first) => self.describe_unit(first, binary).await?,
@@ -397,7 +424,8 @@ impl Session {
         }))
         .await;
         let sources = opened.into_iter().collect::<Result<Vec<_>, _>>()?;
-        run_merge(spec, described, sources, reply).await?;
+        let merged = run_merge(spec, described, sources, reply).await?;
+        self.shared.metrics.rows_merged.inc_by(merged);
         self.after_units(&names);
         reply.end_rows(self.status() | more, 0);
         Ok(())
@@ -410,7 +438,7 @@ async fn run_merge<R: Reply>(
     described: Option<Vec<Column>>,
     sources: Vec<UnitRows<'_>>,
     reply: &mut R,
-) -> Result<(), Error> {
+) -> Result<u64, Error> {
     let streamed = sources.first().map(|s| s.columns()).unwrap_or_default();
     let columns = match described {
         Some(d) if d.len() == streamed.len() => d,
@@ -420,5 +448,5 @@ async fn run_merge<R: Reply>(
     reply.columns(&columns[..visible]);
     let mut sink = crate::merge::ReplySink::new(reply);
     crate::merge::merge(spec, &columns, sources, &mut sink).await?;
-    Ok(())
+    Ok(sink.rows())
 }
