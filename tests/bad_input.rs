@@ -526,6 +526,7 @@ fn field_list_matches_the_backend() {
 /// MySQL 8 clients start with caching_sha2_password; the proxy switches
 /// them to mysql_native_password.
 #[test]
+#[ignore = "obsolete: caching_sha2_password is now answered on its fast path instead of switching to mysql_native_password (tests/ops_auth_tls.rs)"]
 fn caching_sha2_password_client_is_switched_to_native() {
     let (mut proxy, _) = start("sha2", "");
     let port = proxy.port();

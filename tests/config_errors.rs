@@ -59,7 +59,7 @@ fn broken_file_lists_every_problem() {
     std::fs::write(&path, text).expect("write");
     let error = config::load(&path).expect_err("refused");
     let expected = [
-        "server.worker_id: 4096 is out of range; give 0..=1023, different for each proxy instance",
+        "server.worker_id: 4096 is out of range; give 0..=1023, different for each proxy instance, or \"auto\"",
         "schemas.shop.algorithms.ring.virtual_nodes: 0 is out of range; give 1..=10000 (default 160)",
         "schemas.shop.tables.t_event.nodes: unknown data source `ds_2` in `ds_2.t_event`; known: ds_0, ds_1",
         "schemas.shop.binding_groups[0]: `t_user` has nodes in ds_0×1, ds_1×1 but `t_order` in ds_0×2, ds_1×2; tables of a binding group need the same data sources with the same number of nodes each, in the same node order",

@@ -145,15 +145,17 @@ impl TypedMetric for LatencyHistogram {
 
 impl EncodeMetric for LatencyHistogram {
     fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
-        let mut cumulative = 0;
+        // Per-bucket counts: the encoder accumulates them itself.
+        let mut count = 0;
         let mut buckets = Vec::with_capacity(LATENCY_BUCKETS.len() + 1);
         for (i, counter) in self.buckets.iter().enumerate() {
-            cumulative += counter.load(Ordering::Relaxed);
+            let in_bucket = counter.load(Ordering::Relaxed);
+            count += in_bucket;
             let bound = LATENCY_BUCKETS.get(i).copied().unwrap_or(f64::MAX);
-            buckets.push((bound, cumulative));
+            buckets.push((bound, in_bucket));
         }
         let sum = self.sum_ns.load(Ordering::Relaxed) as f64 / 1e9;
-        encoder.encode_histogram::<NoLabelSet>(sum, cumulative, &buckets, None)
+        encoder.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
     }
 
     fn metric_type(&self) -> MetricType {

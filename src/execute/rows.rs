@@ -201,6 +201,16 @@ impl<'a> UnitRows<'a> {
     }
 }
 
+impl Drop for UnitRows<'_> {
+    fn drop(&mut self) {
+        // Rows left unread (LIMIT reached, a refused merge, an error
+        // elsewhere) would be the next statement's answer: never reuse it.
+        if !self.done {
+            self.conn.conn.broken = true;
+        }
+    }
+}
+
 impl crate::merge::RowSource for UnitRows<'_> {
     async fn next_row(&mut self) -> Result<Option<Vec<Value>>, Error> {
         if self.done {

@@ -376,8 +376,7 @@ impl Session {
         }
         let last = statements.len() - 1;
         for (i, (sql, verdict)) in statements.into_iter().zip(verdicts).enumerate() {
-            if let Err(e) = self.run_checked(sql, None, reply, i < last, verdict).await {
-                let e = self.logical_error(e);
+            if let Err(e) = self.run_verified(sql, None, reply, i < last, verdict).await {
                 reply.error(&e);
                 return;
             }
@@ -412,16 +411,35 @@ impl Session {
         reply: &mut R,
         more_after: bool,
     ) -> Result<(), Error> {
+        match self.check_boundary(sql) {
+            Ok(verdict) => {
+                self.run_verified(sql, params, reply, more_after, verdict)
+                    .await
+            }
+            Err(e) => {
+                self.client_execute = None;
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs one statement the boundary allowed, then gives back the backend
+    /// connections it borrowed unless it pinned them, and counts it.
+    async fn run_verified<R: Reply>(
+        &mut self,
+        sql: &[u8],
+        params: Params,
+        reply: &mut R,
+        more_after: bool,
+        verdict: Verdict,
+    ) -> Result<(), Error> {
         let started = Instant::now();
         let kind = classify(sql);
         let label = StatementLabel::of(&kind, sql);
-        let result = match self.check_boundary(sql) {
-            Ok(verdict) => self
-                .run_checked(sql, params, reply, more_after, verdict)
-                .await
-                .map_err(|e| self.logical_error(e)),
-            Err(e) => Err(e),
-        };
+        let result = self
+            .run_checked(sql, params, reply, more_after, verdict)
+            .await
+            .map_err(|e| self.logical_error(e));
         self.client_execute = None;
         self.conns
             .finish_statement(&crate::sql::effects(sql), result.is_err());
