@@ -329,8 +329,9 @@ async fn connection_preamble_is_answered() {
             "app may not use shop2"
         );
         let (code, state, message) = server_error(conn.query_drop("USE nope").await.unwrap_err());
-        assert_eq!((code, state.as_str()), (1049, "42000"), "{message}");
-        assert_eq!(message, "Unknown database 'nope'");
+        // A database beyond the user's schemas is refused as MySQL refuses an
+        // account without privileges on it, whether it exists or not.
+        assert_eq!((code, state.as_str()), (1044, "42000"), "{message}");
         conn.disconnect().await.unwrap();
     })
     .await
@@ -700,7 +701,8 @@ async fn backend_errors_keep_code_sqlstate_and_message() {
         ];
         for (sql, code, state) in cases {
             let p = server_error(conn.query_drop(sql).await.unwrap_err());
-            let d = server_error(direct.query_drop(sql).await.unwrap_err());
+            let mut d = server_error(direct.query_drop(sql).await.unwrap_err());
+            d.2 = logical_names(&d.2);
             assert_eq!(p, d, "{sql}");
             assert_eq!((p.0, p.1.as_str()), (code, state), "{sql}: {}", p.2);
             // The connection is still in step.
@@ -846,7 +848,9 @@ async fn multi_statements_and_procedures_do_not_desynchronise() {
         let p = query_all(&mut conn, &script.replace("{m}", "m")).await;
         let d = query_all(&mut direct, &script.replace("{m}", "m_direct")).await;
         let p = server_error(p.unwrap_err());
-        assert_eq!(p, server_error(d.unwrap_err()));
+        let mut d = server_error(d.unwrap_err());
+        d.2 = logical_names(&d.2);
+        assert_eq!(p, d);
         assert_eq!(p.0, 1146);
         assert_eq!(
             scalar(&mut conn, "SELECT COUNT(*) FROM m WHERE id = 100").await,
@@ -1501,4 +1505,15 @@ async fn prepared_statements_survive_backend_cache_eviction() {
         conn.disconnect().await.unwrap();
     })
     .await
+}
+
+/// A backend's message as the proxy relays it: the backend database in
+/// `Table 'db.t'` is the logical schema.
+fn logical_names(message: &str) -> String {
+    match (message.find("Table '"), message.find('.')) {
+        (Some(at), Some(dot)) if dot > at => {
+            format!("{}Table 'shop{}", &message[..at], &message[dot..])
+        }
+        _ => message.to_string(),
+    }
 }

@@ -122,6 +122,8 @@ struct State<'s, 'a> {
     qualified_table: Option<&'a str>,
     sets_sql_mode: bool,
     sql_mode_from_expression: bool,
+    /// In a SET, past an assignment's `=`: variables here are read, not set.
+    in_set_value: bool,
 }
 
 impl<'s, 'a> State<'s, 'a> {
@@ -136,6 +138,7 @@ impl<'s, 'a> State<'s, 'a> {
             at_statement_start: true,
             table_position: false,
             in_table_list: false,
+            in_set_value: false,
             parens: 0,
             depth: 0,
             show_database_from: 0,
@@ -361,6 +364,7 @@ impl<'s, 'a> State<'s, 'a> {
         match token {
             Token::Punct(';') => {
                 self.at_statement_start = true;
+                self.in_set_value = false;
                 self.in_table_list = false;
                 self.table_position = false;
                 return Ok(());
@@ -385,16 +389,24 @@ impl<'s, 'a> State<'s, 'a> {
             }
             Token::Punct(',') => {
                 self.table_position = self.in_table_list;
+                if self.depth == 0 {
+                    self.in_set_value = false;
+                }
                 return Ok(());
+            }
+            Token::Punct('=') if self.first == Kw::Set => {
+                self.in_set_value = true;
             }
             Token::Punct('.') => return Ok(()),
             Token::Variable(v) => {
                 self.table_position = false;
                 if self.first == Kw::Set {
                     let lower = v.get(..10).map(str::to_ascii_lowercase);
-                    if lower
-                        .as_deref()
-                        .is_some_and(|l| l.starts_with("@@global.") || l.starts_with("@@persist"))
+                    // Reading a global value (`SET x = @@global.x`) changes nothing.
+                    if !self.in_set_value
+                        && lower.as_deref().is_some_and(|l| {
+                            l.starts_with("@@global.") || l.starts_with("@@persist")
+                        })
                     {
                         return Err(Error::server_privilege("SUPER"));
                     }
