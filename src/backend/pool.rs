@@ -322,6 +322,13 @@ impl PooledConn {
             let mut open_waiters = 0;
             if let Some(waiters) = pool.waiters.get_mut(&ds.id) {
                 waiters.retain(|w| !w.give.is_closed());
+                if ds.waiting.load(Ordering::SeqCst) > waiters.len() {
+                    // Sessions of another worker wait too: closing frees a
+                    // permit, and the semaphore serves all waiters in turn,
+                    // so no worker starves another.
+                    conn = None;
+                    return 0;
+                }
                 let class = conn.as_ref().map(|c| c.conn.class);
                 while let Some(at) = waiters.iter().position(|w| Some(w.class) == class) {
                     let Some(waiter) = waiters.remove(at) else {
