@@ -333,7 +333,7 @@ const SQL_PREPARED: &[(&[&str], &str, Rows)] = &[
     (&["SET @u = 5", "PREPARE s FROM 'SELECT order_id, title FROM m_order WHERE user_id = ? ORDER BY order_id'"], "EXECUTE s USING @u", Ordered),
     (&["PREPARE s FROM 'SELECT status, COUNT(*), SUM(qty), AVG(amount) FROM m_order GROUP BY status ORDER BY status'"], "EXECUTE s", Ordered),
     (&["SET @t = 'APPLE'", "PREPARE s FROM 'SELECT COUNT(*), MIN(order_id) FROM m_order WHERE title = ?'"], "EXECUTE s USING @t", Ordered),
-    (&["SET @q = 'SELECT order_id FROM m_order WHERE qty > ? ORDER BY qty DESC, order_id LIMIT ?'", "SET @min = 30, @n = 10", "PREPARE s FROM @q"], "EXECUTE s USING @min, @n", Ordered),
+    // `PREPARE s FROM @q` is refused by the boundary (1235): the proxy cannot see what @q holds.
     (&["SET @d = 1.5", "PREPARE s FROM 'SELECT COUNT(*) FROM m_order WHERE amount > ?'"], "EXECUTE s USING @d", Ordered),
     (&["SET @n = NULL", "PREPARE s FROM 'SELECT COUNT(*) FROM m_order WHERE qty <=> ?'"], "EXECUTE s USING @n", Ordered),
     (&["PREPARE s FROM 'SELECT user_id, name FROM m_user WHERE user_id IN (?, ?, ?) ORDER BY user_id'"], "EXECUTE s USING 3, 7, 11", Ordered),
