@@ -423,8 +423,9 @@ impl Session {
         }
     }
 
-    /// Runs one statement the boundary allowed, then gives back the backend
-    /// connections it borrowed unless it pinned them, and counts it.
+    /// Runs one statement the boundary allowed, shown in the session registry
+    /// while it runs; then gives back the backend connections it borrowed
+    /// unless it pinned them, and counts it.
     async fn run_verified<R: Reply>(
         &mut self,
         sql: &[u8],
@@ -436,10 +437,16 @@ impl Session {
         let started = Instant::now();
         let kind = classify(sql);
         let label = StatementLabel::of(&kind, sql);
+        if let Some(r) = &self.registered {
+            r.entry.running(sql, self.schema.as_deref());
+        }
         let result = self
-            .run_checked(sql, params, reply, more_after, verdict)
+            .run_statement(sql, params, reply, more_after, verdict)
             .await
             .map_err(|e| self.logical_error(e));
+        if let Some(r) = &self.registered {
+            r.entry.idle();
+        }
         self.client_execute = None;
         self.conns
             .finish_statement(&crate::sql::effects(sql), result.is_err());
@@ -474,27 +481,6 @@ impl Session {
             .map(|u| u.schemas.clone())
             .unwrap_or_default();
         names::Renamer::new(&self.generation.config, &schemas).error(error)
-    }
-
-    /// Runs one statement the boundary allowed, shown in the registry while it runs.
-    async fn run_checked<R: Reply>(
-        &mut self,
-        sql: &[u8],
-        params: Params,
-        reply: &mut R,
-        more_after: bool,
-        verdict: Verdict,
-    ) -> Result<(), Error> {
-        if let Some(r) = &self.registered {
-            r.entry.running(sql, self.schema.as_deref());
-        }
-        let result = self
-            .run_statement(sql, params, reply, more_after, verdict)
-            .await;
-        if let Some(r) = &self.registered {
-            r.entry.idle();
-        }
-        result
     }
 
     async fn run_statement<R: Reply>(
