@@ -99,15 +99,12 @@ pub async fn dispatch(
         }
         CLOSE => {
             if let Ok(id) = Reader::new(body).u32() {
-                session.statements.remove(id);
+                session.close_statement(id, false);
             }
         }
         RESET => match Reader::new(body).u32() {
-            Ok(id) => match session.statements.get_mut(id) {
-                Some(statement) => {
-                    statement.long_data.iter_mut().for_each(|d| *d = None);
-                    conn.ok(&OkInfo::default(), session.status());
-                }
+            Ok(id) => match session.close_statement(id, true) {
+                Some(()) => conn.ok(&OkInfo::default(), session.status()),
                 None => conn.error(&Error::unknown_statement(id, "mysqld_stmt_reset")),
             },
             Err(_) => conn.error(&Error::wrong_arguments("COM_STMT_RESET")),

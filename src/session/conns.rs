@@ -14,6 +14,7 @@ use crate::sql::Effects;
 use mysql_common::constants::StatusFlags;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 /// A connection the session holds now.
 struct Held {
@@ -27,13 +28,15 @@ struct Held {
     locked: bool,
     /// Held through the next statement (warnings, errors, FOUND_ROWS).
     next: bool,
+    /// Statements (by text) with a cursor open on it: COM_STMT_FETCH follows.
+    cursors: Vec<Arc<str>>,
     /// Used by the statement running now.
     used: bool,
 }
 
 impl Held {
     fn pinned(&self) -> bool {
-        self.in_transaction || self.sticky || self.locked || self.next
+        self.in_transaction || self.sticky || self.locked || self.next || !self.cursors.is_empty()
     }
 }
 
@@ -111,6 +114,7 @@ impl SessionConns {
                     sticky: false,
                     locked: false,
                     next: false,
+                    cursors: Vec::new(),
                     used: false,
                 });
                 self.held.len() - 1
@@ -214,9 +218,7 @@ impl SessionConns {
                 let status = held.conn.conn.status;
                 held.in_transaction = status.contains(StatusFlags::SERVER_STATUS_IN_TRANS)
                     || (explicit && held.in_transaction);
-                // An open cursor lives on this connection (COM_STMT_FETCH follows).
-                held.sticky |=
-                    effects.sticky() || status.contains(StatusFlags::SERVER_STATUS_CURSOR_EXISTS);
+                held.sticky |= effects.sticky();
                 if effects.locks_tables() {
                     held.locked = true;
                 }
@@ -289,6 +291,46 @@ impl SessionConns {
         }
         self.state = SessionState::default();
         self.transaction = None;
+    }
+
+    /// Records whether the execute of `sql` just run on `data_source` left
+    /// a cursor open there (a new execute closes the statement's old one).
+    pub fn note_cursor(&mut self, data_source: &str, sql: &Arc<str>, open: bool) {
+        if let Some(h) = self.find(data_source) {
+            h.cursors.retain(|c| c != sql);
+            if open {
+                h.cursors.push(sql.clone());
+            }
+        }
+    }
+
+    /// The cursor of `sql` on `data_source` was read to its end, which
+    /// closes it on the server.
+    pub fn cursor_exhausted(&mut self, data_source: &str, sql: &str) {
+        if let Some(h) = self.find(data_source) {
+            h.cursors.retain(|c| &**c != sql);
+        }
+    }
+
+    /// The client closed or reset a statement: a cursor it left open is
+    /// closed on the backend too (with its statement, prepared again when
+    /// needed), so the connection can go back to the pool.
+    pub fn close_cursor(&mut self, sql: &str) {
+        for h in &mut self.held {
+            if let Some(at) = h.cursors.iter().position(|c| &**c == sql) {
+                h.cursors.swap_remove(at);
+                if let Some(id) = h.conn.statements.get(sql).map(|s| s.id) {
+                    h.conn.statements.remove(sql);
+                    crate::backend::statements::buffer_close(&mut h.conn.conn, id);
+                }
+            }
+        }
+    }
+
+    fn find(&mut self, data_source: &str) -> Option<&mut Held> {
+        self.held
+            .iter_mut()
+            .find(|h| h.conn.data_source.name == data_source)
     }
 
     /// The connection the session holds on `data_source`, if any.

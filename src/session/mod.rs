@@ -854,7 +854,13 @@ impl Session {
                     types: &execute.types,
                     long_data: &execute.long_data,
                 };
-                relay_execute(conn, &raw, reply, status).await?
+                let relayed = relay_execute(conn, &raw, reply, status).await?;
+                let cursor = relayed
+                    .last
+                    .status
+                    .contains(StatusFlags::SERVER_STATUS_CURSOR_EXISTS);
+                self.conns.note_cursor(&data_source, &sql, cursor);
+                relayed
             }
             (Some(values), None) => {
                 crate::execute::relay_values(conn, utf8(sql)?, &values, reply, status).await?
@@ -960,8 +966,30 @@ impl Session {
         let mut request = Vec::with_capacity(8);
         request.extend_from_slice(&backend_id.to_le_bytes());
         request.extend_from_slice(&rows.to_le_bytes());
-        crate::execute::relay::relay_fetch(conn, &request, reply, status).await?;
+        let relayed = crate::execute::relay::relay_fetch(conn, &request, reply, status).await?;
+        if relayed
+            .last
+            .status
+            .contains(StatusFlags::SERVER_STATUS_LAST_ROW_SENT)
+        {
+            self.conns.cursor_exhausted(&data_source, &sql);
+        }
         Ok(())
+    }
+
+    /// COM_STMT_CLOSE (`reset: false`) or COM_STMT_RESET: a cursor the
+    /// statement left open is closed, and the connection it pinned goes back.
+    pub fn close_statement(&mut self, id: u32, reset: bool) -> Option<()> {
+        let statement = self.statements.get_mut(id)?;
+        let sql = statement.sql.clone();
+        if reset {
+            statement.long_data.iter_mut().for_each(|d| *d = None);
+        } else {
+            self.statements.remove(id);
+        }
+        self.conns.close_cursor(&sql);
+        self.finish_command();
+        Some(())
     }
 
     /// COM_RESET_CONNECTION: back to a fresh session, keeping user and schema.
