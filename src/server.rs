@@ -139,15 +139,15 @@ impl Worker {
         let mut shutdown = self.shutdown.clone();
         let shed_shared = self.shared.clone();
         tokio::task::spawn_local(async move {
-            // Idle connections go when sessions of other workers wait for
-            // their data source, or when they have been idle too long.
+            // Idle connections move to sessions of other workers that wait
+            // for their data source, and go when idle too long.
             loop {
                 let shed = shed_shared.shed_requested().notified();
                 tokio::select! {
                     _ = shed => {}
                     _ = tokio::time::sleep(HOUSEKEEPING) => {}
                 }
-                crate::backend::pool::close_wanted_and_expired();
+                crate::backend::pool::hand_over_wanted_and_close_expired();
             }
         });
         loop {

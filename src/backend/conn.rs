@@ -30,9 +30,18 @@ pub struct ConnClass {
     pub found_rows: bool,
 }
 
+/// The socket of a connection. It is registered with the runtime of the
+/// worker thread using it; a connection handed to another worker travels
+/// unregistered and is registered there on first use.
+enum Socket {
+    Registered(TcpStream),
+    InTransit(std::net::TcpStream),
+    Gone,
+}
+
 /// An open, logged-in connection to one backend.
 pub struct Connection {
-    stream: TcpStream,
+    socket: Socket,
     codec: PacketCodec,
     read_buf: BytesMut,
     write_buf: BytesMut,
@@ -89,7 +98,7 @@ impl Connection {
         let mut codec = PacketCodec::default();
         codec.max_allowed_packet = MAX_PACKET;
         let mut conn = Connection {
-            stream,
+            socket: Socket::Registered(stream),
             codec,
             read_buf: BytesMut::with_capacity(INITIAL_BUFFER),
             write_buf: BytesMut::with_capacity(INITIAL_BUFFER),
@@ -140,7 +149,10 @@ impl Connection {
         if self.broken {
             return Err(io::Error::other("connection is broken"));
         }
-        let result = self.stream.write_all(&self.write_buf).await;
+        let result = match registered(&mut self.socket, &mut self.broken) {
+            Ok(stream) => stream.write_all(&self.write_buf).await,
+            Err(e) => Err(e),
+        };
         self.write_buf.clear();
         if result.is_err() {
             self.broken = true;
@@ -169,7 +181,11 @@ impl Connection {
             if self.read_buf.capacity() - self.read_buf.len() < 1024 {
                 self.read_buf.reserve(INITIAL_BUFFER);
             }
-            match self.stream.read_buf(&mut self.read_buf).await {
+            let read = match registered(&mut self.socket, &mut self.broken) {
+                Ok(stream) => stream.read_buf(&mut self.read_buf).await,
+                Err(e) => Err(e),
+            };
+            match read {
                 Ok(0) => {
                     self.broken = true;
                     return Err(io::Error::new(
@@ -199,10 +215,35 @@ impl Connection {
             return true;
         }
         let mut probe = [0u8; 1];
-        match self.stream.try_read(&mut probe) {
+        let Ok(stream) = registered(&mut self.socket, &mut self.broken) else {
+            return true;
+        };
+        match stream.try_read(&mut probe) {
             Ok(_) => true, // EOF (0) or unexpected bytes: either way unusable.
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
             Err(_) => true,
+        }
+    }
+
+    /// Takes the socket off this thread's runtime so that the connection
+    /// can be handed to another worker; false if that failed (then the
+    /// connection is broken and must be dropped).
+    pub fn unregister(&mut self) -> bool {
+        match std::mem::replace(&mut self.socket, Socket::Gone) {
+            Socket::Registered(stream) => match stream.into_std() {
+                Ok(std) => {
+                    self.socket = Socket::InTransit(std);
+                    true
+                }
+                Err(_) => {
+                    self.broken = true;
+                    false
+                }
+            },
+            other => {
+                self.socket = other;
+                matches!(self.socket, Socket::InTransit(_))
+            }
         }
     }
 
@@ -224,6 +265,29 @@ impl Connection {
         const QUIT: u8 = mysql_common::constants::Command::COM_QUIT as u8;
         let _ =
             tokio::time::timeout(Duration::from_millis(200), self.send_command(QUIT, &[])).await;
+    }
+}
+
+/// The socket, registered with this thread's runtime first if it arrived
+/// from another worker; a failure marks the connection broken.
+fn registered<'s>(socket: &'s mut Socket, broken: &mut bool) -> io::Result<&'s mut TcpStream> {
+    if matches!(socket, Socket::InTransit(_)) {
+        if let Socket::InTransit(std) = std::mem::replace(socket, Socket::Gone) {
+            match TcpStream::from_std(std) {
+                Ok(stream) => *socket = Socket::Registered(stream),
+                Err(e) => {
+                    *broken = true;
+                    return Err(e);
+                }
+            }
+        }
+    }
+    match socket {
+        Socket::Registered(stream) => Ok(stream),
+        _ => {
+            *broken = true;
+            Err(io::Error::other("the connection's socket is gone"))
+        }
     }
 }
 

@@ -1,11 +1,11 @@
 //! Lending backend connections. Each data source allows `pool_max` open
 //! connections from this proxy (one semaphore permit each, idle ones
-//! included). Connections belong to the worker thread that opened them (its
-//! runtime drives their sockets), so idle ones are kept per thread: a
-//! session borrows one for a statement, or for as long as something pins it,
-//! and gives it back to its thread's idle list, or straight to a session of
-//! that thread waiting for one. When sessions of another thread wait, a
-//! returned connection is closed instead so that its permit moves there.
+//! included). A connection is driven by the runtime of the worker thread
+//! using it, so idle ones are kept per thread: a session borrows one for a
+//! statement, or for as long as something pins it, and gives it back to the
+//! session that has waited longest for one (on any worker: the socket moves
+//! to that worker's runtime), or else to its thread's idle list. Idle
+//! connections of a thread move to sessions of other workers that wait.
 
 use super::conn::{ConnClass, Connection};
 use super::endpoint::Endpoint;
@@ -13,19 +13,23 @@ use super::statements::StatementCache;
 use crate::error::Error;
 use mysql_common::constants::Command;
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, Notify, OwnedSemaphorePermit, Semaphore};
 
 /// How long a statement waits for a free backend connection before it fails.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Idle connections older than this are closed by [`close_expired`].
+/// Idle connections older than this are closed by [`hand_over_wanted_and_close_expired`].
 pub const IDLE_LIFETIME: Duration = Duration::from_secs(300);
 
 static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+
+/// The session state (SET statements by what they set) applied to a connection.
+pub type AppliedState = Arc<BTreeMap<String, String>>;
 
 /// One data source's primary: where it is, and its connection budget.
 #[derive(Debug)]
@@ -43,7 +47,9 @@ pub struct DataSource {
     open: AtomicUsize,
     /// Connections idle on some thread.
     idle: AtomicUsize,
-    /// Sessions waiting for a connection, on any thread.
+    /// Sessions waiting for a connection, on any thread, oldest first.
+    waiters: Mutex<VecDeque<Waiter>>,
+    /// How many wait now (read without the lock).
     waiting: AtomicUsize,
     /// Told when a session starts waiting, so threads close idle connections.
     shed: Arc<Notify>,
@@ -62,6 +68,9 @@ pub struct PooledConn {
     pub statements: StatementCache,
     /// Fingerprint of the session state applied to it; 0 = as after connect or reset.
     pub state: u64,
+    /// That state's SET statements, so that another session's state can be
+    /// reached by setting only what differs.
+    pub applied: AppliedState,
     /// A session left state on it that no fingerprint describes (temporary
     /// tables, user variables, locks): reset before anyone else uses it.
     pub dirty: bool,
@@ -77,16 +86,23 @@ impl Drop for OpenCount {
     }
 }
 
-/// A session of this thread waiting for a connection of this class.
+/// A session waiting for a connection of this class, on the worker `worker`.
 struct Waiter {
     class: ConnClass,
+    worker: ThreadId,
     give: oneshot::Sender<PooledConn>,
 }
 
+impl std::fmt::Debug for Waiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Waiter({:?} on {:?})", self.class, self.worker)
+    }
+}
+
+/// A worker thread's idle connections, by data source.
 #[derive(Default)]
 struct ThreadPool {
     idle: HashMap<usize, Vec<PooledConn>>,
-    waiters: HashMap<usize, VecDeque<Waiter>>,
 }
 
 thread_local! {
@@ -105,6 +121,7 @@ impl DataSource {
             permits: Arc::new(Semaphore::new(pool_max)),
             open: AtomicUsize::new(0),
             idle: AtomicUsize::new(0),
+            waiters: Mutex::new(VecDeque::new()),
             waiting: AtomicUsize::new(0),
             shed,
             healthy: AtomicBool::new(true),
@@ -142,12 +159,10 @@ impl DataSource {
 
     async fn wait(self: &Arc<Self>, class: ConnClass) -> Result<PooledConn, Error> {
         let (give, take) = oneshot::channel();
-        POOL.with(|p| {
-            p.borrow_mut()
-                .waiters
-                .entry(self.id)
-                .or_default()
-                .push_back(Waiter { class, give })
+        self.lock_waiters().push_back(Waiter {
+            class,
+            worker: std::thread::current().id(),
+            give,
         });
         self.waiting.fetch_add(1, Ordering::SeqCst);
         self.shed.notify_waiters();
@@ -189,6 +204,7 @@ impl DataSource {
                     _open: Some(OpenCount(self.clone())),
                     statements: StatementCache::default(),
                     state: 0,
+                    applied: AppliedState::default(),
                     dirty: false,
                     idle_since: Instant::now(),
                 })
@@ -214,6 +230,7 @@ impl DataSource {
                 _open: None,
                 statements: StatementCache::default(),
                 state: 0,
+                applied: AppliedState::default(),
                 dirty: false,
                 idle_since: Instant::now(),
             }),
@@ -257,6 +274,12 @@ impl DataSource {
                 None => false,
             }
         })
+    }
+
+    /// The waiting sessions; a poisoned lock is taken over (the queue
+    /// stays consistent: every change to it is one push or remove).
+    fn lock_waiters(&self) -> MutexGuard<'_, VecDeque<Waiter>> {
+        self.waiters.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Whether the last attempt to connect succeeded.
@@ -307,45 +330,37 @@ impl PooledConn {
             .await
             .map_err(|e| super::conn::io_error(&data_source.name, &e))
     }
-    /// Gives the connection back: to a waiting session of this thread, or
-    /// closed when sessions elsewhere wait, or to this thread's idle list.
-    /// A broken or dirty one is closed (a dirty one should have been reset).
+    /// Gives the connection back: to the session that has waited longest
+    /// for one of its class (moving it to that session's worker), or to
+    /// this thread's idle list. A broken or dirty one is closed (a dirty one
+    /// should have been reset), and so is one that only sessions wanting
+    /// another class wait for, so that its permit goes to them.
     pub fn release(mut self) {
         if self.conn.broken || self.dirty || self._permit.is_none() {
             return;
         }
         self.conn.shrink_buffers();
         let ds = self.data_source.clone();
-        let mut conn = Some(self);
-        let local_waiting = POOL.with(|p| {
-            let mut pool = p.borrow_mut();
-            let mut open_waiters = 0;
-            if let Some(waiters) = pool.waiters.get_mut(&ds.id) {
-                waiters.retain(|w| !w.give.is_closed());
-                if ds.waiting.load(Ordering::SeqCst) > waiters.len() {
-                    // Sessions of another worker wait too: closing frees a
-                    // permit, and the semaphore serves all waiters in turn,
-                    // so no worker starves another.
-                    conn = None;
-                    return 0;
+        let mut conn = self;
+        if ds.waiting.load(Ordering::SeqCst) > 0 {
+            let here = std::thread::current().id();
+            let mut waiters = ds.lock_waiters();
+            waiters.retain(|w| !w.give.is_closed());
+            while let Some(at) = waiters.iter().position(|w| w.class == conn.conn.class) {
+                let Some(waiter) = waiters.remove(at) else {
+                    break;
+                };
+                if waiter.worker != here && !conn.conn.unregister() {
+                    return;
                 }
-                let class = conn.as_ref().map(|c| c.conn.class);
-                while let Some(at) = waiters.iter().position(|w| Some(w.class) == class) {
-                    let Some(waiter) = waiters.remove(at) else {
-                        break;
-                    };
-                    match waiter.give.send(conn.take().expect("held until given")) {
-                        Ok(()) => return 0,
-                        Err(back) => conn = Some(back),
-                    }
+                match waiter.give.send(conn) {
+                    Ok(()) => return,
+                    Err(back) => conn = back,
                 }
-                open_waiters = waiters.len();
             }
-            open_waiters
-        });
-        let Some(mut conn) = conn else { return };
-        if ds.waiting.load(Ordering::SeqCst) > local_waiting {
-            return; // Closing frees a permit for a session on another thread.
+            if !waiters.is_empty() {
+                return;
+            }
         }
         conn.idle_since = Instant::now();
         ds.idle.fetch_add(1, Ordering::Relaxed);
@@ -366,6 +381,7 @@ impl PooledConn {
                 self.conn.note(&ok);
                 self.statements.clear();
                 self.state = 0;
+                self.applied = AppliedState::default();
                 self.dirty = false;
                 Ok(())
             }
@@ -381,22 +397,37 @@ impl PooledConn {
     }
 }
 
-/// Closes this thread's idle connections of data sources that sessions
-/// elsewhere wait for, and those idle longer than [`IDLE_LIFETIME`].
-pub fn close_wanted_and_expired() {
-    POOL.with(|p| {
+/// Hands this thread's idle connections of data sources that sessions
+/// wait for to those sessions, and closes those idle longer than
+/// [`IDLE_LIFETIME`].
+pub fn hand_over_wanted_and_close_expired() {
+    let wanted: Vec<PooledConn> = POOL.with(|p| {
         let mut pool = p.borrow_mut();
+        let mut wanted = Vec::new();
         for idle in pool.idle.values_mut() {
-            idle.retain(|c| {
-                let keep = c.data_source.waiting.load(Ordering::SeqCst) == 0
-                    && c.idle_since.elapsed() < IDLE_LIFETIME;
-                if !keep {
-                    c.data_source.idle.fetch_sub(1, Ordering::Relaxed);
+            let mut i = 0;
+            while i < idle.len() {
+                let expired = idle[i].idle_since.elapsed() >= IDLE_LIFETIME;
+                let asked = idle[i].data_source.waiting.load(Ordering::SeqCst) > 0;
+                if !expired && !asked {
+                    i += 1;
+                    continue;
                 }
-                keep
-            });
+                let conn = idle.swap_remove(i);
+                conn.data_source.idle.fetch_sub(1, Ordering::Relaxed);
+                if !expired {
+                    wanted.push(conn);
+                }
+            }
         }
+        wanted
     });
+    // Released outside the borrow: what no one takes comes back to the idle list.
+    for mut conn in wanted {
+        if !conn.conn.closed_while_idle() {
+            conn.release();
+        }
+    }
 }
 
 /// Closes every idle connection of this thread (shutdown).

@@ -7,6 +7,7 @@
 //! connection it gets next (an idle one already in that state is preferred).
 
 use crate::backend::conn::ConnClass;
+use crate::backend::pool::AppliedState;
 use crate::backend::PooledConn;
 use crate::error::Error;
 use crate::execute::{run_ok, Backends};
@@ -44,14 +45,14 @@ impl Held {
 #[derive(Default, Clone)]
 struct SessionState {
     /// SET statements by what they set, replayed on a connection in another state.
-    sets: BTreeMap<String, String>,
+    sets: AppliedState,
     /// Hash of `sets`; 0 when empty (the state of a new or reset connection).
     fingerprint: u64,
 }
 
 impl SessionState {
     fn record(&mut self, key: String, statement: String) {
-        self.sets.insert(key, statement);
+        Arc::make_mut(&mut self.sets).insert(key, statement);
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         self.sets.hash(&mut hasher);
         self.fingerprint = hasher.finish().max(1);
@@ -61,6 +62,33 @@ impl SessionState {
     fn replay(&self) -> String {
         let texts: Vec<&str> = self.sets.values().map(String::as_str).collect();
         texts.join(";\n")
+    }
+
+    /// The statements that bring a connection from the state `applied` to
+    /// this one: what this state sets differently, and what only `applied`
+    /// set put back to its default (the global value, as on a new connection).
+    fn diff(&self, applied: &BTreeMap<String, String>) -> String {
+        let mut texts: Vec<String> = Vec::new();
+        for (key, statement) in self.sets.iter() {
+            if applied.get(key) != Some(statement) {
+                texts.push(statement.clone());
+            }
+        }
+        for key in applied.keys() {
+            if !self.sets.contains_key(key) {
+                texts.push(revert(key));
+            }
+        }
+        texts.join(";\n")
+    }
+}
+
+/// The statement that puts what `key` names back as a new connection has it.
+fn revert(key: &str) -> String {
+    match key {
+        // Backend connections log in with utf8mb4 (see backend::auth).
+        "names" => "SET NAMES utf8mb4".to_string(),
+        variable => format!("SET SESSION {variable} = DEFAULT"),
     }
 }
 
@@ -133,17 +161,33 @@ impl SessionConns {
     }
 
     /// Applies the session state to a borrowed connection: nothing when it
-    /// is in that state already; a reset first when it is in another one.
+    /// is in that state already; else only what differs, in one round trip;
+    /// a reset and the whole state when that fails or the connection holds
+    /// state no SET describes.
     async fn bring_to_state(&self, conn: &mut PooledConn) -> Result<(), Error> {
         if conn.state == self.state.fingerprint && !conn.dirty {
             return Ok(());
         }
-        if conn.state != 0 || conn.dirty {
-            conn.reset().await?;
+        if !conn.dirty {
+            let diff = self.state.diff(&conn.applied);
+            let applied = diff.is_empty() || run_ok(conn, &diff, None).await.is_ok();
+            if applied {
+                conn.state = self.state.fingerprint;
+                conn.applied = self.state.sets.clone();
+                return Ok(());
+            }
+            if conn.conn.broken {
+                return Err(Error::data_source_unreachable(
+                    &conn.data_source.name,
+                    "the connection broke while its session state was applied",
+                ));
+            }
         }
+        conn.reset().await?;
         if self.state.fingerprint != 0 {
             run_ok(conn, &self.state.replay(), None).await?;
             conn.state = self.state.fingerprint;
+            conn.applied = self.state.sets.clone();
         }
         Ok(())
     }
@@ -173,6 +217,7 @@ impl SessionConns {
                 run_ok(&mut held.conn, &statement, None).await?;
             }
             held.conn.state = fingerprint;
+            held.conn.applied = self.state.sets.clone();
         }
         Ok(())
     }
