@@ -349,3 +349,70 @@ async fn binary_prepared_statements() {
     })
     .await;
 }
+
+/// A statement with warnings holds its connection for the client's next
+/// statement, so that SHOW WARNINGS reads them; while that client idles,
+/// another one waiting for the only connection gets it (promptly, not after
+/// the acquire timeout), and the first still reads its warnings, as MariaDB
+/// answers on a private connection, until its next statement clears them.
+/// B must not see A's warnings on the connection it got from A.
+/// `ROW_COUNT()` and `LAST_INSERT_ID()` stay the client's own throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warnings_of_an_idle_client_do_not_hold_the_connection() {
+    within(Duration::from_secs(60), async {
+        let setup = "CREATE TABLE w (id INT AUTO_INCREMENT PRIMARY KEY, v INT)";
+        let env = MuxEnv::start("leak_warnings", 1, setup, "");
+        let mut a = env.client().await;
+        let mut b = env.client().await;
+        let mut oracle = env.direct(1).await;
+        let first: &[&str] = &[
+            "INSERT INTO w (v) VALUES (1), (2)",
+            "SELECT CAST('7x' AS SIGNED)",
+        ];
+        let then: &[&str] = &[
+            "SHOW WARNINGS",
+            "SHOW COUNT(*) WARNINGS",
+            "SELECT @@warning_count",
+            "SHOW ERRORS",
+            // A statement on a table clears them. (One on no table does
+            // not, in MariaDB; the proxy's copy goes at any statement.)
+            "UPDATE w SET v = v WHERE id = 0",
+            "SHOW WARNINGS",
+        ];
+        let want_first = outcomes(&mut oracle, "oracle", first).await;
+        let want_then = outcomes(&mut oracle, "oracle", then).await;
+        assert_eq!(
+            outcomes(&mut a, "A", first).await,
+            want_first,
+            "A's statements"
+        );
+        // B needs the one connection A holds for its warnings.
+        let started = std::time::Instant::now();
+        let answer = outcomes(&mut b, "B", &["SELECT 2", "SHOW WARNINGS"]).await;
+        let two = Ok(vec![vec![Some("2".to_string())]]);
+        assert_eq!(answer, vec![two, Ok(vec![])], "B sees none of A's warnings");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "B waited {:?} for the connection A kept for its warnings",
+            started.elapsed()
+        );
+        assert_eq!(outcomes(&mut a, "A", then).await, want_then, "A's warnings");
+        let ids: &[&str] = &[
+            "INSERT INTO w (v) VALUES (3)",
+            "SELECT ROW_COUNT(), LAST_INSERT_ID()",
+            "SELECT ROW_COUNT()",
+        ];
+        let want_ids = outcomes(&mut oracle, "oracle", ids).await;
+        let _ = outcomes(&mut b, "B", &["INSERT INTO w (v) VALUES (9), (9), (9)"]).await;
+        let got_ids = outcomes(&mut a, "A", ids).await;
+        // Each side has its own table rows: only the counts are compared.
+        assert_eq!(
+            got_ids[1].as_ref().map(|r| r[0][0].clone()),
+            want_ids[1].as_ref().map(|r| r[0][0].clone())
+        );
+        assert_eq!(got_ids[2], want_ids[2], "ROW_COUNT() after a SELECT");
+        env.assert_backend_conns_at_most(1, "after the warnings")
+            .await;
+    })
+    .await;
+}

@@ -74,6 +74,10 @@ pub struct PooledConn {
     /// A session left state on it that no fingerprint describes (temporary
     /// tables, user variables, locks): reset before anyone else uses it.
     pub dirty: bool,
+    /// Its last statements left warnings or an error in the server's
+    /// diagnostics area, which only some statements clear: cleared before
+    /// the next session uses it.
+    pub stale_diagnostics: bool,
     idle_since: Instant,
 }
 
@@ -206,6 +210,7 @@ impl DataSource {
                     state: 0,
                     applied: AppliedState::default(),
                     dirty: false,
+                    stale_diagnostics: false,
                     idle_since: Instant::now(),
                 })
             }
@@ -232,6 +237,7 @@ impl DataSource {
                 state: 0,
                 applied: AppliedState::default(),
                 dirty: false,
+                stale_diagnostics: false,
                 idle_since: Instant::now(),
             }),
             Err(message) => Err(Error::data_source_unreachable(&self.name, message)),
@@ -383,6 +389,7 @@ impl PooledConn {
                 self.state = 0;
                 self.applied = AppliedState::default();
                 self.dirty = false;
+                self.stale_diagnostics = false;
                 Ok(())
             }
             super::Frame::Err(e) => {

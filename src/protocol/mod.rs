@@ -257,6 +257,14 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, shutdown: watch::Rece
     session.close().await
 }
 
+/// What ended a wait for the client's next command.
+enum Idle {
+    Packet(Result<Option<BytesMut>, FrameError>),
+    Shutdown,
+    /// A connection held for the client's next statement is wanted elsewhere.
+    HoldWanted,
+}
+
 async fn commands_loop(
     conn: &mut ClientConn,
     session: &mut Session,
@@ -269,9 +277,18 @@ async fn commands_loop(
     tracing::debug!(parent: span, "logged in");
     loop {
         conn.codec.reset_seq_id();
-        let packet = tokio::select! {
-            packet = conn.read_packet() => packet,
-            _ = shutdown.changed() => break,
+        let packet = loop {
+            let next = tokio::select! {
+                packet = conn.read_packet() => Idle::Packet(packet),
+                _ = shutdown.changed() => Idle::Shutdown,
+                _ = session.warnings_hold_wanted() => Idle::HoldWanted,
+            };
+            match next {
+                Idle::Packet(packet) => break packet,
+                Idle::Shutdown => return Ok(()),
+                // Reading is cancel-safe: a packet begun stays in the buffer.
+                Idle::HoldWanted => session.give_up_wanted_holds().await,
+            }
         };
         let packet = match packet {
             Ok(Some(p)) => p,

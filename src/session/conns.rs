@@ -6,10 +6,12 @@
 //! may ask for. The session state it set with SET follows it to whatever
 //! connection it gets next (an idle one already in that state is preferred).
 
+use super::diagnostics::Warning;
 use crate::backend::conn::ConnClass;
 use crate::backend::pool::AppliedState;
 use crate::backend::PooledConn;
 use crate::error::Error;
+use crate::execute::rows::fetch_rows;
 use crate::execute::{run_ok, Backends};
 use crate::sql::Effects;
 use mysql_common::constants::StatusFlags;
@@ -29,6 +31,8 @@ struct Held {
     locked: bool,
     /// Held through the next statement (warnings, errors, FOUND_ROWS).
     next: bool,
+    /// ... because the next statement may ask FOUND_ROWS(), which no copy answers.
+    next_found_rows: bool,
     /// Statements (by text) with a cursor open on it: COM_STMT_FETCH follows.
     cursors: Vec<Arc<str>>,
     /// Used by the statement running now.
@@ -38,6 +42,13 @@ struct Held {
 impl Held {
     fn pinned(&self) -> bool {
         self.in_transaction || self.sticky || self.locked || self.next || !self.cursors.is_empty()
+    }
+
+    /// Held only so that the client's next statement can read its warnings.
+    fn held_for_warnings(&self) -> bool {
+        self.next
+            && !self.next_found_rows
+            && !(self.in_transaction || self.sticky || self.locked || !self.cursors.is_empty())
     }
 }
 
@@ -82,6 +93,10 @@ impl SessionState {
         texts.join(";\n")
     }
 }
+
+/// Empties the server's diagnostics area, which MariaDB clears only for
+/// statements that use a table (a derived one will do); no result, no locks.
+const CLEAR_DIAGNOSTICS: &str = "DO (SELECT 1 FROM (SELECT 1) AS t)";
 
 /// The statement that puts what `key` names back as a new connection has it.
 fn revert(key: &str) -> String {
@@ -142,6 +157,7 @@ impl SessionConns {
                     sticky: false,
                     locked: false,
                     next: false,
+                    next_found_rows: false,
                     cursors: Vec::new(),
                     used: false,
                 });
@@ -161,19 +177,30 @@ impl SessionConns {
     }
 
     /// Applies the session state to a borrowed connection: nothing when it
-    /// is in that state already; else only what differs, in one round trip;
-    /// a reset and the whole state when that fails or the connection holds
-    /// state no SET describes.
+    /// is in that state already; else only what differs, in one round trip
+    /// (with the clearing of warnings another session left); a reset and
+    /// the whole state when that fails or the connection holds state no SET
+    /// describes.
     async fn bring_to_state(&self, conn: &mut PooledConn) -> Result<(), Error> {
-        if conn.state == self.state.fingerprint && !conn.dirty {
+        let same = conn.state == self.state.fingerprint && !conn.dirty;
+        if same && !conn.stale_diagnostics {
             return Ok(());
         }
         if !conn.dirty {
-            let diff = self.state.diff(&conn.applied);
-            let applied = diff.is_empty() || run_ok(conn, &diff, None).await.is_ok();
+            let mut texts = Vec::with_capacity(2);
+            if conn.stale_diagnostics {
+                texts.push(CLEAR_DIAGNOSTICS.to_string());
+            }
+            if !same {
+                texts.push(self.state.diff(&conn.applied));
+            }
+            texts.retain(|t| !t.is_empty());
+            let statements = texts.join(";\n");
+            let applied = statements.is_empty() || run_ok(conn, &statements, None).await.is_ok();
             if applied {
                 conn.state = self.state.fingerprint;
                 conn.applied = self.state.sets.clone();
+                conn.stale_diagnostics = false;
                 return Ok(());
             }
             if conn.conn.broken {
@@ -256,10 +283,15 @@ impl SessionConns {
     /// After a statement: updates what pins each connection it used (from
     /// the backend's status and the statement's effects) and gives back
     /// every connection nothing pins any more.
-    pub fn finish_statement(&mut self, effects: &Effects, failed: bool) {
+    /// `diagnostic`: the statement only read the diagnostics area (SHOW
+    /// WARNINGS and the like), which it leaves as it was: what held a
+    /// connection for the next statement holds it still.
+    pub fn finish_statement(&mut self, effects: &Effects, failed: bool, diagnostic: bool) {
         let explicit = self.transaction.is_some();
         for held in &mut self.held {
-            if held.used {
+            if diagnostic && held.next {
+                held.used = false;
+            } else if held.used {
                 let status = held.conn.conn.status;
                 held.in_transaction = status.contains(StatusFlags::SERVER_STATUS_IN_TRANS)
                     || (explicit && held.in_transaction);
@@ -270,12 +302,21 @@ impl SessionConns {
                 if effects.unlocks_tables() {
                     held.locked = false;
                 }
-                held.next = failed || effects.holds_next() || held.conn.conn.warnings > 0;
+                held.next_found_rows = effects.holds_next();
+                if failed || held.conn.conn.warnings > 0 {
+                    held.conn.stale_diagnostics = true;
+                }
+                held.next = failed || held.next_found_rows || held.conn.conn.warnings > 0;
                 held.used = false;
             } else {
                 held.next = false;
+                held.next_found_rows = false;
             }
         }
+        self.release_unpinned();
+    }
+
+    fn release_unpinned(&mut self) {
         let mut i = 0;
         while i < self.held.len() {
             if self.held[i].pinned() && !self.held[i].conn.conn.broken {
@@ -284,6 +325,37 @@ impl SessionConns {
                 self.held.swap_remove(i).conn.release();
             }
         }
+    }
+
+    /// Whether a connection is held only for the warnings of the last
+    /// statement (see [`SessionConns::give_up_wanted_holds`]).
+    pub fn holds_for_warnings(&self) -> bool {
+        self.held.iter().any(Held::held_for_warnings)
+    }
+
+    /// Whether such a connection is one that a session elsewhere waits for.
+    pub fn warnings_hold_wanted(&self) -> bool {
+        self.held
+            .iter()
+            .any(|h| h.held_for_warnings() && h.conn.data_source.waiting() > 0)
+    }
+
+    /// Gives back the connections held only for warnings that other
+    /// sessions wait for, reading their warnings first: those are returned.
+    pub async fn give_up_wanted_holds(&mut self) -> Vec<Warning> {
+        let mut warnings = Vec::new();
+        for held in &mut self.held {
+            if !held.held_for_warnings() || held.conn.data_source.waiting() == 0 {
+                continue;
+            }
+            held.next = false;
+            match fetch_rows(&mut held.conn, "SHOW WARNINGS").await {
+                Ok(rows) => warnings.extend(rows.rows.iter().filter_map(|r| Warning::from_row(r))),
+                Err(_) => held.conn.dirty = true,
+            }
+        }
+        self.release_unpinned();
+        warnings
     }
 
     /// Ends the transaction on every data source with `COMMIT` or

@@ -50,6 +50,8 @@ pub struct SessionFacts<'a> {
     pub client_host: &'a str,
     pub connection_id: u32,
     pub last_insert_id: u64,
+    /// `ROW_COUNT()`: the previous statement's affected rows, or -1.
+    pub row_count: i64,
 }
 
 /// `SHOW DATABASES [LIKE p]`: the user's logical schemas.
@@ -213,6 +215,8 @@ pub fn variable_select(sql: &[u8], facts: &SessionFacts<'_>) -> Option<VariableS
                     "VERSION" => LocalItem::Text(Some(facts.server_version.into())),
                     "CONNECTION_ID" => LocalItem::Integer(facts.connection_id as i64),
                     "LAST_INSERT_ID" => LocalItem::Unsigned(facts.last_insert_id),
+                    // The backend's own count belongs to whichever session used the connection last.
+                    "ROW_COUNT" => LocalItem::Integer(facts.row_count),
                     "USER" | "SESSION_USER" | "SYSTEM_USER" => {
                         LocalItem::Text(Some(format!("{}@{}", facts.user, facts.client_host)))
                     }
@@ -295,6 +299,7 @@ mod tests {
             client_host: "127.0.0.1",
             connection_id: 7,
             last_insert_id: 0,
+            row_count: -1,
         }
     }
 

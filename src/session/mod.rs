@@ -4,6 +4,7 @@
 //! tables, and writes the answer to a [`Reply`].
 
 pub mod conns;
+mod diagnostics;
 mod facts;
 mod grants;
 mod health;
@@ -13,6 +14,7 @@ pub mod local;
 mod metadata;
 mod names;
 mod observe;
+mod observed_reply;
 pub mod prepared;
 pub mod registry;
 mod reload;
@@ -208,6 +210,12 @@ pub struct Session {
     registered: Option<Registered>,
     /// The data sources the current statement ran on (for the slow log and the audit log).
     touched: Vec<String>,
+    /// The last statement's warnings, read when its connection was given
+    /// up while the client idled (see `diagnostics`).
+    kept_warnings: Option<Vec<diagnostics::Warning>>,
+    /// What `ROW_COUNT()` reports: the last statement's affected rows, -1
+    /// after a result set or an error.
+    row_count: i64,
 }
 
 /// A session's registry row; dropping it removes the row.
@@ -241,6 +249,8 @@ impl Session {
             sql_prepared: std::collections::HashMap::new(),
             registered: None,
             touched: Vec::new(),
+            kept_warnings: None,
+            row_count: -1,
         }
     }
 
@@ -434,22 +444,41 @@ impl Session {
         more_after: bool,
         verdict: Verdict,
     ) -> Result<(), Error> {
+        if let Some(kept) = self.kept_warnings.take() {
+            // Only the diagnostic statements leave the warnings as they are.
+            if let Some(diagnostic) = diagnostics::diagnostic(sql) {
+                let result = diagnostics::answer(&diagnostic, &kept);
+                self.kept_warnings = Some(kept);
+                self.row_count = -1;
+                return self
+                    .send_local(result, reply, more_results(more_after))
+                    .await;
+            }
+        }
         let started = Instant::now();
         let kind = classify(sql);
         let label = StatementLabel::of(&kind, sql);
         if let Some(r) = &self.registered {
             r.entry.running(sql, self.schema.as_deref());
         }
+        let mut observed = observed_reply::ObservedReply::new(reply);
         let result = self
-            .run_statement(sql, params, reply, more_after, verdict)
+            .run_statement(sql, params, &mut observed, more_after, verdict)
             .await
             .map_err(|e| self.logical_error(e));
+        self.row_count = if result.is_ok() {
+            observed.row_count
+        } else {
+            -1
+        };
         if let Some(r) = &self.registered {
             r.entry.idle();
         }
         self.client_execute = None;
+        // Only checked while something waits for it: most statements skip the scan.
+        let diagnostic = self.conns.holds_for_warnings() && diagnostics::diagnostic(sql).is_some();
         self.conns
-            .finish_statement(&crate::sql::effects(sql), result.is_err());
+            .finish_statement(&crate::sql::effects(sql), result.is_err(), diagnostic);
         let elapsed = started.elapsed();
         let error = result.as_ref().err().map(|e| e.code);
         self.shared.metrics.statement(label, error, elapsed);
@@ -462,7 +491,7 @@ impl Session {
     /// unless something pins them.
     pub fn finish_command(&mut self) {
         self.conns
-            .finish_statement(&crate::sql::Effects::default(), false);
+            .finish_statement(&crate::sql::Effects::default(), false, false);
     }
 
     /// Lets backend connections use CLIENT_FOUND_ROWS, as the client asked.
@@ -561,6 +590,7 @@ impl Session {
                     client_host: &self.client_host,
                     connection_id: self.connection_id,
                     last_insert_id: self.last_insert_id,
+                    row_count: self.row_count,
                 };
                 if let Some(select) = local::variable_select(sql, &facts) {
                     if let Some(result) = select.local_result() {
@@ -992,8 +1022,33 @@ impl Session {
         Some(())
     }
 
+    /// Resolves when the session holds a connection only for the warnings
+    /// of its last statement and another session waits for it.
+    pub async fn warnings_hold_wanted(&self) {
+        if !self.conns.holds_for_warnings() {
+            return std::future::pending().await;
+        }
+        loop {
+            let notified = self.shared.shed_requested().notified();
+            tokio::pin!(notified);
+            // Registered before the check, so a wait that starts in between is seen.
+            notified.as_mut().enable();
+            if self.conns.warnings_hold_wanted() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Gives those connections back, keeping a copy of their warnings.
+    pub async fn give_up_wanted_holds(&mut self) {
+        let warnings = self.conns.give_up_wanted_holds().await;
+        self.kept_warnings = Some(warnings);
+    }
+
     /// COM_RESET_CONNECTION: back to a fresh session, keeping user and schema.
     pub async fn reset(&mut self) {
+        self.kept_warnings = None;
         self.conns.release_all().await;
         self.statements.clear();
         self.sql_prepared.clear();

@@ -1,6 +1,7 @@
 //! Running an [`ExecutionPlan`]: the execution units on the session's
 //! connections, their answers merged into the client's one answer.
 
+use super::observed_reply::ObservedReply;
 use super::reply::{OkInfo, Reply};
 use super::{more_results, Session};
 use crate::admin::metrics::Fanout;
@@ -11,52 +12,6 @@ use futures_util::future::join_all;
 use mysql_common::constants::StatusFlags;
 use mysql_common::packets::Column;
 use mysql_common::value::Value;
-
-/// A reply that reports `last_insert_id` as the proxy's generated key.
-struct WithInsertId<'r, R> {
-    inner: &'r mut R,
-    last_insert_id: u64,
-}
-
-impl<R: Reply> Reply for WithInsertId<'_, R> {
-    fn columns(&mut self, columns: &[Column]) {
-        self.inner.columns(columns)
-    }
-    fn column_count(&mut self, n: usize) {
-        self.inner.column_count(n)
-    }
-    fn raw_column(&mut self, payload: &[u8]) {
-        self.inner.raw_column(payload)
-    }
-    fn columns_done(&mut self) {
-        self.inner.columns_done()
-    }
-    fn raw_row(&mut self, payload: &[u8]) {
-        self.inner.raw_row(payload)
-    }
-    fn row(&mut self, values: &[Value]) {
-        self.inner.row(values)
-    }
-    fn end_rows(&mut self, status: StatusFlags, warnings: u16) {
-        self.inner.end_rows(status, warnings)
-    }
-    fn ok(&mut self, ok: &OkInfo, status: StatusFlags) {
-        let ok = OkInfo {
-            last_insert_id: self.last_insert_id,
-            ..ok.clone()
-        };
-        self.inner.ok(&ok, status)
-    }
-    fn error(&mut self, error: &crate::error::Error) {
-        self.inner.error(error)
-    }
-    fn pending(&self) -> usize {
-        self.inner.pending()
-    }
-    async fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush().await
-    }
-}
 
 impl Session {
     /// Runs a plan. `binary`: the client used COM_STMT_EXECUTE, so units run
@@ -83,10 +38,7 @@ impl Session {
                 let conn = self.conns.conn(&self.generation.backends, &ds).await?;
                 let relayed = match generated {
                     Some(id) => {
-                        let mut reply = WithInsertId {
-                            inner: reply,
-                            last_insert_id: id,
-                        };
+                        let mut reply = ObservedReply::with_insert_id(reply, id);
                         run_unit(conn, unit, binary, &mut reply, status, more_after).await?
                     }
                     None => run_unit(conn, unit, binary, reply, status, more_after).await?,
