@@ -176,11 +176,11 @@ fn server_error<T: std::fmt::Debug>(
     }
 }
 
-/// The id of the backend connection the client's statements run on, read
-/// on the backend. (`SELECT CONNECTION_ID()` alone is answered by the proxy
-/// with its own client connection id, so it cannot tell backend connections apart.)
+/// The id of the backend connection the client's statements run on.
+/// (`CONNECTION_ID()` is the proxy's own client connection id; the server's
+/// `pseudo_thread_id` starts as its id of the connection.)
 async fn backend_id(conn: &mut Conn) -> u64 {
-    conn.query_first("SELECT ID FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()")
+    conn.query_first("SELECT @@pseudo_thread_id")
         .await
         .expect("read the backend connection id")
         .expect("the backend connection is in its own process list")
@@ -235,7 +235,6 @@ async fn select_one_promptly(conn: &mut Conn, who: &str) {
 /// disconnects without committing; client B, served next on A's session
 /// thread with A's connection, must find none of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "finds A's backend connection by CONNECTION_ID(), which is now the proxy's own id; tests/multiplex_leaks.rs checks the same at pool_max = 1"]
 async fn state_does_not_leak_to_the_next_client_on_the_thread() {
     within_timeout(async {
         // pool_max = 1: B's backend connection is A's, reset; or, if B

@@ -42,10 +42,11 @@ impl StatementCache {
         Some(statement)
     }
 
-    /// Keeps a new handle; returns the id of one to close when full.
+    /// Keeps a new handle; returns the id of one to close: the handle it
+    /// replaces for the same text, or the least recently used when full.
     pub fn insert(&mut self, sql: Arc<str>, id: u32, params: usize, columns: usize) -> Option<u32> {
-        let mut evicted = None;
-        if self.by_sql.len() >= MAX_STATEMENTS {
+        let mut evicted = self.by_sql.remove(&sql).map(|s| s.id);
+        if evicted.is_none() && self.by_sql.len() >= MAX_STATEMENTS {
             if let Some(oldest) = self
                 .by_sql
                 .iter()
