@@ -54,6 +54,14 @@ fn is_table_column(column: &str) -> bool {
     )
 }
 
+/// Columns holding SQL text: a view's, routine's, trigger's or event's body.
+fn is_definition_column(column: &str) -> bool {
+    matches!(
+        column,
+        "VIEW_DEFINITION" | "ROUTINE_DEFINITION" | "ACTION_STATEMENT" | "EVENT_DEFINITION"
+    )
+}
+
 /// The derived table standing for `view` with `columns`, or `None` for a
 /// view about no schema (CHARACTER_SETS, ...), which stays as it is.
 pub fn derived_view(view: &str, columns: &[String], names: &LogicalNames) -> Option<String> {
@@ -97,8 +105,12 @@ pub fn derived_view(view: &str, columns: &[String], names: &LogicalNames) -> Opt
                 rename_schema(c)
             } else if is_table_column(c) {
                 // A referenced table's schema column sits next to it.
-                let schema = if c.starts_with("REFERENCED_") {
+                let has = |name: &str| columns.iter().any(|c| c == name);
+                let schema = if c.starts_with("REFERENCED_") && has("REFERENCED_TABLE_SCHEMA") {
                     "REFERENCED_TABLE_SCHEMA"
+                } else if c.starts_with("REFERENCED_") && has("UNIQUE_CONSTRAINT_SCHEMA") {
+                    // REFERENTIAL_CONSTRAINTS names the referenced schema so.
+                    "UNIQUE_CONSTRAINT_SCHEMA"
                 } else if c == "EVENT_OBJECT_TABLE" {
                     "EVENT_OBJECT_SCHEMA"
                 } else {
@@ -107,6 +119,18 @@ pub fn derived_view(view: &str, columns: &[String], names: &LogicalNames) -> Opt
                 rename_table(c, schema)
             } else if c == "DEFINER" {
                 quote(&format!("{}@%", names.definer))
+            } else if is_definition_column(c) {
+                // A definition names tables qualified by the backend database.
+                let mut expr = format!("`{c}`");
+                for (db, logical) in &names.databases {
+                    let quoted = |name: &str| format!("`{}`.", name.replace('`', "``"));
+                    expr = format!(
+                        "REPLACE({expr}, {}, {})",
+                        quote(&quoted(db)),
+                        quote(&quoted(logical))
+                    );
+                }
+                expr
             } else {
                 format!("`{c}`")
             };
