@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # Real clients against the proxy: PyMySQL (tests/clients/test_pymysql.py),
+# the ORMs SQLAlchemy, Django and Sequelize and a GUI tool's table-browsing
+# walk on a partly sharded schema, each compared with a plain MariaDB
+# database holding the same tables (tests/clients/test_*.py, sequelize/),
 # sysbench with prepared statements and with text queries, and MariaDB's own
 # regression tests with mariadb-test (scripts/mysqltest.sh; fails only on the
 # tests listed in tests/mysqltest/expected_pass.txt).
@@ -7,7 +10,11 @@
 #   scripts/client_tests.sh
 #
 # Starts two throwaway MariaDB servers and shardgate (debug build) with a
-# generated unsharded rule file, all on free ports; stops them at the end.
+# generated rule file (schema demo unsharded, schema shop partly sharded over
+# both servers; the reference database `shop` sits on the second server), all
+# on free ports; stops them at the end. The ORMs' packages come from PyPI and
+# npm into tests/clients/.venv and tests/clients/sequelize/node_modules, kept
+# for the next run.
 # Exits non-zero if any check fails. Env: SYSBENCH_TIME (5), KEEP_LOGS=1
 # keeps the work directory (always kept, and printed, on failure),
 # SHARDGATE_BIN=path uses that binary instead of building one.
@@ -23,6 +30,9 @@ SYSBENCH_TIME=${SYSBENCH_TIME:-5}
 ensure_packages
 ensure_rust
 PY=$(pymysql_python) || die "no python3 with pymysql"
+VENV=$PWD/tests/clients/.venv
+ensure_client_venv "$VENV" tests/clients/requirements.txt
+ensure_node_modules tests/clients/sequelize
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/shardgate-clients.XXXXXX")
 
@@ -48,6 +58,13 @@ MARIADB_BUFFER_POOL=64M start_mariadb clients_ds_0 "$DS0_PORT" "$WORK/ds_0"
 MARIADB_BUFFER_POOL=64M start_mariadb clients_ds_1 "$DS1_PORT" "$WORK/ds_1"
 mariadb_root "$DS0_PORT" -e "CREATE DATABASE demo_0 CHARACTER SET utf8mb4"
 mariadb_root "$DS1_PORT" -e "CREATE DATABASE demo_1 CHARACTER SET utf8mb4"
+mariadb_root "$DS0_PORT" -e "CREATE DATABASE shop_0 CHARACTER SET utf8mb4"
+# shop_1 holds the sharded schema's part; shop, on the same server, is the
+# unsharded reference the ORM tests compare with, reached by an account that
+# sees only it (as the proxy user sees only its logical schema).
+mariadb_root "$DS1_PORT" -e "CREATE DATABASE shop_1 CHARACTER SET utf8mb4; \
+  CREATE DATABASE shop CHARACTER SET utf8mb4; \
+  CREATE USER ref@'%' IDENTIFIED BY 'ref_pw'; GRANT ALL ON shop.* TO ref@'%'"
 
 CONFIG=$WORK/shardgate.toml
 cat >"$CONFIG" <<EOF
@@ -60,14 +77,52 @@ name = "app"
 password = "app_pw"
 schemas = ["demo"]
 
+[[users]]
+name = "orm"
+password = "orm_pw"
+schemas = ["shop"]
+
 [data_sources.ds_0]
 primary = "mysql://root:@127.0.0.1:$DS0_PORT/demo_0"
 
 [data_sources.ds_1]
 primary = "mysql://root:@127.0.0.1:$DS1_PORT/demo_1"
 
+[data_sources.shop_ds_0]
+primary = "mysql://root:@127.0.0.1:$DS0_PORT/shop_0"
+
+[data_sources.shop_ds_1]
+primary = "mysql://root:@127.0.0.1:$DS1_PORT/shop_1"
+
 [schemas.demo]
 default_data_source = "ds_0"
+
+# The ORM tests' tables: one sharded table each (over both servers, two
+# actual tables on each), broadcast tables, the rest unsharded.
+[schemas.shop]
+default_data_source = "shop_ds_0"
+broadcast_tables = ["sa_tag", "shopapp_tag", "sq_tags"]
+
+[schemas.shop.algorithms]
+m = { type = "mod" }
+
+[schemas.shop.tables.sa_order]
+nodes = "shop_ds_\${0..1}.sa_order_\${0..1}"
+database_sharding = { column = "user_id", algorithm = "m" }
+table_sharding = { column = "id", algorithm = "m" }
+key_generator = { column = "id", type = "snowflake" }
+
+[schemas.shop.tables.shopapp_order]
+nodes = "shop_ds_\${0..1}.shopapp_order_\${0..1}"
+database_sharding = { column = "customer_id", algorithm = "m" }
+table_sharding = { column = "id", algorithm = "m" }
+key_generator = { column = "id", type = "snowflake" }
+
+[schemas.shop.tables.sq_orders]
+nodes = "shop_ds_\${0..1}.sq_orders_\${0..1}"
+database_sharding = { column = "customerId", algorithm = "m" }
+table_sharding = { column = "id", algorithm = "m" }
+key_generator = { column = "id", type = "snowflake" }
 EOF
 
 PROXY_LOG=$WORK/proxy.log
@@ -101,6 +156,14 @@ pymysql_test() {
     DIRECT_PORT=$DS0_PORT DIRECT_DB=demo_0 "$PY" tests/clients/test_pymysql.py
 }
 
+# orm_test CMD..: one ORM / GUI client test, proxy user orm on schema shop,
+# compared with the reference database shop on the second server.
+orm_test() {
+  PROXY_PORT=$PROXY_PORT ORM_USER=orm ORM_PASSWORD=orm_pw ORM_DB=shop \
+    REF_PORT=$DS1_PORT REF_USER=ref REF_PASSWORD=ref_pw \
+    SHARD_PORTS=$DS0_PORT,$DS1_PORT SHARD_DBS=shop_0,shop_1 "$@"
+}
+
 SB_TABLES=(--tables=2 --table-size=1000)
 
 sysbench_prepare_direct() {
@@ -127,6 +190,11 @@ sysbench_through_proxy() {
 }
 
 check pymysql pymysql_test
+# Django first: its test starts from an empty schema (it drops every table).
+check django orm_test "$VENV/bin/python" tests/clients/test_django.py
+check sqlalchemy orm_test "$VENV/bin/python" tests/clients/test_sqlalchemy.py
+check sequelize orm_test node tests/clients/sequelize/test_sequelize.js
+check gui_walk orm_test "$VENV/bin/python" tests/clients/test_gui_walk.py
 check sysbench_prepare_direct sysbench_prepare_direct
 check sysbench_point_select_ps sysbench_through_proxy oltp_point_select auto
 check sysbench_point_select_text sysbench_through_proxy oltp_point_select disable

@@ -4,6 +4,9 @@
 #   ensure_packages          apt-get install what is missing (MariaDB, mariadb-test, sysbench, PyMySQL, a C linker)
 #   find_mysql_test_dir      the mariadb-test package's mysql-test directory
 #   ensure_rust              cargo with rustfmt and clippy (rustup if there is none)
+#   ensure_client_venv DIR REQS
+#                            a Python virtualenv in DIR with the pinned packages of REQS (pip; kept between runs)
+#   ensure_node_modules DIR  npm ci in DIR (Node.js and npm from apt if missing; kept between runs)
 #   start_mariadb NAME PORT DIR
 #                            a throwaway MariaDB on 127.0.0.1:PORT, datadir DIR/data, root without password
 #   mariadb_root PORT ARGS.. the mariadb CLI as root over TCP
@@ -104,6 +107,43 @@ ensure_rust() {
     have rustup || die "cargo fmt / cargo clippy are missing and there is no rustup to add them"
     rustup component add rustfmt clippy
   fi
+}
+
+# ensure_client_venv DIR REQS: a virtualenv in DIR holding the packages
+# pinned in the requirements file REQS, installed from PyPI with pip. A
+# stamp of REQS inside DIR skips pip when nothing changed since the last run.
+ensure_client_venv() {
+  local dir=$1 reqs=$2 py
+  if [[ -f $dir/.requirements && -x $dir/bin/python ]] && cmp -s "$reqs" "$dir/.requirements"; then
+    return 0
+  fi
+  py=$(command -v python3) || die "no python3 for the client virtualenv"
+  if ! "$py" -m venv --help >/dev/null 2>&1 || ! "$py" -c 'import ensurepip' >/dev/null 2>&1; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-venv
+  fi
+  log "installing $(grep -vc '^#' "$reqs") Python packages into $dir"
+  rm -rf "$dir"
+  "$py" -m venv "$dir"
+  "$dir/bin/pip" install -q --disable-pip-version-check -r "$reqs"
+  cp "$reqs" "$dir/.requirements"
+}
+
+# ensure_node_modules DIR: `npm ci` in DIR (its package-lock.json decides
+# the versions), unless node_modules already matches the lock file.
+ensure_node_modules() {
+  local dir=$1
+  if ! have node || ! have npm; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
+  fi
+  if [[ -f $dir/node_modules/.package-lock.json ]] &&
+    cmp -s "$dir/package-lock.json" "$dir/node_modules/.lock-stamp"; then
+    return 0
+  fi
+  log "npm ci in $dir"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$dir/package-lock.json" "$dir/node_modules/.lock-stamp"
 }
 
 # True when something accepts TCP connections on 127.0.0.1:PORT.

@@ -34,6 +34,8 @@ pub fn plan(sql: &str, params: &[Value], ctx: &PlanContext<'_>) -> Result<Execut
         1 => statements.remove(0),
         _ => return Err(Error::not_supported("several statements in one plan")),
     };
+    let mut statement = statement;
+    rewrite::drop_defaulted_key(&mut statement, ctx.schema);
     let bindings = Bindings::new(&statement, params)?;
     let route = route::route(&statement, ctx, &bindings)?;
     // MySQL's LAST_INSERT_ID() of a multi-row INSERT is its first id.

@@ -193,14 +193,25 @@ async fn refused_statements_leave_every_backend_unchanged() {
             "a refused statement changed a backend"
         );
         assert!(!std::path::Path::new("/tmp/sg_evil_outfile").exists());
-        // SHOW DATABASES and SCHEMATA show the logical schema only.
+        // SHOW DATABASES and SCHEMATA show the logical schema only (and
+        // information_schema, as MariaDB shows every user).
         assert_eq!(
             rows(
                 &mut app,
-                "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA"
+                "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY 1"
             )
             .await,
-            vec![vec![Some("shop".into())]]
+            vec![
+                vec![Some("information_schema".into())],
+                vec![Some("shop".into())]
+            ]
+        );
+        assert_eq!(
+            rows(&mut app, "SHOW DATABASES").await,
+            vec![
+                vec![Some("information_schema".into())],
+                vec![Some("shop".into())]
+            ]
         );
     })
     .await

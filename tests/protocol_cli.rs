@@ -122,8 +122,8 @@ fn show_databases_use_and_show_tables() {
 
     assert_eq!(
         env.cli_ok("", "SHOW DATABASES"),
-        "Database\nshop\nshop_b\nshopxb\n",
-        "only the user's schemas"
+        "Database\ninformation_schema\nshop\nshop_b\nshopxb\n",
+        "only the user's schemas, and information_schema"
     );
     assert_eq!(
         env.cli_ok("", "SHOW DATABASES LIKE 'shop_%'"),

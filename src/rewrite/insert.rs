@@ -3,12 +3,64 @@
 
 use crate::keygen::GeneratedKey;
 use crate::route::GeneratedColumn;
+use crate::rules::SchemaRules;
 use sqlparser::ast::{
-    Assignment, AssignmentTarget, Expr, Ident, ObjectName, Parens, SetExpr, Statement, Value,
+    Assignment, AssignmentTarget, Expr, Ident, ObjectName, Parens, SetExpr, Statement, TableObject,
+    Value,
 };
 
 /// One VALUES row.
 type Row = Parens<Vec<Expr>>;
+
+/// `INSERT INTO t (id, ...) VALUES (DEFAULT, ...)` (Sequelize's and
+/// Knex's form for an auto-increment key) into a table whose key generator
+/// fills `id`: the column and its values are taken out, so the proxy
+/// generates the keys as when the column is omitted. Only when every row
+/// says `DEFAULT` or `NULL` for it (as AUTO_INCREMENT treats both).
+pub fn drop_defaulted_key(statement: &mut Statement, schema: &SchemaRules) {
+    let Statement::Insert(insert) = statement else {
+        return;
+    };
+    let TableObject::TableName(name) = &insert.table else {
+        return;
+    };
+    let Some(table) = name.0.last().and_then(|p| p.as_ident()) else {
+        return;
+    };
+    let Some(key) = schema
+        .table(&table.value)
+        .and_then(|rule| rule.key_generator.as_ref())
+    else {
+        return;
+    };
+    let Some(at) = insert.columns.iter().position(|c| {
+        c.0.last()
+            .and_then(|p| p.as_ident())
+            .is_some_and(|i| i.value.eq_ignore_ascii_case(&key.column))
+    }) else {
+        return;
+    };
+    let Some(SetExpr::Values(values)) = insert.source.as_mut().map(|q| q.body.as_mut()) else {
+        return;
+    };
+    let defaulted = |e: &Expr| match e {
+        Expr::Identifier(i) => i.quote_style.is_none() && i.value.eq_ignore_ascii_case("DEFAULT"),
+        Expr::Value(v) => matches!(v.value, Value::Null),
+        _ => false,
+    };
+    if values.rows.is_empty()
+        || !values
+            .rows
+            .iter()
+            .all(|row| row.content.get(at).is_some_and(defaulted))
+    {
+        return;
+    }
+    for row in &mut values.rows {
+        row.content.remove(at);
+    }
+    insert.columns.remove(at);
+}
 
 /// Adds the generated key column and its values to an INSERT.
 pub fn add_generated(statement: &mut Statement, generated: &GeneratedColumn) {

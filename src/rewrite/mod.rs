@@ -7,6 +7,7 @@
 //! never by splicing strings.
 
 mod insert;
+pub use insert::drop_defaulted_key;
 mod names;
 mod prune;
 mod select;

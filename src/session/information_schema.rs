@@ -54,17 +54,26 @@ fn is_table_column(column: &str) -> bool {
     )
 }
 
+/// Columns holding SQL text: a view's, routine's, trigger's or event's body.
+fn is_definition_column(column: &str) -> bool {
+    matches!(
+        column,
+        "VIEW_DEFINITION" | "ROUTINE_DEFINITION" | "ACTION_STATEMENT" | "EVENT_DEFINITION"
+    )
+}
+
 /// The derived table standing for `view` with `columns`, or `None` for a
 /// view about no schema (CHARACTER_SETS, ...), which stays as it is.
 pub fn derived_view(view: &str, columns: &[String], names: &LogicalNames) -> Option<String> {
     let filter = columns.iter().find(|c| is_schema_column(c))?;
     let table_column = columns.iter().find(|c| is_table_column(c));
-    let databases: Vec<String> = names.databases.iter().map(|(db, _)| quote(db)).collect();
-    if databases.is_empty() {
-        return Some(format!(
-            "(SELECT * FROM information_schema.`{view}` WHERE FALSE)"
-        ));
-    }
+    // information_schema describes itself too, as on MariaDB.
+    let databases: Vec<String> = names
+        .databases
+        .iter()
+        .map(|(db, _)| quote(db))
+        .chain(std::iter::once(quote("information_schema")))
+        .collect();
     let rename_schema = |c: &str| {
         let mut case = format!("CASE `{c}`");
         for (db, logical) in &names.databases {
@@ -96,8 +105,12 @@ pub fn derived_view(view: &str, columns: &[String], names: &LogicalNames) -> Opt
                 rename_schema(c)
             } else if is_table_column(c) {
                 // A referenced table's schema column sits next to it.
-                let schema = if c.starts_with("REFERENCED_") {
+                let has = |name: &str| columns.iter().any(|c| c == name);
+                let schema = if c.starts_with("REFERENCED_") && has("REFERENCED_TABLE_SCHEMA") {
                     "REFERENCED_TABLE_SCHEMA"
+                } else if c.starts_with("REFERENCED_") && has("UNIQUE_CONSTRAINT_SCHEMA") {
+                    // REFERENTIAL_CONSTRAINTS names the referenced schema so.
+                    "UNIQUE_CONSTRAINT_SCHEMA"
                 } else if c == "EVENT_OBJECT_TABLE" {
                     "EVENT_OBJECT_SCHEMA"
                 } else {
@@ -106,6 +119,18 @@ pub fn derived_view(view: &str, columns: &[String], names: &LogicalNames) -> Opt
                 rename_table(c, schema)
             } else if c == "DEFINER" {
                 quote(&format!("{}@%", names.definer))
+            } else if is_definition_column(c) {
+                // A definition names tables qualified by the backend database.
+                let mut expr = format!("`{c}`");
+                for (db, logical) in &names.databases {
+                    let quoted = |name: &str| format!("`{}`.", name.replace('`', "``"));
+                    expr = format!(
+                        "REPLACE({expr}, {}, {})",
+                        quote(&quoted(db)),
+                        quote(&quoted(logical))
+                    );
+                }
+                expr
             } else {
                 format!("`{c}`")
             };
@@ -126,6 +151,12 @@ pub fn derived_view(view: &str, columns: &[String], names: &LogicalNames) -> Opt
             ));
         }
     }
+    // LIMIT keeps the derived table from being merged into the client's
+    // query: MariaDB's information_schema lookup would take a pushed-down
+    // `TABLE_NAME = 'x'`, renamed by the CASE above, for the table to open
+    // and find no rows. Merged under another derived table, column labels
+    // would also turn into the view's upper-case names.
+    sql.push_str(" LIMIT 18446744073709551615");
     sql.push(')');
     Some(sql)
 }
@@ -191,38 +222,6 @@ pub fn replace_views(sql: &str, derived: impl Fn(&str) -> Option<String>) -> Str
     out
 }
 
-/// `sql` with `DATABASE()` / `SCHEMA()` replaced by the logical schema's
-/// name (the backend would say its own database's).
-pub fn replace_database_calls(sql: &str, schema: Option<&str>) -> String {
-    let literal = schema.map_or("NULL".to_string(), quote);
-    let tokens: Vec<(Token<'_>, usize)> = {
-        let mut scanner = Scanner::new(sql);
-        let mut out = Vec::new();
-        while let Some(t) = scanner.next() {
-            out.push((t, scanner.offset()));
-        }
-        out
-    };
-    let mut out = String::with_capacity(sql.len());
-    let mut copied = 0;
-    for window in tokens.windows(3) {
-        if let [(Token::Word(w), w_end), (Token::Punct('('), _), (Token::Punct(')'), close_end)] =
-            window
-        {
-            if w.eq_ignore_ascii_case("DATABASE") || w.eq_ignore_ascii_case("SCHEMA") {
-                let start = w_end - w.len();
-                if start >= copied {
-                    out.push_str(&sql[copied..start]);
-                    out.push_str(&literal);
-                    copied = *close_end;
-                }
-            }
-        }
-    }
-    out.push_str(&sql[copied..]);
-    out
-}
-
 /// Words that follow a table reference without being its alias.
 fn is_clause_word(word: &str) -> bool {
     [
@@ -273,7 +272,8 @@ mod tests {
         let derived = derived_view("TABLES", &columns, &names).unwrap();
         assert!(derived.contains("WHEN 'shop_0' THEN 'shop'"), "{derived}");
         assert!(
-            derived.contains("AND NOT (`TABLE_SCHEMA` = 'shop_0' AND `TABLE_NAME` = 't_order_1')")
+            derived.contains("AND NOT (`TABLE_SCHEMA` = 'shop_0' AND `TABLE_NAME` = 't_order_1')"),
+            "{derived}"
         );
         let sql = replace_views(
             "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'shop'",
@@ -320,9 +320,8 @@ mod run {
             reply: &mut R,
             more_after: bool,
         ) -> Result<(), Error> {
-            let text =
-                super::replace_database_calls(super::super::utf8(sql)?, self.schema.as_deref());
-            let text = text.as_str();
+            // DATABASE() and the like were replaced by the caller.
+            let text = super::super::utf8(sql)?;
             let views = views_named(text);
             let rules = self.schema_rules()?.clone();
             let default = rules.default_data_source.clone();

@@ -54,17 +54,21 @@ pub struct SessionFacts<'a> {
     pub row_count: i64,
 }
 
-/// `SHOW DATABASES [LIKE p]`: the user's logical schemas.
+/// `SHOW DATABASES [LIKE p]`: the user's logical schemas, and
+/// `information_schema`, which MariaDB shows every user.
 pub fn show_databases(schemas: &[String], like: Option<&str>) -> LocalResult {
     let name = match like {
         Some(p) => format!("Database ({p})"),
         None => "Database".to_string(),
     };
+    let information_schema = "information_schema".to_string();
     let mut names: Vec<&String> = schemas
         .iter()
+        .chain(std::iter::once(&information_schema))
         .filter(|s| like.is_none_or(|p| like_matches(p, s)))
         .collect();
     names.sort();
+    names.dedup();
     LocalResult {
         columns: vec![text_column(&name)],
         rows: names.into_iter().map(|s| vec![text(s)]).collect(),
@@ -72,27 +76,26 @@ pub fn show_databases(schemas: &[String], like: Option<&str>) -> LocalResult {
 }
 
 /// `SHOW [FULL] TABLES`: the backend's unsharded tables of the default data
-/// source, with actual tables of sharded tables replaced by their logical names.
+/// source, with actual tables of sharded tables replaced by the logical
+/// tables that exist (name, table type).
 pub fn show_tables(
     schema: &str,
     full: bool,
     like: Option<&str>,
     backend_tables: Vec<(String, String)>,
-    logical_tables: &[String],
+    logical_tables: &[(String, String)],
     actual_tables: &[String],
 ) -> LocalResult {
     let mut tables: Vec<(String, String)> = backend_tables
         .into_iter()
         .filter(|(t, _)| {
             !actual_tables.iter().any(|a| a.eq_ignore_ascii_case(t))
-                && !logical_tables.iter().any(|l| l.eq_ignore_ascii_case(t))
+                && !logical_tables
+                    .iter()
+                    .any(|(l, _)| l.eq_ignore_ascii_case(t))
         })
         .collect();
-    tables.extend(
-        logical_tables
-            .iter()
-            .map(|t| (t.clone(), "BASE TABLE".to_string())),
-    );
+    tables.extend(logical_tables.iter().cloned());
     tables.retain(|(t, _)| like.is_none_or(|p| like_matches(p, t)));
     tables.sort();
     let mut name = format!("Tables_in_{schema}");
@@ -354,7 +357,10 @@ mod tests {
                 ("t_plain".into(), "BASE TABLE".into()),
                 ("t_dict".into(), "BASE TABLE".into()),
             ],
-            &["t_order".into(), "t_dict".into()],
+            &[
+                ("t_order".into(), "BASE TABLE".into()),
+                ("t_dict".into(), "BASE TABLE".into()),
+            ],
             &["t_order_0".into(), "t_order_1".into()],
         );
         let names: Vec<_> = r.rows.iter().map(|r| r[0].clone()).collect();

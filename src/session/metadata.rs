@@ -4,7 +4,7 @@
 //! logical schema and table names in the statement sent and in the rows
 //! returned.
 
-use super::local::{text_column, LocalResult};
+use super::local::{self, text_column, LocalResult};
 use super::names::{backend_database, rewrite_identifiers, Renamer};
 use super::reply::Reply;
 use super::{names_routed_table, utf8, Session};
@@ -15,6 +15,7 @@ use crate::sql::classify::{like_matches, unquote_string};
 use crate::sql::scan::{is_keyword, Scanner, Token};
 use mysql_common::constants::StatusFlags;
 use mysql_common::value::Value;
+use std::collections::HashMap;
 
 impl Session {
     /// A `SHOW`, `DESCRIBE` or `EXPLAIN` statement.
@@ -64,6 +65,90 @@ impl Session {
             more,
         )
         .await
+    }
+
+    /// `SHOW [FULL] TABLES`: the logical tables of a schema.
+    pub(super) async fn show_tables<R: Reply>(
+        &mut self,
+        full: bool,
+        from: Option<String>,
+        like: Option<String>,
+        reply: &mut R,
+        more: StatusFlags,
+    ) -> Result<(), Error> {
+        let schema = match from {
+            Some(s) => {
+                let user = self
+                    .user
+                    .clone()
+                    .ok_or_else(|| Error::internal("not logged in"))?;
+                self.check_schema(&user, &s)?;
+                s
+            }
+            None => self.schema.clone().ok_or_else(Error::no_database)?,
+        };
+        let rules = self
+            .generation
+            .config
+            .rules
+            .schemas
+            .get(&schema)
+            .ok_or_else(|| Error::unknown_database(&schema))?
+            .clone();
+        let text = |v: &Value| match v {
+            Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+            _ => String::new(),
+        };
+        // Each data source's tables, read once: a logical table is listed
+        // when its first actual table exists, as MariaDB lists only tables
+        // that exist.
+        let mut listed: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        let mut wanted = vec![rules.default_data_source.clone()];
+        wanted.extend(
+            rules
+                .tables
+                .values()
+                .filter_map(|t| Some(t.nodes.first()?.data_source.clone())),
+        );
+        for data_source in wanted {
+            if listed.contains_key(&data_source) {
+                continue;
+            }
+            let rows: Vec<(String, String)> = self
+                .fetch(&data_source, "SHOW FULL TABLES")
+                .await?
+                .rows
+                .iter()
+                .filter_map(|r| Some((text(r.first()?), text(r.get(1)?))))
+                .collect();
+            listed.insert(data_source, rows);
+        }
+        let type_of = |data_source: &str, table: &str| {
+            listed.get(data_source).and_then(|rows| {
+                rows.iter()
+                    .find(|(t, _)| t.eq_ignore_ascii_case(table))
+                    .map(|(_, kind)| kind.clone())
+            })
+        };
+        let default = &rules.default_data_source;
+        let mut logical: Vec<(String, String)> = Vec::new();
+        for table in rules.tables.values() {
+            let Some(node) = table.nodes.first() else {
+                continue;
+            };
+            if let Some(kind) = type_of(&node.data_source, &node.table) {
+                logical.push((table.logical_name.clone(), kind));
+            }
+        }
+        for table in &rules.broadcast_tables {
+            if let Some(kind) = type_of(default, table) {
+                logical.push((table.clone(), kind));
+            }
+        }
+        let rows = listed.remove(default).unwrap_or_default();
+        let actual: Vec<String> = actual_table_names(&rules);
+        let result = local::show_tables(&schema, full, like.as_deref(), rows, &logical, &actual);
+        self.send_local(result, reply, more).await
     }
 
     /// The rules of the schema a metadata statement names (`FROM crm`,
@@ -296,6 +381,15 @@ impl Session {
             .sort_by_key(|row| cell_text(row.first()).to_ascii_lowercase());
         Ok(self.logical_rows(status))
     }
+}
+
+/// Every actual table name of a schema's sharded tables.
+fn actual_table_names(rules: &SchemaRules) -> Vec<String> {
+    rules
+        .tables
+        .values()
+        .flat_map(|t| t.nodes.iter().map(|n| n.table.clone()))
+        .collect()
 }
 
 fn cell_text(value: Option<&Value>) -> String {

@@ -522,6 +522,8 @@ impl Session {
     ) -> Result<(), Error> {
         let more = more_results(more_after);
         let kind = classify(sql);
+        let with_values = self.session_values(sql, &verdict);
+        let backend_sql = with_values.as_deref().unwrap_or(sql);
         if verdict.information_schema
             && matches!(
                 kind,
@@ -529,7 +531,7 @@ impl Session {
             )
         {
             return self
-                .information_schema_query(sql, params, reply, more_after)
+                .information_schema_query(backend_sql, params, reply, more_after)
                 .await;
         }
         match kind {
@@ -600,16 +602,48 @@ impl Session {
                         return self.mixed_variable_select(select, reply, more).await;
                     }
                 }
-                self.pass_through(sql, params, reply, more_after).await
+                self.pass_through(backend_sql, params, reply, more_after)
+                    .await
             }
             StatementKind::Stateful | StatementKind::Other => {
                 match crate::sql::prepared::parse(sql).filter(|_| params.is_none()) {
                     Some(command) => self.run_sql_prepared(command, sql, reply, more_after).await,
-                    None => self.pass_through(sql, params, reply, more_after).await,
+                    None => {
+                        self.pass_through(backend_sql, params, reply, more_after)
+                            .await
+                    }
                 }
             }
-            StatementKind::Write => self.pass_through(sql, params, reply, more_after).await,
+            StatementKind::Write => {
+                self.pass_through(backend_sql, params, reply, more_after)
+                    .await
+            }
         }
+    }
+
+    /// `sql` with the session functions a backend would answer from its
+    /// own session (`DATABASE()`, `VERSION()`, ...) replaced by the proxy's
+    /// values; `None` when it calls none. Definitions (CREATE VIEW,
+    /// PROCEDURE, ...) keep their calls: they run later, elsewhere.
+    fn session_values(&self, sql: &[u8], verdict: &Verdict) -> Option<Vec<u8>> {
+        if !verdict.session_calls {
+            return None;
+        }
+        let first = Scanner::new(sql).next();
+        if ["CREATE", "ALTER"]
+            .iter()
+            .any(|k| matches!(first, Some(Token::Word(w)) if w.eq_ignore_ascii_case(k)))
+        {
+            return None;
+        }
+        let values = crate::sql::session_calls::SessionValues {
+            schema: self.schema.as_deref(),
+            server_version: &self.generation.config.server.server_version,
+            connection_id: self.connection_id,
+            user: self.user_name(),
+            client_host: &self.client_host,
+        };
+        crate::sql::session_calls::replace_session_calls(sql, &values)
     }
 
     /// PREVIEW, SHOW SHARDING RULES, SHOW BACKENDS, RELOAD CONFIG.
@@ -908,59 +942,6 @@ impl Session {
         Ok(())
     }
 
-    /// `SHOW [FULL] TABLES`: the logical tables of a schema.
-    async fn show_tables<R: Reply>(
-        &mut self,
-        full: bool,
-        from: Option<String>,
-        like: Option<String>,
-        reply: &mut R,
-        more: StatusFlags,
-    ) -> Result<(), Error> {
-        let schema = match from {
-            Some(s) => {
-                let user = self
-                    .user
-                    .clone()
-                    .ok_or_else(|| Error::internal("not logged in"))?;
-                self.check_schema(&user, &s)?;
-                s
-            }
-            None => self.schema.clone().ok_or_else(Error::no_database)?,
-        };
-        let rules = self
-            .generation
-            .config
-            .rules
-            .schemas
-            .get(&schema)
-            .ok_or_else(|| Error::unknown_database(&schema))?
-            .clone();
-        let conn = self
-            .conns
-            .conn(&self.generation.backends, &rules.default_data_source)
-            .await?;
-        let text = |v: &Value| match v {
-            Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
-            _ => String::new(),
-        };
-        let rows: Vec<(String, String)> = fetch_rows(conn, "SHOW FULL TABLES")
-            .await?
-            .rows
-            .iter()
-            .filter_map(|r| Some((text(r.first()?), text(r.get(1)?))))
-            .collect();
-        let logical: Vec<String> = rules
-            .tables
-            .values()
-            .map(|t| t.logical_name.clone())
-            .chain(rules.broadcast_tables.iter().cloned())
-            .collect();
-        let actual: Vec<String> = actual_table_names(&rules);
-        let result = local::show_tables(&schema, full, like.as_deref(), rows, &logical, &actual);
-        self.send_local(result, reply, more).await
-    }
-
     /// COM_STMT_FETCH: more rows of the cursor an execute opened, from the
     /// connection that holds it.
     pub async fn fetch_cursor<R: Reply>(
@@ -1210,13 +1191,4 @@ fn more_results(more_after: bool) -> StatusFlags {
 /// Prepared statements are UTF-8 text (COM_STMT_PREPARE checks it).
 fn utf8(sql: &[u8]) -> Result<&str, Error> {
     std::str::from_utf8(sql).map_err(|_| Error::internal("prepared statement text is not UTF-8"))
-}
-
-/// Every actual table name of a schema's sharded tables.
-fn actual_table_names(rules: &SchemaRules) -> Vec<String> {
-    rules
-        .tables
-        .values()
-        .flat_map(|t| t.nodes.iter().map(|n| n.table.clone()))
-        .collect()
 }

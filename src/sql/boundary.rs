@@ -38,6 +38,9 @@ pub struct Subject<'a> {
 pub struct Verdict {
     /// The statement reads `information_schema`.
     pub information_schema: bool,
+    /// It calls a session function the proxy answers (`DATABASE()`,
+    /// `VERSION()`, `@@version`, ...; see `sql::session_calls`).
+    pub session_calls: bool,
 }
 
 /// Checks one statement (a stored program's body included).
@@ -371,6 +374,11 @@ impl<'s, 'a> State<'s, 'a> {
             }
             Token::Punct('(') => {
                 let call = self.seen[0].class == Class::Name && self.seen[0].kw == Kw::Other;
+                if self.seen[0].class == Class::Name
+                    && crate::sql::session_calls::is_session_function(self.seen[0].name)
+                {
+                    self.verdict.session_calls = true;
+                }
                 if self.depth < 64 {
                     self.parens = (self.parens << 1) | u64::from(call);
                 }
@@ -400,6 +408,9 @@ impl<'s, 'a> State<'s, 'a> {
             Token::Punct('.') => return Ok(()),
             Token::Variable(v) => {
                 self.table_position = false;
+                if v.starts_with("@@") && crate::sql::session_calls::is_session_variable(v) {
+                    self.verdict.session_calls = true;
+                }
                 if self.first == Kw::Set {
                     let lower = v.get(..10).map(str::to_ascii_lowercase);
                     // Reading a global value (`SET x = @@global.x`) changes nothing.

@@ -14,6 +14,7 @@ pub mod literal;
 pub mod params;
 pub mod prepared;
 pub mod scan;
+pub mod session_calls;
 pub mod tables;
 
 use dialect::MariaDbDialect;
