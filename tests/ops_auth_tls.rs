@@ -12,6 +12,7 @@ use mysql_async::prelude::*;
 use ops_env::*;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 
 /// Hex of SHA256(SHA256(pw)), as `password_sha2` holds it.
 fn sha2_hex(password: &str) -> String {
@@ -187,4 +188,62 @@ fn tls_with_the_mariadb_cli_and_require_secure_transport() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A client may send its TLS hello in the same segment as the SSL request
+/// (Go's driver does, now and then): the proxy must hand those bytes to the
+/// TLS handshake rather than drop them and wait.
+#[test]
+fn tls_hello_in_the_same_write_as_the_ssl_request() {
+    use std::io::{Read, Write};
+    use tokio_rustls::rustls;
+
+    let dbs = common::fresh_databases("ops_tls_ahead");
+    let dir = temp_dir();
+    let (cert, key) = self_signed(&dir, "ahead");
+    let server = format!(
+        "tls_cert = \"{}\"\ntls_key = \"{}\"",
+        cert.display(),
+        key.display()
+    );
+    let proxy = Proxy::start(&auth_rules(&dbs, &server));
+
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", proxy.port())).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut header = [0u8; 4];
+    tcp.read_exact(&mut header).unwrap();
+    let len = u32::from_le_bytes([header[0], header[1], header[2], 0]) as usize;
+    let mut greeting = vec![0u8; len];
+    tcp.read_exact(&mut greeting).unwrap();
+
+    // SSL request (sequence 1): capabilities, max packet, charset, 23 zeros.
+    let caps: u32 = 0x0000_0200 | 0x0000_0800 | 0x0000_8000 | 0x0008_0000;
+    let mut first = vec![32, 0, 0, 1];
+    first.extend_from_slice(&caps.to_le_bytes());
+    first.extend_from_slice(&(16u32 << 20).to_le_bytes());
+    first.push(45);
+    first.extend_from_slice(&[0; 23]);
+
+    let mut roots = rustls::RootCertStore::empty();
+    let pem = std::fs::read(&cert).unwrap();
+    for der in rustls_pemfile::certs(&mut pem.as_slice()) {
+        roots.add(der.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    // The hello goes out in the same write as the SSL request.
+    tls.write_tls(&mut first).unwrap();
+    tcp.write_all(&first).unwrap();
+    while tls.is_handshaking() {
+        tls.complete_io(&mut tcp)
+            .unwrap_or_else(|e| panic!("TLS handshake: {e}\n{}", proxy.log()));
+    }
 }

@@ -56,7 +56,8 @@ pub async fn handshake(conn: &mut ClientConn, session: &mut Session) -> io::Resu
         return Ok(false);
     };
     if let Some(acceptor) = security.tls.as_ref().filter(|_| is_ssl_request(&packet)) {
-        if let Err(e) = conn.stream.upgrade(acceptor).await {
+        let read_ahead = conn.read_buf.split().freeze();
+        if let Err(e) = conn.stream.upgrade(acceptor, read_ahead).await {
             tracing::info!("TLS handshake with a client failed: {e}");
             return Ok(false);
         }
