@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Real clients against the proxy: PyMySQL (tests/clients/test_pymysql.py),
-# sysbench with prepared statements and with text queries, and MariaDB's own
+# sysbench with prepared statements and with text queries, MariaDB's own
 # regression tests with mariadb-test (scripts/mysqltest.sh; fails only on the
-# tests listed in tests/mysqltest/expected_pass.txt).
+# tests listed in tests/mysqltest/expected_pass.txt), and the operations
+# checks of scripts/ops_clients.sh (TLS, caching_sha2_password, reload) with
+# PyMySQL, mysql-connector-python, Node mysql2, Go and JDBC.
 #
 #   scripts/client_tests.sh
 #
@@ -15,6 +17,8 @@ set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/ops_clients.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ops_clients.sh"
 cd "$(repo_root)"
 cleanup_on_exit
 
@@ -22,6 +26,7 @@ SYSBENCH_TIME=${SYSBENCH_TIME:-5}
 
 ensure_packages
 ensure_rust
+ensure_ops_clients
 PY=$(pymysql_python) || die "no python3 with pymysql"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/shardgate-clients.XXXXXX")
@@ -133,6 +138,10 @@ check sysbench_point_select_text sysbench_through_proxy oltp_point_select disabl
 check sysbench_read_only_ps sysbench_through_proxy oltp_read_only auto
 check sysbench_read_only_text sysbench_through_proxy oltp_read_only disable
 check mysqltest env SHARDGATE_BIN="$BIN" bash scripts/mysqltest.sh
+
+# --- Operations: TLS, caching_sha2_password, require_secure_transport and a
+# renewed certificate, with a second proxy on the same backends.
+ops_client_checks "$BIN" "$WORK" "$DS0_PORT" "$DS1_PORT"
 
 if ! kill -0 "$PROXY_PID" 2>/dev/null; then
   log "shardgate is no longer running"
