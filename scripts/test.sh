@@ -30,4 +30,7 @@ cargo test --all-targets
 step "client tests"
 bash scripts/client_tests.sh
 
+step "container build stage"
+bash scripts/container_check.sh
+
 log "all checks passed in ${SECONDS}s"
