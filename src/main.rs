@@ -219,15 +219,7 @@ fn run(config: config::Config, path: PathBuf, log_format: LogFormat) -> ExitCode
                 return ExitCode::from(1);
             }
         };
-        let listener = match tokio::net::TcpListener::bind(&listen).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("shardgate: cannot listen on {listen}: {e}");
-                return ExitCode::from(1);
-            }
-        };
-        tracing::info!("shardgate listening on {listen}");
-        shared.reopen_audit_log();
+        // The admin endpoint first: once clients can connect, health checks can too.
         if let Some(admin) = admin_listen {
             match shardgate::admin::http::start(&admin, shared.clone()) {
                 Ok(addr) => tracing::info!("admin HTTP (/metrics, /healthz, /readyz) on {addr}"),
@@ -237,6 +229,15 @@ fn run(config: config::Config, path: PathBuf, log_format: LogFormat) -> ExitCode
                 }
             }
         }
+        let listener = match tokio::net::TcpListener::bind(&listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("shardgate: cannot listen on {listen}: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        tracing::info!("shardgate listening on {listen}");
+        shared.reopen_audit_log();
         tokio::spawn(reload_on_sighup(shared.clone()));
         let reader = shared.clone();
         tokio::spawn(async move { reader.refresh_column_kinds().await });
