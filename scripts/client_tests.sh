@@ -3,9 +3,11 @@
 # the ORMs SQLAlchemy, Django and Sequelize and a GUI tool's table-browsing
 # walk on a partly sharded schema, each compared with a plain MariaDB
 # database holding the same tables (tests/clients/test_*.py, sequelize/),
-# sysbench with prepared statements and with text queries, and MariaDB's own
+# sysbench with prepared statements and with text queries, MariaDB's own
 # regression tests with mariadb-test (scripts/mysqltest.sh; fails only on the
-# tests listed in tests/mysqltest/expected_pass.txt).
+# tests listed in tests/mysqltest/expected_pass.txt), and the operations
+# checks of scripts/ops_clients.sh (TLS, caching_sha2_password, reload) with
+# PyMySQL, mysql-connector-python, Node mysql2, Go and JDBC.
 #
 #   scripts/client_tests.sh
 #
@@ -22,6 +24,8 @@ set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/ops_clients.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ops_clients.sh"
 cd "$(repo_root)"
 cleanup_on_exit
 
@@ -29,6 +33,7 @@ SYSBENCH_TIME=${SYSBENCH_TIME:-5}
 
 ensure_packages
 ensure_rust
+ensure_ops_clients
 PY=$(pymysql_python) || die "no python3 with pymysql"
 VENV=$PWD/tests/clients/.venv
 ensure_client_venv "$VENV" tests/clients/requirements.txt
@@ -201,6 +206,10 @@ check sysbench_point_select_text sysbench_through_proxy oltp_point_select disabl
 check sysbench_read_only_ps sysbench_through_proxy oltp_read_only auto
 check sysbench_read_only_text sysbench_through_proxy oltp_read_only disable
 check mysqltest env SHARDGATE_BIN="$BIN" bash scripts/mysqltest.sh
+
+# --- Operations: TLS, caching_sha2_password, require_secure_transport and a
+# renewed certificate, with a second proxy on the same backends.
+ops_client_checks "$BIN" "$WORK" "$DS0_PORT" "$DS1_PORT"
 
 if ! kill -0 "$PROXY_PID" 2>/dev/null; then
   log "shardgate is no longer running"

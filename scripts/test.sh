@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything CI checks, in order: formatting, lints, the cargo tests (unit,
 # integration against throwaway MariaDB servers, golden, property), then real
-# clients against the proxy (scripts/client_tests.sh). Exits non-zero on the
+# clients against the proxy (scripts/client_tests.sh), and the container's
+# build stage (scripts/container_check.sh). Exits non-zero on the
 # first failure. Installs MariaDB, sysbench and PyMySQL with apt-get when
 # missing.
 #
@@ -29,5 +30,8 @@ cargo test --all-targets
 
 step "client tests"
 bash scripts/client_tests.sh
+
+step "container build stage"
+bash scripts/container_check.sh
 
 log "all checks passed in ${SECONDS}s"

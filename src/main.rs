@@ -32,6 +32,9 @@ enum LogFormat {
 enum Commands {
     /// Validate a rule file and print a summary, or every error found.
     Check,
+    /// Exit 0 when the running proxy's `/healthz` (on `server.admin_listen`)
+    /// answers 200: a container HEALTHCHECK with no shell or curl.
+    Health,
     /// Print the execution units of a statement, touching no backend.
     Preview {
         /// The statement (on the schema given by --schema, or the first one).
@@ -63,8 +66,56 @@ fn main() -> ExitCode {
             println!("{}: OK\n{}", path.display(), config::summary(&config));
             ExitCode::SUCCESS
         }
+        Some(Commands::Health) => health(&config),
         Some(Commands::Preview { sql, schema }) => preview(&config, schema.as_deref(), &sql),
         None => run(config, path, cli.log_format),
+    }
+}
+
+/// GET /healthz on the admin address (a wildcard address is asked on
+/// loopback); 0 on 200, 1 otherwise.
+fn health(config: &config::Config) -> ExitCode {
+    use std::io::{Read, Write};
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
+    use std::time::Duration;
+    let Some(listen) = &config.server.admin_listen else {
+        eprintln!("shardgate: server.admin_listen is not set");
+        return ExitCode::from(2);
+    };
+    let mut addr: SocketAddr = match listen.parse() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("shardgate: server.admin_listen {listen:?}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr.ip() {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        });
+    }
+    let timeout = Duration::from_secs(5);
+    let answer = TcpStream::connect_timeout(&addr, timeout).and_then(|mut stream| {
+        stream.set_read_timeout(Some(timeout))?;
+        write!(stream, "GET /healthz HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+        let mut text = String::new();
+        stream.read_to_string(&mut text)?;
+        Ok(text)
+    });
+    match answer {
+        Ok(text) if text.split_whitespace().nth(1) == Some("200") => ExitCode::SUCCESS,
+        Ok(text) => {
+            eprintln!(
+                "shardgate: /healthz on {addr}: {}",
+                text.lines().next().unwrap_or("")
+            );
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("shardgate: /healthz on {addr}: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 
@@ -168,15 +219,7 @@ fn run(config: config::Config, path: PathBuf, log_format: LogFormat) -> ExitCode
                 return ExitCode::from(1);
             }
         };
-        let listener = match tokio::net::TcpListener::bind(&listen).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("shardgate: cannot listen on {listen}: {e}");
-                return ExitCode::from(1);
-            }
-        };
-        tracing::info!("shardgate listening on {listen}");
-        shared.reopen_audit_log();
+        // The admin endpoint first: once clients can connect, health checks can too.
         if let Some(admin) = admin_listen {
             match shardgate::admin::http::start(&admin, shared.clone()) {
                 Ok(addr) => tracing::info!("admin HTTP (/metrics, /healthz, /readyz) on {addr}"),
@@ -186,6 +229,15 @@ fn run(config: config::Config, path: PathBuf, log_format: LogFormat) -> ExitCode
                 }
             }
         }
+        let listener = match tokio::net::TcpListener::bind(&listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("shardgate: cannot listen on {listen}: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        tracing::info!("shardgate listening on {listen}");
+        shared.reopen_audit_log();
         tokio::spawn(reload_on_sighup(shared.clone()));
         let reader = shared.clone();
         tokio::spawn(async move { reader.refresh_column_kinds().await });

@@ -22,12 +22,17 @@ use std::io;
 
 pub const NATIVE: &str = "mysql_native_password";
 pub const CACHING_SHA2: &str = "caching_sha2_password";
+/// The plugin the handshake names: what a client that follows the server
+/// computes its first response with.
+const ADVERTISED: &str = NATIVE;
 
 /// caching_sha2_password's AuthMoreData messages.
 const FAST_AUTH_OK: u8 = 0x03;
 const FULL_AUTH_NEEDED: u8 = 0x04;
 /// The client asks for the RSA public key.
 const PUBLIC_KEY_REQUEST: u8 = 0x02;
+/// Length of a caching_sha2_password scramble (a SHA256).
+const SCRAMBLE_LEN: usize = 32;
 
 /// Sends the handshake and logs the client in. `Ok(false)`: refused (the
 /// error packet was sent), close the connection.
@@ -44,13 +49,15 @@ pub async fn handshake(conn: &mut ClientConn, session: &mut Session) -> io::Resu
         session.connection_id,
         &salt,
         offered,
+        ADVERTISED,
     ));
     conn.flush_buffer().await?;
     let Ok(Some(mut packet)) = conn.read_packet().await else {
         return Ok(false);
     };
     if let Some(acceptor) = security.tls.as_ref().filter(|_| is_ssl_request(&packet)) {
-        if let Err(e) = conn.stream.upgrade(acceptor).await {
+        let read_ahead = conn.read_buf.split().freeze();
+        if let Err(e) = conn.stream.upgrade(acceptor, read_ahead).await {
             tracing::info!("TLS handshake with a client failed: {e}");
             return Ok(false);
         }
@@ -148,7 +155,11 @@ async fn log_in(
         (_, true) if user.password_sha2.is_none() => NATIVE,
         _ => CACHING_SHA2,
     };
-    if plugin != Some(wanted) {
+    // A client whose own plugin is not the one the handshake named may send
+    // nothing and wait to be asked again by name (libmariadb does): an empty
+    // response then is not the empty password, so ask, with the same salt.
+    let unanswered = plugin != Some(ADVERTISED) && auth_data.is_empty();
+    if plugin != Some(wanted) || unanswered {
         conn.write_packet(&packets::auth_switch(wanted, salt));
         conn.flush_buffer().await?;
         auth_data = match conn.read_packet().await {
@@ -189,17 +200,22 @@ async fn caching_sha2(
             return Ok(true);
         }
     }
+    if conn.stream.is_tls() {
+        // Over TLS libmariadb skips the scramble and sends the clear
+        // password, NUL-terminated, at once; then it waits for OK or error.
+        if let Some(clear) = clear_password(scramble) {
+            if scramble.len() != SCRAMBLE_LEN || verify_clear(user, clear) {
+                return Ok(verify_clear(user, clear));
+            }
+        }
+    }
     conn.write_packet(&[0x01, FULL_AUTH_NEEDED]);
     conn.flush_buffer().await?;
     let Ok(Some(mut packet)) = conn.read_packet().await else {
         return Ok(false);
     };
     let password = if conn.stream.is_tls() {
-        let mut clear = packet.to_vec();
-        if clear.last() == Some(&0) {
-            clear.pop();
-        }
-        clear
+        clear_password(&packet).unwrap_or(&packet).to_vec()
     } else {
         if packet[..] == [PUBLIC_KEY_REQUEST] {
             let mut answer = vec![0x01];
@@ -221,6 +237,11 @@ async fn caching_sha2(
         }
     };
     Ok(verify_clear(user, &password))
+}
+
+/// A clear password as clients send it: the bytes before a final NUL.
+fn clear_password(packet: &[u8]) -> Option<&[u8]> {
+    packet.strip_suffix(&[0])
 }
 
 /// Sends the refusal and closes the connection.

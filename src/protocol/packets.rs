@@ -41,6 +41,7 @@ pub fn handshake(
     connection_id: u32,
     salt: &[u8; 20],
     capabilities: CapabilityFlags,
+    auth_plugin: &str,
 ) -> Vec<u8> {
     let mut scramble_1 = [0u8; 8];
     scramble_1.copy_from_slice(&salt[..8]);
@@ -55,7 +56,7 @@ pub fn handshake(
         capabilities,
         DEFAULT_COLLATION,
         StatusFlags::SERVER_STATUS_AUTOCOMMIT,
-        Some(&b"mysql_native_password"[..]),
+        Some(auth_plugin.as_bytes()),
     );
     let mut out = Vec::with_capacity(128);
     packet.serialize(&mut out);
