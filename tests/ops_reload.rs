@@ -299,3 +299,45 @@ async fn fifty_reloads_while_32_clients_run() {
     );
     println!("{ran} client statements ran during 50 reloads with 0 errors");
 }
+
+/// A prepared statement's boundary check is kept with it, but only for the
+/// rules it was made under: after a reload that takes the user's `select`
+/// away, the next execute of a statement prepared before is refused (1142),
+/// and a reload that gives it back lets it run again.
+#[tokio::test]
+async fn a_prepared_statement_follows_privileges_changed_by_reload() {
+    let dbs = common::fresh_databases("ops_reload_ps");
+    let admin_port = free_port();
+    let base = kv_rules(&dbs, admin_port, "");
+    let proxy = Proxy::start(&base);
+    let mut app = app_conn(&proxy).await;
+    app.query_drop("CREATE TABLE t_kv (id BIGINT PRIMARY KEY, v VARCHAR(20))")
+        .await
+        .unwrap();
+    app.query_drop("INSERT INTO t_kv (id, v) VALUES (1, 'one')")
+        .await
+        .unwrap();
+    let select = app.prep("SELECT v FROM t_kv WHERE id = ?").await.unwrap();
+    let read = |v: Option<String>| assert_eq!(v.as_deref(), Some("one"));
+    read(app.exec_first(&select, (1,)).await.unwrap());
+    read(app.exec_first(&select, (1,)).await.unwrap());
+
+    let mut admin = admin_conn(&proxy).await;
+    let insert_only = base.replacen(
+        "schemas = [\"app\"]\n",
+        "schemas = [\"app\"]\nprivileges = [\"insert\"]\n",
+        1,
+    );
+    assert_ne!(insert_only, base, "the app user's entry is found");
+    proxy.rewrite_config(&insert_only);
+    admin.query_drop("RELOAD CONFIG").await.unwrap();
+    let e = app
+        .exec_first::<String, _, _>(&select, (1,))
+        .await
+        .unwrap_err();
+    assert_eq!(server_code(&e), 1142, "{e}");
+
+    proxy.rewrite_config(&base);
+    admin.query_drop("RELOAD CONFIG").await.unwrap();
+    read(app.exec_first(&select, (1,)).await.unwrap());
+}

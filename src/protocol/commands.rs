@@ -251,6 +251,7 @@ async fn prepare(conn: &mut ClientConn, session: &mut Session, sql: &str) {
         param_types: Vec::new(),
         params,
         columns,
+        verdict: None,
     };
     let (n_params, n_columns) = (statement.params.len(), statement.columns.len());
     let columns = statement.columns.clone();
@@ -292,7 +293,8 @@ async fn execute(conn: &mut ClientConn, session: &mut Session, body: &[u8]) {
     };
     conn.binary = true;
     session.client_execute = raw;
-    if let Err(e) = session.run(sql.as_bytes(), Some(params), conn, false).await {
+    let id = Reader::new(body).u32().unwrap_or_default();
+    if let Err(e) = session.run_execute(id, sql.as_bytes(), params, conn).await {
         conn.error(&e);
     }
 }

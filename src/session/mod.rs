@@ -433,6 +433,49 @@ impl Session {
         }
     }
 
+    /// Runs the execute of prepared statement `id` (text `sql`). The
+    /// boundary's verdict on its text is kept with the statement and reused
+    /// while the rules and the current schema stay the same.
+    pub async fn run_execute<R: Reply>(
+        &mut self,
+        id: u32,
+        sql: &[u8],
+        params: Vec<Value>,
+        reply: &mut R,
+    ) -> Result<(), Error> {
+        let generation = Arc::as_ptr(&self.generation);
+        let kept = self
+            .statements
+            .get(id)
+            .and_then(|s| s.verdict.as_ref())
+            .filter(|(under, _)| {
+                std::ptr::eq(under.generation.as_ptr(), generation)
+                    && under.schema.as_deref() == self.schema.as_deref()
+            })
+            .map(|(_, verdict)| verdict.clone());
+        let verdict = match kept {
+            Some(verdict) => verdict,
+            None => match self.check_boundary(sql) {
+                Ok(verdict) => {
+                    let under = prepared::CheckedUnder {
+                        generation: Arc::downgrade(&self.generation),
+                        schema: self.schema.clone(),
+                    };
+                    if let Some(statement) = self.statements.get_mut(id) {
+                        statement.verdict = Some((under, verdict.clone()));
+                    }
+                    verdict
+                }
+                Err(e) => {
+                    self.client_execute = None;
+                    return Err(e);
+                }
+            },
+        };
+        self.run_verified(sql, Some(params), reply, false, verdict)
+            .await
+    }
+
     /// Runs one statement the boundary allowed, shown in the session registry
     /// while it runs; then gives back the backend connections it borrowed
     /// unless it pinned them, and counts it.

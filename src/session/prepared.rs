@@ -2,6 +2,7 @@
 //! are the proxy's own; backends see each statement by its text, prepared
 //! again on a connection whenever needed.
 
+use crate::sql::boundary::Verdict;
 use crate::sql::StatementKind;
 use mysql_common::constants::ColumnType;
 use mysql_common::packets::Column;
@@ -20,6 +21,18 @@ pub struct PreparedStatement {
     pub param_types: Vec<(ColumnType, bool)>,
     /// COM_STMT_SEND_LONG_DATA chunks, per parameter, until the next execute.
     pub long_data: Vec<Option<Vec<u8>>>,
+    /// The boundary's verdict on the text, with what it was reached under
+    /// (see [`CheckedUnder`]): reused by executes under the same.
+    pub verdict: Option<(CheckedUnder, Verdict)>,
+}
+
+/// What a boundary verdict depends on besides the text: the rules and
+/// users in force (one generation of the configuration; the weak reference
+/// keeps its address from being reused) and the session's current schema.
+#[derive(Debug, Clone)]
+pub struct CheckedUnder {
+    pub generation: std::sync::Weak<super::Generation>,
+    pub schema: Option<String>,
 }
 
 /// The statements of one session, by id.
