@@ -97,6 +97,17 @@ async fn healthz_readyz_and_metrics_follow_what_clients_do() {
     );
     at_least("shardgate_ready", 1.0);
     at_least("shardgate_reloads_total{outcome=\"ok\"}", 0.0);
+    // Both data sources ran statements (the scatter select at least).
+    for ds in ["ds_0", "ds_1"] {
+        at_least(
+            &format!("shardgate_backend_duration_seconds_count{{data_source=\"{ds}\"}}"),
+            1.0,
+        );
+        at_least(
+            &format!("shardgate_pool_waits_total{{data_source=\"{ds}\"}}"),
+            0.0,
+        );
+    }
 
     let (status, _) = http_get(&admin, "/nope");
     assert_eq!(status, 404);

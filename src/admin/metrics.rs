@@ -173,6 +173,10 @@ pub struct PoolReading {
     pub max: i64,
     pub waiting: i64,
     pub healthy: bool,
+    /// Sessions that had to wait for a connection, since start.
+    pub waits: u64,
+    /// How long statements used their connection to it.
+    pub backend_latency: Arc<LatencyHistogram>,
 }
 
 type Labels = Vec<(&'static str, String)>;
@@ -352,6 +356,28 @@ fn register_pools(registry: &mut Registry, pools: &[PoolReading]) {
         }
         registry.register(name, help, family);
     }
+    let waits = Family::<Labels, Counter>::default();
+    for pool in pools {
+        waits
+            .get_or_create(&vec![("data_source", pool.data_source.clone())])
+            .inc_by(pool.waits);
+    }
+    registry.register(
+        "pool_waits",
+        "Statements that had to wait for a backend connection",
+        waits,
+    );
+    for pool in pools {
+        let label = (
+            std::borrow::Cow::Borrowed("data_source"),
+            std::borrow::Cow::Owned(pool.data_source.clone()),
+        );
+        registry.sub_registry_with_label(label).register(
+            "backend_duration_seconds",
+            "How long each statement used its backend connection, per data source",
+            SharedHistogram(pool.backend_latency.clone()),
+        );
+    }
 }
 
 /// A histogram shared with the statement path, registered by reference.
@@ -391,7 +417,10 @@ mod tests {
             max: 64,
             waiting: 0,
             healthy: true,
+            waits: 3,
+            backend_latency: Arc::default(),
         }];
+        pools[0].backend_latency.observe(Duration::from_micros(200));
         let text = metrics.render(&pools, true);
         for line in [
             "shardgate_statements_total{kind=\"select\",outcome=\"ok\"} 1",
@@ -405,6 +434,8 @@ mod tests {
             "shardgate_pool_max{data_source=\"ds_0\",role=\"primary\"} 64",
             "shardgate_client_connections_opened_total 1",
             "shardgate_ready 1",
+            "shardgate_pool_waits_total{data_source=\"ds_0\"} 3",
+            "shardgate_backend_duration_seconds_count{data_source=\"ds_0\"} 1",
         ] {
             assert!(text.contains(line), "missing {line} in\n{text}");
         }

@@ -10,11 +10,12 @@
 use super::conn::{ConnClass, Connection};
 use super::endpoint::Endpoint;
 use super::statements::StatementCache;
+use crate::admin::metrics::LatencyHistogram;
 use crate::error::Error;
 use mysql_common::constants::Command;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
@@ -55,6 +56,10 @@ pub struct DataSource {
     shed: Arc<Notify>,
     /// Whether the last attempt to connect succeeded.
     healthy: AtomicBool,
+    /// Sessions that had to wait for a connection, since start.
+    waits: AtomicU64,
+    /// How long statements used their connection to it.
+    pub backend_latency: Arc<LatencyHistogram>,
 }
 
 /// A connection lent to a session, with what the proxy keeps of it.
@@ -129,6 +134,8 @@ impl DataSource {
             waiting: AtomicUsize::new(0),
             shed,
             healthy: AtomicBool::new(true),
+            waits: AtomicU64::new(0),
+            backend_latency: Arc::default(),
         }
     }
 
@@ -169,6 +176,7 @@ impl DataSource {
             give,
         });
         self.waiting.fetch_add(1, Ordering::SeqCst);
+        self.waits.fetch_add(1, Ordering::Relaxed);
         self.shed.notify_waiters();
         let waited = tokio::time::timeout(ACQUIRE_TIMEOUT, async {
             tokio::select! {
@@ -199,7 +207,9 @@ impl DataSource {
     ) -> Result<PooledConn, Error> {
         match Connection::open(&self.endpoint, class).await {
             Ok(conn) => {
-                self.healthy.store(true, Ordering::Relaxed);
+                if !self.healthy.swap(true, Ordering::Relaxed) {
+                    tracing::info!(data_source = %self.name, "backend reachable again");
+                }
                 self.open.fetch_add(1, Ordering::Relaxed);
                 Ok(PooledConn {
                     conn,
@@ -298,6 +308,11 @@ impl DataSource {
         let open = self.open.load(Ordering::Relaxed);
         let idle = self.idle.load(Ordering::Relaxed);
         (open.saturating_sub(idle), idle)
+    }
+
+    /// Sessions that had to wait for a connection, since start.
+    pub fn waits(&self) -> u64 {
+        self.waits.load(Ordering::Relaxed)
     }
 
     /// Sessions waiting for a connection now.

@@ -18,6 +18,7 @@ use mysql_common::constants::StatusFlags;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+use std::time::Instant;
 
 /// A connection the session holds now.
 struct Held {
@@ -35,8 +36,9 @@ struct Held {
     next_found_rows: bool,
     /// Statements (by text) with a cursor open on it: COM_STMT_FETCH follows.
     cursors: Vec<Arc<str>>,
-    /// Used by the statement running now.
+    /// Used by the statement running now, since then (backend time per data source).
     used: bool,
+    used_since: Instant,
 }
 
 impl Held {
@@ -160,12 +162,16 @@ impl SessionConns {
                     next_found_rows: false,
                     cursors: Vec::new(),
                     used: false,
+                    used_since: Instant::now(),
                 });
                 self.held.len() - 1
             }
         };
         let held = &mut self.held[index];
-        held.used = true;
+        if !held.used {
+            held.used = true;
+            held.used_since = Instant::now();
+        }
         if let Some(begin) = &self.transaction {
             if !held.in_transaction {
                 let begin = String::from_utf8_lossy(begin).into_owned();
@@ -292,6 +298,8 @@ impl SessionConns {
             if diagnostic && held.next {
                 held.used = false;
             } else if held.used {
+                let backend = &held.conn.data_source.backend_latency;
+                backend.observe(held.used_since.elapsed());
                 let status = held.conn.conn.status;
                 held.in_transaction = status.contains(StatusFlags::SERVER_STATUS_IN_TRANS)
                     || (explicit && held.in_transaction);

@@ -26,6 +26,8 @@ pub fn pool_readings(backends: &Backends) -> Vec<PoolReading> {
                 max: ds.pool_max as i64,
                 waiting: ds.pool_waiting() as i64,
                 healthy: ds.is_healthy(),
+                waits: ds.waits(),
+                backend_latency: ds.backend_latency.clone(),
             }
         })
         .collect()
