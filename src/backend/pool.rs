@@ -372,6 +372,8 @@ impl PooledConn {
                     break;
                 };
                 if waiter.worker != here && !conn.conn.unregister() {
+                    // The connection is dropped, which frees its permit for this waiter.
+                    waiters.insert(at, waiter);
                     return;
                 }
                 match waiter.give.send(conn) {
