@@ -45,7 +45,7 @@ fn certificates(dir: &Path, ca_name: &str) -> (PathBuf, PathBuf, PathBuf) {
 
 /// The TLS server and the proxy in front of every case.
 struct Fixture {
-    _tls_server: MariaDb,
+    tls_server: MariaDb,
     proxy: Proxy,
 }
 
@@ -132,7 +132,7 @@ fn fixture() -> &'static Fixture {
         }
         let proxy = Proxy::start(&rules);
         Fixture {
-            _tls_server: server,
+            tls_server: server,
             proxy,
         }
     })
@@ -270,4 +270,25 @@ fn an_unreadable_tls_ca_stops_the_start_naming_the_key() {
         e.contains("data_sources.ds_0.tls_ca: cannot read /nonexistent/backend-ca.pem"),
         "{e}"
     );
+}
+
+/// An idle TLS connection the backend killed is noticed and replaced
+/// without the client seeing an error.
+#[tokio::test]
+async fn a_killed_idle_tls_connection_is_replaced() {
+    let mut conn = client("req_dns").await;
+    let first: Option<u64> = conn.query_first("SELECT @@pseudo_thread_id").await.unwrap();
+    let first = first.unwrap();
+    fixture().tls_server.exec(&format!("KILL {first}"));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let next: Option<u64> = conn
+        .query_first("SELECT @@pseudo_thread_id")
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", fixture().proxy.log()));
+    assert_ne!(next.unwrap(), first);
+    let cipher: Option<(String, String)> = conn
+        .query_first("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+        .await
+        .unwrap();
+    assert!(!cipher.unwrap().1.is_empty());
 }
