@@ -27,7 +27,8 @@ use tokio_rustls::TlsConnector;
 pub enum TlsMode {
     /// Plain TCP, even when the server offers TLS.
     Disabled,
-    /// TLS when the server offers it, else plain TCP.
+    /// TLS when the server offers it, else plain TCP (with `tls_ca` too:
+    /// only `Required` refuses a server that offers no TLS).
     #[default]
     Preferred,
     /// TLS or no connection.
