@@ -1,13 +1,17 @@
-//! Logging in to a backend: the handshake, `mysql_native_password` and
-//! `caching_sha2_password` (fast path, and full authentication with the
-//! server's RSA public key), on mysql_common's packet types and scrambles.
+//! Logging in to a backend: the handshake, TLS when the data source wants
+//! it and the server offers it, `mysql_native_password` and
+//! `caching_sha2_password` (fast path, and full authentication: the clear
+//! password over TLS, else encrypted with the server's RSA public key), on
+//! mysql_common's packet types and scrambles.
 
 use super::conn::Connection;
 use super::endpoint::Endpoint;
+use super::tls::{self, TlsMode};
+use mysql_common::collations::CollationId;
 use mysql_common::constants::{CapabilityFlags, StatusFlags};
 use mysql_common::io::ParseBuf;
 use mysql_common::packets::{
-    AuthPlugin, AuthSwitchRequest, ErrPacket, HandshakePacket, HandshakeResponse,
+    AuthPlugin, AuthSwitchRequest, ErrPacket, HandshakePacket, HandshakeResponse, SslRequest,
 };
 use mysql_common::proto::MySerialize;
 
@@ -16,6 +20,8 @@ const FAST_AUTH_OK: u8 = 3;
 const FULL_AUTH_NEEDED: u8 = 4;
 /// The client's request for the server's RSA public key.
 const REQUEST_PUBLIC_KEY: u8 = 2;
+/// The largest packet the proxy announces it accepts.
+const MAX_PACKET: u32 = 1 << 30;
 
 /// Reads the server's handshake and logs in as the endpoint's account.
 pub async fn login(
@@ -31,7 +37,7 @@ pub async fn login(
     let handshake: HandshakePacket<'_> = ParseBuf(packet)
         .parse(())
         .map_err(|e| format!("malformed handshake: {e}"))?;
-    let capabilities = wanted & handshake.capabilities();
+    let mut capabilities = wanted & handshake.capabilities();
     if !capabilities.contains(CapabilityFlags::CLIENT_PROTOCOL_41) {
         return Err("the server does not speak protocol 4.1".into());
     }
@@ -41,7 +47,32 @@ pub async fn login(
         .auth_plugin()
         .map(|p| p.into_owned())
         .unwrap_or(AuthPlugin::MysqlNativePassword);
+    let offers_tls = handshake
+        .capabilities()
+        .contains(CapabilityFlags::CLIENT_SSL);
     conn.thread_id = handshake.connection_id();
+    if let Some(connector) = endpoint.tls.connector().filter(|_| offers_tls) {
+        capabilities |= CapabilityFlags::CLIENT_SSL;
+        // The same collation the handshake response will name.
+        let collation = if version >= (5, 5, 3) {
+            CollationId::UTF8MB4_GENERAL_CI
+        } else {
+            CollationId::UTF8MB3_GENERAL_CI
+        };
+        let request = SslRequest::new(capabilities, MAX_PACKET, collation as u8);
+        let mut payload = Vec::with_capacity(32);
+        request.serialize(&mut payload);
+        conn.buffer_packet(payload.as_slice());
+        conn.flush().await.map_err(|e| e.to_string())?;
+        let name = tls::server_name(&endpoint.host)?;
+        conn.start_tls(connector, name)
+            .await
+            .map_err(|e| format!("TLS handshake failed: {e}"))?;
+    } else if endpoint.tls.mode == TlsMode::Required {
+        return Err(
+            "the server does not offer TLS, and the data source has `tls = \"required\"`".into(),
+        );
+    }
     conn.capabilities = capabilities;
     let scramble = scramble(&plugin, &endpoint.password, &nonce)?;
     let database = Some(endpoint.database.as_bytes()).filter(|d| !d.is_empty());
@@ -53,7 +84,7 @@ pub async fn login(
         Some(plugin.clone()),
         capabilities,
         None,
-        1 << 30,
+        MAX_PACKET,
     );
     let mut payload = Vec::with_capacity(128);
     response.serialize(&mut payload);
@@ -97,6 +128,12 @@ async fn finish(
                 let data = packet[1..].to_vec();
                 match data.as_slice() {
                     [FAST_AUTH_OK] => {}
+                    // Over TLS the password goes as it is, NUL-terminated.
+                    [FULL_AUTH_NEEDED] if conn.is_tls() => {
+                        let clear = [endpoint.password.as_bytes(), &[0]].concat();
+                        conn.buffer_packet(clear.as_slice());
+                        conn.flush().await.map_err(|e| e.to_string())?;
+                    }
                     [FULL_AUTH_NEEDED] => {
                         conn.buffer_packet(&[REQUEST_PUBLIC_KEY][..]);
                         conn.flush().await.map_err(|e| e.to_string())?;

@@ -4,13 +4,13 @@
 
 use super::auth;
 use super::endpoint::Endpoint;
+use super::socket::Socket;
 use crate::error::Error;
 use bytes::{Buf, BytesMut};
 use mysql_common::constants::{CapabilityFlags, StatusFlags};
 use mysql_common::proto::codec::PacketCodec;
 use std::io;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// How long connecting and logging in may take.
@@ -28,15 +28,6 @@ const INITIAL_BUFFER: usize = 4 * 1024;
 pub struct ConnClass {
     /// CLIENT_FOUND_ROWS: affected rows count matched rows (for clients that asked).
     pub found_rows: bool,
-}
-
-/// The socket of a connection. It is registered with the runtime of the
-/// worker thread using it; a connection handed to another worker travels
-/// unregistered and is registered there on first use.
-enum Socket {
-    Registered(TcpStream),
-    InTransit(std::net::TcpStream),
-    Gone,
 }
 
 /// An open, logged-in connection to one backend.
@@ -98,7 +89,7 @@ impl Connection {
         let mut codec = PacketCodec::default();
         codec.max_allowed_packet = MAX_PACKET;
         let mut conn = Connection {
-            socket: Socket::Registered(stream),
+            socket: Socket::new(stream),
             codec,
             read_buf: BytesMut::with_capacity(INITIAL_BUFFER),
             write_buf: BytesMut::with_capacity(INITIAL_BUFFER),
@@ -112,6 +103,32 @@ impl Connection {
         };
         auth::login(&mut conn, endpoint, wanted_capabilities(class)).await?;
         Ok(conn)
+    }
+
+    /// Switches to TLS after the SSL request went out. Nothing the server
+    /// sent may be pending: it says nothing more until the handshake.
+    pub(super) async fn start_tls(
+        &mut self,
+        connector: &tokio_rustls::TlsConnector,
+        name: tokio_rustls::rustls::pki_types::ServerName<'static>,
+    ) -> io::Result<()> {
+        if !self.read_buf.is_empty() || !self.write_buf.is_empty() {
+            self.broken = true;
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the server sent data before the TLS handshake",
+            ));
+        }
+        let result = self.socket.start_tls(connector, name).await;
+        if result.is_err() {
+            self.broken = true;
+        }
+        result
+    }
+
+    /// Whether the connection runs over TLS.
+    pub fn is_tls(&self) -> bool {
+        self.socket.is_tls()
     }
 
     /// Keeps the status and warning count of an OK or result-set end.
@@ -149,10 +166,7 @@ impl Connection {
         if self.broken {
             return Err(io::Error::other("connection is broken"));
         }
-        let result = match registered(&mut self.socket, &mut self.broken) {
-            Ok(stream) => stream.write_all(&self.write_buf).await,
-            Err(e) => Err(e),
-        };
+        let result = self.socket.write_all(&self.write_buf).await;
         self.write_buf.clear();
         if result.is_err() {
             self.broken = true;
@@ -181,11 +195,7 @@ impl Connection {
             if self.read_buf.capacity() - self.read_buf.len() < 1024 {
                 self.read_buf.reserve(INITIAL_BUFFER);
             }
-            let read = match registered(&mut self.socket, &mut self.broken) {
-                Ok(stream) => stream.read_buf(&mut self.read_buf).await,
-                Err(e) => Err(e),
-            };
-            match read {
+            match self.socket.read_buf(&mut self.read_buf).await {
                 Ok(0) => {
                     self.broken = true;
                     return Err(io::Error::new(
@@ -214,37 +224,18 @@ impl Connection {
         if self.broken || !self.read_buf.is_empty() {
             return true;
         }
-        let mut probe = [0u8; 1];
-        let Ok(stream) = registered(&mut self.socket, &mut self.broken) else {
-            return true;
-        };
-        match stream.try_read(&mut probe) {
-            Ok(_) => true, // EOF (0) or unexpected bytes: either way unusable.
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
-            Err(_) => true,
-        }
+        self.socket.closed_or_readable()
     }
 
     /// Takes the socket off this thread's runtime so that the connection
     /// can be handed to another worker; false if that failed (then the
     /// connection is broken and must be dropped).
     pub fn unregister(&mut self) -> bool {
-        match std::mem::replace(&mut self.socket, Socket::Gone) {
-            Socket::Registered(stream) => match stream.into_std() {
-                Ok(std) => {
-                    self.socket = Socket::InTransit(std);
-                    true
-                }
-                Err(_) => {
-                    self.broken = true;
-                    false
-                }
-            },
-            other => {
-                self.socket = other;
-                matches!(self.socket, Socket::InTransit(_))
-            }
+        let moved = self.socket.unregister();
+        if !moved {
+            self.broken = true;
         }
+        moved
     }
 
     /// Frees buffer space a large result left behind.
@@ -265,29 +256,6 @@ impl Connection {
         const QUIT: u8 = mysql_common::constants::Command::COM_QUIT as u8;
         let _ =
             tokio::time::timeout(Duration::from_millis(200), self.send_command(QUIT, &[])).await;
-    }
-}
-
-/// The socket, registered with this thread's runtime first if it arrived
-/// from another worker; a failure marks the connection broken.
-fn registered<'s>(socket: &'s mut Socket, broken: &mut bool) -> io::Result<&'s mut TcpStream> {
-    if matches!(socket, Socket::InTransit(_)) {
-        if let Socket::InTransit(std) = std::mem::replace(socket, Socket::Gone) {
-            match TcpStream::from_std(std) {
-                Ok(stream) => *socket = Socket::Registered(stream),
-                Err(e) => {
-                    *broken = true;
-                    return Err(e);
-                }
-            }
-        }
-    }
-    match socket {
-        Socket::Registered(stream) => Ok(stream),
-        _ => {
-            *broken = true;
-            Err(io::Error::other("the connection's socket is gone"))
-        }
     }
 }
 

@@ -1,22 +1,11 @@
 //! Where a backend is and how to log in to it: a `mysql://user:pass@host:port/db`
 //! URL of the rule file, parsed once.
 
+use super::tls::BackendTls;
 use std::fmt;
 
-/// How a connection to a backend uses TLS (`data_sources.NAME.tls`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TlsMode {
-    /// Plain TCP.
-    #[default]
-    Disabled,
-    /// TLS when the server offers it.
-    Preferred,
-    /// TLS or no connection.
-    Required,
-}
-
 /// One backend server and the account the proxy uses on it.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Endpoint {
     pub host: String,
     pub port: u16,
@@ -24,9 +13,8 @@ pub struct Endpoint {
     pub password: String,
     /// The backend database statements run in (the URL's path).
     pub database: String,
-    pub tls: TlsMode,
-    /// PEM file of the CA that signs the backends' certificates.
-    pub tls_ca: Option<String>,
+    /// TLS settings of the data source; a URL alone means plain TCP.
+    pub tls: BackendTls,
 }
 
 impl fmt::Debug for Endpoint {
@@ -71,8 +59,7 @@ impl Endpoint {
             user,
             password,
             database,
-            tls: TlsMode::Disabled,
-            tls_ca: None,
+            tls: BackendTls::disabled(),
         })
     }
 

@@ -9,9 +9,12 @@ pub mod conn;
 pub mod endpoint;
 pub mod pool;
 pub mod response;
+mod socket;
 pub mod statements;
+pub mod tls;
 
 pub use conn::Connection;
-pub use endpoint::{Endpoint, TlsMode};
+pub use endpoint::Endpoint;
 pub use pool::{DataSource, PooledConn};
 pub use response::{Frame, OkSummary};
+pub use tls::{BackendTls, TlsMode};

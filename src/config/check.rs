@@ -1,7 +1,9 @@
 //! Checks of `[server]`, `[[users]]` and `[data_sources.*]` (config.md). The
 //! schemas are checked by `ShardingRules::build`.
 
-use super::file::{DataSourceConfig, SchemaConfig, ServerConfig, UserConfig, WorkerIdConfig};
+use super::file::{
+    DataSourceConfig, SchemaConfig, ServerConfig, TlsMode, UserConfig, WorkerIdConfig,
+};
 use super::{double_sha1, double_sha256, Privileges, User};
 use crate::backend::Endpoint;
 use crate::keygen::MAX_WORKER_ID;
@@ -75,6 +77,16 @@ pub(super) fn data_sources(
         }
         if ds.pool_max < 1 {
             problems.push(format!("{path}.pool_max: must be at least 1"));
+        }
+        match &ds.tls_ca {
+            Some(ca) if ca.as_os_str().is_empty() => {
+                problems.push(format!("{path}.tls_ca: must name a PEM file"));
+            }
+            Some(_) if ds.tls == TlsMode::Disabled => problems.push(format!(
+                "{path}.tls_ca: given, but `tls = \"disabled\"`: nothing would be verified; \
+                 set `tls = \"required\"` (or \"preferred\") or remove `tls_ca`"
+            )),
+            _ => {}
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The rule file as written (config.md): plain serde types, no validation.
 //! `deny_unknown_fields` everywhere so a typo is an error, not a silent default.
 
+pub use crate::backend::TlsMode;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -170,6 +171,13 @@ pub struct DataSourceConfig {
     /// A replica further behind than this many seconds gets no reads.
     #[serde(default = "default_max_replica_lag_s")]
     pub max_replica_lag_s: u64,
+    /// TLS to this data source's servers: `disabled`, `preferred` (the
+    /// default: when the server offers it) or `required`.
+    #[serde(default)]
+    pub tls: TlsMode,
+    /// PEM file of the CA the servers' certificates must chain to; absent:
+    /// certificates are not checked.
+    pub tls_ca: Option<PathBuf>,
 }
 
 fn default_pool_max() -> usize {

@@ -8,7 +8,9 @@ mod summary;
 mod toml_error;
 
 pub use check::{backend_database, endpoint, redact};
-pub use file::{ConfigFile, DataSourceConfig, ServerConfig, TransactionMode, WorkerIdConfig};
+pub use file::{
+    ConfigFile, DataSourceConfig, ServerConfig, TlsMode, TransactionMode, WorkerIdConfig,
+};
 pub use summary::summary;
 
 use crate::rules::ShardingRules;

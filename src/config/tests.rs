@@ -139,6 +139,44 @@ fn endpoint_urls() {
 }
 
 #[test]
+fn backend_tls_keys() {
+    let config = parse(SHOP).expect("valid");
+    assert_eq!(config.data_sources["ds_1"].tls, TlsMode::Preferred);
+    assert_eq!(config.data_sources["ds_1"].tls_ca, None);
+    let config = parse(&shop_with(
+        "pool_max = 64",
+        "pool_max = 64\ntls = \"required\"\ntls_ca = \"ca.pem\"",
+    ))
+    .expect("valid");
+    assert_eq!(config.data_sources["ds_0"].tls, TlsMode::Required);
+    assert_eq!(
+        config.data_sources["ds_0"].tls_ca.as_deref(),
+        Some(std::path::Path::new("ca.pem"))
+    );
+    let p = problems(&shop_with("pool_max = 64", "pool_max = 64\ntls = \"on\""));
+    assert!(
+        p.len() == 1
+            && p[0].starts_with(
+                "data_sources.ds_0.tls: unknown variant `on`, expected one of `disabled`, `preferred`, `required`"
+            ),
+        "{p:?}"
+    );
+    let p = problems(&shop_with("pool_max = 64", "pool_max = 64\ntls = true"));
+    assert!(p[0].starts_with("data_sources.ds_0.tls: "), "{p:?}");
+    let p = problems(&shop_with(
+        "pool_max = 64",
+        "pool_max = 64\ntls = \"disabled\"\ntls_ca = \"ca.pem\"",
+    ));
+    assert!(
+        p.len() == 1
+            && p[0].starts_with("data_sources.ds_0.tls_ca: given, but `tls = \"disabled\"`"),
+        "{p:?}"
+    );
+    let p = problems(&shop_with("pool_max = 64", "pool_max = 64\ntls_ca = \"\""));
+    assert_eq!(p, ["data_sources.ds_0.tls_ca: must name a PEM file"]);
+}
+
+#[test]
 fn redacted_urls() {
     assert_eq!(redact("mysql://u:p@h:1/d"), "mysql://u:***@h:1/d");
     assert_eq!(redact("mysql://u:p@ss@h/d"), "mysql://u:***@h/d");

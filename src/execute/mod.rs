@@ -14,7 +14,7 @@ pub use fetch::{exec_drop, fetch_rows, Rows};
 pub use relay::{relay_answer, relay_execute, relay_text, relay_values, RawExecute, Relayed};
 pub use rows::{run_ok, stream_rows, UnitRows};
 
-use crate::backend::{Endpoint, TlsMode};
+use crate::backend::{BackendTls, Endpoint};
 use crate::config::Config;
 use crate::error::Error;
 use std::collections::BTreeMap;
@@ -65,6 +65,7 @@ fn data_source(
 ) -> Result<DataSource, Error> {
     let mut endpoint = Endpoint::parse(&config.primary)
         .map_err(|e| Error::internal(format!("data_sources.{name}.primary: invalid URL: {e}")))?;
-    endpoint.tls = TlsMode::Disabled;
+    endpoint.tls = BackendTls::new(config.tls, config.tls_ca.as_deref())
+        .map_err(|e| Error::internal(format!("data_sources.{name}.tls_ca: {e}")))?;
     Ok(DataSource::new(name, endpoint, config.pool_max, shed))
 }

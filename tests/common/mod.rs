@@ -340,18 +340,22 @@ pub struct MariaDb {
 impl MariaDb {
     /// Starts a server private to the caller.
     pub fn start() -> MariaDb {
+        MariaDb::start_with(&[])
+    }
+
+    /// Starts a server private to the caller with `extra` options after the
+    /// harness's own (e.g. `--ssl-cert=...`).
+    pub fn start_with(extra: &[String]) -> MariaDb {
         let dir = new_dir("mariadb-");
         copy_dir(template_datadir(), &dir.join("data")).expect("copy the template datadir");
         let mut last_error = String::new();
         // A free port can be taken by someone else before mariadbd binds it.
         for _ in 0..3 {
             let port = free_port();
-            let mut process = Guarded::spawn(
-                &program("mariadbd"),
-                &mariadbd_args(&dir, port),
-                &dir.join("stderr.log"),
-            )
-            .unwrap_or_else(|e| panic!("cannot run mariadbd ({e}); install mariadb-server"));
+            let mut args = mariadbd_args(&dir, port);
+            args.extend_from_slice(extra);
+            let mut process = Guarded::spawn(&program("mariadbd"), &args, &dir.join("stderr.log"))
+                .unwrap_or_else(|e| panic!("cannot run mariadbd ({e}); install mariadb-server"));
             match wait_ready(&mut process, port, &dir) {
                 Ok(()) => {
                     let db = MariaDb { port, dir, process };
