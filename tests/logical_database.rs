@@ -3,6 +3,7 @@
 //! logical schema, its `privileges` hold, and metadata shows logical names.
 
 mod common;
+mod logical_metadata;
 
 use common::{cluster, data_sources_toml, fresh_databases, Proxy};
 use mysql_async::prelude::*;
@@ -17,6 +18,11 @@ struct Env {
 }
 
 fn start(prefix: &str) -> Env {
+    start_with(prefix, "")
+}
+
+/// [`start`] with `extra` (more users and tables) in the rule file.
+fn start_with(prefix: &str, extra: &str) -> Env {
     let dbs = fresh_databases(prefix);
     let mut rules = String::from(
         "[[users]]\nname = \"app\"\npassword = \"app_pw\"\nschemas = [\"shop\"]\n\n\
@@ -30,6 +36,7 @@ fn start(prefix: &str) -> Env {
          table_sharding = { column = \"order_id\", algorithm = \"m\" }\n\
          [schemas.shop.algorithms]\nm = { type = \"mod\" }\n",
     );
+    rules.push_str(extra);
     Env {
         proxy: Proxy::start(&rules),
         dbs,

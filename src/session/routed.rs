@@ -272,7 +272,6 @@ impl Session {
         self.execute_plan(plan, binary, is_write, reply, more_after)
             .await?;
         if is_ddl(text) {
-            self.shared.column_order.clear();
             self.shared.refresh_column_kinds().await;
         }
         Ok(())

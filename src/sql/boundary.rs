@@ -41,6 +41,9 @@ pub struct Verdict {
     /// It calls a session function the proxy answers (`DATABASE()`,
     /// `VERSION()`, `@@version`, ...; see `sql::session_calls`).
     pub session_calls: bool,
+    /// It may change a table's definition: DDL (in a stored program's body
+    /// or a prepared text too), `CALL`, `EXECUTE` of a prepared statement.
+    pub ddl: bool,
 }
 
 /// Checks one statement (a stored program's body included).
@@ -622,6 +625,9 @@ impl<'s, 'a> State<'s, 'a> {
             self.pending = Pending::ShowWhat;
             self.show_database_from = 0;
             self.show_froms = 0;
+        }
+        if matches!(kw, Kw::Ddl | Kw::Truncate | Kw::Call | Kw::Execute) {
+            self.verdict.ddl = true;
         }
         if matches!(kw, Kw::Ddl | Kw::Truncate) && self.ddl_command.is_empty() {
             // MySQL names TRUNCATE's privilege DROP.

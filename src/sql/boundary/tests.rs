@@ -268,6 +268,29 @@ fn information_schema_is_flagged() {
 }
 
 #[test]
+fn definition_changes_are_flagged() {
+    for (sql, ddl) in [
+        ("ALTER TABLE t_order ADD COLUMN c INT", true),
+        (
+            "SET STATEMENT max_statement_time = 5 FOR DROP TABLE t",
+            true,
+        ),
+        (
+            "CREATE PROCEDURE p() BEGIN ALTER TABLE t ADD c INT; END",
+            true,
+        ),
+        ("CALL p()", true),
+        ("EXECUTE s", true),
+        ("TRUNCATE t_order", true),
+        ("SELECT * FROM t_order", false),
+        ("SHOW COLUMNS FROM t_order", false),
+        ("INSERT INTO t VALUES (1)", false),
+    ] {
+        assert_eq!(verdict(sql, Privileges::ALL).unwrap().ddl, ddl, "{sql}");
+    }
+}
+
+#[test]
 fn privileges_are_checked_per_command_and_table() {
     let read_only = Privileges::SELECT;
     let cases: &[(&str, Option<&str>)] = &[
