@@ -78,6 +78,39 @@ impl Env {
     }
 }
 
+/// Every backend logs each statement it gets (to a table), for the tests
+/// that check what reached it. Left on: the servers are this process's alone.
+fn log_backend_statements() {
+    for server in cluster() {
+        server.exec("SET GLOBAL log_output = 'TABLE'");
+        server.exec("SET GLOBAL general_log = 1");
+    }
+}
+
+/// The refused statements (or anything naming `sg_evil`) a backend logged.
+async fn reached_backend(d: &mut Conn, refused: &[(String, u16)]) -> Vec<String> {
+    let mut reached: Vec<String> = d
+        .query(
+            "SELECT CONVERT(argument USING utf8mb4) FROM mysql.general_log \
+             WHERE argument LIKE '%sg\\_evil%'",
+        )
+        .await
+        .unwrap();
+    for (sql, _) in refused {
+        let n: Option<u64> = d
+            .exec_first(
+                "SELECT COUNT(*) FROM mysql.general_log WHERE CONVERT(argument USING utf8mb4) = ?",
+                (sql,),
+            )
+            .await
+            .unwrap();
+        if n != Some(0) {
+            reached.push(sql.clone());
+        }
+    }
+    reached
+}
+
 async fn code_of(conn: &mut Conn, sql: &str) -> u16 {
     match conn.query_drop(sql).await {
         Ok(()) => 0,
@@ -99,7 +132,7 @@ async fn backend_facts(env: &Env) -> Vec<Vec<Vec<Option<String>>>> {
     let mut facts = Vec::new();
     for i in 0..env.dbs.len() {
         let mut d = env.direct(i).await;
-        facts.push(rows(&mut d, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'sg_evil%'").await);
+        facts.push(rows(&mut d, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'sg\\_evil%'").await);
         facts.push(
             rows(
                 &mut d,
@@ -146,6 +179,81 @@ const REFUSED: &[(&str, u16)] = &[
     ("FLUSH PRIVILEGES", 1227),
     ("SHUTDOWN", 1227),
     ("INSTALL SONAME 'ha_sg_evil'", 1227),
+    ("INSTALL PLUGIN sg_evil SONAME 'ha_sg_evil'", 1227),
+    ("UNINSTALL PLUGIN sg_evil", 1227),
+    ("UNINSTALL SONAME 'ha_sg_evil'", 1227),
+    ("CREATE SCHEMA sg_evil", 1044),
+    ("ALTER DATABASE sg_evil CHARACTER SET latin1", 1044),
+    ("ALTER DATABASE shop CHARACTER SET latin1", 1044),
+    ("DROP SCHEMA shop", 1044),
+    ("SET SESSION max_connections = 7, GLOBAL max_user_connections = 7", 1227),
+    ("REVOKE ALL PRIVILEGES, GRANT OPTION FROM root@localhost", 1227),
+    ("REVOKE SELECT ON *.* FROM root@localhost", 1227),
+    ("ALTER USER root@localhost IDENTIFIED BY 'x'", 1227),
+    ("DROP USER root@localhost", 1227),
+    ("DROP USER IF EXISTS sg_evil", 1227),
+    ("RENAME USER root@localhost TO sg_evil@localhost", 1227),
+    ("CREATE ROLE sg_evil", 1227),
+    ("CREATE OR REPLACE USER sg_evil", 1227),
+    ("SET PASSWORD FOR root@localhost = PASSWORD('x')", 1227),
+    ("SELECT * FROM t_user INTO DUMPFILE '/tmp/sg_evil_dumpfile'", 1227),
+    ("SELECT 1 INTO DUMPFILE '/tmp/sg_evil_dumpfile'", 1227),
+    ("LOAD DATA INFILE '/etc/hostname' REPLACE INTO TABLE t_user", 1227),
+    ("LOAD XML INFILE '/etc/hostname' INTO TABLE t_user", 1227),
+    ("CHANGE MASTER TO MASTER_HOST = '127.0.0.1'", 1227),
+    ("CHANGE MASTER 'sg_evil' TO MASTER_HOST = '127.0.0.1'", 1227),
+    ("START SLAVE", 1227),
+    ("START ALL SLAVES", 1227),
+    ("STOP SLAVE", 1227),
+    ("START REPLICA", 1227),
+    ("RESET MASTER", 1227),
+    ("RESET SLAVE ALL", 1227),
+    ("RESET QUERY CACHE", 1227),
+    ("PURGE BINARY LOGS BEFORE NOW()", 1227),
+    ("PURGE MASTER LOGS TO 'sg_evil.000001'", 1227),
+    ("FLUSH TABLES", 1227),
+    ("FLUSH LOGS", 1227),
+    ("BINLOG 'c2dfZXZpbA=='", 1227),
+    ("SHOW MASTER STATUS", 1227),
+    ("SHOW BINLOG EVENTS", 1227),
+    ("SHOW ENGINE INNODB STATUS", 1227),
+    ("SHOW TABLES FROM mysql", 1044),
+    ("SHOW COLUMNS FROM user FROM mysql", 1044),
+    ("SHOW CREATE DATABASE mysql", 1044),
+    ("USE mysql", 1044),
+    ("CALL mysql.sg_evil()", 1044),
+    ("CALL sys.ps_setup_show_enabled(TRUE, TRUE)", 1044),
+    (
+        "CREATE FUNCTION sg_evil() RETURNS INT BEGIN DROP DATABASE sg_evil; RETURN 1; END",
+        1044,
+    ),
+    (
+        "CREATE TRIGGER sg_evil BEFORE INSERT ON t_user FOR EACH ROW INSERT INTO mysql.db (Db) VALUES ('sg_evil')",
+        1044,
+    ),
+    (
+        "CREATE EVENT sg_evil ON SCHEDULE EVERY 1 DAY DO CREATE DATABASE sg_evil",
+        1044,
+    ),
+    ("CREATE VIEW sg_evil AS SELECT User FROM mysql.user", 1044),
+    (
+        "CREATE DEFINER = root@localhost VIEW sg_evil AS SELECT 1",
+        1227,
+    ),
+    ("CREATE TABLE sg_evil (a INT) ENGINE = CONNECT TABLE_TYPE = DOS FILE_NAME = '/etc/passwd'", 1227),
+    ("CREATE TABLE sg_evil (a INT) DATA DIRECTORY = '/tmp'", 1227),
+    ("PREPARE s FROM 'GRANT ALL ON *.* TO sg_evil'", 1227),
+    ("PREPARE s FROM 'SELECT * FROM mysql.user'", 1044),
+    ("EXECUTE IMMEDIATE 'SET GLOBAL max_connections = 7'", 1227),
+    ("EXECUTE IMMEDIATE CONCAT('CREATE DATABASE ', 'sg_evil')", 1235),
+    ("SET STATEMENT max_statement_time = 5 FOR CREATE DATABASE sg_evil", 1044),
+    ("BEGIN NOT ATOMIC CREATE DATABASE sg_evil; END", 1044),
+    ("sg: BEGIN NOT ATOMIC SELECT 1; CREATE DATABASE sg_evil; END", 1044),
+    ("FOR i IN 1..1 DO CREATE DATABASE sg_evil; END FOR", 1044),
+    ("WHILE 1 = 0 DO SET GLOBAL max_connections = 7; END WHILE", 1227),
+    ("IF 1 THEN SELECT * FROM mysql.user; END IF", 1044),
+    ("REPEAT DROP USER root@localhost; UNTIL 1 END REPEAT", 1227),
+    ("KILL USER root", 1235),
     ("PREPARE s FROM 'DROP DATABASE sg_evil'", 1044),
     ("EXECUTE IMMEDIATE 'CREATE DATABASE sg_evil'", 1044),
     (
@@ -162,6 +270,7 @@ const REFUSED: &[(&str, u16)] = &[
 async fn refused_statements_leave_every_backend_unchanged() {
     tokio::time::timeout(TEST_TIMEOUT, async {
         let env = start("boundary");
+        log_backend_statements();
         let mut app = env.conn("app", "app_pw").await;
         env.create_tables(&mut app).await;
         let before = backend_facts(&env).await;
@@ -194,6 +303,11 @@ async fn refused_statements_leave_every_backend_unchanged() {
             vec![vec![Some("0".into())]]
         );
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+        // Nothing of them was sent to a backend, not even to be prepared.
+        for i in 0..env.dbs.len() {
+            let reached = reached_backend(&mut env.direct(i).await, &refused).await;
+            assert!(reached.is_empty(), "backend {i} got: {reached:#?}");
+        }
         assert_eq!(
             backend_facts(&env).await,
             before,

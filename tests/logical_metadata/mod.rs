@@ -46,8 +46,7 @@ async fn metadata_is_read_once_until_ddl_or_reload() {
                 .await
                 .unwrap_or_else(|e| panic!("{ddl}: {e}"));
         }
-        cluster()[0].exec("SET GLOBAL log_output = 'TABLE'");
-        cluster()[0].exec("SET GLOBAL general_log = 1");
+        super::log_backend_statements();
         // The counter counts the proxy's own statement: the first answer is read.
         let first = rows(&mut app, "SHOW COLUMNS FROM t_cached").await;
         assert_eq!(names(&first), ["id", "a"]);
@@ -162,7 +161,6 @@ async fn metadata_is_read_once_until_ddl_or_reload() {
             rows(&mut app, "SELECT c FROM t_cached WHERE id = 5").await,
             vec![vec![Some("5000".into())]]
         );
-        cluster()[0].exec("SET GLOBAL general_log = 0");
     })
     .await
     .expect("timed out");

@@ -228,6 +228,17 @@ const CASES: &[(&str, u16)] = &[
     ("HANDLER otherdb.t OPEN", 1044),
     ("SHOW GRANTS", 0),
     ("XA START 'x'", 0),
+    // Compound statements outside a routine: their bodies are statements.
+    ("BEGIN NOT ATOMIC CREATE DATABASE x; END", 1044),
+    ("l: BEGIN NOT ATOMIC SELECT 1; DROP USER root; END", 1227),
+    ("FOR i IN 1..3 DO CREATE DATABASE x; END FOR", 1044),
+    (
+        "WHILE 1 = 0 DO SET GLOBAL max_connections = 1; END WHILE",
+        1227,
+    ),
+    ("BEGIN NOT ATOMIC SELECT 1; END", 0),
+    ("DO 1", 0),
+    ("DO SLEEP(0)", 0),
 ];
 
 #[test]
