@@ -3,9 +3,11 @@
 //! logical schema, its `privileges` hold, and metadata shows logical names.
 
 mod common;
+mod logical_boundary;
 mod logical_metadata;
 
 use common::{cluster, data_sources_toml, fresh_databases, Proxy};
+use logical_boundary::REFUSED;
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Row};
 use std::time::Duration;
@@ -157,114 +159,6 @@ async fn backend_facts(env: &Env) -> Vec<Vec<Vec<Option<String>>>> {
     }
     facts
 }
-
-const REFUSED: &[(&str, u16)] = &[
-    ("SELECT * FROM mysql.user", 1044),
-    ("SELECT User FROM `mysql`.`user`", 1044),
-    ("SELECT * FROM performance_schema.threads", 1044),
-    ("SELECT sys.ps_thread_id(1)", 1044),
-    ("CREATE DATABASE sg_evil", 1044),
-    ("DROP DATABASE IF EXISTS sg_evil", 1044),
-    ("CREATE TABLE mysql.sg_evil (a INT)", 1044),
-    ("SET GLOBAL max_connections = 7", 1227),
-    ("SET @@global.max_user_connections = 7", 1227),
-    ("SELECT LOAD_FILE('/etc/hostname')", 1227),
-    ("SELECT 1 INTO OUTFILE '/tmp/sg_evil_outfile'", 1227),
-    ("LOAD DATA INFILE '/etc/hostname' INTO TABLE t_user", 1227),
-    ("GRANT ALL ON *.* TO sg_evil", 1227),
-    ("CREATE USER sg_evil IDENTIFIED BY 'x'", 1227),
-    ("SET PASSWORD = PASSWORD('x')", 1227),
-    ("SHOW GRANTS FOR root@localhost", 1044),
-    ("SHOW SLAVE STATUS", 1227),
-    ("FLUSH PRIVILEGES", 1227),
-    ("SHUTDOWN", 1227),
-    ("INSTALL SONAME 'ha_sg_evil'", 1227),
-    ("INSTALL PLUGIN sg_evil SONAME 'ha_sg_evil'", 1227),
-    ("UNINSTALL PLUGIN sg_evil", 1227),
-    ("UNINSTALL SONAME 'ha_sg_evil'", 1227),
-    ("CREATE SCHEMA sg_evil", 1044),
-    ("ALTER DATABASE sg_evil CHARACTER SET latin1", 1044),
-    ("ALTER DATABASE shop CHARACTER SET latin1", 1044),
-    ("DROP SCHEMA shop", 1044),
-    ("SET SESSION max_connections = 7, GLOBAL max_user_connections = 7", 1227),
-    ("REVOKE ALL PRIVILEGES, GRANT OPTION FROM root@localhost", 1227),
-    ("REVOKE SELECT ON *.* FROM root@localhost", 1227),
-    ("ALTER USER root@localhost IDENTIFIED BY 'x'", 1227),
-    ("DROP USER root@localhost", 1227),
-    ("DROP USER IF EXISTS sg_evil", 1227),
-    ("RENAME USER root@localhost TO sg_evil@localhost", 1227),
-    ("CREATE ROLE sg_evil", 1227),
-    ("CREATE OR REPLACE USER sg_evil", 1227),
-    ("SET PASSWORD FOR root@localhost = PASSWORD('x')", 1227),
-    ("SELECT * FROM t_user INTO DUMPFILE '/tmp/sg_evil_dumpfile'", 1227),
-    ("SELECT 1 INTO DUMPFILE '/tmp/sg_evil_dumpfile'", 1227),
-    ("LOAD DATA INFILE '/etc/hostname' REPLACE INTO TABLE t_user", 1227),
-    ("LOAD XML INFILE '/etc/hostname' INTO TABLE t_user", 1227),
-    ("CHANGE MASTER TO MASTER_HOST = '127.0.0.1'", 1227),
-    ("CHANGE MASTER 'sg_evil' TO MASTER_HOST = '127.0.0.1'", 1227),
-    ("START SLAVE", 1227),
-    ("START ALL SLAVES", 1227),
-    ("STOP SLAVE", 1227),
-    ("START REPLICA", 1227),
-    ("RESET MASTER", 1227),
-    ("RESET SLAVE ALL", 1227),
-    ("RESET QUERY CACHE", 1227),
-    ("PURGE BINARY LOGS BEFORE NOW()", 1227),
-    ("PURGE MASTER LOGS TO 'sg_evil.000001'", 1227),
-    ("FLUSH TABLES", 1227),
-    ("FLUSH LOGS", 1227),
-    ("BINLOG 'c2dfZXZpbA=='", 1227),
-    ("SHOW MASTER STATUS", 1227),
-    ("SHOW BINLOG EVENTS", 1227),
-    ("SHOW ENGINE INNODB STATUS", 1227),
-    ("SHOW TABLES FROM mysql", 1044),
-    ("SHOW COLUMNS FROM user FROM mysql", 1044),
-    ("SHOW CREATE DATABASE mysql", 1044),
-    ("USE mysql", 1044),
-    ("CALL mysql.sg_evil()", 1044),
-    ("CALL sys.ps_setup_show_enabled(TRUE, TRUE)", 1044),
-    (
-        "CREATE FUNCTION sg_evil() RETURNS INT BEGIN DROP DATABASE sg_evil; RETURN 1; END",
-        1044,
-    ),
-    (
-        "CREATE TRIGGER sg_evil BEFORE INSERT ON t_user FOR EACH ROW INSERT INTO mysql.db (Db) VALUES ('sg_evil')",
-        1044,
-    ),
-    (
-        "CREATE EVENT sg_evil ON SCHEDULE EVERY 1 DAY DO CREATE DATABASE sg_evil",
-        1044,
-    ),
-    ("CREATE VIEW sg_evil AS SELECT User FROM mysql.user", 1044),
-    (
-        "CREATE DEFINER = root@localhost VIEW sg_evil AS SELECT 1",
-        1227,
-    ),
-    ("CREATE TABLE sg_evil (a INT) ENGINE = CONNECT TABLE_TYPE = DOS FILE_NAME = '/etc/passwd'", 1227),
-    ("CREATE TABLE sg_evil (a INT) DATA DIRECTORY = '/tmp'", 1227),
-    ("PREPARE s FROM 'GRANT ALL ON *.* TO sg_evil'", 1227),
-    ("PREPARE s FROM 'SELECT * FROM mysql.user'", 1044),
-    ("EXECUTE IMMEDIATE 'SET GLOBAL max_connections = 7'", 1227),
-    ("EXECUTE IMMEDIATE CONCAT('CREATE DATABASE ', 'sg_evil')", 1235),
-    ("SET STATEMENT max_statement_time = 5 FOR CREATE DATABASE sg_evil", 1044),
-    ("BEGIN NOT ATOMIC CREATE DATABASE sg_evil; END", 1044),
-    ("sg: BEGIN NOT ATOMIC SELECT 1; CREATE DATABASE sg_evil; END", 1044),
-    ("FOR i IN 1..1 DO CREATE DATABASE sg_evil; END FOR", 1044),
-    ("WHILE 1 = 0 DO SET GLOBAL max_connections = 7; END WHILE", 1227),
-    ("IF 1 THEN SELECT * FROM mysql.user; END IF", 1044),
-    ("REPEAT DROP USER root@localhost; UNTIL 1 END REPEAT", 1227),
-    ("KILL USER root", 1235),
-    ("PREPARE s FROM 'DROP DATABASE sg_evil'", 1044),
-    ("EXECUTE IMMEDIATE 'CREATE DATABASE sg_evil'", 1044),
-    (
-        "CREATE PROCEDURE p() BEGIN CREATE DATABASE sg_evil; END",
-        1044,
-    ),
-    (
-        "SELECT 1 /*M!100000 , (SELECT authentication_string FROM mysql.user LIMIT 1) */",
-        1044,
-    ),
-];
 
 #[tokio::test]
 async fn refused_statements_leave_every_backend_unchanged() {
