@@ -412,6 +412,38 @@ async fn sessions_are_the_proxys_and_kill_acts_on_them() {
         // The backend's version is never shown.
         let version = rows(&mut app, "SELECT VERSION(), @@version").await;
         assert_eq!(version, vec![vec![Some("8.0.36-shardgate".into()), Some("8.0.36-shardgate".into())]]);
+        // Prepared (COM_STMT_PREPARE) the same, on unsharded and sharded tables;
+        // no backend gets the calls, not even to prepare them.
+        log_backend_statements();
+        let id = app.id().to_string();
+        for sql in [
+            "SELECT DATABASE(), ? AS sg_marker, VERSION(), CONNECTION_ID() FROM t_user WHERE id = 1",
+            "SELECT DATABASE(), ? AS sg_marker, VERSION(), CONNECTION_ID() FROM t_order WHERE user_id = 1 AND order_id = 1",
+            "SELECT DATABASE(), ? AS sg_marker, VERSION(), CONNECTION_ID() FROM t_order WHERE order_id < ? ORDER BY order_id LIMIT 1",
+        ] {
+            let n = sql.matches('?').count();
+            for _ in 0..2 {
+                let params: Vec<mysql_async::Value> = (0..n).map(|_| 7.into()).collect();
+                let got: Vec<Row> = app.exec(sql, params).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+                assert_eq!(got.len(), 1, "{sql}");
+                assert_eq!(got[0].columns_ref()[0].name_str(), "DATABASE()", "{sql}");
+                assert_eq!(
+                    common::row_text(got[0].clone()),
+                    vec![Some("shop".into()), Some("7".into()), Some("8.0.36-shardgate".into()), Some(id.clone())],
+                    "{sql}"
+                );
+            }
+        }
+        for server in cluster() {
+            let count = |pattern: &str| {
+                let sql = format!(
+                    "SELECT COUNT(*) FROM mysql.general_log WHERE argument LIKE '%sg\\_marker%' {pattern}"
+                );
+                server.query(&sql)[0][0].clone().unwrap_or_default()
+            };
+            assert_eq!(count("AND argument LIKE 'SELECT DATABASE()%'"), "0");
+        }
+        assert_ne!(cluster()[0].query("SELECT COUNT(*) FROM mysql.general_log WHERE argument LIKE '%sg\\_marker%'")[0][0].as_deref(), Some("0"));
     })
     .await
     .expect("timed out");

@@ -1112,11 +1112,18 @@ impl Session {
 
     /// Prepares a statement for its parameter and column metadata: on the
     /// default data source, or for sharded tables, as its first execution
-    /// unit on that unit's data source.
+    /// unit on that unit's data source. Session functions are replaced by
+    /// the proxy's values first, as each execute will replace them.
     pub async fn prepare_on_backend(
         &mut self,
         sql: &str,
+        verdict: &Verdict,
     ) -> Result<(Vec<Column>, Vec<Column>), Error> {
+        let with_values = self
+            .session_values(sql.as_bytes(), verdict)
+            .and_then(|v| String::from_utf8(v).ok());
+        let client_sql = sql;
+        let sql = with_values.as_deref().unwrap_or(sql);
         let routed = names_routed_table(self.schema_rules()?, sql.as_bytes()).is_some();
         let mut merge = None;
         let (data_source, backend_sql) = if routed {
@@ -1154,7 +1161,7 @@ impl Session {
         }
         let params = if routed {
             // The client's statement, not the unit's, decides the parameter count.
-            let n = Scanner::new(sql)
+            let n = Scanner::new(client_sql)
                 .filter(|t| *t == Token::Punct('?'))
                 .count();
             (0..n)
