@@ -3,8 +3,11 @@
 //! logical schema, its `privileges` hold, and metadata shows logical names.
 
 mod common;
+mod logical_boundary;
+mod logical_metadata;
 
 use common::{cluster, data_sources_toml, fresh_databases, Proxy};
+use logical_boundary::REFUSED;
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Row};
 use std::time::Duration;
@@ -17,6 +20,11 @@ struct Env {
 }
 
 fn start(prefix: &str) -> Env {
+    start_with(prefix, "")
+}
+
+/// [`start`] with `extra` (more users and tables) in the rule file.
+fn start_with(prefix: &str, extra: &str) -> Env {
     let dbs = fresh_databases(prefix);
     let mut rules = String::from(
         "[[users]]\nname = \"app\"\npassword = \"app_pw\"\nschemas = [\"shop\"]\n\n\
@@ -30,6 +38,7 @@ fn start(prefix: &str) -> Env {
          table_sharding = { column = \"order_id\", algorithm = \"m\" }\n\
          [schemas.shop.algorithms]\nm = { type = \"mod\" }\n",
     );
+    rules.push_str(extra);
     Env {
         proxy: Proxy::start(&rules),
         dbs,
@@ -71,6 +80,39 @@ impl Env {
     }
 }
 
+/// Every backend logs each statement it gets (to a table), for the tests
+/// that check what reached it. Left on: the servers are this process's alone.
+fn log_backend_statements() {
+    for server in cluster() {
+        server.exec("SET GLOBAL log_output = 'TABLE'");
+        server.exec("SET GLOBAL general_log = 1");
+    }
+}
+
+/// The refused statements (or anything naming `sg_evil`) a backend logged.
+async fn reached_backend(d: &mut Conn, refused: &[(String, u16)]) -> Vec<String> {
+    let mut reached: Vec<String> = d
+        .query(
+            "SELECT CONVERT(argument USING utf8mb4) FROM mysql.general_log \
+             WHERE argument LIKE '%sg\\_evil%'",
+        )
+        .await
+        .unwrap();
+    for (sql, _) in refused {
+        let n: Option<u64> = d
+            .exec_first(
+                "SELECT COUNT(*) FROM mysql.general_log WHERE CONVERT(argument USING utf8mb4) = ?",
+                (sql,),
+            )
+            .await
+            .unwrap();
+        if n != Some(0) {
+            reached.push(sql.clone());
+        }
+    }
+    reached
+}
+
 async fn code_of(conn: &mut Conn, sql: &str) -> u16 {
     match conn.query_drop(sql).await {
         Ok(()) => 0,
@@ -92,7 +134,7 @@ async fn backend_facts(env: &Env) -> Vec<Vec<Vec<Option<String>>>> {
     let mut facts = Vec::new();
     for i in 0..env.dbs.len() {
         let mut d = env.direct(i).await;
-        facts.push(rows(&mut d, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'sg_evil%'").await);
+        facts.push(rows(&mut d, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'sg\\_evil%'").await);
         facts.push(
             rows(
                 &mut d,
@@ -118,43 +160,11 @@ async fn backend_facts(env: &Env) -> Vec<Vec<Vec<Option<String>>>> {
     facts
 }
 
-const REFUSED: &[(&str, u16)] = &[
-    ("SELECT * FROM mysql.user", 1044),
-    ("SELECT User FROM `mysql`.`user`", 1044),
-    ("SELECT * FROM performance_schema.threads", 1044),
-    ("SELECT sys.ps_thread_id(1)", 1044),
-    ("CREATE DATABASE sg_evil", 1044),
-    ("DROP DATABASE IF EXISTS sg_evil", 1044),
-    ("CREATE TABLE mysql.sg_evil (a INT)", 1044),
-    ("SET GLOBAL max_connections = 7", 1227),
-    ("SET @@global.max_user_connections = 7", 1227),
-    ("SELECT LOAD_FILE('/etc/hostname')", 1227),
-    ("SELECT 1 INTO OUTFILE '/tmp/sg_evil_outfile'", 1227),
-    ("LOAD DATA INFILE '/etc/hostname' INTO TABLE t_user", 1227),
-    ("GRANT ALL ON *.* TO sg_evil", 1227),
-    ("CREATE USER sg_evil IDENTIFIED BY 'x'", 1227),
-    ("SET PASSWORD = PASSWORD('x')", 1227),
-    ("SHOW GRANTS FOR root@localhost", 1044),
-    ("SHOW SLAVE STATUS", 1227),
-    ("FLUSH PRIVILEGES", 1227),
-    ("SHUTDOWN", 1227),
-    ("INSTALL SONAME 'ha_sg_evil'", 1227),
-    ("PREPARE s FROM 'DROP DATABASE sg_evil'", 1044),
-    ("EXECUTE IMMEDIATE 'CREATE DATABASE sg_evil'", 1044),
-    (
-        "CREATE PROCEDURE p() BEGIN CREATE DATABASE sg_evil; END",
-        1044,
-    ),
-    (
-        "SELECT 1 /*M!100000 , (SELECT authentication_string FROM mysql.user LIMIT 1) */",
-        1044,
-    ),
-];
-
 #[tokio::test]
 async fn refused_statements_leave_every_backend_unchanged() {
     tokio::time::timeout(TEST_TIMEOUT, async {
         let env = start("boundary");
+        log_backend_statements();
         let mut app = env.conn("app", "app_pw").await;
         env.create_tables(&mut app).await;
         let before = backend_facts(&env).await;
@@ -187,6 +197,11 @@ async fn refused_statements_leave_every_backend_unchanged() {
             vec![vec![Some("0".into())]]
         );
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+        // Nothing of them was sent to a backend, not even to be prepared.
+        for i in 0..env.dbs.len() {
+            let reached = reached_backend(&mut env.direct(i).await, &refused).await;
+            assert!(reached.is_empty(), "backend {i} got: {reached:#?}");
+        }
         assert_eq!(
             backend_facts(&env).await,
             before,
@@ -397,6 +412,38 @@ async fn sessions_are_the_proxys_and_kill_acts_on_them() {
         // The backend's version is never shown.
         let version = rows(&mut app, "SELECT VERSION(), @@version").await;
         assert_eq!(version, vec![vec![Some("8.0.36-shardgate".into()), Some("8.0.36-shardgate".into())]]);
+        // Prepared (COM_STMT_PREPARE) the same, on unsharded and sharded tables;
+        // no backend gets the calls, not even to prepare them.
+        log_backend_statements();
+        let id = app.id().to_string();
+        for sql in [
+            "SELECT DATABASE(), ? AS sg_marker, VERSION(), CONNECTION_ID() FROM t_user WHERE id = 1",
+            "SELECT DATABASE(), ? AS sg_marker, VERSION(), CONNECTION_ID() FROM t_order WHERE user_id = 1 AND order_id = 1",
+            "SELECT DATABASE(), ? AS sg_marker, VERSION(), CONNECTION_ID() FROM t_order WHERE order_id < ? ORDER BY order_id LIMIT 1",
+        ] {
+            let n = sql.matches('?').count();
+            for _ in 0..2 {
+                let params: Vec<mysql_async::Value> = (0..n).map(|_| 7.into()).collect();
+                let got: Vec<Row> = app.exec(sql, params).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+                assert_eq!(got.len(), 1, "{sql}");
+                assert_eq!(got[0].columns_ref()[0].name_str(), "DATABASE()", "{sql}");
+                assert_eq!(
+                    common::row_text(got[0].clone()),
+                    vec![Some("shop".into()), Some("7".into()), Some("8.0.36-shardgate".into()), Some(id.clone())],
+                    "{sql}"
+                );
+            }
+        }
+        for server in cluster() {
+            let count = |pattern: &str| {
+                let sql = format!(
+                    "SELECT COUNT(*) FROM mysql.general_log WHERE argument LIKE '%sg\\_marker%' {pattern}"
+                );
+                server.query(&sql)[0][0].clone().unwrap_or_default()
+            };
+            assert_eq!(count("AND argument LIKE 'SELECT DATABASE()%'"), "0");
+        }
+        assert_ne!(cluster()[0].query("SELECT COUNT(*) FROM mysql.general_log WHERE argument LIKE '%sg\\_marker%'")[0][0].as_deref(), Some("0"));
     })
     .await
     .expect("timed out");

@@ -1294,9 +1294,10 @@ async fn sessions_are_isolated_from_each_other() {
         b.query_drop("SET @v = 2").await.unwrap();
         assert_eq!(scalar(&mut a, "SELECT @v").await, bytes("1"));
         assert_eq!(scalar(&mut b, "SELECT @v").await, bytes("2"));
-        // Each client connection has its own backend connection.
-        let ida = scalar(&mut a, "SELECT CONNECTION_ID() + 0").await;
-        let idb = scalar(&mut b, "SELECT CONNECTION_ID() + 0").await;
+        // Each client connection has its own backend connection (its
+        // pseudo_thread_id is the backend's id; CONNECTION_ID() is the proxy's).
+        let ida = scalar(&mut a, "SELECT @@pseudo_thread_id").await;
+        let idb = scalar(&mut b, "SELECT @@pseudo_thread_id").await;
         assert_ne!(ida, idb);
         a.disconnect().await.unwrap();
         b.disconnect().await.unwrap();
@@ -1373,7 +1374,7 @@ async fn session_state_does_not_leak_through_pooled_backend_connections() {
         let mut reused = false;
         for _ in 0..20 {
             let mut a = env.client().await;
-            let backend_id = scalar(&mut a, "SELECT CONNECTION_ID() + 0").await;
+            let backend_id = scalar(&mut a, "SELECT @@pseudo_thread_id").await;
             a.query_drop(
                 "SET @leak = 1, sql_mode = 'ANSI_QUOTES', autocommit = 0, time_zone = '+05:00'",
             )
@@ -1387,7 +1388,7 @@ async fn session_state_does_not_leak_through_pooled_backend_connections() {
             tokio::time::sleep(Duration::from_millis(100)).await;
 
             let mut b = env.client().await;
-            let same = scalar(&mut b, "SELECT CONNECTION_ID() + 0").await == backend_id;
+            let same = scalar(&mut b, "SELECT @@pseudo_thread_id").await == backend_id;
             assert_eq!(scalar(&mut b, "SELECT @leak").await, Value::NULL);
             assert_ne!(
                 scalar(&mut b, "SELECT @@sql_mode").await,

@@ -227,9 +227,10 @@ async fn change_user(
 /// data source for their metadata; statements the session answers itself
 /// are registered with their `?` count.
 async fn prepare(conn: &mut ClientConn, session: &mut Session, sql: &str) {
-    if let Err(e) = session.check_boundary(sql.as_bytes()) {
-        return conn.error(&e);
-    }
+    let verdict = match session.check_boundary(sql.as_bytes()) {
+        Ok(verdict) => verdict,
+        Err(e) => return conn.error(&e),
+    };
     let kind = classify(sql);
     let result = match kind {
         StatementKind::Empty => Err(Error::empty_query()),
@@ -237,7 +238,7 @@ async fn prepare(conn: &mut ClientConn, session: &mut Session, sql: &str) {
         | StatementKind::Other
         | StatementKind::Stateful
         | StatementKind::Select
-        | StatementKind::Set => session.prepare_on_backend(sql).await,
+        | StatementKind::Set => session.prepare_on_backend(sql, &verdict).await,
         _ => Ok((generic_params(param_count(sql)), Vec::new())),
     };
     let (params, columns) = match result {

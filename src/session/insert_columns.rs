@@ -1,43 +1,12 @@
 //! `INSERT INTO t VALUES (...)` into a sharded table: the router needs the
 //! column of each value, so the statement gets the table's column list, in
-//! the order the first actual table has them (read once, kept until DDL).
+//! the order the first actual table has them (read once, kept in the
+//! metadata cache until DDL or a reload).
 
 use super::Session;
 use crate::error::Error;
-use crate::execute::fetch_rows;
 use crate::sql::scan::{is_keyword, Scanner, Token};
 use mysql_common::value::Value;
-use std::collections::HashMap;
-use std::sync::Mutex;
-
-/// Column order of logical tables, by (schema, lower-cased table).
-#[derive(Default)]
-pub struct ColumnOrder {
-    // Held only to copy a list in or out, never across an await.
-    tables: Mutex<HashMap<(String, String), Vec<String>>>,
-}
-
-impl ColumnOrder {
-    fn get(&self, schema: &str, table: &str) -> Option<Vec<String>> {
-        let tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
-        tables
-            .get(&(schema.to_string(), table.to_string()))
-            .cloned()
-    }
-
-    fn put(&self, schema: &str, table: &str, columns: Vec<String>) {
-        let mut tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
-        tables.insert((schema.to_string(), table.to_string()), columns);
-    }
-
-    /// DDL may have changed any table.
-    pub fn clear(&self) {
-        self.tables
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
-    }
-}
 
 /// The table of an `INSERT|REPLACE [modifiers] [INTO] [schema.]table VALUES`
 /// without a column list, and the offset just after its name.
@@ -82,28 +51,15 @@ impl Session {
         let Some(node) = rule.nodes.first().cloned() else {
             return Ok(None);
         };
-        let schema = rules.name.clone();
-        let key = table.to_ascii_lowercase();
-        let columns = match self.shared.column_order.get(&schema, &key) {
-            Some(columns) => columns,
-            None => {
-                let (conn, ds) = self.backend_conn(&node.data_source).await?;
-                let query = format!("SHOW COLUMNS FROM `{}`", node.table.replace('`', "``"));
-                let rows = fetch_rows(conn, &ds, &query).await?;
-                let columns: Vec<String> = rows
-                    .rows
-                    .into_iter()
-                    .filter_map(|r| match r.into_iter().next() {
-                        Some(Value::Bytes(b)) => String::from_utf8(b).ok(),
-                        _ => None,
-                    })
-                    .collect();
-                self.shared.column_order.put(&schema, &key, columns.clone());
-                columns
-            }
-        };
-        let list: Vec<String> = columns
-            .iter()
+        let query = format!("SHOW COLUMNS FROM `{}`", node.table.replace('`', "``"));
+        let rows = self.fetch_cached(&node.data_source, &query).await?;
+        let list: Vec<String> = rows
+            .rows
+            .into_iter()
+            .filter_map(|r| match r.into_iter().next() {
+                Some(Value::Bytes(b)) => String::from_utf8(b).ok(),
+                _ => None,
+            })
             .map(|c| format!("`{}`", c.replace('`', "``")))
             .collect();
         Ok(Some(format!(

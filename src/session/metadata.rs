@@ -50,7 +50,8 @@ impl Session {
         } else if first == "SHOW" && second == "TABLE" && third == "STATUS" {
             self.table_status(text).await?
         } else {
-            let mut rows = self.metadata_rows(text).await?;
+            let structural = super::metadata_cache::structural(&first, &second, &third, explained);
+            let mut rows = self.metadata_rows(text, structural).await?;
             if second.contains("VARIABLES") || third == "VARIABLES" {
                 self.own_version(&mut rows);
             }
@@ -192,8 +193,9 @@ impl Session {
     }
 
     /// The statement on the data source of the first actual table of the
-    /// table it names, names made actual; the rows made logical.
-    async fn metadata_rows(&mut self, text: &str) -> Result<Rows, Error> {
+    /// table it names, names made actual; the rows made logical. A
+    /// `structural` answer (one on the table's definition alone) is cached.
+    async fn metadata_rows(&mut self, text: &str, structural: bool) -> Result<Rows, Error> {
         let rules = self.named_schema(text)?;
         let (data_source, actual) = match names_routed_table(&rules, text.as_bytes()) {
             Some(table) => match rules.table_kind(table) {
@@ -217,7 +219,11 @@ impl Session {
             }
             (word == rules.name).then(|| database.clone())
         });
-        let rows = self.fetch(&data_source, &sql).await?;
+        let rows = if structural {
+            self.fetch_cached(&data_source, &sql).await?
+        } else {
+            self.fetch(&data_source, &sql).await?
+        };
         Ok(self.logical_rows(rows))
     }
 
@@ -284,7 +290,7 @@ impl Session {
         let statement = text[start..].trim_start();
         let routed = names_routed_table(self.schema_rules()?, statement.as_bytes()).is_some();
         if !routed {
-            return self.metadata_rows(text).await;
+            return self.metadata_rows(text, false).await;
         }
         let plan = self.plan(statement, &[])?;
         let mut result = Rows::default();

@@ -12,6 +12,7 @@ mod information_schema;
 mod insert_columns;
 pub mod local;
 mod metadata;
+mod metadata_cache;
 mod names;
 mod observe;
 mod observed_reply;
@@ -63,8 +64,6 @@ pub struct Shared {
     pub backend_databases: Vec<String>,
     /// The client sessions, for SHOW PROCESSLIST and KILL.
     pub sessions: registry::Registry,
-    /// Sharded tables' column order, for INSERT without a column list.
-    pub column_order: insert_columns::ColumnOrder,
     pub metrics: Metrics,
     pub audit: observe::AuditLog,
     /// The rule file a reload re-reads; none when started from text.
@@ -106,13 +105,13 @@ impl Shared {
                 config: Arc::new(config),
                 backends,
                 security: Arc::new(security),
+                metadata: metadata_cache::MetadataCache::default(),
             }),
             column_kinds: ColumnKinds::default(),
             keys,
             key_service,
             backend_databases,
             sessions: registry::Registry::default(),
-            column_order: insert_columns::ColumnOrder::default(),
             metrics: Metrics::new(),
             audit: observe::AuditLog::default(),
             config_path: path,
@@ -164,6 +163,8 @@ pub struct Generation {
     pub backends: Backends,
     /// TLS acceptor and RSA key for logins.
     pub security: Arc<Security>,
+    /// Table definitions read from the backends (emptied by DDL; a reload starts anew).
+    pub metadata: metadata_cache::MetadataCache,
 }
 
 /// Parameters of a statement: none for the text protocol, values for COM_STMT_EXECUTE.
@@ -216,6 +217,10 @@ pub struct Session {
     /// What `ROW_COUNT()` reports: the last statement's affected rows, -1
     /// after a result set or an error.
     row_count: i64,
+    /// A statement left state on the session's connections that may change
+    /// metadata answers (a temporary table shadows a table): the metadata
+    /// cache is bypassed until the session is reset.
+    own_session_state: bool,
 }
 
 /// A session's registry row; dropping it removes the row.
@@ -251,6 +256,7 @@ impl Session {
             touched: Vec::new(),
             kept_warnings: None,
             row_count: -1,
+            own_session_state: false,
         }
     }
 
@@ -504,6 +510,7 @@ impl Session {
         if let Some(r) = &self.registered {
             r.entry.running(sql, self.schema.as_deref());
         }
+        let changes_definitions = verdict.ddl;
         let mut observed = observed_reply::ObservedReply::new(reply);
         let result = self
             .run_statement(sql, params, &mut observed, more_after, verdict)
@@ -520,8 +527,14 @@ impl Session {
         self.client_execute = None;
         // Only checked while something waits for it: most statements skip the scan.
         let diagnostic = self.conns.holds_for_warnings() && diagnostics::diagnostic(sql).is_some();
+        let effects = crate::sql::effects(sql);
+        self.own_session_state |= effects.sticky();
+        // Failed DDL may still have changed some shards' tables.
+        if changes_definitions {
+            self.table_definitions_changed();
+        }
         self.conns
-            .finish_statement(&crate::sql::effects(sql), result.is_err(), diagnostic);
+            .finish_statement(&effects, result.is_err(), diagnostic);
         let elapsed = started.elapsed();
         let error = result.as_ref().err().map(|e| e.code);
         self.shared.metrics.statement(label, error, elapsed);
@@ -1077,6 +1090,7 @@ impl Session {
         self.statements.clear();
         self.sql_prepared.clear();
         self.autocommit = true;
+        self.own_session_state = false;
     }
 
     /// COM_CHANGE_USER: a fresh session for another user.
@@ -1141,11 +1155,18 @@ impl Session {
 
     /// Prepares a statement for its parameter and column metadata: on the
     /// default data source, or for sharded tables, as its first execution
-    /// unit on that unit's data source.
+    /// unit on that unit's data source. Session functions are replaced by
+    /// the proxy's values first, as each execute will replace them.
     pub async fn prepare_on_backend(
         &mut self,
         sql: &str,
+        verdict: &Verdict,
     ) -> Result<(Vec<Column>, Vec<Column>), Error> {
+        let with_values = self
+            .session_values(sql.as_bytes(), verdict)
+            .and_then(|v| String::from_utf8(v).ok());
+        let client_sql = sql;
+        let sql = with_values.as_deref().unwrap_or(sql);
         let routed = names_routed_table(self.schema_rules()?, sql.as_bytes()).is_some();
         let mut merge = None;
         let (data_source, backend_sql) = if routed {
@@ -1183,7 +1204,7 @@ impl Session {
         }
         let params = if routed {
             // The client's statement, not the unit's, decides the parameter count.
-            let n = Scanner::new(sql)
+            let n = Scanner::new(client_sql)
                 .filter(|t| *t == Token::Punct('?'))
                 .count();
             (0..n)

@@ -85,6 +85,7 @@ impl Shared {
             config: Arc::new(config),
             backends,
             security: Arc::new(security),
+            metadata: super::metadata_cache::MetadataCache::default(),
         }));
         Ok(summary)
     }

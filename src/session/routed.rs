@@ -272,7 +272,6 @@ impl Session {
         self.execute_plan(plan, binary, is_write, reply, more_after)
             .await?;
         if is_ddl(text) {
-            self.shared.column_order.clear();
             self.shared.refresh_column_kinds().await;
         }
         Ok(())
@@ -393,7 +392,19 @@ async fn run_merge<R: Reply>(
 ) -> Result<u64, Error> {
     let streamed = sources.first().map(|s| s.columns()).unwrap_or_default();
     let columns = match described {
-        Some(d) if d.len() == streamed.len() => d,
+        // Where the types differ (a `?` select item is described as NULL
+        // before it is bound) the rows are as streamed: so is their column.
+        Some(d) if d.len() == streamed.len() => d
+            .into_iter()
+            .zip(&streamed)
+            .map(|(d, s)| {
+                if d.column_type() == s.column_type() {
+                    d
+                } else {
+                    s.clone()
+                }
+            })
+            .collect(),
         _ => streamed,
     };
     let visible = spec.visible_in(columns.len()).min(columns.len());

@@ -41,6 +41,9 @@ pub struct Verdict {
     /// It calls a session function the proxy answers (`DATABASE()`,
     /// `VERSION()`, `@@version`, ...; see `sql::session_calls`).
     pub session_calls: bool,
+    /// It may change a table's definition: DDL (in a stored program's body
+    /// or a prepared text too), `CALL`, `EXECUTE` of a prepared statement.
+    pub ddl: bool,
 }
 
 /// Checks one statement (a stored program's body included).
@@ -546,6 +549,11 @@ impl<'s, 'a> State<'s, 'a> {
             Kw::Engine if self.first != Kw::Show => self.pending = Pending::Engine,
             Kw::Kill if self.index > 0 => return Err(Error::server_privilege("CONNECTION ADMIN")),
             Kw::BodyStart => self.at_statement_start = true,
+            Kw::Do if !start => self.at_statement_start = true,
+            // `BEGIN NOT ATOMIC` (a compound statement outside a routine): its body follows.
+            Kw::Atomic if self.seen[0].kw == Kw::Subquery && self.seen[1].kw == Kw::BodyStart => {
+                self.at_statement_start = true
+            }
             Kw::For if self.first == Kw::Set => self.at_statement_start = true,
             _ => self.end_list(),
         }
@@ -566,7 +574,7 @@ impl<'s, 'a> State<'s, 'a> {
     fn statement_start(&mut self, kw: Kw, word: &'a str) -> Result<(), Error> {
         self.first = kw;
         let privileges = match kw {
-            Kw::Select | Kw::Read | Kw::Show => Privileges::SELECT,
+            Kw::Select | Kw::Read | Kw::Do | Kw::Show => Privileges::SELECT,
             Kw::Describe => {
                 self.table_position = true;
                 Privileges::SELECT
@@ -622,6 +630,9 @@ impl<'s, 'a> State<'s, 'a> {
             self.pending = Pending::ShowWhat;
             self.show_database_from = 0;
             self.show_froms = 0;
+        }
+        if matches!(kw, Kw::Ddl | Kw::Truncate | Kw::Call | Kw::Execute) {
+            self.verdict.ddl = true;
         }
         if matches!(kw, Kw::Ddl | Kw::Truncate) && self.ddl_command.is_empty() {
             // MySQL names TRUNCATE's privilege DROP.

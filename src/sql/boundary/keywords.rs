@@ -7,6 +7,10 @@ pub(super) enum Kw {
     Other,
     Select,
     Read,
+    /// `DO expr` at a statement's start; elsewhere (`WHILE c DO`, `FOR ... DO`,
+    /// `CREATE EVENT ... DO`) a body follows.
+    Do,
+    Atomic,
     Insert,
     Replace,
     Update,
@@ -75,7 +79,9 @@ pub(super) fn keyword(word: &str) -> Kw {
     slot.make_ascii_uppercase();
     match &*slot {
         b"SELECT" => Kw::Select,
-        b"WITH" | b"VALUES" | b"LOCK" | b"DO" => Kw::Read,
+        b"WITH" | b"VALUES" | b"LOCK" => Kw::Read,
+        b"DO" => Kw::Do,
+        b"ATOMIC" => Kw::Atomic,
         b"INSERT" => Kw::Insert,
         b"REPLACE" => Kw::Replace,
         b"UPDATE" => Kw::Update,

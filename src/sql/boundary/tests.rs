@@ -228,6 +228,17 @@ const CASES: &[(&str, u16)] = &[
     ("HANDLER otherdb.t OPEN", 1044),
     ("SHOW GRANTS", 0),
     ("XA START 'x'", 0),
+    // Compound statements outside a routine: their bodies are statements.
+    ("BEGIN NOT ATOMIC CREATE DATABASE x; END", 1044),
+    ("l: BEGIN NOT ATOMIC SELECT 1; DROP USER root; END", 1227),
+    ("FOR i IN 1..3 DO CREATE DATABASE x; END FOR", 1044),
+    (
+        "WHILE 1 = 0 DO SET GLOBAL max_connections = 1; END WHILE",
+        1227,
+    ),
+    ("BEGIN NOT ATOMIC SELECT 1; END", 0),
+    ("DO 1", 0),
+    ("DO SLEEP(0)", 0),
 ];
 
 #[test]
@@ -265,6 +276,29 @@ fn information_schema_is_flagged() {
     assert!(v.information_schema);
     let v = verdict("SELECT 1", Privileges::ALL).unwrap();
     assert!(!v.information_schema);
+}
+
+#[test]
+fn definition_changes_are_flagged() {
+    for (sql, ddl) in [
+        ("ALTER TABLE t_order ADD COLUMN c INT", true),
+        (
+            "SET STATEMENT max_statement_time = 5 FOR DROP TABLE t",
+            true,
+        ),
+        (
+            "CREATE PROCEDURE p() BEGIN ALTER TABLE t ADD c INT; END",
+            true,
+        ),
+        ("CALL p()", true),
+        ("EXECUTE s", true),
+        ("TRUNCATE t_order", true),
+        ("SELECT * FROM t_order", false),
+        ("SHOW COLUMNS FROM t_order", false),
+        ("INSERT INTO t VALUES (1)", false),
+    ] {
+        assert_eq!(verdict(sql, Privileges::ALL).unwrap().ddl, ddl, "{sql}");
+    }
 }
 
 #[test]
