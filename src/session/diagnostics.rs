@@ -36,14 +36,7 @@ pub fn diagnostic(sql: &[u8]) -> Option<Diagnostic> {
     let found = if is_keyword(&first, "SHOW") {
         let second = tokens.next()?;
         if is_keyword(&second, "COUNT") {
-            let star = [tokens.next(), tokens.next(), tokens.next()];
-            if star
-                != [
-                    Some(Token::Punct('(')),
-                    Some(Token::Punct('*')),
-                    Some(Token::Punct(')')),
-                ]
-            {
+            if !crate::sql::scan::count_star(&mut tokens) {
                 return None;
             }
             Diagnostic::Count {

@@ -192,15 +192,7 @@ pub fn variable_select(sql: &[u8], facts: &SessionFacts<'_>) -> Option<VariableS
         let start = tokens.next()?;
         let (mut label, item) = match start {
             Token::Variable(v) if v.starts_with("@@") => {
-                let name = v.trim_start_matches("@@");
-                let bare = ["session.", "global.", "local."]
-                    .iter()
-                    .find_map(|scope| {
-                        name.get(..scope.len())
-                            .filter(|p| p.eq_ignore_ascii_case(scope))
-                            .map(|_| &name[scope.len()..])
-                    })
-                    .unwrap_or(name);
+                let bare = crate::sql::scan::unscoped_variable(v);
                 let item = match bare.to_ascii_lowercase().as_str() {
                     "version_comment" => Some(LocalItem::Text(Some("shardgate".into()))),
                     "version" => Some(LocalItem::Text(Some(facts.server_version.into()))),

@@ -169,14 +169,7 @@ fn show(tokens: &mut Scanner<'_>) -> u8 {
     let mut next = tokens.next();
     if next.is_some_and(|t| is_keyword(&t, "COUNT")) {
         // SHOW COUNT(*) WARNINGS
-        let star = [tokens.next(), tokens.next(), tokens.next()];
-        if star
-            != [
-                Some(Token::Punct('(')),
-                Some(Token::Punct('*')),
-                Some(Token::Punct(')')),
-            ]
-        {
+        if !crate::sql::scan::count_star(tokens) {
             return 0;
         }
         next = tokens.next();

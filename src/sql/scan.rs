@@ -215,3 +215,27 @@ pub use split::split_statements;
 
 #[cfg(test)]
 mod tests;
+
+/// A system variable's name without its `@@` and any `session.`,
+/// `global.` or `local.` scope (`@@SESSION.sql_mode` gives `sql_mode`).
+pub fn unscoped_variable(variable: &str) -> &str {
+    let name = variable.trim_start_matches("@@");
+    ["session.", "global.", "local."]
+        .iter()
+        .find_map(|scope| {
+            name.get(..scope.len())
+                .filter(|p| p.eq_ignore_ascii_case(scope))
+                .map(|_| &name[scope.len()..])
+        })
+        .unwrap_or(name)
+}
+
+/// Reads `( * )` from `tokens` (as in `SHOW COUNT(*) WARNINGS`).
+pub fn count_star<'a>(tokens: &mut impl Iterator<Item = Token<'a>>) -> bool {
+    let star = [tokens.next(), tokens.next(), tokens.next()];
+    star == [
+        Some(Token::Punct('(')),
+        Some(Token::Punct('*')),
+        Some(Token::Punct(')')),
+    ]
+}

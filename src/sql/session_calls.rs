@@ -38,15 +38,8 @@ pub fn is_session_variable(variable: &str) -> bool {
 }
 
 fn variable_name(variable: &str) -> Option<&'static str> {
-    let name = variable.strip_prefix("@@")?;
-    let bare = ["session.", "global.", "local."]
-        .iter()
-        .find_map(|scope| {
-            name.get(..scope.len())
-                .filter(|p| p.eq_ignore_ascii_case(scope))
-                .map(|_| &name[scope.len()..])
-        })
-        .unwrap_or(name);
+    variable.strip_prefix("@@")?;
+    let bare = crate::sql::scan::unscoped_variable(variable);
     if bare.eq_ignore_ascii_case("version") {
         Some("version")
     } else if bare.eq_ignore_ascii_case("version_comment") {
