@@ -392,13 +392,15 @@ async fn run_merge<R: Reply>(
 ) -> Result<u64, Error> {
     let streamed = sources.first().map(|s| s.columns()).unwrap_or_default();
     let columns = match described {
-        // Where the types differ (a `?` select item is described as NULL
-        // before it is bound) the rows are as streamed: so is their column.
+        // Where the rows are encoded otherwise than described (a `?` select
+        // item is described as NULL before it is bound) their column is the
+        // one streamed; other differences (TEXT described, MEDIUMTEXT streamed
+        // from a UNION of actual tables) keep the description, as MariaDB gives.
         Some(d) if d.len() == streamed.len() => d
             .into_iter()
             .zip(&streamed)
             .map(|(d, s)| {
-                if d.column_type() == s.column_type() {
+                if binary_form(d.column_type()) == binary_form(s.column_type()) {
                     d
                 } else {
                     s.clone()
@@ -412,4 +414,23 @@ async fn run_merge<R: Reply>(
     let mut sink = crate::merge::ReplySink::new(reply);
     crate::merge::merge(spec, &columns, sources, &mut sink).await?;
     Ok(sink.rows())
+}
+
+/// How the binary protocol encodes a value of this column type: by its
+/// fixed width, or (0) as a length-prefixed string, or (u8::MAX) not at all.
+fn binary_form(t: mysql_common::constants::ColumnType) -> u8 {
+    use mysql_common::constants::ColumnType as T;
+    match t {
+        T::MYSQL_TYPE_NULL => u8::MAX,
+        T::MYSQL_TYPE_TINY => 1,
+        T::MYSQL_TYPE_SHORT | T::MYSQL_TYPE_YEAR => 2,
+        T::MYSQL_TYPE_LONG | T::MYSQL_TYPE_INT24 | T::MYSQL_TYPE_FLOAT => 4,
+        T::MYSQL_TYPE_LONGLONG | T::MYSQL_TYPE_DOUBLE => 8,
+        T::MYSQL_TYPE_DATE
+        | T::MYSQL_TYPE_DATETIME
+        | T::MYSQL_TYPE_TIMESTAMP
+        | T::MYSQL_TYPE_NEWDATE => 20,
+        T::MYSQL_TYPE_TIME => 21,
+        _ => 0,
+    }
 }
