@@ -513,7 +513,7 @@ impl Session {
         let changes_definitions = verdict.ddl;
         let mut observed = observed_reply::ObservedReply::new(reply);
         let result = self
-            .run_statement(sql, params, &mut observed, more_after, verdict)
+            .run_statement(sql, kind, params, &mut observed, more_after, verdict)
             .await
             .map_err(|e| self.logical_error(e));
         self.row_count = if result.is_ok() {
@@ -568,16 +568,17 @@ impl Session {
         names::Renamer::new(&self.generation.config, &schemas).error(error)
     }
 
+    /// Runs one statement, classified once by the caller as `kind`.
     async fn run_statement<R: Reply>(
         &mut self,
         sql: &[u8],
+        kind: StatementKind,
         params: Params,
         reply: &mut R,
         more_after: bool,
         verdict: Verdict,
     ) -> Result<(), Error> {
         let more = more_results(more_after);
-        let kind = classify(sql);
         let with_values = self.session_values(sql, &verdict);
         let backend_sql = with_values.as_deref().unwrap_or(sql);
         if verdict.information_schema
