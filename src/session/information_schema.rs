@@ -372,11 +372,7 @@ mod run {
             let Some(db) = backend_database(config, data_source) else {
                 return names;
             };
-            let schemas = self
-                .user
-                .as_ref()
-                .map(|u| u.schemas.clone())
-                .unwrap_or_default();
+            let schemas = self.user_schemas();
             for schema in schemas {
                 let Some(rules) = config.rules.schemas.get(&schema) else {
                     continue;

@@ -155,11 +155,7 @@ impl Session {
     /// The rules of the schema a metadata statement names (`FROM crm`,
     /// `crm.t`), else of the schema in use.
     fn named_schema(&self, text: &str) -> Result<SchemaRules, Error> {
-        let user_schemas = self
-            .user
-            .as_ref()
-            .map(|u| u.schemas.clone())
-            .unwrap_or_default();
+        let user_schemas = self.user_schemas();
         let named = Scanner::new(text).find_map(|t| match t {
             Token::Word(w) | Token::Quoted(w) => user_schemas.iter().find(|s| *s == w).cloned(),
             _ => None,
@@ -178,11 +174,7 @@ impl Session {
     }
 
     fn renamer(&self) -> Renamer {
-        let schemas = self
-            .user
-            .as_ref()
-            .map(|u| u.schemas.clone())
-            .unwrap_or_default();
+        let schemas = self.user_schemas();
         Renamer::new(&self.generation.config, &schemas)
     }
 

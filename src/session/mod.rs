@@ -555,16 +555,20 @@ impl Session {
         self.conns.set_found_rows(on);
     }
 
+    /// The logical schemas the logged-in user may use (none before login).
+    fn user_schemas(&self) -> Vec<String> {
+        self.user
+            .as_ref()
+            .map(|u| u.schemas.clone())
+            .unwrap_or_default()
+    }
+
     /// A backend's error with logical names in place of actual ones.
     fn logical_error(&self, error: Error) -> Error {
         if error.origin != crate::error::Origin::Backend {
             return error;
         }
-        let schemas = self
-            .user
-            .as_ref()
-            .map(|u| u.schemas.clone())
-            .unwrap_or_default();
+        let schemas = self.user_schemas();
         names::Renamer::new(&self.generation.config, &schemas).error(error)
     }
 
@@ -611,11 +615,7 @@ impl Session {
             StatementKind::Rollback => self.end_transaction("ROLLBACK", reply, more).await,
             StatementKind::Set => self.run_set(sql, params, reply, more_after).await,
             StatementKind::ShowDatabases { like } => {
-                let schemas = self
-                    .user
-                    .as_ref()
-                    .map(|u| u.schemas.clone())
-                    .unwrap_or_default();
+                let schemas = self.user_schemas();
                 let result = local::show_databases(&schemas, like.as_deref());
                 self.send_local(result, reply, more).await
             }
