@@ -46,3 +46,36 @@ fn keywords_of_other_dialects_are_aliases() {
     );
     renders("SELECT * FROM t FOR UPDATE", "SELECT * FROM t FOR UPDATE");
 }
+
+/// The literal shortcut gives the AST sqlparser's own MySQL dialect gives,
+/// wherever a literal starts an expression.
+#[test]
+fn literals_parse_as_in_the_mysql_dialect() {
+    use sqlparser::dialect::MySqlDialect;
+    use sqlparser::parser::{Parser, ParserOptions};
+    let cases = [
+        "SELECT 1, -5, 1.5e3, .5, 'a', \"b\", N'x', X'0F', 0x1F, b'101', ?",
+        "SELECT 'a' 'b', 'a' COLLATE utf8mb4_bin, 'x' LIKE 'y%', 1 + 2 * 3 - ? / 4",
+        "SELECT DATE '2020-01-01', TIMESTAMP '2020-01-01 00:00:00', INTERVAL '1' DAY",
+        "SELECT _utf8mb4'x', _binary'y', CAST('1' AS SIGNED), 'a' = ? AND 2 IN (1, 2)",
+        "INSERT INTO t (a, b, c) VALUES (1, 'x', NULL), (?, ?, DEFAULT), (-1.25, 'y''z', 0x0A)",
+        "UPDATE t SET a = 'q', b = b + 1 WHERE id BETWEEN 3 AND ? LIMIT 10",
+        "SELECT * FROM t WHERE a = 'x' ORDER BY 1 DESC LIMIT 5, 10",
+        "SELECT CASE 1 WHEN 1 THEN 'one' ELSE 'other' END, (1), ('s'), 'a' NOT REGEXP 'b'",
+        "SELECT a, b + c, t.d, `e`, f(g), _utf8mb4 'x', h AS i, j k FROM t WHERE l = 1 AND m",
+        "SELECT SUM(a) s, COUNT(*) FROM t GROUP BY b, c HAVING s > 1 ORDER BY d DESC, e",
+        "SELECT a<=>b, a<b, a>b, a<=b, a>=b, a!=b, a<>b, a*b, a/b, a-b, a DIV b, a % b",
+        "UPDATE t SET a = b, c = d * 2 WHERE e IN (f, g) AND h IS NULL AND i LIKE j",
+        "SELECT x FROM t JOIN u ON t.id = u.id WHERE y BETWEEN z AND w; SELECT q",
+    ];
+    for sql in cases {
+        let ours = parse(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let theirs = Parser::new(&MySqlDialect {})
+            .with_options(ParserOptions::new().with_unescape(false))
+            .try_with_sql(sql)
+            .and_then(|mut p| p.parse_statements())
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        assert_eq!(ours, theirs, "{sql}");
+        assert_eq!(format!("{ours:?}"), format!("{theirs:?}"), "{sql}");
+    }
+}
