@@ -14,7 +14,7 @@
 //! is closed, never reset: a `COM_RESET_CONNECTION` on a prepared branch
 //! leaves a locked transaction that `XA COMMIT` only pretends to commit.
 
-use super::{crash_point, xid, Coordinator, Phase};
+use super::{crash_point, delay_point, xid, Coordinator, Phase};
 use crate::error::Error;
 use crate::execute::rows::fetch_rows;
 use crate::execute::{run_ok, PooledConn};
@@ -99,7 +99,7 @@ pub async fn commit(
         let sql = format!("XA PREPARE {}", b.xid(gtrid));
         async move {
             if i > 0 {
-                crash_point("xa-before-later-prepares");
+                delay_point("xa-delay-later-prepares").await;
             }
             let result = xa(b.conn, &sql).await;
             if i == 0 && result.is_ok() {
@@ -118,13 +118,14 @@ pub async fn commit(
         return Err(rolled_back(e));
     }
     crash_point("xa-after-prepares");
+    delay_point("xa-delay-before-decision").await;
     coordinator.log.commit(gtrid, &names).await;
     coordinator.set_phase(gtrid, Phase::Committing, &names);
     coordinator.counts.commits.inc();
     crash_point("xa-after-decision");
     let committed = join_all(writers.iter_mut().enumerate().map(|(i, b)| async move {
         if i > 0 {
-            crash_point("xa-before-later-commits");
+            delay_point("xa-delay-later-commits").await;
         }
         let ok = commit_branch(gtrid, b).await;
         if i == 0 {

@@ -229,6 +229,17 @@ pub fn crash_point(name: &str) {
     let _ = name;
 }
 
+/// A pause for the crash tests: with the `failpoints` feature, the action
+/// `return(MS)` configured for `name` waits MS milliseconds there (without
+/// blocking the worker thread, as fail-rs's own `sleep` would).
+pub async fn delay_point(name: &str) {
+    #[cfg(feature = "failpoints")]
+    if let Some(Some(ms)) = fail::eval(name, |arg| arg.and_then(|a| a.parse::<u64>().ok())) {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
+    let _ = name;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
