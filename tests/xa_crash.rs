@@ -9,6 +9,9 @@
 //! Two private servers with durable InnoDB settings (a prepared branch must
 //! survive `kill -9`), shared by the tests here, which take turns.
 #![cfg(feature = "failpoints")]
+// The servers' lock is held through a whole test on purpose (one test at a
+// time kills them); every #[tokio::test] has a runtime and thread of its own.
+#![allow(clippy::await_holding_lock)]
 
 mod common;
 mod xa_env;

