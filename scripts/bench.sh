@@ -19,6 +19,11 @@
 #   ENDPOINTS="direct relay proxy" scripts/bench.sh
 #   BENCH_SHARDED=1 scripts/bench.sh    # also every test sharded by id over two servers
 #   BENCH_SHARDED=1 THREADS=1 TESTS=oltp_read_write scripts/bench.sh
+#   BENCH_SHARDED=1 BENCH_XA=1 scripts/bench.sh
+#     also a write transaction across both data sources (two single-row
+#     UPDATEs, then COMMIT; scripts/bench_xa_transfer.lua) with
+#     shardgate_transaction_mode local and xa, at XA_THREADS threads
+#     (rows "xa_transfer_tN local|xa", column sharded)
 #     (read-write with one thread: several writers can deadlock across data
 #      sources, which only innodb_lock_wait_timeout ends)
 #
@@ -27,6 +32,7 @@
 #   TESTS="oltp_point_select oltp_read_only"   MODES="ps text"
 #   ENDPOINTS="direct relay tokio-relay tpc-relay proxy"
 #   BENCH_SHARDED=0   BENCH_DIR=target/bench (logs and datadirs)
+#   BENCH_XA=0   XA_THREADS="1 8"   (BENCH_XA=1 needs BENCH_SHARDED=1)
 #   SHARDGATE_BIN=path   benchmark that binary instead of building one
 #
 # Ports: MariaDB 13316 (and 13317 when sharded), shardgate 3317 (sharded:
@@ -57,6 +63,8 @@ ALL_ENDPOINTS="direct relay tokio-relay tpc-relay proxy"
 ENDPOINTS=${ENDPOINTS:-$ALL_ENDPOINTS}
 BENCH_SHARDED=${BENCH_SHARDED:-0}
 BENCH_DIR=${BENCH_DIR:-target/bench}
+BENCH_XA=${BENCH_XA:-0}
+XA_THREADS=${XA_THREADS:-1 8}
 
 DS0_PORT=13316
 DS1_PORT=13317
@@ -275,6 +283,30 @@ for ((round = 1; round <= ROUNDS; round++)); do
     done
   done
 done
+
+# The cross-data-source write transaction, local vs xa, interleaved.
+if [[ $BENCH_XA == 1 ]] && ((SHARDED_OK)); then
+  log "xa_transfer: BEGIN, UPDATE on ds_0, UPDATE on ds_1, COMMIT; local vs xa"
+  for ((round = 1; round <= ROUNDS; round++)); do
+    for threads in $XA_THREADS; do
+      for txmode in local xa; do
+        out=$LOGS/xa_transfer.$threads.$txmode.$round.log
+        name=xa_transfer_t$threads
+        if sb sharded "$PWD/scripts/bench_xa_transfer.lua" --txmode="$txmode" \
+          --threads="$threads" --time="$SLICE_S" --report-interval=0 run >"$out" 2>&1 &&
+          numbers=$(parse_report <"$out"); then
+          echo "$name $txmode sharded $round $numbers" >>"$RESULTS"
+          log "  $name $txmode: $(awk '{ printf "%.0f qps, p95 %s ms, %s errors", $1 / $2, $3, $4 }' <<<"$numbers")"
+        else
+          echo "$name $txmode sharded $round failed" >>"$RESULTS"
+          log "  $name $txmode: FAILED (log: $out)"
+        fi
+      done
+    done
+  done
+elif [[ $BENCH_XA == 1 ]]; then
+  log "BENCH_XA=1 needs the sharded proxy (BENCH_SHARDED=1); skipping xa_transfer"
+fi
 
 # --- report ---------------------------------------------------------------
 echo

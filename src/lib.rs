@@ -55,3 +55,4 @@ pub mod security;
 pub mod server;
 pub mod session;
 pub mod sql;
+pub mod xa;

@@ -46,6 +46,9 @@ enum Commands {
 }
 
 fn main() -> ExitCode {
+    // FAILPOINTS=name=action;... configures the XA crash points (tests only).
+    #[cfg(feature = "failpoints")]
+    let _failpoints = fail::FailScenario::setup();
     let cli = Cli::parse();
     let Some(path) = cli.config else {
         eprintln!("shardgate: --config FILE is required");
@@ -229,6 +232,18 @@ fn run(config: config::Config, path: PathBuf, log_format: LogFormat) -> ExitCode
                 }
             }
         }
+        // Branches a crash left prepared are finished before any client can
+        // touch their rows; then periodically.
+        if let Some(pass) = shared.recover_xa().await {
+            tracing::info!(
+                committed = pass.committed,
+                rolled_back = pass.rolled_back,
+                left = pass.left,
+                complete = pass.complete,
+                "XA recovery at start-up"
+            );
+        }
+        shared.spawn_xa_recovery();
         let listener = match tokio::net::TcpListener::bind(&listen).await {
             Ok(l) => l,
             Err(e) => {

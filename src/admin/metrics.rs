@@ -200,6 +200,70 @@ pub struct Metrics {
     errors: Family<Labels, Counter>,
     pub reloads_ok: Counter,
     pub reloads_refused: Counter,
+    /// XA transactions and their recovery (the coordinator counts them).
+    pub xa: XaMetrics,
+}
+
+/// XA two-phase commit and recovery.
+#[derive(Debug, Default, Clone)]
+pub struct XaMetrics {
+    /// Two-phase commits decided COMMIT.
+    pub commits: Counter,
+    /// One writing branch: `XA COMMIT ... ONE PHASE`, no log.
+    pub one_phase: Counter,
+    /// XA transactions rolled back (by the client, a failure, a deadlock).
+    pub rollbacks: Counter,
+    /// Prepared branches recovery committed / rolled back.
+    pub recovered_commits: Counter,
+    pub recovered_rollbacks: Counter,
+    /// Recovery passes that reached every primary.
+    pub recovery_passes: Counter,
+    /// Seconds since recovery first saw the oldest branch it could not finish.
+    pub oldest_in_doubt_seconds: Gauge,
+}
+
+impl XaMetrics {
+    fn register(&self, registry: &mut Registry) {
+        let outcomes = Family::<Labels, Counter>::default();
+        for (name, counter) in [
+            ("committed", &self.commits),
+            ("one_phase", &self.one_phase),
+            ("rolled_back", &self.rollbacks),
+        ] {
+            outcomes
+                .get_or_create(&vec![("outcome", name.to_string())])
+                .inc_by(counter.get());
+        }
+        registry.register(
+            "xa_transactions",
+            "XA transactions ended, by outcome (two-phase commit, one phase, rollback)",
+            outcomes,
+        );
+        let recovered = Family::<Labels, Counter>::default();
+        for (name, counter) in [
+            ("committed", &self.recovered_commits),
+            ("rolled_back", &self.recovered_rollbacks),
+        ] {
+            recovered
+                .get_or_create(&vec![("outcome", name.to_string())])
+                .inc_by(counter.get());
+        }
+        registry.register(
+            "xa_recovered_branches",
+            "Prepared branches recovery finished, by outcome",
+            recovered,
+        );
+        registry.register(
+            "xa_recovery_passes",
+            "XA recovery passes that reached every primary",
+            self.recovery_passes.clone(),
+        );
+        registry.register(
+            "xa_oldest_in_doubt_seconds",
+            "Age of the oldest prepared branch recovery could not finish yet",
+            self.oldest_in_doubt_seconds.clone(),
+        );
+    }
 }
 
 impl Metrics {
@@ -309,6 +373,7 @@ impl Metrics {
             .get_or_create(&vec![("outcome", "refused".into())])
             .inc_by(self.reloads_refused.get());
         registry.register("reloads", "Rule file reloads", reloads);
+        self.xa.register(&mut registry);
         register_pools(&mut registry, pools);
         let ready_gauge: Gauge = Gauge::default();
         ready_gauge.set(i64::from(ready));
@@ -409,6 +474,8 @@ mod tests {
         metrics.statement(StatementLabel::Insert, Some(1062), Duration::from_millis(3));
         metrics.units(Fanout::Scatter);
         metrics.connections_total.inc();
+        metrics.xa.commits.inc();
+        metrics.xa.oldest_in_doubt_seconds.set(12);
         let pools = [PoolReading {
             data_source: "ds_0".into(),
             role: "primary",
@@ -436,6 +503,8 @@ mod tests {
             "shardgate_ready 1",
             "shardgate_pool_waits_total{data_source=\"ds_0\"} 3",
             "shardgate_backend_duration_seconds_count{data_source=\"ds_0\"} 1",
+            "shardgate_xa_transactions_total{outcome=\"committed\"} 1",
+            "shardgate_xa_oldest_in_doubt_seconds 12",
         ] {
             assert!(text.contains(line), "missing {line} in\n{text}");
         }

@@ -38,6 +38,8 @@ pub enum AdminStatement<'a> {
     ShowKeyGenerators(Option<String>),
     /// `RELOAD CONFIG`.
     ReloadConfig,
+    /// `SHOW XA TRANSACTIONS`.
+    ShowXaTransactions,
 }
 
 /// Recognises an admin statement, or `None`.
@@ -51,6 +53,9 @@ pub fn parse(sql: &str) -> Option<AdminStatement<'_>> {
     let is = |i: usize, kw: &str| words.get(i).is_some_and(|t| is_keyword(t, kw));
     if is(0, "RELOAD") && is(1, "CONFIG") && words.len() == 2 {
         return Some(AdminStatement::ReloadConfig);
+    }
+    if is(0, "SHOW") && is(1, "XA") && is(2, "TRANSACTIONS") && words.len() == 3 {
+        return Some(AdminStatement::ShowXaTransactions);
     }
     if is(0, "SHOW") && is(1, "BACKENDS") && words.len() == 2 {
         return Some(AdminStatement::ShowBackends);

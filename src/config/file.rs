@@ -40,6 +40,9 @@ pub struct ServerConfig {
     pub transaction_mode: TransactionMode,
     /// Where the XA decision log lives.
     pub data_dir: PathBuf,
+    /// Names this instance in its XA transaction ids (`[A-Za-z0-9_-]`, at
+    /// most 24); `w<worker_id>` when absent.
+    pub instance_name: Option<String>,
     /// The version string the handshake reports.
     pub server_version: String,
     /// Larger client packets get 1153.
@@ -68,6 +71,7 @@ impl Default for ServerConfig {
             worker_id: WorkerIdConfig::Fixed(0),
             transaction_mode: TransactionMode::Local,
             data_dir: PathBuf::from("./data"),
+            instance_name: None,
             server_version: "8.0.36-shardgate".into(),
             max_allowed_packet: 64 * 1024 * 1024,
             tls_cert: None,

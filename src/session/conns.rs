@@ -109,6 +109,16 @@ fn revert(key: &str) -> String {
     }
 }
 
+/// An open XA transaction of the session.
+#[derive(Debug, Clone)]
+pub struct XaOpen {
+    pub gtrid: String,
+    /// Begun by the client (BEGIN), not for one statement or autocommit off.
+    pub explicit: bool,
+    /// The data sources where a statement that may write ran.
+    pub wrote: Vec<String>,
+}
+
 /// The connections of one session, and what follows the session to new ones.
 #[derive(Default)]
 pub struct SessionConns {
@@ -116,6 +126,8 @@ pub struct SessionConns {
     state: SessionState,
     /// The client's `BEGIN`/`START TRANSACTION` text while a transaction is open.
     transaction: Option<Vec<u8>>,
+    /// The open transaction is an XA one: its branches start with `XA START`.
+    xa: Option<XaOpen>,
     /// The capabilities the session's connections need (CLIENT_FOUND_ROWS).
     class: ConnClass,
 }
@@ -174,7 +186,14 @@ impl SessionConns {
         }
         if let Some(begin) = &self.transaction {
             if !held.in_transaction {
-                let begin = String::from_utf8_lossy(begin).into_owned();
+                let begin = match &self.xa {
+                    // The branch stays pinned from here to its COMMIT or ROLLBACK.
+                    Some(xa) => format!(
+                        "XA START {}",
+                        crate::xa::xid::sql(xa.gtrid.as_bytes(), data_source.as_bytes())
+                    ),
+                    None => String::from_utf8_lossy(begin).into_owned(),
+                };
                 run_ok(&mut held.conn, &begin, None).await?;
                 held.in_transaction = true;
             }
@@ -264,6 +283,57 @@ impl SessionConns {
     /// session first uses it inside the transaction.
     pub fn begin(&mut self, begin: &[u8]) {
         self.transaction = Some(begin.to_vec());
+    }
+
+    /// Opens an XA transaction lazily: each data source gets `XA START` with
+    /// its branch of `gtrid` when the session first uses it.
+    pub fn begin_xa(&mut self, gtrid: String, explicit: bool) {
+        self.transaction = Some(b"XA START".to_vec());
+        self.xa = Some(XaOpen {
+            gtrid,
+            explicit,
+            wrote: Vec::new(),
+        });
+    }
+
+    /// The open XA transaction, if any.
+    pub fn xa(&self) -> Option<&XaOpen> {
+        self.xa.as_ref()
+    }
+
+    /// A statement that may have written ran on `data_source`.
+    pub fn note_xa_write(&mut self, data_source: &str) {
+        if let Some(xa) = &mut self.xa {
+            if !xa.wrote.iter().any(|d| d == data_source) {
+                xa.wrote.push(data_source.to_string());
+            }
+        }
+    }
+
+    /// Whether an XA branch was started on any data source.
+    pub fn xa_branches_started(&self) -> bool {
+        self.xa.is_some() && self.held.iter().any(|h| h.in_transaction)
+    }
+
+    /// Ends the open XA transaction as far as the session is concerned:
+    /// its branches' connections (each with whether it was written), for
+    /// the caller to commit or roll back. They stay held until the
+    /// statement ends; one the caller marks broken is then closed.
+    pub fn take_xa(&mut self) -> Option<(XaOpen, Vec<(&mut PooledConn, bool)>)> {
+        let xa = self.xa.take()?;
+        self.transaction = None;
+        let branches = self
+            .held
+            .iter_mut()
+            .filter(|h| h.in_transaction)
+            .map(|h| {
+                h.in_transaction = false;
+                h.used = true;
+                let wrote = xa.wrote.contains(&h.conn.data_source.name);
+                (&mut h.conn, wrote)
+            })
+            .collect();
+        Some((xa, branches))
     }
 
     pub fn in_explicit_transaction(&self) -> bool {
@@ -371,6 +441,7 @@ impl SessionConns {
     /// that did and did not finish; every connection leaves the transaction.
     pub async fn end_transaction(&mut self, statement: &str) -> Result<(), Error> {
         self.transaction = None;
+        self.xa = None;
         let mut done: Vec<String> = Vec::new();
         let mut failure: Option<(String, Error)> = None;
         for held in &mut self.held {
@@ -416,6 +487,7 @@ impl SessionConns {
         }
         self.state = SessionState::default();
         self.transaction = None;
+        self.xa = None;
     }
 
     /// Records whether the execute of `sql` just run on `data_source` left

@@ -80,6 +80,10 @@ impl Probe for Shared {
     async fn metrics_text(&self) -> String {
         let pools = pool_readings(&self.current().backends);
         let ready = pools.iter().all(|p| p.healthy) && self.unloaded_columns().is_empty();
+        if let Some(xa) = &self.xa {
+            let oldest = xa.oldest_in_doubt_secs();
+            self.metrics.xa.oldest_in_doubt_seconds.set(oldest as i64);
+        }
         self.metrics.render(&pools, ready)
     }
 

@@ -23,6 +23,7 @@ pub mod reply;
 mod routed;
 mod sql_prepared;
 mod variables;
+mod xa;
 
 use crate::admin::metrics::{Metrics, StatementLabel};
 use crate::admin::{self, AdminStatement};
@@ -73,6 +74,10 @@ pub struct Shared {
     /// Told when sessions wait for a backend connection; the same across generations.
     shed: Arc<tokio::sync::Notify>,
     next_connection_id: AtomicU32,
+    /// XA transactions: the decision log and what is in flight; none when
+    /// the log could not be opened in local mode (`xa_unavailable` says why).
+    pub xa: Option<Arc<crate::xa::Coordinator>>,
+    pub xa_unavailable: Option<String>,
 }
 
 impl Shared {
@@ -100,6 +105,17 @@ impl Shared {
             .collect();
         let shed = backends.shed_handle();
         let security = Security::load(&config.server, None).map_err(Error::internal)?;
+        let metrics = Metrics::new();
+        let (xa, xa_unavailable) = match xa::open_coordinator(&config.server, &metrics) {
+            Ok(c) => (Some(Arc::new(c)), None),
+            Err(e) if config.server.transaction_mode == crate::config::TransactionMode::Xa => {
+                return Err(Error::internal(e));
+            }
+            Err(e) => {
+                tracing::warn!("XA transactions unavailable: {e}");
+                (None, Some(e))
+            }
+        };
         Ok(Shared {
             generation: ArcSwap::from_pointee(Generation {
                 config: Arc::new(config),
@@ -112,12 +128,14 @@ impl Shared {
             key_service,
             backend_databases,
             sessions: registry::Registry::default(),
-            metrics: Metrics::new(),
+            metrics,
             audit: observe::AuditLog::default(),
             config_path: path,
             reloading: tokio::sync::Mutex::new(()),
             shed,
             next_connection_id: AtomicU32::new(1),
+            xa,
+            xa_unavailable,
         })
     }
 
@@ -221,6 +239,9 @@ pub struct Session {
     /// metadata answers (a temporary table shadows a table): the metadata
     /// cache is bypassed until the session is reset.
     own_session_state: bool,
+    /// `SET shardgate_transaction_mode`: the mode of the next transactions
+    /// (else `server.transaction_mode`).
+    transaction_mode: Option<crate::config::TransactionMode>,
 }
 
 /// A session's registry row; dropping it removes the row.
@@ -257,6 +278,7 @@ impl Session {
             kept_warnings: None,
             row_count: -1,
             own_session_state: false,
+            transaction_mode: None,
         }
     }
 
@@ -512,10 +534,15 @@ impl Session {
         }
         let changes_definitions = verdict.ddl;
         let mut observed = observed_reply::ObservedReply::new(reply);
-        let result = self
-            .run_statement(sql, kind, params, &mut observed, more_after, verdict)
-            .await
-            .map_err(|e| self.logical_error(e));
+        let xa_kind = kind.clone();
+        let mut result = match self.xa_before_statement(sql, &kind, verdict.ddl) {
+            Ok(()) => self
+                .run_statement(sql, kind, params, &mut observed, more_after, verdict)
+                .await
+                .map_err(|e| self.logical_error(e)),
+            Err(e) => Err(e),
+        };
+        self.xa_after_statement(&xa_kind, &mut result).await;
         self.row_count = if result.is_ok() {
             observed.row_count
         } else {
@@ -607,13 +634,20 @@ impl Session {
                     // BEGIN inside a transaction commits it first, as in MySQL.
                     self.conns.end_transaction("COMMIT").await?;
                 }
-                self.conns.begin(sql);
+                self.begin_transaction(sql, true);
                 reply.ok(&OkInfo::default(), self.status() | more);
                 Ok(())
             }
             StatementKind::Commit => self.end_transaction("COMMIT", reply, more).await,
             StatementKind::Rollback => self.end_transaction("ROLLBACK", reply, more).await,
-            StatementKind::Set => self.run_set(sql, params, reply, more_after).await,
+            StatementKind::Set => match xa::mode_assignment(sql) {
+                Some(mode) => {
+                    self.set_transaction_mode(mode?)?;
+                    reply.ok(&OkInfo::default(), self.status() | more);
+                    Ok(())
+                }
+                None => self.run_set(sql, params, reply, more_after).await,
+            },
             StatementKind::ShowDatabases { like } => {
                 let schemas = self.user_schemas();
                 let result = local::show_databases(&schemas, like.as_deref());
@@ -735,6 +769,10 @@ impl Session {
                 admin::key_generators(rules, &self.shared.keys, &schemas, now_ms)
             }
             AdminStatement::Preview(statement) => admin::preview(&self.plan(statement, &[])?),
+            AdminStatement::ShowXaTransactions => {
+                let result = self.shared.xa_transactions();
+                return self.send_local(result, reply, more).await;
+            }
             AdminStatement::ReloadConfig => {
                 let summary = self.shared.reload().await?;
                 let ok = OkInfo {
@@ -777,9 +815,25 @@ impl Session {
         reply: &mut R,
         more: StatusFlags,
     ) -> Result<(), Error> {
-        self.conns.end_transaction(statement).await?;
-        reply.ok(&OkInfo::default(), self.status() | more);
+        let warning = self.end_any(statement == "COMMIT").await?;
+        let mut ok = OkInfo::default();
+        if let Some(warning) = warning {
+            ok.warnings = 1;
+            self.kept_warnings = Some(vec![warning]);
+        }
+        reply.ok(&ok, self.status() | more);
         Ok(())
+    }
+
+    /// Ends the open transaction, XA or local: `Some` warning when an XA
+    /// commit is decided but a branch is still committing.
+    async fn end_any(&mut self, commit: bool) -> Result<Option<diagnostics::Warning>, Error> {
+        if self.conns.xa().is_some() {
+            return self.xa_end(commit).await;
+        }
+        let statement = if commit { "COMMIT" } else { "ROLLBACK" };
+        self.conns.end_transaction(statement).await?;
+        Ok(None)
     }
 
     async fn send_local<R: Reply>(
@@ -865,6 +919,13 @@ impl Session {
     ) -> Result<(), Error> {
         let data_source = self.schema_rules()?.default_data_source.clone();
         let autocommit = variables::autocommit_assignment(sql);
+        if autocommit == Some(true) && self.conns.xa().is_some() {
+            // A branch refuses SET autocommit = 1 (1399): the transaction it
+            // would commit is committed the XA way first.
+            if let Some(warning) = self.xa_end(true).await? {
+                self.kept_warnings = Some(vec![warning]);
+            }
+        }
         // The packets say what holds after the SET.
         let mut status = self.status();
         if let Some(on) = autocommit {

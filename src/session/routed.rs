@@ -124,12 +124,12 @@ impl Session {
             && self.autocommit
             && !self.conns.in_explicit_transaction();
         if implicit {
-            self.conns.begin(b"START TRANSACTION");
+            self.begin_transaction(b"START TRANSACTION", false);
         }
         for ds in &data_sources {
             if let Err(e) = self.conns.conn(&self.generation.backends, ds).await {
                 if implicit {
-                    let _ = self.conns.end_transaction("ROLLBACK").await;
+                    let _ = self.end_any(false).await;
                 }
                 return Err(e);
             }
@@ -165,14 +165,14 @@ impl Session {
                 Err(e) => failure = failure.or(Some(e)),
             }
         }
+        let mut warning = None;
         if implicit {
-            let end = if failure.is_some() {
-                "ROLLBACK"
-            } else {
-                "COMMIT"
-            };
-            if let Err(e) = self.conns.end_transaction(end).await {
-                failure = failure.or(Some(e));
+            for ds in &data_sources {
+                self.conns.note_xa_write(ds);
+            }
+            match self.end_any(failure.is_none()).await {
+                Ok(w) => warning = w,
+                Err(e) => failure = failure.or(Some(e)),
             }
         } else {
             self.after_units(&data_sources);
@@ -181,6 +181,13 @@ impl Session {
             return Err(e);
         }
         oks.sort_by_key(|(i, _)| *i);
+        if let Some(warning) = warning {
+            // Committed; a branch is still finishing: the client hears it in a warning.
+            if let Some((_, first)) = oks.first_mut() {
+                first.warnings = first.warnings.saturating_add(1);
+            }
+            self.kept_warnings = Some(vec![warning]);
+        }
         Ok(oks.into_iter().map(|(_, ok)| ok).collect())
     }
 

@@ -174,7 +174,7 @@ fn classify_show(mut tokens: Scanner<'_>) -> StatementKind {
         };
     }
     // `SHOW KEY GENERATORS` (MySQL itself has only SHOW KEYS).
-    let admin = ["SHARDING", "BACKENDS", "KEY"];
+    let admin = ["SHARDING", "BACKENDS", "KEY", "XA"];
     if next.is_some_and(|t| admin.iter().any(|kw| is_keyword(&t, kw))) {
         return StatementKind::Admin;
     }
@@ -388,6 +388,7 @@ mod tests {
             ("PREVIEW SELECT 1", StatementKind::Admin),
             ("SHOW SHARDING RULES", StatementKind::Admin),
             ("SHOW KEY GENERATORS", StatementKind::Admin),
+            ("SHOW XA TRANSACTIONS", StatementKind::Admin),
             ("RELOAD CONFIG", StatementKind::Admin),
             ("insert into t values (1)", StatementKind::Write),
             ("-- nothing", StatementKind::Empty),

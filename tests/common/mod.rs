@@ -89,7 +89,19 @@ impl Guarded {
         args: &[String],
         log: &Path,
     ) -> io::Result<Guarded> {
-        let log_file = fs::File::create(log)?;
+        Guarded::spawn_with_env(watch_pid, program, args, log, &[])
+    }
+
+    /// [`Guarded::spawn_watching`] with more environment variables; the
+    /// log is appended to.
+    pub fn spawn_with_env(
+        watch_pid: u32,
+        program: &Path,
+        args: &[String],
+        log: &Path,
+        env: &[(String, String)],
+    ) -> io::Result<Guarded> {
+        let log_file = fs::OpenOptions::new().create(true).append(true).open(log)?;
         let mut guard = Command::new("sh")
             .arg("-c")
             .arg(GUARD_SCRIPT)
@@ -100,6 +112,7 @@ impl Guarded {
             .args(args)
             // Logs go to a file: no terminal colour codes in them.
             .env("NO_COLOR", "1")
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log_file)
@@ -444,6 +457,25 @@ impl MariaDb {
     }
 }
 
+impl MariaDb {
+    /// SIGKILLs the server (a crash: nothing is flushed) and waits for it.
+    pub fn crash(&mut self) {
+        self.process.kill();
+    }
+
+    /// Starts the server again on its datadir and port after [`MariaDb::crash`],
+    /// with the options it had (`extra` as given to [`MariaDb::start_with`]).
+    pub fn restart(&mut self, extra: &[String]) {
+        self.process.kill();
+        let mut args = mariadbd_args(&self.dir, self.port);
+        args.extend_from_slice(extra);
+        self.process = Guarded::spawn(&program("mariadbd"), &args, &self.dir.join("stderr2.log"))
+            .expect("restart mariadbd");
+        wait_ready(&mut self.process, self.port, &self.dir)
+            .unwrap_or_else(|e| panic!("MariaDB did not restart: {e}"));
+    }
+}
+
 impl Drop for MariaDb {
     fn drop(&mut self) {
         self.process.kill();
@@ -776,6 +808,56 @@ impl Proxy {
     /// Waits up to `timeout` for the proxy to exit; its status if it did.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
         self.process.wait_timeout(timeout)
+    }
+
+    /// Starts the proxy with extra environment variables (e.g. FAILPOINTS).
+    pub fn start_with_env(rules: &str, env: &[(String, String)]) -> Proxy {
+        let dir = new_dir("proxy-");
+        let port = free_port();
+        let config = dir.join("shardgate.toml");
+        let text = with_server(rules, &format!("127.0.0.1:{port}"), &dir.join("data"));
+        fs::write(&config, text).expect("write the rule file");
+        let args = vec!["--config".to_string(), config.display().to_string()];
+        let process = Guarded::spawn_with_env(
+            std::process::id(),
+            &shardgate_bin(),
+            &args,
+            &dir.join("proxy.log"),
+            env,
+        )
+        .expect("run shardgate");
+        let mut proxy = Proxy { port, dir, process };
+        proxy.wait_listening().unwrap_or_else(|e| panic!("{e}"));
+        proxy
+    }
+
+    /// SIGKILLs the proxy (if it still runs) and starts it again on the
+    /// same port, rule file and data dir, with `env`; waits until it listens.
+    pub fn restart_with_env(&mut self, env: &[(String, String)]) {
+        self.process.kill();
+        let args = vec![
+            "--config".to_string(),
+            self.config_path().display().to_string(),
+        ];
+        self.process = Guarded::spawn_with_env(
+            std::process::id(),
+            &shardgate_bin(),
+            &args,
+            &self.dir.join("proxy.log"),
+            env,
+        )
+        .expect("run shardgate");
+        self.wait_listening().unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Whether the proxy process has exited.
+    pub fn has_exited(&mut self) -> bool {
+        self.process.exited().is_some()
+    }
+
+    /// The proxy's data dir.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
     }
 }
 
