@@ -11,6 +11,7 @@ pub mod context;
 pub mod dialect;
 pub mod effects;
 pub mod literal;
+mod long_insert;
 pub mod params;
 pub mod prepared;
 pub mod scan;
@@ -27,7 +28,14 @@ pub use scan::{split_statements, Scanner, Token};
 /// Parses one statement with MySQL's dialect as MariaDB speaks it, keeping literals exactly as
 /// written (`with_unescape(false)`), so a re-rendered statement keeps
 /// `'C:\\path'` intact.
+/// A long multi-row INSERT of plain literals takes a shortcut
+/// ([`long_insert`]) to the same AST.
 pub fn parse(sql: &str) -> Result<Vec<sqlparser::ast::Statement>, ParserError> {
+    long_insert::parse(sql).unwrap_or_else(|| parse_whole(sql))
+}
+
+/// [`parse`] by sqlparser alone.
+fn parse_whole(sql: &str) -> Result<Vec<sqlparser::ast::Statement>, ParserError> {
     Parser::new(&MariaDbDialect::default())
         .with_options(ParserOptions::new().with_unescape(false))
         .try_with_sql(&dialect::quote_identifier_words(sql))?

@@ -1,0 +1,215 @@
+//! Long multi-row INSERTs whose rows hold only plain literals — what bulk
+//! loaders and ORMs send — parsed at a fraction of sqlparser's cost:
+//! sqlparser parses the statement with its first row only, and the other
+//! rows' values are built from the text by a loop that knows just these
+//! literals. The AST is the one sqlparser gives for the whole statement
+//! (the tests compare them); any other value in any row, a comment between
+//! the rows or an unusual number form, and the statement is parsed whole.
+
+use sqlparser::ast::{Expr, Parens, SetExpr, Statement, UnaryOperator, Value};
+use sqlparser::parser::ParserError;
+
+use super::scan::{is_keyword, Scanner, Token};
+
+/// Below this many rows the whole statement is parsed as usual.
+const MIN_ROWS: usize = 16;
+
+/// `Some` with the parsed statement when `sql` is such an INSERT or
+/// REPLACE; `None` to parse it whole.
+pub(super) fn parse(sql: &str) -> Option<Result<Vec<Statement>, ParserError>> {
+    let rows_start = rows_start(sql)?;
+    let bytes = sql.as_bytes();
+    let mut reader = RowReader {
+        bytes,
+        pos: rows_start,
+    };
+    let mut rows: Vec<Vec<Expr>> = Vec::new();
+    let mut first_row_end = 0;
+    loop {
+        rows.push(reader.row()?);
+        if rows.len() == 1 {
+            first_row_end = reader.pos;
+        }
+        reader.skip_spaces();
+        if reader.peek() != Some(b',') {
+            break;
+        }
+        reader.pos += 1;
+    }
+    if rows.len() < MIN_ROWS {
+        return None;
+    }
+    let short = format!("{}{}", &sql[..first_row_end], &sql[reader.pos..]);
+    let mut statements = match super::parse_whole(&short) {
+        Ok(statements) => statements,
+        Err(_) => return None, // let the whole text give the error
+    };
+    let [Statement::Insert(insert)] = statements.as_mut_slice() else {
+        return None;
+    };
+    let Some(SetExpr::Values(values)) = insert.source.as_mut().map(|q| q.body.as_mut()) else {
+        return None;
+    };
+    if values.rows.len() != 1 || values.explicit_row {
+        return None;
+    }
+    values
+        .rows
+        .extend(rows.into_iter().skip(1).map(Parens::with_empty_span));
+    Some(Ok(statements))
+}
+
+/// The offset just past `VALUES` (or `VALUE`) of an `INSERT`/`REPLACE`,
+/// found at the top level, before any `SELECT` or `SET`.
+fn rows_start(sql: &str) -> Option<usize> {
+    let mut tokens = Scanner::new(sql);
+    let first = tokens.next()?;
+    if !is_keyword(&first, "INSERT") && !is_keyword(&first, "REPLACE") {
+        return None;
+    }
+    let mut depth = 0usize;
+    while let Some(token) = tokens.next() {
+        match token {
+            Token::Punct('(') => depth += 1,
+            Token::Punct(')') => depth = depth.checked_sub(1)?,
+            Token::Word(w) if depth == 0 => {
+                if w.eq_ignore_ascii_case("VALUES") || w.eq_ignore_ascii_case("VALUE") {
+                    return Some(tokens.offset());
+                }
+                if w.eq_ignore_ascii_case("SELECT") || w.eq_ignore_ascii_case("SET") {
+                    return None;
+                }
+            }
+            Token::Other => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Reads `( value, ... )` rows of plain literals from the statement's bytes.
+struct RowReader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl RowReader<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    /// Spaces only: a comment between rows sends the statement to sqlparser.
+    fn skip_spaces(&mut self) {
+        while self.peek().is_some_and(|c| c.is_ascii_whitespace()) {
+            self.pos += 1;
+        }
+    }
+
+    fn expect(&mut self, c: u8) -> Option<()> {
+        self.skip_spaces();
+        (self.peek() == Some(c)).then(|| self.pos += 1)
+    }
+
+    fn row(&mut self) -> Option<Vec<Expr>> {
+        self.expect(b'(')?;
+        let mut values = Vec::new();
+        loop {
+            self.skip_spaces();
+            values.push(self.value()?);
+            self.skip_spaces();
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b')' => {
+                    self.pos += 1;
+                    return Some(values);
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A quoted string, a decimal number (maybe negative), `NULL` or `?`,
+    /// as sqlparser's AST has them (strings as written, escapes kept).
+    fn value(&mut self) -> Option<Expr> {
+        let start = self.pos;
+        match self.peek()? {
+            b'\'' => {
+                let end = self.quoted_end()?;
+                let text = std::str::from_utf8(&self.bytes[start + 1..end - 1]).ok()?;
+                self.pos = end;
+                Some(Expr::value(Value::SingleQuotedString(text.to_string())))
+            }
+            b'?' => {
+                self.pos += 1;
+                Some(Expr::value(Value::Placeholder("?".to_string())))
+            }
+            b'-' => {
+                self.pos += 1;
+                let number = self.number()?;
+                Some(Expr::UnaryOp {
+                    op: UnaryOperator::Minus,
+                    expr: Box::new(number),
+                })
+            }
+            b'0'..=b'9' => self.number(),
+            b'N' | b'n' => {
+                let word = self.bytes.get(start..start + 4)?;
+                let after = self.bytes.get(start + 4).copied();
+                if !word.eq_ignore_ascii_case(b"NULL") || after.is_some_and(is_word_byte) {
+                    return None;
+                }
+                self.pos += 4;
+                Some(Expr::value(Value::Null))
+            }
+            _ => None,
+        }
+    }
+
+    /// Digits with at most one `.` inside; an exponent, hex or a trailing
+    /// letter is left to sqlparser.
+    fn number(&mut self) -> Option<Expr> {
+        let start = self.pos;
+        let digits = |reader: &mut Self| {
+            let from = reader.pos;
+            while reader.peek().is_some_and(|c| c.is_ascii_digit()) {
+                reader.pos += 1;
+            }
+            reader.pos > from
+        };
+        if !digits(self) {
+            return None;
+        }
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if !digits(self) {
+                return None;
+            }
+        }
+        if self.peek().is_some_and(|c| is_word_byte(c) || c == b'.') {
+            return None;
+        }
+        let text = std::str::from_utf8(&self.bytes[start..self.pos]).ok()?;
+        Some(Expr::value(Value::Number(text.to_string(), false)))
+    }
+
+    /// The offset past the closing quote of the string at `self.pos`;
+    /// backslash escapes and doubled quotes as MySQL reads them.
+    fn quoted_end(&self) -> Option<usize> {
+        let mut at = self.pos + 1;
+        loop {
+            match *self.bytes.get(at)? {
+                b'\\' => at += 2,
+                b'\'' if self.bytes.get(at + 1) == Some(&b'\'') => at += 2,
+                b'\'' => return Some(at + 1),
+                _ => at += 1,
+            }
+        }
+    }
+}
+
+fn is_word_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
+}
+
+#[cfg(test)]
+mod tests;
