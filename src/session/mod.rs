@@ -7,7 +7,7 @@ pub mod conns;
 mod diagnostics;
 mod facts;
 mod grants;
-mod health;
+pub mod health;
 mod information_schema;
 mod insert_columns;
 pub mod local;
@@ -511,6 +511,8 @@ impl Session {
             r.entry.running(sql, self.schema.as_deref());
         }
         let changes_definitions = verdict.ddl;
+        let intent = self.intent_of(&kind, sql, &verdict);
+        self.conns.set_intent(intent);
         let mut observed = observed_reply::ObservedReply::new(reply);
         let result = self
             .run_statement(sql, kind, params, &mut observed, more_after, verdict)
@@ -540,6 +542,26 @@ impl Session {
         self.shared.metrics.statement(label, error, elapsed);
         self.statement_done(sql, elapsed, result.as_ref().err());
         result
+    }
+
+    /// Where a statement may run (sql.md, Replicas): a plain SELECT in
+    /// autocommit mode outside a transaction (or in a READ ONLY one), while
+    /// the session keeps no state of its own on a backend, may read from a
+    /// replica; SET goes where the session is; everything else to the primary.
+    fn intent_of(&self, kind: &StatementKind, sql: &[u8], verdict: &Verdict) -> conns::Intent {
+        match kind {
+            StatementKind::Set => conns::Intent::Any,
+            StatementKind::Select
+                if !verdict.information_schema
+                    && !self.own_session_state
+                    && (self.conns.in_read_only_transaction()
+                        || (self.autocommit && !self.conns.any_in_transaction()))
+                    && crate::sql::replica_read::may_read_from_replica(sql) =>
+            {
+                conns::Intent::Read
+            }
+            _ => conns::Intent::Primary,
+        }
     }
 
     /// After a command that is not a statement (COM_STMT_PREPARE,

@@ -13,6 +13,7 @@ pub mod effects;
 pub mod literal;
 pub mod params;
 pub mod prepared;
+pub mod replica_read;
 pub mod scan;
 pub mod session_calls;
 pub mod tables;
