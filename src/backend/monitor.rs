@@ -123,7 +123,11 @@ async fn probe(
     replication_allowed: &mut bool,
 ) -> Result<ProbeAnswer, String> {
     if conn.is_none() {
-        *conn = Some(Connection::open(&endpoint.endpoint, ConnClass::default()).await?);
+        // No database: the probe needs none, and the process list tells
+        // the health check's connection from the pool's by it.
+        let mut target = endpoint.endpoint.clone();
+        target.database.clear();
+        *conn = Some(Connection::open(&target, ConnClass::default()).await?);
     }
     let Some(c) = conn.as_mut() else {
         return Err("no connection".into());
