@@ -216,3 +216,74 @@ async fn random_balance_uses_both_replicas() {
     assert_eq!(seen.into_iter().collect::<Vec<_>>(), vec![2, 3]);
     let _ = Duration::ZERO;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sharded_statements_split_per_data_source() {
+    // Two data sources on the same group (two databases), a table sharded over both.
+    let (set, dbs) = blocking(|| {
+        let set = group();
+        let dbs = [
+            set.fresh_database("sharded", 0),
+            set.fresh_database("sharded", 0),
+        ];
+        for db in &dbs {
+            set.nodes[0].exec(&format!(
+                "CREATE TABLE `{db}`.t_order (id INT PRIMARY KEY, v INT)"
+            ));
+        }
+        set.wait_replicated();
+        (set, dbs)
+    })
+    .await;
+    let data_sources = format!(
+        "{}{}",
+        set.data_source_toml("ds_0", &dbs[0], 0, ""),
+        set.data_source_toml("ds_1", &dbs[1], 0, "")
+    );
+    let rules = rules(&data_sources).replace(
+        "[schemas.shop]\ndefault_data_source = \"ds_0\"\n",
+        "[schemas.shop]\ndefault_data_source = \"ds_0\"\n\n\
+         [schemas.shop.tables.t_order]\nnodes = \"ds_${0..1}.t_order\"\n\
+         sharding = { column = \"id\", algorithm = \"by_id\" }\n\n\
+         [schemas.shop.algorithms]\nby_id = { type = \"mod\" }\n",
+    );
+    let proxy = Proxy::start(&rules);
+    wait_all_healthy(&mut ops(&proxy).await).await;
+    let mut c = app(&proxy).await;
+    for id in 0..8 {
+        c.exec_drop("INSERT INTO t_order VALUES (?, ?)", (id, id))
+            .await
+            .unwrap();
+        // Each data source's own last write is waited for on its replica.
+        let v: Option<i64> = c
+            .exec_first("SELECT v FROM t_order WHERE id = ?", (id,))
+            .await
+            .unwrap();
+        assert_eq!(
+            v,
+            Some(i64::from(id)),
+            "read your writes on a sharded table"
+        );
+    }
+    let rows: Vec<(i64, u32)> = c
+        .query("SELECT id, @@server_id FROM t_order ORDER BY id")
+        .await
+        .unwrap();
+    println!("scatter read: {rows:?}");
+    assert_eq!(rows.len(), 8);
+    assert!(rows.iter().all(|(_, s)| *s == 2 || *s == 3), "{rows:?}");
+    // A scatter write goes to both primaries.
+    c.query_drop("UPDATE t_order SET v = v + 1").await.unwrap();
+    c.query_drop("BEGIN").await.unwrap();
+    let rows: Vec<(i64, u32)> = c
+        .query("SELECT id, @@server_id FROM t_order")
+        .await
+        .unwrap();
+    assert!(
+        rows.iter().all(|(_, s)| *s == 1),
+        "in a transaction: {rows:?}"
+    );
+    c.query_drop("COMMIT").await.unwrap();
+    drop(c);
+    blocking(|| group().assert_no_writes_on_replicas(0)).await;
+}
