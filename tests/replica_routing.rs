@@ -287,3 +287,38 @@ async fn sharded_statements_split_per_data_source() {
     drop(c);
     blocking(|| group().assert_no_writes_on_replicas(0)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_query_reaches_a_read_running_on_a_replica() {
+    let (proxy, _db) = proxy("kill", "").await;
+    let mut victim = app(&proxy).await;
+    let id: u32 = victim
+        .query_first("SELECT CONNECTION_ID()")
+        .await
+        .unwrap()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let sleeping = tokio::spawn(async move {
+        victim
+            .query_first::<(i64, u32), _>("SELECT SLEEP(20), @@server_id")
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut killer = app(&proxy).await;
+    killer.query_drop(format!("KILL QUERY {id}")).await.unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(10), sleeping)
+        .await
+        .expect("the read on the replica was not interrupted")
+        .unwrap();
+    println!("KILL QUERY: {result:?} after {:?}", started.elapsed());
+    match result {
+        // Interrupted as a statement, or as SLEEP (which then returns 1).
+        Err(mysql_async::Error::Server(e)) => assert_eq!(e.code, 1317, "{e}"),
+        Ok(Some((slept, server))) => {
+            assert_eq!(slept, 1, "SLEEP returns 1 when interrupted");
+            assert!(server == 2 || server == 3, "{server}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(10));
+}

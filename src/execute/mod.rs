@@ -53,6 +53,16 @@ impl Backends {
         self.sources.values()
     }
 
+    /// Has every endpoint of the data sources with replicas probed now: a
+    /// write met a read-only server (1290), so the primary may have moved.
+    pub fn probe_now(&self) {
+        for ds in self.sources.values().filter(|ds| ds.has_replicas()) {
+            for e in &ds.endpoints {
+                e.health.wake.notify_one();
+            }
+        }
+    }
+
     /// Resolves when some session starts waiting for a connection, so that
     /// threads close idle ones it could use.
     pub fn shed_requested(&self) -> &Notify {

@@ -518,6 +518,10 @@ impl Session {
             .run_statement(sql, kind, params, &mut observed, more_after, verdict)
             .await
             .map_err(|e| self.logical_error(e));
+        if result.as_ref().is_err_and(|e| e.code == READ_ONLY_SERVER) {
+            // The believed primary refused a write as read-only: look again now.
+            self.generation.backends.probe_now();
+        }
         self.row_count = if result.is_ok() {
             observed.row_count
         } else {
@@ -985,7 +989,9 @@ impl Session {
             .conn(&self.generation.backends, &data_source)
             .await?;
         if let Some(r) = &self.registered {
-            r.entry.on_backend(&data_source, conn.conn.thread_id);
+            // The endpoint, not the data source: a read may run on a replica.
+            r.entry
+                .on_backend(&conn.data_source.address, conn.conn.thread_id);
         }
         let relayed = match (params, client_execute) {
             (Some(_), Some(execute)) => {
@@ -1274,6 +1280,9 @@ fn more_results(more_after: bool) -> StatusFlags {
         StatusFlags::empty()
     }
 }
+
+/// ER_OPTION_PREVENTS_STATEMENT: the server runs with --read-only.
+const READ_ONLY_SERVER: u16 = 1290;
 
 /// Prepared statements are UTF-8 text (COM_STMT_PREPARE checks it).
 fn utf8(sql: &[u8]) -> Result<&str, Error> {
