@@ -118,6 +118,14 @@ async fn reads_go_to_replicas_in_turn_and_everything_else_to_the_primary() {
     for _ in 0..3 {
         assert_eq!(server_id(&mut c, "SELECT @@server_id FROM t").await, first);
     }
+    // A locking read stays in the transaction, on its replica, whose
+    // server refuses it there as MariaDB does in any READ ONLY transaction.
+    let err = c
+        .query_drop("SELECT v FROM t WHERE id = 1 FOR UPDATE")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("1792"), "{err}");
+    assert_eq!(server_id(&mut c, "SELECT @@server_id").await, first);
     let err = c
         .query_drop("INSERT INTO t VALUES (2, 20)")
         .await

@@ -448,6 +448,14 @@ mod tests {
             waits: 3,
             backend_latency: Arc::default(),
         }];
+        let mut pools = pools.to_vec();
+        pools.push(PoolReading {
+            role: "replica",
+            endpoint: "h:2/db".into(),
+            lag_s: Some(1.5),
+            waits: 0,
+            ..pools[0].clone()
+        });
         pools[0].backend_latency.observe(Duration::from_micros(200));
         let text = metrics.render(&pools, true);
         for line in [
@@ -464,6 +472,8 @@ mod tests {
             "shardgate_ready 1",
             "shardgate_pool_waits_total{data_source=\"ds_0\"} 3",
             "shardgate_backend_duration_seconds_count{data_source=\"ds_0\",endpoint=\"h:1/db\"} 1",
+            "shardgate_endpoint_lag_seconds{data_source=\"ds_0\",role=\"replica\",endpoint=\"h:2/db\"} 1.5",
+            "shardgate_pool_max{data_source=\"ds_0\",role=\"replica\",endpoint=\"h:2/db\"} 64",
         ] {
             assert!(text.contains(line), "missing {line} in\n{text}");
         }

@@ -555,11 +555,13 @@ impl Session {
     fn intent_of(&self, kind: &StatementKind, sql: &[u8], verdict: &Verdict) -> conns::Intent {
         match kind {
             StatementKind::Set => conns::Intent::Any,
+            // The whole READ ONLY transaction runs where it started.
+            StatementKind::Select if self.conns.in_read_only_transaction() => conns::Intent::Read,
             StatementKind::Select
                 if !verdict.information_schema
                     && !self.own_session_state
-                    && (self.conns.in_read_only_transaction()
-                        || (self.autocommit && !self.conns.any_in_transaction()))
+                    && self.autocommit
+                    && !self.conns.any_in_transaction()
                     && crate::sql::replica_read::may_read_from_replica(sql) =>
             {
                 conns::Intent::Read
