@@ -292,6 +292,18 @@ async fn sharded_statements_split_per_data_source() {
         "in a transaction: {rows:?}"
     );
     c.query_drop("COMMIT").await.unwrap();
+    // The data_source hint runs the statement as written on one data source (admins only).
+    let hinted = "/* shardgate: data_source = ds_1 */ SELECT COUNT(*) FROM t_order";
+    let err = c.query_drop(hinted).await.unwrap_err();
+    assert!(err.to_string().contains("1227"), "{err}");
+    let mut admin = ops(&proxy).await;
+    let n: Option<i64> = admin.query_first(hinted).await.unwrap();
+    assert_eq!(n, Some(4), "ds_1 alone holds the odd ids");
+    let err = admin
+        .query_drop("/* shardgate: data_source = ds_9 */ SELECT 1")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("ds_9"), "{err}");
     drop(c);
     blocking(|| group().assert_no_writes_on_replicas(0)).await;
 }

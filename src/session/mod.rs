@@ -613,6 +613,20 @@ impl Session {
         let more = more_results(more_after);
         let with_values = self.session_values(sql, &verdict);
         let backend_sql = with_values.as_deref().unwrap_or(sql);
+        if let Some(target) = crate::sql::replica_read::hint_data_source(sql) {
+            if matches!(
+                kind,
+                StatementKind::Select
+                    | StatementKind::Other
+                    | StatementKind::Write
+                    | StatementKind::Stateful
+            ) {
+                let target = target.to_string();
+                return self
+                    .on_hinted_data_source(&target, backend_sql, params, reply, more_after)
+                    .await;
+            }
+        }
         if verdict.information_schema
             && matches!(
                 kind,
@@ -966,6 +980,31 @@ impl Session {
             .await
     }
 
+    /// `/* shardgate: data_source = NAME */ <statement>`: the statement as
+    /// written on that data source, bypassing routing (admin users only).
+    async fn on_hinted_data_source<R: Reply>(
+        &mut self,
+        data_source: &str,
+        sql: &[u8],
+        params: Params,
+        reply: &mut R,
+        more_after: bool,
+    ) -> Result<(), Error> {
+        if !self.user.as_ref().is_some_and(|u| u.admin) {
+            return Err(Error::admin_required("the shardgate: data_source hint"));
+        }
+        if self.generation.backends.get(data_source).is_err() {
+            return Err(Error::new(
+                1105,
+                "HY000",
+                format!("the hint names data source '{data_source}', which the rule file does not define"),
+                crate::error::Origin::Client,
+            ));
+        }
+        self.pass_through_on(data_source.to_string(), sql, params, reply, more_after)
+            .await
+    }
+
     /// A statement on unsharded tables only, as the backend must receive it.
     async fn pass_through_unsharded<R: Reply>(
         &mut self,
@@ -975,6 +1014,19 @@ impl Session {
         more_after: bool,
     ) -> Result<(), Error> {
         let data_source = self.schema_rules()?.default_data_source.clone();
+        self.pass_through_on(data_source, sql, params, reply, more_after)
+            .await
+    }
+
+    /// `sql` as it is, on `data_source`.
+    async fn pass_through_on<R: Reply>(
+        &mut self,
+        data_source: String,
+        sql: &[u8],
+        params: Params,
+        reply: &mut R,
+        more_after: bool,
+    ) -> Result<(), Error> {
         self.touched.push(data_source.clone());
         if !self.autocommit {
             // With autocommit off every statement runs inside a transaction,

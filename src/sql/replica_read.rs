@@ -70,22 +70,32 @@ pub fn may_read_from_replica(sql: &[u8]) -> bool {
     true
 }
 
+/// The body of a leading `/* shardgate: ... */` comment, trimmed.
+fn hint(sql: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(sql).ok()?;
+    let rest = text.trim_start().strip_prefix("/*")?;
+    if rest.starts_with('!') || rest.starts_with("M!") {
+        return None;
+    }
+    let (body, _) = rest.split_once("*/")?;
+    let (key, value) = body.split_once(':')?;
+    key.trim()
+        .eq_ignore_ascii_case("shardgate")
+        .then_some(value.trim())
+}
+
 /// A leading `/* shardgate: primary */` comment.
 pub fn hint_primary(sql: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(sql);
-    let Some(rest) = text.trim_start().strip_prefix("/*") else {
-        return false;
-    };
-    if rest.starts_with('!') || rest.starts_with("M!") {
-        return false;
-    }
-    let Some((body, _)) = rest.split_once("*/") else {
-        return false;
-    };
-    let Some((key, value)) = body.split_once(':') else {
-        return false;
-    };
-    key.trim().eq_ignore_ascii_case("shardgate") && value.trim().eq_ignore_ascii_case("primary")
+    hint(sql).is_some_and(|h| h.eq_ignore_ascii_case("primary"))
+}
+
+/// The data source of a leading `/* shardgate: data_source = NAME */` comment.
+pub fn hint_data_source(sql: &[u8]) -> Option<&str> {
+    let (key, value) = hint(sql)?.split_once('=')?;
+    key.trim()
+        .eq_ignore_ascii_case("data_source")
+        .then_some(value.trim())
+        .filter(|v| !v.is_empty())
 }
 
 /// `START TRANSACTION READ ONLY` (the characteristic may come with others).

@@ -31,6 +31,19 @@ fn hints_and_read_only_transactions() {
         b"/* shardgate: data_source = ds_1 */ SELECT 1"
     ));
     assert!(!hint_primary(b"SELECT 1 /* shardgate: primary */"));
+    assert_eq!(
+        hint_data_source(b"/* shardgate: data_source = ds_1 */ SELECT 1"),
+        Some("ds_1")
+    );
+    assert_eq!(
+        hint_data_source(b"/*shardgate:data_source=ds_2*/SELECT 1"),
+        Some("ds_2")
+    );
+    assert_eq!(hint_data_source(b"/* shardgate: primary */ SELECT 1"), None);
+    assert_eq!(
+        hint_data_source(b"/* shardgate: data_source = */ SELECT 1"),
+        None
+    );
     assert!(is_read_only_begin(b"START TRANSACTION READ ONLY"));
     assert!(is_read_only_begin(
         b"start transaction with consistent snapshot, read only"
