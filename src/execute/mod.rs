@@ -53,6 +53,12 @@ impl Backends {
         self.sources.values()
     }
 
+    /// Whether some data source has replicas (else no statement needs
+    /// judging for a replica read).
+    pub fn any_replicas(&self) -> bool {
+        self.sources.values().any(|ds| ds.has_replicas())
+    }
+
     /// Has every endpoint of the data sources with replicas probed now: a
     /// write met a read-only server (1290), so the primary may have moved.
     pub fn probe_now(&self) {

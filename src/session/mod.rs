@@ -553,6 +553,9 @@ impl Session {
     /// the session keeps no state of its own on a backend, may read from a
     /// replica; SET goes where the session is; everything else to the primary.
     fn intent_of(&self, kind: &StatementKind, sql: &[u8], verdict: &Verdict) -> conns::Intent {
+        if !self.generation.backends.any_replicas() {
+            return conns::Intent::Primary;
+        }
         match kind {
             StatementKind::Set => conns::Intent::Any,
             // The whole READ ONLY transaction runs where it started.
