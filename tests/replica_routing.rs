@@ -342,3 +342,41 @@ async fn kill_query_reaches_a_read_running_on_a_replica() {
     }
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_adds_replicas_with_their_health_checks() {
+    let db = blocking(|| {
+        let set = group();
+        let db = set.fresh_database("reload", 0);
+        set.nodes[0].exec(&format!("CREATE TABLE `{db}`.t (id INT PRIMARY KEY)"));
+        set.wait_replicated();
+        db
+    })
+    .await;
+    let set = group();
+    let alone = format!(
+        "[data_sources.ds_0]\nprimary = \"{}\"\n",
+        set.url_as(common::replication::BACKEND_USER, 0, &db)
+    );
+    let proxy = Proxy::start(&rules(&alone));
+    let mut admin = ops(&proxy).await;
+    assert_eq!(show_backends(&mut admin).await.len(), 1);
+    let mut c = app(&proxy).await;
+    assert_eq!(server_id(&mut c, "SELECT @@server_id").await, 1);
+    proxy.rewrite_config(&rules(&set.data_source_toml("ds_0", &db, 0, "")));
+    admin.query_drop("RELOAD CONFIG").await.unwrap();
+    wait_all_healthy(&mut admin).await;
+    let rows = show_backends(&mut admin).await;
+    assert_eq!(rows.len(), 3, "{rows:#?}");
+    let ids = {
+        let mut ids = Vec::new();
+        for _ in 0..4 {
+            ids.push(server_id(&mut c, "SELECT @@server_id").await);
+        }
+        ids
+    };
+    assert!(
+        ids.iter().all(|&id| id == 2 || id == 3),
+        "after the reload: {ids:?}"
+    );
+}
