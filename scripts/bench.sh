@@ -13,11 +13,17 @@
 #                current-thread runtime
 #   proxy        shardgate as a passthrough (config/sysbench-unsharded.toml)
 #   sharded      shardgate sharding by id over two servers (BENCH_SHARDED=1)
+#   replicas     shardgate as the passthrough with two GTID replicas of the
+#                server, autocommit reads round-robin over them
+#                (BENCH_REPLICAS=1; config/sysbench-replicas.toml)
 #
 #   scripts/bench.sh
 #   SLICE_S=10 ROUNDS=5 scripts/bench.sh
 #   ENDPOINTS="direct relay proxy" scripts/bench.sh
 #   BENCH_SHARDED=1 scripts/bench.sh    # also every test sharded by id over two servers
+#   BENCH_REPLICAS=1 TESTS=oltp_point_select scripts/bench.sh
+#     (point selects over two replicas; replicas/proxy is the ratio to
+#      watch: oltp_read_only runs in transactions, which stay on the primary)
 #   BENCH_SHARDED=1 THREADS=1 TESTS=oltp_read_write scripts/bench.sh
 #   BENCH_SHARDED=1 BENCH_XA=1 scripts/bench.sh
 #     also a write transaction across both data sources (two single-row
@@ -31,15 +37,17 @@
 #   SLICE_S=5  ROUNDS=3  THREADS=4  TABLES=4  TABLE_SIZE=10000  WARMUP_S=3
 #   TESTS="oltp_point_select oltp_read_only"   MODES="ps text"
 #   ENDPOINTS="direct relay tokio-relay tpc-relay proxy"
-#   BENCH_SHARDED=0   BENCH_DIR=target/bench (logs and datadirs)
+#   BENCH_SHARDED=0   BENCH_REPLICAS=0   BENCH_DIR=target/bench (logs and datadirs)
 #   BENCH_XA=0   XA_THREADS="1 8"   (BENCH_XA=1 needs BENCH_SHARDED=1)
 #   SHARDGATE_BIN=path   benchmark that binary instead of building one
 #
-# Ports: MariaDB 13316 (and 13317 when sharded), shardgate 3317 (sharded:
-# 3319), as in config/sysbench-*.toml; relay 3318, tokio-relay 3320,
-# tpc-relay 3321. Only the ports of the endpoints that run must be free. A
-# MariaDB already listening on 13316/13317 that root can use without a
-# password is reused.
+# Ports: MariaDB 13316 (and 13317 when sharded, 13326 and 13327 the
+# replicas), shardgate 3317 (sharded: 3319, replicas: 3322), as in
+# config/sysbench-*.toml; relay 3318, tokio-relay 3320, tpc-relay 3321. Only
+# the ports of the endpoints that run must be free. A MariaDB already
+# listening on 13316/13317 that root can use without a password is reused
+# (not with BENCH_REPLICAS=1: the replicas need the script's own primary,
+# which keeps a binary log).
 #
 # "ps" runs use server-side prepared statements (sysbench's default), "text"
 # runs use --db-ps-mode=disable. QPS is total queries / total time over all
@@ -62,6 +70,7 @@ MODES=${MODES:-ps text}
 ALL_ENDPOINTS="direct relay tokio-relay tpc-relay proxy"
 ENDPOINTS=${ENDPOINTS:-$ALL_ENDPOINTS}
 BENCH_SHARDED=${BENCH_SHARDED:-0}
+BENCH_REPLICAS=${BENCH_REPLICAS:-0}
 BENCH_DIR=${BENCH_DIR:-target/bench}
 BENCH_XA=${BENCH_XA:-0}
 XA_THREADS=${XA_THREADS:-1 8}
@@ -73,8 +82,11 @@ RELAY_PORT=3318
 SHARDED_PORT=3319
 TOKIO_RELAY_PORT=3320
 TPC_RELAY_PORT=3321
+REPLICAS_PORT=3322
+REPLICA_PORTS=(13326 13327)
 UNSHARDED_CONFIG=config/sysbench-unsharded.toml
 SHARDED_CONFIG=config/sysbench-sharded.toml
+REPLICAS_CONFIG=config/sysbench-replicas.toml
 
 # wanted NAME: true when ENDPOINTS lists the endpoint.
 wanted() { [[ " $ENDPOINTS " == *" $1 "* ]]; }
@@ -89,10 +101,10 @@ ensure_rust
 mkdir -p "$BENCH_DIR"
 BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 LOGS=$BENCH_DIR/logs
-rm -rf "$LOGS" "$BENCH_DIR/ds_0" "$BENCH_DIR/ds_1"
+rm -rf "$LOGS" "$BENCH_DIR/ds_0" "$BENCH_DIR/ds_1" "$BENCH_DIR/replica_0" "$BENCH_DIR/replica_1"
 mkdir -p "$LOGS"
 # The datadirs go when the script ends; the logs stay for a look afterwards.
-TRACKED_DIRS+=("$BENCH_DIR/ds_0" "$BENCH_DIR/ds_1")
+TRACKED_DIRS+=("$BENCH_DIR/ds_0" "$BENCH_DIR/ds_1" "$BENCH_DIR/replica_0" "$BENCH_DIR/replica_1")
 RESULTS=$LOGS/results.txt
 : >"$RESULTS"
 
@@ -102,6 +114,7 @@ if wanted relay; then ports+=("$RELAY_PORT"); fi
 if wanted tokio-relay; then ports+=("$TOKIO_RELAY_PORT"); fi
 if wanted tpc-relay; then ports+=("$TPC_RELAY_PORT"); fi
 if [[ $BENCH_SHARDED == 1 ]]; then ports+=("$SHARDED_PORT"); fi
+if [[ $BENCH_REPLICAS == 1 ]]; then ports+=("$REPLICAS_PORT" "${REPLICA_PORTS[@]}" "$DS0_PORT"); fi
 for port in "${ports[@]}"; do
   if port_open "$port"; then die "port $port is already in use"; fi
 done
@@ -136,6 +149,7 @@ ENDPOINT[tokio-relay]="$TOKIO_RELAY_PORT root - sbtest"
 ENDPOINT[tpc-relay]="$TPC_RELAY_PORT root - sbtest"
 ENDPOINT[proxy]="$PROXY_PORT app app_pw sbtest"
 ENDPOINT[sharded]="$SHARDED_PORT app app_pw sbtest"
+ENDPOINT[replicas]="$REPLICAS_PORT app app_pw sbtest"
 # The endpoints measured, in the order of ALL_ENDPOINTS (sharded is added to
 # the runs separately).
 ACTIVE=()
@@ -194,7 +208,18 @@ start_proxy() {
 }
 
 # --- servers and data -----------------------------------------------------
-start_mariadb bench_ds_0 "$DS0_PORT" "$BENCH_DIR/ds_0"
+if [[ $BENCH_REPLICAS == 1 ]]; then
+  # The primary keeps a binary log; each replica replays it from the start,
+  # so they are set up before any data exists.
+  start_mariadb bench_ds_0 "$DS0_PORT" "$BENCH_DIR/ds_0" --log-bin=bin --server-id=1 --binlog-format=ROW
+  for i in 0 1; do
+    start_mariadb "bench_replica_$i" "${REPLICA_PORTS[i]}" "$BENCH_DIR/replica_$i" \
+      --server-id=$((i + 2)) --read-only=1 --relay-log=relay
+    start_replica "$DS0_PORT" "${REPLICA_PORTS[i]}"
+  done
+else
+  start_mariadb bench_ds_0 "$DS0_PORT" "$BENCH_DIR/ds_0"
+fi
 mariadb_root "$DS0_PORT" -e "DROP DATABASE IF EXISTS sbtest; CREATE DATABASE sbtest"
 log "sysbench prepare: $TABLES tables x $TABLE_SIZE rows, directly on MariaDB"
 sb direct oltp_point_select prepare >"$LOGS/prepare.log" 2>&1 ||
@@ -207,6 +232,14 @@ if wanted tpc-relay; then start_relay tpc-relay tokio-tpc && ACTIVE+=(tpc-relay)
 if wanted proxy &&
   start_proxy proxy "$UNSHARDED_CONFIG" "$PROXY_PORT" "SELECT COUNT(*) FROM sbtest1"; then
   ACTIVE+=(proxy)
+fi
+
+REPLICAS_OK=0
+if [[ $BENCH_REPLICAS == 1 ]]; then
+  for port in "${REPLICA_PORTS[@]}"; do start_replica "$DS0_PORT" "$port"; done
+  if start_proxy replicas "$REPLICAS_CONFIG" "$REPLICAS_PORT" "SELECT COUNT(*) FROM sbtest1"; then
+    REPLICAS_OK=1
+  fi
 fi
 
 SHARDED_OK=0
@@ -268,13 +301,14 @@ if ((WARMUP_S > 0)); then
   sb direct oltp_point_select --threads="$THREADS" --time="$WARMUP_S" run >"$LOGS/warmup.log" 2>&1 || true
 fi
 
-log "endpoints: ${ACTIVE[*]}$( ((SHARDED_OK)) && echo ' sharded'); $ROUNDS rounds x ${SLICE_S}s slices, $THREADS threads"
+log "endpoints: ${ACTIVE[*]}$( ((SHARDED_OK)) && echo ' sharded')$( ((REPLICAS_OK)) && echo ' replicas'); $ROUNDS rounds x ${SLICE_S}s slices, $THREADS threads"
 for ((round = 1; round <= ROUNDS; round++)); do
   log "round $round/$ROUNDS"
   for test in $TESTS; do
     for mode in $MODES; do
       eps=("${ACTIVE[@]}")
       if ((SHARDED_OK)); then eps+=(sharded); fi
+      if ((REPLICAS_OK)); then eps+=(replicas); fi
       # Rotate the order each round so that no endpoint always goes first.
       n=${#eps[@]}
       for ((k = 0; k < n; k++)); do
@@ -329,8 +363,9 @@ for line in open(sys.argv[1]):
 
 # Columns: the endpoints asked for, in the script's order, measured or not.
 eps = [e for e in ["direct", "relay", "tokio-relay", "tpc-relay", "proxy"] if e in sys.argv[2:]]
-if any(k[2] == "sharded" for k in list(runs) + list(failed)):
-    eps.append("sharded")
+for extra in ("sharded", "replicas"):
+    if any(k[2] == extra for k in list(runs) + list(failed)):
+        eps.append(extra)
 
 def stats(key):
     r = runs.get(key)
@@ -343,7 +378,8 @@ def stats(key):
 # Ratios of qps: (label, numerator, denominator), shown when both are columns.
 ratios = [("relay/direct", "relay", "direct"), ("proxy/direct", "proxy", "direct"),
           ("proxy/relay", "proxy", "relay"), ("tokio/relay", "tokio-relay", "relay"),
-          ("proxy/tokio", "proxy", "tokio-relay"), ("sharded/proxy", "sharded", "proxy")]
+          ("proxy/tokio", "proxy", "tokio-relay"), ("sharded/proxy", "sharded", "proxy"),
+          ("replicas/proxy", "replicas", "proxy"), ("replicas/direct", "replicas", "direct")]
 ratios = [r for r in ratios if r[1] in eps and r[2] in eps]
 
 def ratio(a, b):

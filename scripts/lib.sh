@@ -7,8 +7,10 @@
 #   ensure_client_venv DIR REQS
 #                            a Python virtualenv in DIR with the pinned packages of REQS (pip; kept between runs)
 #   ensure_node_modules DIR  npm ci in DIR (Node.js and npm from apt if missing; kept between runs)
-#   start_mariadb NAME PORT DIR
+#   start_mariadb NAME PORT DIR [MARIADBD_OPTION..]
 #                            a throwaway MariaDB on 127.0.0.1:PORT, datadir DIR/data, root without password
+#   start_replica PRIMARY_PORT PORT
+#                            the MariaDB on PORT replicates (GTID) from the one on PRIMARY_PORT
 #   mariadb_root PORT ARGS.. the mariadb CLI as root over TCP
 #   start_bg NAME LOG CMD..  a background process stopped by stop_all; sets BG_PID
 #   wait_tcp PORT PID SECS   wait until PORT accepts TCP while PID lives
@@ -193,7 +195,9 @@ start_bg() {
   log "$name started (pid $BG_PID, log $logfile)"
 }
 
-# start_mariadb NAME PORT DIR: a MariaDB server for scripts and benchmarks.
+# start_mariadb NAME PORT DIR [OPTION..]: a MariaDB server for scripts and
+# benchmarks; OPTIONs go to mariadbd after the defaults (e.g. --log-bin=bin
+# --server-id=1, which override --skip-log-bin).
 # DIR/data is created with mariadb-install-db unless it exists (so a demo
 # keeps its data between runs). Root has no password over TCP; anonymous
 # users are dropped (they would shadow 'app'@'%' on localhost). If a MariaDB
@@ -201,6 +205,7 @@ start_bg() {
 # Tuning: MARIADB_BUFFER_POOL (default 128M).
 start_mariadb() {
   local name=$1 port=$2 dir=$3 mariadbd install_db sock i
+  shift 3
   if port_open "$port"; then
     if mariadb_root "$port" -e 'SELECT 1' >/dev/null 2>&1; then
       log "$name: reusing the MariaDB already listening on port $port"
@@ -232,7 +237,7 @@ start_mariadb() {
     --innodb-buffer-pool-size="${MARIADB_BUFFER_POOL:-128M}" --innodb-log-file-size=48M \
     --innodb-flush-log-at-trx-commit=2 --loose-innodb-doublewrite=0 \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
-    --max-connections=2000
+    --max-connections=2000 "$@"
   for ((i = 0; i < 1200; i++)); do
     if mariadb_root "$port" -e 'SELECT 1' >/dev/null 2>&1; then
       mariadb_root "$port" -e "DELETE FROM mysql.global_priv WHERE User = ''; FLUSH PRIVILEGES"
@@ -247,6 +252,23 @@ start_mariadb() {
   done
   tail -n 30 "$dir/error.log" >&2 || true
   die "$name: MariaDB on port $port not ready after 60 s"
+}
+
+# start_replica PRIMARY_PORT PORT: makes the MariaDB on PORT (started with
+# --server-id and --read-only=1) replicate from the one on PRIMARY_PORT (which
+# has --log-bin) with GTIDs, unless it already replicates; waits until it
+# has caught up.
+start_replica() {
+  local primary=$1 port=$2 pos i
+  if [[ -z $(mariadb_root "$port" -N -e 'SHOW SLAVE STATUS') ]]; then
+    mariadb_root "$port" -e "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$primary,
+      MASTER_USER='root', MASTER_PASSWORD='', MASTER_USE_GTID=slave_pos,
+      MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1; START SLAVE"
+  fi
+  pos=$(mariadb_root "$primary" -N -e 'SELECT @@gtid_binlog_pos')
+  i=$(mariadb_root "$port" -N -e "SELECT MASTER_GTID_WAIT('$pos', 60)")
+  [[ $i == 0 ]] || die "the replica on port $port did not catch up with port $primary"
+  log "MariaDB on port $port replicates from port $primary (at $pos)"
 }
 
 # Stops everything start_bg started, newest first (TERM, then KILL after

@@ -232,7 +232,7 @@ async fn backend_crash(failpoints: &str) -> (Result<(), mysql_async::Error>, Opt
     tokio::time::sleep(Duration::from_millis(1000)).await;
     s.servers[1].crash();
     let (_c, result) = task.await.unwrap();
-    s.servers[1].restart(&server_args());
+    s.servers[1].restart();
     // Recovery retries every second while a primary is unreachable.
     let settled = eventually(Duration::from_secs(20), || {
         s.servers.iter().all(|srv| ours(srv, &instance).is_empty()) && applied(&s, &dbs).is_some()
@@ -339,7 +339,7 @@ async fn bank_transfers_survive_random_proxy_and_backend_kills() {
             s.servers[which].crash();
             backend_kills += 1;
             tokio::time::sleep(Duration::from_millis(300)).await;
-            s.servers[which].restart(&server_args());
+            s.servers[which].restart();
         }
         proxy.restart_with_env(&[]);
     }

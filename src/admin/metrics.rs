@@ -167,12 +167,17 @@ impl EncodeMetric for LatencyHistogram {
 #[derive(Debug, Clone)]
 pub struct PoolReading {
     pub data_source: String,
+    /// What the endpoint is now (it changes with a failover).
     pub role: &'static str,
+    /// `host:port/db`.
+    pub endpoint: String,
     pub in_use: i64,
     pub idle: i64,
     pub max: i64,
     pub waiting: i64,
     pub healthy: bool,
+    /// Seconds behind the primary (replicas; `None` when unknown).
+    pub lag_s: Option<f64>,
     /// Sessions that had to wait for a connection, since start.
     pub waits: u64,
     /// How long statements used their connection to it.
@@ -406,21 +411,30 @@ fn register_pools(registry: &mut Registry, pools: &[PoolReading]) {
         ),
         (
             "endpoint_healthy",
-            "1 when the endpoint answered its last connection",
+            "1 when the endpoint is up (its health checks pass)",
             |p| i64::from(p.healthy),
         ),
     ];
     for (name, help, value) in gauges {
         let family = Family::<Labels, Gauge>::default();
         for pool in pools {
-            let labels = vec![
-                ("data_source", pool.data_source.clone()),
-                ("role", pool.role.to_string()),
-            ];
-            family.get_or_create(&labels).set(value(pool));
+            family
+                .get_or_create(&endpoint_labels(pool))
+                .set(value(pool));
         }
         registry.register(name, help, family);
     }
+    let lag = Family::<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+    for pool in pools {
+        if let Some(l) = pool.lag_s {
+            lag.get_or_create(&endpoint_labels(pool)).set(l);
+        }
+    }
+    registry.register(
+        "endpoint_lag_seconds",
+        "How far a replica is behind its primary (absent when unknown)",
+        lag,
+    );
     let waits = Family::<Labels, Counter>::default();
     for pool in pools {
         waits
@@ -433,16 +447,28 @@ fn register_pools(registry: &mut Registry, pools: &[PoolReading]) {
         waits,
     );
     for pool in pools {
-        let label = (
-            std::borrow::Cow::Borrowed("data_source"),
-            std::borrow::Cow::Owned(pool.data_source.clone()),
-        );
-        registry.sub_registry_with_label(label).register(
-            "backend_duration_seconds",
-            "How long each statement used its backend connection, per data source",
-            SharedHistogram(pool.backend_latency.clone()),
-        );
+        let labels = [
+            ("data_source", pool.data_source.clone()),
+            ("endpoint", pool.endpoint.clone()),
+        ]
+        .map(|(k, v)| (std::borrow::Cow::Borrowed(k), std::borrow::Cow::Owned(v)));
+        registry
+            .sub_registry_with_labels(labels.into_iter())
+            .register(
+                "backend_duration_seconds",
+                "How long each statement used its backend connection, per endpoint",
+                SharedHistogram(pool.backend_latency.clone()),
+            );
     }
+}
+
+/// An endpoint's series: its data source, role now and address.
+fn endpoint_labels(pool: &PoolReading) -> Labels {
+    vec![
+        ("data_source", pool.data_source.clone()),
+        ("role", pool.role.to_string()),
+        ("endpoint", pool.endpoint.clone()),
+    ]
 }
 
 /// A histogram shared with the statement path, registered by reference.
@@ -479,14 +505,24 @@ mod tests {
         let pools = [PoolReading {
             data_source: "ds_0".into(),
             role: "primary",
+            endpoint: "h:1/db".into(),
             in_use: 2,
             idle: 1,
             max: 64,
             waiting: 0,
             healthy: true,
+            lag_s: None,
             waits: 3,
             backend_latency: Arc::default(),
         }];
+        let mut pools = pools.to_vec();
+        pools.push(PoolReading {
+            role: "replica",
+            endpoint: "h:2/db".into(),
+            lag_s: Some(1.5),
+            waits: 0,
+            ..pools[0].clone()
+        });
         pools[0].backend_latency.observe(Duration::from_micros(200));
         let text = metrics.render(&pools, true);
         for line in [
@@ -497,12 +533,14 @@ mod tests {
             "shardgate_statement_duration_seconds_bucket{le=\"0.0005\"} 1",
             "shardgate_statement_duration_seconds_bucket{le=\"0.005\"} 2",
             "shardgate_routed_statements_total{fanout=\"scatter\"} 1",
-            "shardgate_pool_in_use{data_source=\"ds_0\",role=\"primary\"} 2",
-            "shardgate_pool_max{data_source=\"ds_0\",role=\"primary\"} 64",
+            "shardgate_pool_in_use{data_source=\"ds_0\",role=\"primary\",endpoint=\"h:1/db\"} 2",
+            "shardgate_pool_max{data_source=\"ds_0\",role=\"primary\",endpoint=\"h:1/db\"} 64",
             "shardgate_client_connections_opened_total 1",
             "shardgate_ready 1",
             "shardgate_pool_waits_total{data_source=\"ds_0\"} 3",
-            "shardgate_backend_duration_seconds_count{data_source=\"ds_0\"} 1",
+            "shardgate_backend_duration_seconds_count{data_source=\"ds_0\",endpoint=\"h:1/db\"} 1",
+            "shardgate_endpoint_lag_seconds{data_source=\"ds_0\",role=\"replica\",endpoint=\"h:2/db\"} 1.5",
+            "shardgate_pool_max{data_source=\"ds_0\",role=\"replica\",endpoint=\"h:2/db\"} 64",
             "shardgate_xa_transactions_total{outcome=\"committed\"} 1",
             "shardgate_xa_oldest_in_doubt_seconds 12",
         ] {

@@ -164,7 +164,8 @@ pub fn sharding_rules(rules: &ShardingRules, schemas: &[&str]) -> AdminResult {
     AdminResult { columns, rows }
 }
 
-/// `SHOW BACKENDS`: one row per endpoint with its pool's use.
+/// `SHOW BACKENDS`: one row per endpoint with its role now, health, lag
+/// and its pool's use.
 pub fn backends(backends: &Backends) -> AdminResult {
     let columns = vec![
         text_column("data_source"),
@@ -176,19 +177,20 @@ pub fn backends(backends: &Backends) -> AdminResult {
         int_column("pool_idle"),
         int_column("pool_max"),
     ];
-    let rows = backends
-        .iter()
-        .map(|ds| {
-            let (in_use, idle) = ds.pool_usage();
+    let rows = crate::session::health::pool_readings(backends)
+        .into_iter()
+        .map(|p| {
             vec![
-                text(&ds.name),
-                text("primary"),
-                text(&ds.address),
-                Value::Int(i64::from(ds.is_healthy())),
-                Value::NULL,
-                Value::Int(in_use as i64),
-                Value::Int(idle as i64),
-                Value::Int(ds.pool_max as i64),
+                text(&p.data_source),
+                text(p.role),
+                text(&p.endpoint),
+                Value::Int(i64::from(p.healthy)),
+                // Whole seconds, as the column says; NULL for a primary or when unknown.
+                p.lag_s
+                    .map_or(Value::NULL, |l| Value::Int(l.floor() as i64)),
+                Value::Int(p.in_use),
+                Value::Int(p.idle),
+                Value::Int(p.max),
             ]
         })
         .collect();

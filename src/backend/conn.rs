@@ -49,6 +49,8 @@ pub struct Connection {
     pub warnings: u16,
     /// A read or write failed or the answer was malformed: never reuse it.
     pub broken: bool,
+    /// The GTID of the last write committed on it, when the server reports it.
+    pub last_gtid: Option<String>,
 }
 
 /// Capabilities the proxy always asks for (when the server has them).
@@ -100,6 +102,7 @@ impl Connection {
             status: StatusFlags::empty(),
             warnings: 0,
             broken: false,
+            last_gtid: None,
         };
         auth::login(&mut conn, endpoint, wanted_capabilities(class)).await?;
         Ok(conn)
@@ -135,6 +138,9 @@ impl Connection {
     pub fn note(&mut self, ok: &super::OkSummary) {
         self.status = ok.status;
         self.warnings = ok.warnings;
+        if ok.gtid.is_some() {
+            self.last_gtid.clone_from(&ok.gtid);
+        }
     }
 
     /// Starts a new command: sequence ids begin at 0.

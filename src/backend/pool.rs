@@ -1,4 +1,4 @@
-//! Lending backend connections. Each data source allows `pool_max` open
+//! Lending backend connections. Each endpoint allows `pool_max` open
 //! connections from this proxy (one semaphore permit each, idle ones
 //! included). A connection is driven by the runtime of the worker thread
 //! using it, so idle ones are kept per thread: a session borrows one for a
@@ -9,13 +9,14 @@
 
 use super::conn::{ConnClass, Connection};
 use super::endpoint::Endpoint;
+use super::health::EndpointHealth;
 use super::statements::StatementCache;
 use crate::admin::metrics::LatencyHistogram;
 use crate::error::Error;
 use mysql_common::constants::Command;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
@@ -32,9 +33,11 @@ static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
 /// The session state (SET statements by what they set) applied to a connection.
 pub type AppliedState = Arc<BTreeMap<String, String>>;
 
-/// One data source's primary: where it is, and its connection budget.
+/// One endpoint of a data source (its primary or a replica): where it is,
+/// its connection budget and its health.
 #[derive(Debug)]
-pub struct DataSource {
+pub struct EndpointPool {
+    /// The data source's name (for messages and the session's bookkeeping).
     pub name: String,
     pub endpoint: Endpoint,
     /// `host:port/db` (no password), for messages and SHOW BACKENDS.
@@ -54,8 +57,10 @@ pub struct DataSource {
     waiting: AtomicUsize,
     /// Told when a session starts waiting, so threads close idle connections.
     shed: Arc<Notify>,
-    /// Whether the last attempt to connect succeeded.
-    healthy: AtomicBool,
+    /// Health, role and lag as the monitor and statements saw them.
+    pub health: EndpointHealth,
+    /// Connections report `last_gtid` in their OK packets (read your writes).
+    track_gtid: bool,
     /// Sessions that had to wait for a connection, since start.
     waits: AtomicU64,
     /// How long statements used their connection to it.
@@ -65,7 +70,7 @@ pub struct DataSource {
 /// A connection lent to a session, with what the proxy keeps of it.
 pub struct PooledConn {
     pub conn: Connection,
-    pub data_source: Arc<DataSource>,
+    pub data_source: Arc<EndpointPool>,
     /// Its place under `pool_max`; `None` for a standalone connection.
     _permit: Option<OwnedSemaphorePermit>,
     _open: Option<OpenCount>,
@@ -87,7 +92,7 @@ pub struct PooledConn {
 }
 
 /// Counts an open connection for as long as it lives.
-struct OpenCount(Arc<DataSource>);
+struct OpenCount(Arc<EndpointPool>);
 
 impl Drop for OpenCount {
     fn drop(&mut self) {
@@ -118,10 +123,17 @@ thread_local! {
     static POOL: RefCell<ThreadPool> = RefCell::new(ThreadPool::default());
 }
 
-impl DataSource {
-    pub fn new(name: &str, endpoint: Endpoint, pool_max: usize, shed: Arc<Notify>) -> Self {
+impl EndpointPool {
+    /// `track_gtid`: its connections report the GTID of each committed write.
+    pub fn new(
+        name: &str,
+        endpoint: Endpoint,
+        pool_max: usize,
+        shed: Arc<Notify>,
+        track_gtid: bool,
+    ) -> Self {
         let pool_max = pool_max.max(1);
-        DataSource {
+        EndpointPool {
             name: name.to_string(),
             address: endpoint.address(),
             endpoint,
@@ -133,7 +145,8 @@ impl DataSource {
             waiters: Mutex::new(VecDeque::new()),
             waiting: AtomicUsize::new(0),
             shed,
-            healthy: AtomicBool::new(true),
+            health: EndpointHealth::default(),
+            track_gtid,
             waits: AtomicU64::new(0),
             backend_latency: Arc::default(),
         }
@@ -207,11 +220,8 @@ impl DataSource {
     ) -> Result<PooledConn, Error> {
         match Connection::open(&self.endpoint, class).await {
             Ok(conn) => {
-                if !self.healthy.swap(true, Ordering::Relaxed) {
-                    tracing::info!(data_source = %self.name, "backend reachable again");
-                }
                 self.open.fetch_add(1, Ordering::Relaxed);
-                Ok(PooledConn {
+                let mut conn = PooledConn {
                     conn,
                     data_source: self.clone(),
                     _permit: Some(permit),
@@ -222,11 +232,13 @@ impl DataSource {
                     dirty: false,
                     stale_diagnostics: false,
                     idle_since: Instant::now(),
-                })
+                };
+                conn.track_gtid().await?;
+                Ok(conn)
             }
             Err(message) => {
-                self.healthy.store(false, Ordering::Relaxed);
-                tracing::warn!(data_source = %self.name, "cannot open a backend connection: {message}");
+                self.health.connection_broke();
+                tracing::warn!(data_source = %self.name, endpoint = %self.address, "cannot open a backend connection: {message}");
                 Err(Error::data_source_unreachable(&self.name, message))
             }
         }
@@ -298,9 +310,9 @@ impl DataSource {
         self.waiters.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether the last attempt to connect succeeded.
+    /// Whether the endpoint is up (see [`EndpointHealth`]).
     pub fn is_healthy(&self) -> bool {
-        self.healthy.load(Ordering::Relaxed)
+        self.health.is_up()
     }
 
     /// Connections in use and idle.
@@ -327,9 +339,13 @@ impl PooledConn {
         let PooledConn {
             conn, data_source, ..
         } = self;
-        conn.read_packet()
-            .await
-            .map_err(|e| super::conn::io_error(&data_source.name, &e))
+        match conn.read_packet().await {
+            Ok(packet) => Ok(packet),
+            Err(e) => {
+                data_source.health.connection_broke();
+                Err(super::conn::io_error(&data_source.name, &e))
+            }
+        }
     }
 
     /// Sends a command packet; an I/O failure names the data source.
@@ -337,9 +353,10 @@ impl PooledConn {
         let PooledConn {
             conn, data_source, ..
         } = self;
-        conn.send_command(command, body)
-            .await
-            .map_err(|e| super::conn::io_error(&data_source.name, &e))
+        conn.send_command(command, body).await.map_err(|e| {
+            data_source.health.connection_broke();
+            super::conn::io_error(&data_source.name, &e)
+        })
     }
 
     /// Sends what is buffered.
@@ -347,9 +364,10 @@ impl PooledConn {
         let PooledConn {
             conn, data_source, ..
         } = self;
-        conn.flush()
-            .await
-            .map_err(|e| super::conn::io_error(&data_source.name, &e))
+        conn.flush().await.map_err(|e| {
+            data_source.health.connection_broke();
+            super::conn::io_error(&data_source.name, &e)
+        })
     }
     /// Gives the connection back: to the session that has waited longest
     /// for one of its class (moving it to that session's worker), or to
@@ -407,6 +425,37 @@ impl PooledConn {
                 self.applied = AppliedState::default();
                 self.dirty = false;
                 self.stale_diagnostics = false;
+                // The reset put session_track_system_variables back too.
+                self.track_gtid().await
+            }
+            super::Frame::Err(e) => {
+                self.conn.broken = true;
+                Err(e)
+            }
+            _ => {
+                self.conn.broken = true;
+                Err(super::response::malformed(&name))
+            }
+        }
+    }
+}
+
+impl PooledConn {
+    /// Asks the server to report `last_gtid` in the OK packets of
+    /// committed writes, on endpoints that serve read-your-writes.
+    async fn track_gtid(&mut self) -> Result<(), Error> {
+        if !self.data_source.track_gtid {
+            return Ok(());
+        }
+        const QUERY: u8 = Command::COM_QUERY as u8;
+        const SQL: &[u8] = b"SET SESSION session_track_system_variables = 'last_gtid'";
+        self.send(QUERY, SQL).await?;
+        let caps = self.conn.capabilities;
+        let name = self.data_source.name.clone();
+        let packet = self.read().await?;
+        match super::response::frame(packet, caps, &name) {
+            super::Frame::Ok(ok) => {
+                self.conn.note(&ok);
                 Ok(())
             }
             super::Frame::Err(e) => {

@@ -27,6 +27,8 @@ pub struct OkSummary {
     pub status: StatusFlags,
     pub warnings: u16,
     pub info: String,
+    /// `last_gtid` from the session state (a committed write, when tracked).
+    pub gtid: Option<String>,
 }
 
 /// Reads the first packet of an answer.
@@ -75,13 +77,34 @@ pub fn parse_terminator(packet: &[u8], caps: CapabilityFlags) -> Option<OkSummar
 }
 
 fn summary(ok: &OkPacket<'_>) -> OkSummary {
+    let status = ok.status_flags();
+    let gtid = if status.contains(StatusFlags::SERVER_SESSION_STATE_CHANGED) {
+        tracked_gtid(ok)
+    } else {
+        None
+    };
     OkSummary {
         affected_rows: ok.affected_rows(),
         last_insert_id: ok.last_insert_id().unwrap_or(0),
-        status: ok.status_flags(),
+        status,
         warnings: ok.warnings(),
         info: ok.info_str().map(|s| s.into_owned()).unwrap_or_default(),
+        gtid,
     }
+}
+
+/// The `last_gtid` system variable among the OK packet's session state changes.
+fn tracked_gtid(ok: &OkPacket<'_>) -> Option<String> {
+    use mysql_common::packets::session_state_change::SessionStateChange;
+    let infos = ok.session_state_info().ok()?;
+    infos.iter().find_map(|info| match info.decode() {
+        Ok(SessionStateChange::SystemVariables(vars)) => vars
+            .iter()
+            .find(|v| v.name_bytes() == b"last_gtid")
+            .map(|v| v.value_str().into_owned())
+            .filter(|v| !v.is_empty()),
+        _ => None,
+    })
 }
 
 /// The number of columns a result-set header announces.

@@ -45,6 +45,12 @@ pub(super) fn server(server: &ServerConfig, problems: &mut Vec<String>) {
     if server.tls_cert.is_some() != server.tls_key.is_some() {
         problems.push("server: give both `tls_cert` and `tls_key`, or neither".to_string());
     }
+    if !(10..=3_600_000).contains(&server.health_check_interval_ms) {
+        problems.push(format!(
+            "server.health_check_interval_ms: {} is out of range; give 10..=3600000 (milliseconds)",
+            server.health_check_interval_ms
+        ));
+    }
 }
 
 /// `host:port` with a numeric port.
@@ -77,6 +83,11 @@ pub(super) fn data_sources(
         }
         if ds.pool_max < 1 {
             problems.push(format!("{path}.pool_max: must be at least 1"));
+        }
+        if ds.max_replica_lag_s < 1 && !ds.replicas.is_empty() {
+            problems.push(format!(
+                "{path}.max_replica_lag_s: must be at least 1 (seconds)"
+            ));
         }
         match &ds.tls_ca {
             Some(ca) if ca.as_os_str().is_empty() => {

@@ -60,6 +60,8 @@ pub struct ServerConfig {
     pub slow_query_ms: u64,
     /// One JSON line per statement is appended here; none when absent.
     pub audit_log: Option<PathBuf>,
+    /// How often every endpoint's health, role and lag are checked.
+    pub health_check_interval_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -80,6 +82,7 @@ impl Default for ServerConfig {
             rsa_private_key: None,
             slow_query_ms: 1000,
             audit_log: None,
+            health_check_interval_ms: 500,
         }
     }
 }
@@ -175,6 +178,9 @@ pub struct DataSourceConfig {
     /// A replica further behind than this many seconds gets no reads.
     #[serde(default = "default_max_replica_lag_s")]
     pub max_replica_lag_s: u64,
+    /// A session's reads see its own committed writes (sql.md, Replicas).
+    #[serde(default = "default_read_your_writes")]
+    pub read_your_writes: bool,
     /// TLS to this data source's servers: `disabled`, `preferred` (the
     /// default: when the server offers it) or `required`.
     #[serde(default)]
@@ -190,6 +196,10 @@ fn default_pool_max() -> usize {
 
 fn default_max_replica_lag_s() -> u64 {
     5
+}
+
+fn default_read_your_writes() -> bool {
+    true
 }
 
 /// How reads are spread over replicas.

@@ -9,7 +9,7 @@ mod reload;
 pub mod rows;
 
 pub use crate::backend::pool::ACQUIRE_TIMEOUT;
-pub use crate::backend::{DataSource, PooledConn};
+pub use crate::backend::{DataSource, EndpointPool, PooledConn};
 pub use fetch::{exec_drop, fetch_rows, Rows};
 pub use relay::{relay_answer, relay_execute, relay_text, relay_values, RawExecute, Relayed};
 pub use rows::{run_ok, stream_rows, UnitRows};
@@ -33,8 +33,11 @@ impl Backends {
     pub fn new(config: &Config) -> Result<Backends, Error> {
         let shed = Arc::new(Notify::new());
         let mut sources = BTreeMap::new();
+        let interval = health_interval(config);
         for (name, ds) in &config.data_sources {
-            sources.insert(name.clone(), Arc::new(data_source(name, ds, shed.clone())?));
+            let source = Arc::new(data_source(name, ds, shed.clone(), interval)?);
+            crate::backend::monitor::start(&source);
+            sources.insert(name.clone(), source);
         }
         Ok(Backends { sources, shed })
     }
@@ -50,6 +53,22 @@ impl Backends {
         self.sources.values()
     }
 
+    /// Whether some data source has replicas (else no statement needs
+    /// judging for a replica read).
+    pub fn any_replicas(&self) -> bool {
+        self.sources.values().any(|ds| ds.has_replicas())
+    }
+
+    /// Has every endpoint of the data sources with replicas probed now: a
+    /// write met a read-only server (1290), so the primary may have moved.
+    pub fn probe_now(&self) {
+        for ds in self.sources.values().filter(|ds| ds.has_replicas()) {
+            for e in &ds.endpoints {
+                e.health.wake.notify_one();
+            }
+        }
+    }
+
     /// Resolves when some session starts waiting for a connection, so that
     /// threads close idle ones it could use.
     pub fn shed_requested(&self) -> &Notify {
@@ -57,15 +76,49 @@ impl Backends {
     }
 }
 
-/// The data source `name` of the rule file, its connections not opened yet.
+/// `server.health_check_interval_ms`.
+fn health_interval(config: &Config) -> std::time::Duration {
+    std::time::Duration::from_millis(config.server.health_check_interval_ms.max(10))
+}
+
+/// The data source `name` of the rule file: an endpoint per URL, its
+/// connections not opened yet.
 fn data_source(
     name: &str,
     config: &crate::config::DataSourceConfig,
     shed: Arc<Notify>,
+    interval: std::time::Duration,
 ) -> Result<DataSource, Error> {
-    let mut endpoint = Endpoint::parse(&config.primary)
-        .map_err(|e| Error::internal(format!("data_sources.{name}.primary: invalid URL: {e}")))?;
-    endpoint.tls = BackendTls::new(config.tls, config.tls_ca.as_deref())
+    let tls = BackendTls::new(config.tls, config.tls_ca.as_deref())
         .map_err(|e| Error::internal(format!("data_sources.{name}.tls_ca: {e}")))?;
-    Ok(DataSource::new(name, endpoint, config.pool_max, shed))
+    // Only where replicas may serve reads does a write's GTID matter.
+    let track_gtid = config.read_your_writes && !config.replicas.is_empty();
+    let urls = std::iter::once(("primary".to_string(), &config.primary)).chain(
+        config
+            .replicas
+            .iter()
+            .enumerate()
+            .map(|(i, url)| (format!("replicas[{i}]"), url)),
+    );
+    let mut endpoints = Vec::new();
+    for (key, url) in urls {
+        let mut endpoint = Endpoint::parse(url)
+            .map_err(|e| Error::internal(format!("data_sources.{name}.{key}: invalid URL: {e}")))?;
+        endpoint.tls = tls.clone();
+        endpoints.push(Arc::new(EndpointPool::new(
+            name,
+            endpoint,
+            config.pool_max,
+            shed.clone(),
+            track_gtid,
+        )));
+    }
+    Ok(DataSource::new(
+        name,
+        endpoints,
+        config.read_balance,
+        config.max_replica_lag_s,
+        config.read_your_writes,
+        interval,
+    ))
 }

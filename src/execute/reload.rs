@@ -2,7 +2,7 @@
 //! their pool (and the connections sessions hold); new ones get a pool;
 //! removed ones live on only while a statement or session still holds them.
 
-use super::{Backends, DataSource};
+use super::{Backends, EndpointPool};
 use crate::config::Config;
 use crate::error::Error;
 use std::collections::BTreeMap;
@@ -13,6 +13,7 @@ impl Backends {
     /// The backends for `new`, reusing this generation's unchanged data sources.
     pub fn rebuilt(&self, old: &Config, new: &Config) -> Result<Backends, Error> {
         let mut sources = BTreeMap::new();
+        let interval = super::health_interval(new);
         for (name, ds) in &new.data_sources {
             let kept = self
                 .sources
@@ -20,7 +21,12 @@ impl Backends {
                 .filter(|_| old.data_sources.get(name) == Some(ds));
             let source = match kept {
                 Some(existing) => existing.clone(),
-                None => Arc::new(super::data_source(name, ds, self.shed.clone())?),
+                None => {
+                    let source =
+                        Arc::new(super::data_source(name, ds, self.shed.clone(), interval)?);
+                    crate::backend::monitor::start(&source);
+                    source
+                }
             };
             sources.insert(name.clone(), source);
         }
@@ -36,7 +42,7 @@ impl Backends {
     }
 }
 
-impl DataSource {
+impl EndpointPool {
     /// Statements waiting for a free connection now.
     pub fn pool_waiting(&self) -> usize {
         self.waiting()

@@ -9,7 +9,7 @@
 use super::diagnostics::Warning;
 use crate::backend::conn::ConnClass;
 use crate::backend::pool::AppliedState;
-use crate::backend::PooledConn;
+use crate::backend::{DataSource, PooledConn};
 use crate::error::Error;
 use crate::execute::rows::fetch_rows;
 use crate::execute::{run_ok, Backends};
@@ -39,6 +39,8 @@ struct Held {
     /// Used by the statement running now, since then (backend time per data source).
     used: bool,
     used_since: Instant,
+    /// Borrowed from a replica for a read: never given a write.
+    on_replica: bool,
 }
 
 impl Held {
@@ -119,6 +121,18 @@ pub struct XaOpen {
     pub wrote: Vec<String>,
 }
 
+/// Where the statement running now may run (sql.md, Replicas).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Intent {
+    /// On the primary: writes, and everything not known to be a plain read.
+    #[default]
+    Primary,
+    /// A read that may go to a replica.
+    Read,
+    /// Session statements (SET): wherever the session holds a connection, else the primary.
+    Any,
+}
+
 /// The connections of one session, and what follows the session to new ones.
 #[derive(Default)]
 pub struct SessionConns {
@@ -128,8 +142,25 @@ pub struct SessionConns {
     transaction: Option<Vec<u8>>,
     /// The open transaction is an XA one: its branches start with `XA START`.
     xa: Option<XaOpen>,
+    /// That transaction is `READ ONLY`: it may run on one replica per data source.
+    read_only_transaction: bool,
     /// The capabilities the session's connections need (CLIENT_FOUND_ROWS).
     class: ConnClass,
+    /// Where the statement running now may run.
+    intent: Intent,
+    /// The GTID of the session's last committed write, per data source
+    /// (read your writes).
+    gtids: BTreeMap<String, String>,
+}
+
+/// ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION, as the server says it.
+fn read_only_transaction_error() -> Error {
+    Error::new(
+        1792,
+        "25006",
+        "Cannot execute statement in a READ ONLY transaction",
+        crate::error::Origin::Client,
+    )
 }
 
 impl SessionConns {
@@ -142,23 +173,46 @@ impl SessionConns {
         self.class.found_rows = on;
     }
 
+    /// Sets where the statement about to run may run.
+    pub fn set_intent(&mut self, intent: Intent) {
+        self.intent = intent;
+    }
+
+    /// Whether the open transaction is `READ ONLY`.
+    pub fn in_read_only_transaction(&self) -> bool {
+        self.transaction.is_some() && self.read_only_transaction
+    }
+
     /// The session's connection to `data_source` for the statement running
     /// now: the one it holds, or one borrowed and brought to the session's
-    /// state (and into its open transaction).
+    /// state (and into its open transaction). A read may get a replica's
+    /// connection; nothing else ever does.
     pub async fn conn(
         &mut self,
         backends: &Backends,
         data_source: &str,
     ) -> Result<&mut PooledConn, Error> {
-        let index = match self
+        let mut found = self
             .held
             .iter()
-            .position(|h| h.conn.data_source.name == data_source)
-        {
+            .position(|h| h.conn.data_source.name == data_source);
+        if let Some(i) = found.filter(|&i| self.held[i].on_replica) {
+            if self.intent == Intent::Primary {
+                if self.held[i].in_transaction {
+                    return Err(read_only_transaction_error());
+                }
+                // Held only for its warnings or a cursor: the write goes to the primary.
+                let mut held = self.held.swap_remove(i);
+                held.conn.dirty |= held.sticky || held.locked || !held.cursors.is_empty();
+                held.conn.release();
+                found = None;
+            }
+        }
+        let index = match found {
             Some(i) => i,
             None => {
                 let ds = backends.get(data_source)?;
-                let mut conn = ds.acquire(self.class, self.state.fingerprint).await?;
+                let (mut conn, on_replica) = self.borrow(ds).await?;
                 if let Err(e) = self.bring_to_state(&mut conn).await {
                     if !conn.conn.broken {
                         conn.dirty = true; // Half-applied state: reset or close.
@@ -175,6 +229,7 @@ impl SessionConns {
                     cursors: Vec::new(),
                     used: false,
                     used_since: Instant::now(),
+                    on_replica,
                 });
                 self.held.len() - 1
             }
@@ -199,6 +254,35 @@ impl SessionConns {
             }
         }
         Ok(&mut held.conn)
+    }
+
+    /// A connection of `ds` for the statement running now: a replica's for
+    /// a read outside a transaction (or in a READ ONLY one) when one is
+    /// eligible and has applied the session's last write there (waiting
+    /// for it a bounded time), else the primary's. True when a replica's.
+    async fn borrow(&self, ds: &Arc<DataSource>) -> Result<(PooledConn, bool), Error> {
+        let fingerprint = self.state.fingerprint;
+        let may_use_replica = self.intent == Intent::Read
+            && ds.has_replicas()
+            && (self.transaction.is_none() || self.read_only_transaction)
+            && !self.held.iter().any(|h| h.in_transaction && !h.on_replica);
+        if may_use_replica {
+            let endpoint = ds.read_endpoint()?;
+            if !ds.is_primary(endpoint) {
+                let mut conn = endpoint.acquire(self.class, fingerprint).await?;
+                match self.gtids.get(&ds.name).filter(|_| ds.read_your_writes) {
+                    None => return Ok((conn, true)),
+                    Some(gtid) => {
+                        if caught_up(&mut conn, gtid, ds.gtid_wait).await {
+                            return Ok((conn, true));
+                        }
+                        // Not there in time: the primary has it.
+                        conn.release();
+                    }
+                }
+            }
+        }
+        Ok((ds.acquire(self.class, fingerprint).await?, false))
     }
 
     /// Applies the session state to a borrowed connection: nothing when it
@@ -283,6 +367,7 @@ impl SessionConns {
     /// session first uses it inside the transaction.
     pub fn begin(&mut self, begin: &[u8]) {
         self.transaction = Some(begin.to_vec());
+        self.read_only_transaction = crate::sql::replica_read::is_read_only_begin(begin);
     }
 
     /// Opens an XA transaction lazily: each data source gets `XA START` with
@@ -364,7 +449,13 @@ impl SessionConns {
     /// connection for the next statement holds it still.
     pub fn finish_statement(&mut self, effects: &Effects, failed: bool, diagnostic: bool) {
         let explicit = self.transaction.is_some();
+        self.intent = Intent::Primary;
         for held in &mut self.held {
+            if let Some(gtid) = held.conn.conn.last_gtid.take() {
+                if !held.on_replica {
+                    self.gtids.insert(held.conn.data_source.name.clone(), gtid);
+                }
+            }
             if diagnostic && held.next {
                 held.used = false;
             } else if held.used {
@@ -442,6 +533,7 @@ impl SessionConns {
     pub async fn end_transaction(&mut self, statement: &str) -> Result<(), Error> {
         self.transaction = None;
         self.xa = None;
+        self.read_only_transaction = false;
         let mut done: Vec<String> = Vec::new();
         let mut failure: Option<(String, Error)> = None;
         for held in &mut self.held {
@@ -488,6 +580,8 @@ impl SessionConns {
         self.state = SessionState::default();
         self.transaction = None;
         self.xa = None;
+        self.read_only_transaction = false;
+        self.gtids.clear();
     }
 
     /// Records whether the execute of `sql` just run on `data_source` left
@@ -541,5 +635,37 @@ impl SessionConns {
     /// Data sources currently held.
     pub fn held_data_sources(&self) -> impl Iterator<Item = &str> {
         self.held.iter().map(|h| h.conn.data_source.name.as_str())
+    }
+}
+
+/// Whether the replica behind `conn` has applied `gtid`: by the monitor's
+/// last look, or else by `MASTER_GTID_WAIT` for at most `wait` (one round
+/// trip, only after a write). Never asked of a primary, where it waits in vain.
+async fn caught_up(conn: &mut PooledConn, gtid: &str, wait: std::time::Duration) -> bool {
+    let Some(wanted) = crate::backend::gtid::GtidPos::parse(gtid) else {
+        return false;
+    };
+    let seen = conn
+        .data_source
+        .health
+        .lock()
+        .answer
+        .as_ref()
+        .map(|a| a.slave_pos.covers(&wanted));
+    if seen == Some(true) {
+        return true;
+    }
+    // The text came from the server and parsed as a GTID list: digits, dashes, commas.
+    let sql = format!(
+        "SELECT MASTER_GTID_WAIT('{gtid}', {:.3})",
+        wait.as_secs_f64()
+    );
+    match fetch_rows(conn, &sql).await {
+        Ok(rows) => rows
+            .rows
+            .first()
+            .and_then(|r| r.first())
+            .is_some_and(|v| matches!(v, mysql_common::value::Value::Bytes(b) if b == b"0")),
+        Err(_) => false,
     }
 }

@@ -45,17 +45,20 @@ fn unknown_thread(id: impl std::fmt::Display) -> Error {
     )
 }
 
-/// Cancels the statement running on one backend thread, from a connection
-/// of its own. Kept to one function so the backend layer can replace it.
-pub async fn cancel_on_backend(
-    shared: &Shared,
-    data_source: &str,
-    thread: u32,
-) -> Result<(), Error> {
+/// Cancels the statement running on one backend thread of the endpoint
+/// `endpoint` (its address), from a connection of its own. Kept to one
+/// function so the backend layer can replace it.
+pub async fn cancel_on_backend(shared: &Shared, endpoint: &str, thread: u32) -> Result<(), Error> {
     let generation = shared.current();
-    let source = generation.backends.get(data_source)?;
-    let mut conn = source.connect_standalone().await?;
-    exec_drop(&mut conn, data_source, &format!("KILL QUERY {thread}")).await?;
+    let pool = generation
+        .backends
+        .iter()
+        .flat_map(|ds| ds.endpoints.iter())
+        .find(|e| e.address == endpoint)
+        .ok_or_else(|| Error::internal(format!("no endpoint {endpoint} any more")))?;
+    let mut conn = pool.connect_standalone().await?;
+    let name = conn.data_source.name.clone();
+    exec_drop(&mut conn, &name, &format!("KILL QUERY {thread}")).await?;
     Ok(())
 }
 
@@ -171,9 +174,9 @@ impl Session {
         if !kill.query_only {
             target.kill();
         }
-        for (data_source, thread) in target.backend_threads() {
-            if let Err(e) = cancel_on_backend(&self.shared, &data_source, thread).await {
-                tracing::warn!("KILL QUERY of session {} on {data_source}: {e}", kill.id);
+        for (endpoint, thread) in target.backend_threads() {
+            if let Err(e) = cancel_on_backend(&self.shared, &endpoint, thread).await {
+                tracing::warn!("KILL QUERY of session {} on {endpoint}: {e}", kill.id);
             }
         }
         Ok(())

@@ -14,23 +14,33 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The pool gauges of every endpoint. The one place that knows how the
 /// backends expose their pools.
 pub fn pool_readings(backends: &Backends) -> Vec<PoolReading> {
-    backends
-        .iter()
-        .map(|ds| {
-            let (in_use, idle) = ds.pool_usage();
-            PoolReading {
+    let mut readings = Vec::new();
+    for ds in backends.iter() {
+        for e in &ds.endpoints {
+            let (in_use, idle) = e.pool_usage();
+            let (lag_s, eligible) = {
+                let h = e.health.lock();
+                (h.lag_s, h.eligible)
+            };
+            let primary = ds.is_primary(e);
+            // A replica is healthy when it may serve reads (up, replicating, within the lag).
+            let healthy = e.is_healthy() && (primary || !ds.has_replicas() || eligible);
+            readings.push(PoolReading {
                 data_source: ds.name.clone(),
-                role: "primary",
+                role: if primary { "primary" } else { "replica" },
+                endpoint: e.address.clone(),
                 in_use: in_use as i64,
                 idle: idle as i64,
-                max: ds.pool_max as i64,
-                waiting: ds.pool_waiting() as i64,
-                healthy: ds.is_healthy(),
-                waits: ds.waits(),
-                backend_latency: ds.backend_latency.clone(),
-            }
-        })
-        .collect()
+                max: e.pool_max as i64,
+                waiting: e.pool_waiting() as i64,
+                healthy,
+                lag_s: if primary { None } else { lag_s },
+                waits: e.waits(),
+                backend_latency: e.backend_latency.clone(),
+            });
+        }
+    }
+    readings
 }
 
 impl Shared {
@@ -55,6 +65,14 @@ impl Shared {
     async fn unreachable_primaries(&self) -> Vec<String> {
         let generation = self.current();
         let probes = generation.backends.iter().map(|ds| async move {
+            if ds.has_replicas() {
+                // The monitor knows: one reachable writer, or reads go on from replicas.
+                return match ds.primary() {
+                    Ok(e) if e.is_healthy() => None,
+                    Ok(_) => Some(format!("data source {}: the primary is down", ds.name)),
+                    Err(e) => Some(format!("data source {}: {}", ds.name, e.message)),
+                };
+            }
             match tokio::time::timeout(PROBE_TIMEOUT, ds.connect_standalone()).await {
                 Ok(Ok(conn)) => {
                     drop(conn);

@@ -7,7 +7,7 @@ pub mod conns;
 mod diagnostics;
 mod facts;
 mod grants;
-mod health;
+pub mod health;
 mod information_schema;
 mod insert_columns;
 pub mod local;
@@ -533,6 +533,8 @@ impl Session {
             r.entry.running(sql, self.schema.as_deref());
         }
         let changes_definitions = verdict.ddl;
+        let intent = self.intent_of(&kind, sql, &verdict);
+        self.conns.set_intent(intent);
         let mut observed = observed_reply::ObservedReply::new(reply);
         let xa_kind = kind.clone();
         let mut result = match self.xa_before_statement(sql, &kind, verdict.ddl) {
@@ -543,6 +545,10 @@ impl Session {
             Err(e) => Err(e),
         };
         self.xa_after_statement(&xa_kind, &mut result).await;
+        if result.as_ref().is_err_and(|e| e.code == READ_ONLY_SERVER) {
+            // The believed primary refused a write as read-only: look again now.
+            self.generation.backends.probe_now();
+        }
         self.row_count = if result.is_ok() {
             observed.row_count
         } else {
@@ -567,6 +573,31 @@ impl Session {
         self.shared.metrics.statement(label, error, elapsed);
         self.statement_done(sql, elapsed, result.as_ref().err());
         result
+    }
+
+    /// Where a statement may run (sql.md, Replicas): a plain SELECT in
+    /// autocommit mode outside a transaction (or in a READ ONLY one), while
+    /// the session keeps no state of its own on a backend, may read from a
+    /// replica; SET goes where the session is; everything else to the primary.
+    fn intent_of(&self, kind: &StatementKind, sql: &[u8], verdict: &Verdict) -> conns::Intent {
+        if !self.generation.backends.any_replicas() {
+            return conns::Intent::Primary;
+        }
+        match kind {
+            StatementKind::Set => conns::Intent::Any,
+            // The whole READ ONLY transaction runs where it started.
+            StatementKind::Select if self.conns.in_read_only_transaction() => conns::Intent::Read,
+            StatementKind::Select
+                if !verdict.information_schema
+                    && !self.own_session_state
+                    && self.autocommit
+                    && !self.conns.any_in_transaction()
+                    && crate::sql::replica_read::may_read_from_replica(sql) =>
+            {
+                conns::Intent::Read
+            }
+            _ => conns::Intent::Primary,
+        }
     }
 
     /// After a command that is not a statement (COM_STMT_PREPARE,
@@ -612,6 +643,20 @@ impl Session {
         let more = more_results(more_after);
         let with_values = self.session_values(sql, &verdict);
         let backend_sql = with_values.as_deref().unwrap_or(sql);
+        if let Some(target) = crate::sql::replica_read::hint_data_source(sql) {
+            if matches!(
+                kind,
+                StatementKind::Select
+                    | StatementKind::Other
+                    | StatementKind::Write
+                    | StatementKind::Stateful
+            ) {
+                let target = target.to_string();
+                return self
+                    .on_hinted_data_source(&target, backend_sql, params, reply, more_after)
+                    .await;
+            }
+        }
         if verdict.information_schema
             && matches!(
                 kind,
@@ -999,6 +1044,31 @@ impl Session {
             .await
     }
 
+    /// `/* shardgate: data_source = NAME */ <statement>`: the statement as
+    /// written on that data source, bypassing routing (admin users only).
+    async fn on_hinted_data_source<R: Reply>(
+        &mut self,
+        data_source: &str,
+        sql: &[u8],
+        params: Params,
+        reply: &mut R,
+        more_after: bool,
+    ) -> Result<(), Error> {
+        if !self.user.as_ref().is_some_and(|u| u.admin) {
+            return Err(Error::admin_required("the shardgate: data_source hint"));
+        }
+        if self.generation.backends.get(data_source).is_err() {
+            return Err(Error::new(
+                1105,
+                "HY000",
+                format!("the hint names data source '{data_source}', which the rule file does not define"),
+                crate::error::Origin::Client,
+            ));
+        }
+        self.pass_through_on(data_source.to_string(), sql, params, reply, more_after)
+            .await
+    }
+
     /// A statement on unsharded tables only, as the backend must receive it.
     async fn pass_through_unsharded<R: Reply>(
         &mut self,
@@ -1008,6 +1078,19 @@ impl Session {
         more_after: bool,
     ) -> Result<(), Error> {
         let data_source = self.schema_rules()?.default_data_source.clone();
+        self.pass_through_on(data_source, sql, params, reply, more_after)
+            .await
+    }
+
+    /// `sql` as it is, on `data_source`.
+    async fn pass_through_on<R: Reply>(
+        &mut self,
+        data_source: String,
+        sql: &[u8],
+        params: Params,
+        reply: &mut R,
+        more_after: bool,
+    ) -> Result<(), Error> {
         self.touched.push(data_source.clone());
         if !self.autocommit {
             // With autocommit off every statement runs inside a transaction,
@@ -1024,7 +1107,9 @@ impl Session {
             .conn(&self.generation.backends, &data_source)
             .await?;
         if let Some(r) = &self.registered {
-            r.entry.on_backend(&data_source, conn.conn.thread_id);
+            // The endpoint, not the data source: a read may run on a replica.
+            r.entry
+                .on_backend(&conn.data_source.address, conn.conn.thread_id);
         }
         let relayed = match (params, client_execute) {
             (Some(_), Some(execute)) => {
@@ -1313,6 +1398,9 @@ fn more_results(more_after: bool) -> StatusFlags {
         StatusFlags::empty()
     }
 }
+
+/// ER_OPTION_PREVENTS_STATEMENT: the server runs with --read-only.
+const READ_ONLY_SERVER: u16 = 1290;
 
 /// Prepared statements are UTF-8 text (COM_STMT_PREPARE checks it).
 fn utf8(sql: &[u8]) -> Result<&str, Error> {

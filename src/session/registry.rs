@@ -32,7 +32,7 @@ pub struct Activity {
     pub command: &'static str,
     pub since: Instant,
     pub statement: Option<String>,
-    /// (data source, backend thread id) the running statement uses.
+    /// (endpoint address, backend thread id) the running statement uses.
     pub backend_threads: Vec<(String, u32)>,
 }
 
@@ -103,7 +103,7 @@ impl Entry {
         a.backend_threads.clear();
     }
 
-    /// The running statement uses backend thread `thread` of `data_source`.
+    /// The running statement uses backend thread `thread` of the endpoint at `data_source`.
     pub fn on_backend(&self, data_source: &str, thread: u32) {
         let mut a = lock(&self.activity);
         if !a

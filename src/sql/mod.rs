@@ -14,6 +14,7 @@ pub mod literal;
 mod long_insert;
 pub mod params;
 pub mod prepared;
+pub mod replica_read;
 pub mod scan;
 pub mod session_calls;
 pub mod tables;

@@ -182,7 +182,7 @@ async fn commit_branch(gtrid: &str, branch: &mut Branch<'_>) -> bool {
 /// One try of a branch's `XA COMMIT` from a new connection: `Ok(true)` once
 /// committed or no longer prepared there.
 async fn commit_elsewhere(
-    data_source: &Arc<crate::backend::DataSource>,
+    data_source: &Arc<crate::backend::EndpointPool>,
     gtrid: &str,
     sql: &str,
 ) -> Result<bool, Error> {

@@ -42,7 +42,13 @@ pub struct Pass {
 fn servers(backends: &Backends) -> BTreeMap<String, Vec<Arc<DataSource>>> {
     let mut by_server: BTreeMap<String, Vec<Arc<DataSource>>> = BTreeMap::new();
     for ds in backends.iter() {
-        let key = format!("{}:{}", ds.endpoint.host, ds.endpoint.port);
+        // The server that takes the writes now (replicas hold copies of
+        // prepared branches that are not theirs to end).
+        let endpoint = match ds.primary() {
+            Ok(primary) => &primary.endpoint,
+            Err(_) => &ds.endpoints[0].endpoint,
+        };
+        let key = format!("{}:{}", endpoint.host, endpoint.port);
         by_server.entry(key).or_default().push(ds.clone());
     }
     by_server

@@ -6,6 +6,7 @@
 //! - [`MariaDb::start`]: one more server, private to a test, gone on drop.
 //! - [`Proxy`]: the built `shardgate` binary on a free port with a rule file.
 //! - [`mariadb_cli`]: the `mariadb` command-line client, as users run it.
+//! - [`replication::ReplicaSet`]: a primary and GTID replicas from the template.
 //!
 //! Everything started here dies with the test process, even when it aborts:
 //! each child runs under a small `sh` guard ([`Guarded`]) that polls this
@@ -16,6 +17,9 @@
 //! Needs `mariadb-install-db`, `mariadbd` and `mariadb` (Debian:
 //! `mariadb-server`, `mariadb-client`); `scripts/test.sh` installs them.
 #![allow(dead_code)]
+
+pub mod replica_proxy;
+pub mod replication;
 
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read};
@@ -348,6 +352,8 @@ pub struct MariaDb {
     dir: PathBuf,
     /// The running `mariadbd`.
     process: Guarded,
+    /// The options it was started with beyond the harness's own (for a restart).
+    extra: Vec<String>,
 }
 
 impl MariaDb {
@@ -371,7 +377,12 @@ impl MariaDb {
                 .unwrap_or_else(|e| panic!("cannot run mariadbd ({e}); install mariadb-server"));
             match wait_ready(&mut process, port, &dir) {
                 Ok(()) => {
-                    let db = MariaDb { port, dir, process };
+                    let db = MariaDb {
+                        port,
+                        dir,
+                        process,
+                        extra: extra.to_vec(),
+                    };
                     // Anonymous users would shadow 'app'@'%' on localhost.
                     db.exec("DELETE FROM mysql.global_priv WHERE User = ''; FLUSH PRIVILEGES");
                     return db;
@@ -402,6 +413,29 @@ impl MariaDb {
     /// `mariadbd`'s pid.
     pub fn pid(&self) -> u32 {
         self.process.pid()
+    }
+
+    /// Sends a signal by name (`"KILL"`, `"STOP"`, `"CONT"`) to `mariadbd`.
+    pub fn signal(&mut self, signal: &str) {
+        self.process.signal(signal);
+    }
+
+    /// Kills the server at once (SIGKILL), as a crash would; its files stay.
+    pub fn kill_hard(&mut self) {
+        self.process.kill();
+    }
+
+    /// Starts the server again on its datadir and port, with its options.
+    pub fn restart(&mut self) {
+        self.process.kill();
+        let mut args = mariadbd_args(&self.dir, self.port);
+        args.extend_from_slice(&self.extra);
+        let mut process = Guarded::spawn(&program("mariadbd"), &args, &self.dir.join("stderr.log"))
+            .unwrap_or_else(|e| panic!("cannot run mariadbd ({e})"));
+        if let Err(e) = wait_ready(&mut process, self.port, &self.dir) {
+            panic!("MariaDB did not restart: {e}");
+        }
+        self.process = process;
     }
 
     /// The server's error log so far.
@@ -461,25 +495,6 @@ impl MariaDb {
     /// SIGKILLs the server (a crash: nothing is flushed) and waits for it.
     pub fn crash(&mut self) {
         self.process.kill();
-    }
-
-    /// Starts the server again on its datadir and port after [`MariaDb::crash`],
-    /// with the options it had (`extra` as given to [`MariaDb::start_with`]).
-    pub fn restart(&mut self, extra: &[String]) {
-        self.process.kill();
-        let mut args = mariadbd_args(&self.dir, self.port);
-        args.extend_from_slice(extra);
-        self.process = Guarded::spawn(&program("mariadbd"), &args, &self.dir.join("stderr2.log"))
-            .expect("restart mariadbd");
-        wait_ready(&mut self.process, self.port, &self.dir)
-            .unwrap_or_else(|e| panic!("MariaDB did not restart: {e}"));
-    }
-}
-
-impl Drop for MariaDb {
-    fn drop(&mut self) {
-        self.process.kill();
-        let _ = fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -153,13 +153,14 @@ impl MuxEnv {
         quiet(self.server(i).url(&self.dbs[i])).await
     }
 
-    /// How many connections the proxy holds to `ds_0` now, from the
-    /// backend's process list (read as root on a connection of the harness).
+    /// How many pool connections the proxy holds to `ds_0` now, from the
+    /// backend's process list (read as root on a connection of the
+    /// harness); the health check's own connection names no database.
     pub async fn backend_conns(&self) -> usize {
         let mut root = quiet(self.server(0).url("")).await;
         let n: Option<usize> = root
             .exec_first(
-                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = ?",
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = ? AND DB IS NOT NULL",
                 (self.backend_user.as_str(),),
             )
             .await

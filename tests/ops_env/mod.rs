@@ -67,13 +67,30 @@ pub fn http_get(addr: &str, path: &str) -> (u16, String) {
 }
 
 /// The value of the series named exactly `series` (name and labels).
+/// A series matches a line with the same name whose labels include the
+/// series' labels (an endpoint's series also carry `endpoint=`).
 pub fn metric(text: &str, series: &str) -> Option<f64> {
+    let split = |s: &str| -> (String, Vec<String>) {
+        match s.split_once('{') {
+            Some((name, labels)) => (
+                name.to_string(),
+                labels
+                    .trim_end_matches('}')
+                    .split("\",")
+                    .map(|l| l.trim_end_matches('"').to_string())
+                    .filter(|l| !l.is_empty())
+                    .collect(),
+            ),
+            None => (s.to_string(), Vec::new()),
+        }
+    };
+    let (name, labels) = split(series);
     text.lines().find_map(|line| {
-        let rest = line.strip_prefix(series)?;
-        rest.strip_prefix(' ')?
-            .split_whitespace()
-            .next()?
-            .parse()
-            .ok()
+        let (head, value) = line.rsplit_once(' ')?;
+        let (line_name, line_labels) = split(head);
+        if line_name != name || !labels.iter().all(|l| line_labels.contains(l)) {
+            return None;
+        }
+        value.parse().ok()
     })
 }

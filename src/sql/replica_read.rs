@@ -1,0 +1,116 @@
+//! Which statements may read from a replica (sql.md, Replicas): a SELECT
+//! with no locking clause, no `INTO`, no user-variable assignment and none
+//! of the functions whose answer belongs to the session's own connection
+//! or that take locks or advance sequences; and the `/* shardgate: primary */`
+//! hint that keeps a read on the primary. Pure: over the client's text.
+
+use super::scan::{Scanner, Token};
+
+/// Words that, anywhere outside strings and comments, keep a read on the primary.
+const PRIMARY_WORDS: &[&str] = &[
+    // Locking clauses and writes hidden in a SELECT-looking statement.
+    "UPDATE",
+    "SHARE",
+    "LOCK",
+    "INTO",
+    "INSERT",
+    "DELETE",
+    "REPLACE",
+    // Answers of the session's own connection.
+    "LAST_INSERT_ID",
+    "FOUND_ROWS",
+    "ROW_COUNT",
+    "SQL_CALC_FOUND_ROWS",
+    // Lock functions.
+    "GET_LOCK",
+    "RELEASE_LOCK",
+    "RELEASE_ALL_LOCKS",
+    "IS_FREE_LOCK",
+    "IS_USED_LOCK",
+    // Sequences.
+    "NEXTVAL",
+    "LASTVAL",
+    "SETVAL",
+    "NEXT",
+    "PREVIOUS",
+    // Replication waits are the proxy's business.
+    "MASTER_GTID_WAIT",
+    "MASTER_POS_WAIT",
+];
+
+/// System variables of the session's own connection.
+const PRIMARY_VARIABLES: &[&str] = &["identity", "last_insert_id", "last_gtid"];
+
+/// Whether the SELECT `sql` may run on a replica.
+pub fn may_read_from_replica(sql: &[u8]) -> bool {
+    if hint_primary(sql) {
+        return false;
+    }
+    let mut previous = None;
+    for token in Scanner::new(sql) {
+        match token {
+            Token::Word(w) if PRIMARY_WORDS.iter().any(|k| w.eq_ignore_ascii_case(k)) => {
+                return false
+            }
+            Token::Variable(v) if v.starts_with("@@") => {
+                let name = v.rsplit('.').next().unwrap_or(v).trim_start_matches('@');
+                if PRIMARY_VARIABLES
+                    .iter()
+                    .any(|k| name.eq_ignore_ascii_case(k))
+                {
+                    return false;
+                }
+            }
+            Token::Punct('=') if previous == Some(Token::Punct(':')) => return false,
+            Token::Other => return false,
+            _ => {}
+        }
+        previous = Some(token);
+    }
+    true
+}
+
+/// The body of a leading `/* shardgate: ... */` comment, trimmed.
+fn hint(sql: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(sql).ok()?;
+    let rest = text.trim_start().strip_prefix("/*")?;
+    if rest.starts_with('!') || rest.starts_with("M!") {
+        return None;
+    }
+    let (body, _) = rest.split_once("*/")?;
+    let (key, value) = body.split_once(':')?;
+    key.trim()
+        .eq_ignore_ascii_case("shardgate")
+        .then_some(value.trim())
+}
+
+/// A leading `/* shardgate: primary */` comment.
+pub fn hint_primary(sql: &[u8]) -> bool {
+    hint(sql).is_some_and(|h| h.eq_ignore_ascii_case("primary"))
+}
+
+/// The data source of a leading `/* shardgate: data_source = NAME */` comment.
+pub fn hint_data_source(sql: &[u8]) -> Option<&str> {
+    let (key, value) = hint(sql)?.split_once('=')?;
+    key.trim()
+        .eq_ignore_ascii_case("data_source")
+        .then_some(value.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// `START TRANSACTION READ ONLY` (the characteristic may come with others).
+pub fn is_read_only_begin(sql: &[u8]) -> bool {
+    let mut previous: Option<Token<'_>> = None;
+    for token in Scanner::new(sql) {
+        if let (Some(Token::Word(p)), Token::Word(w)) = (previous, token) {
+            if p.eq_ignore_ascii_case("READ") && w.eq_ignore_ascii_case("ONLY") {
+                return true;
+            }
+        }
+        previous = Some(token);
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests;
