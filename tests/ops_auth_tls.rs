@@ -304,8 +304,25 @@ async fn change_user_with_caching_sha2_and_the_session_reset() {
     conn.change_user(to("s1", "s1_pw")).await.unwrap();
     let who: Option<String> = conn.query_first("SELECT CURRENT_USER()").await.unwrap();
     assert_eq!(who.as_deref(), Some("s1@%"));
-    // Back to native for app, then a wrong password: 1045, connection closed.
+    // MySQL 8's default collation, which the MariaDB backends lack: they get
+    // utf8mb4_uca1400_nopad_ai_ci (accent and case insensitive, NO PAD), the
+    // client is told the name it asked for.
+    conn.query_drop("SET NAMES 'utf8mb4' COLLATE 'utf8mb4_0900_ai_ci'")
+        .await
+        .unwrap();
+    let row: Option<(String, i64, i64)> = conn
+        .query_first("SELECT @@collation_connection, 'é' = 'E', 'a' = 'a '")
+        .await
+        .unwrap();
+    assert_eq!(row, Some(("utf8mb4_0900_ai_ci".into(), 1, 0)));
+    // Back to native for app (mysql_async asks for utf8mb4_general_ci),
+    // then a wrong password: 1045, connection closed.
     conn.change_user(to("app", "app_pw")).await.unwrap();
+    let collation: Option<String> = conn
+        .query_first("SELECT @@collation_connection")
+        .await
+        .unwrap();
+    assert_eq!(collation.as_deref(), Some("utf8mb4_general_ci"));
     conn.query_drop("SELECT 1").await.unwrap();
     let e = conn.change_user(to("s2", "wrong")).await.unwrap_err();
     assert!(e.to_string().contains("1045"), "{e}");

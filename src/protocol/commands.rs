@@ -216,7 +216,7 @@ async fn change_user(
     match session.change_user(user, schema).await {
         Ok(()) => {
             if let Some(collation) = request.charset {
-                session.set_client_collation(collation as u8);
+                session.set_client_collation(collation);
             }
             conn.ok(&OkInfo::default(), session.status());
             Ok(true)

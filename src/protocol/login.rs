@@ -108,7 +108,7 @@ pub async fn handshake(conn: &mut ClientConn, session: &mut Session) -> io::Resu
     if let Err(e) = session.login(user, schema.as_deref()) {
         return refuse(conn, session, e).await;
     }
-    session.set_client_collation(collation);
+    session.set_client_collation(u16::from(collation));
     conn.ok(&OkInfo::default(), session.status());
     conn.flush_buffer().await?;
     Ok(true)
