@@ -315,6 +315,12 @@ async fn change_user_with_caching_sha2_and_the_session_reset() {
         .await
         .unwrap();
     assert_eq!(row, Some(("utf8mb4_0900_ai_ci".into(), 1, 0)));
+    // A table definition from a MySQL 8 dump, on an unsharded table.
+    conn.query_drop(
+        "CREATE TABLE t_dump (v VARCHAR(10)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci",
+    )
+    .await
+    .unwrap();
     // Back to native for app (mysql_async asks for utf8mb4_general_ci),
     // then a wrong password: 1045, connection closed.
     conn.change_user(to("app", "app_pw")).await.unwrap();

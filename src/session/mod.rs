@@ -939,9 +939,6 @@ impl Session {
                 status.remove(StatusFlags::SERVER_STATUS_IN_TRANS);
             }
         }
-        // MySQL 8 collations go to the backends as their MariaDB stand-ins.
-        let mapped = crate::sql::collations::with_mariadb_collations(sql);
-        let sql = mapped.as_ref().map_or(sql, |(text, _)| text.as_slice());
         let conn = self
             .conns
             .conn(&self.generation.backends, &data_source)
@@ -960,7 +957,8 @@ impl Session {
                 .iter()
                 .any(|(key, _)| key == "names" || key == "collation_connection")
             {
-                self.client_collation = mapped.map(|(_, asked)| asked);
+                self.client_collation =
+                    crate::sql::collations::with_mariadb_collations(sql).map(|(_, asked)| asked);
             }
             for (key, statement) in assignments {
                 self.conns
@@ -1206,15 +1204,14 @@ impl Session {
     }
 
     /// Adopts the character set of the client's handshake collation: backend
-    /// connections speak utf8mb4 unless the client asked for another; a
-    /// MySQL 8 collation MariaDB lacks is replaced by its stand-in.
+    /// connections speak utf8mb4 unless the client asked for another or for
+    /// one of MySQL 8's collations.
     pub fn set_client_collation(&mut self, collation: u16) {
         if let Some(name) = crate::sql::collations::mysql8_name(collation) {
-            if let Some(equivalent) = crate::sql::collations::mariadb_equivalent(name) {
-                self.conns
-                    .add_replay("names", &format!("SET NAMES utf8mb4 COLLATE {equivalent}"));
-                self.client_collation = Some(name.to_string());
-            }
+            // A MariaDB backend refuses it (1273) and gets the stand-in.
+            self.conns
+                .add_replay("names", &format!("SET NAMES utf8mb4 COLLATE {name}"));
+            self.client_collation = Some(name.to_string());
             return;
         }
         let charset = match collation {
