@@ -2,7 +2,10 @@
 """Logins through shardgate with PyMySQL and mysql-connector-python: TLS
 (the certificate verified against the CA file), caching_sha2_password (fast
 path; full authentication with the clear password over TLS),
-mysql_native_password, wrong passwords, and, after the proxy reloaded with
+mysql_native_password, wrong passwords, the connector's cmd_change_user
+(fast path, full authentication, a wrong password, the session reset) and
+its default collation utf8mb4_0900_ai_ci (which the MariaDB backends get as
+utf8mb4_uca1400_nopad_ai_ci), and, after the proxy reloaded with
 require_secure_transport and a renewed certificate, 3159 for plain logins
 and the new certificate served.
 
