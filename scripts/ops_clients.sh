@@ -1,6 +1,7 @@
 # Operations checks with real clients (sourced by scripts/client_tests.sh,
 # after its backends and check() exist): TLS to clients, caching_sha2_password
-# and mysql_native_password logins, require_secure_transport (3159) and a
+# and mysql_native_password logins, COM_CHANGE_USER and MySQL 8's default
+# collation (mysql-connector-python), require_secure_transport (3159) and a
 # renewed certificate picked up by RELOAD CONFIG. Clients: PyMySQL and
 # mysql-connector-python (tests/clients/ops/test_auth_tls.py, in a venv from
 # PyPI), Node mysql2 (tests/clients/ops/node, npm ci), Go's

@@ -247,3 +247,96 @@ fn tls_hello_in_the_same_write_as_the_ssl_request() {
             .unwrap_or_else(|e| panic!("TLS handshake: {e}\n{}", proxy.log()));
     }
 }
+
+/// COM_CHANGE_USER as mysql_async sends it: the response scrambled with the
+/// handshake's salt by the plugin the connection used last, then switched,
+/// fast-pathed or fully authenticated as at a login.
+#[tokio::test]
+async fn change_user_with_caching_sha2_and_the_session_reset() {
+    use mysql_async::ChangeUserOpts;
+    let dbs = common::fresh_databases("ops_chuser");
+    let proxy = Proxy::start(&auth_rules(&dbs, ""));
+    let mut conn = app_conn(&proxy).await;
+    conn.query_drop("CREATE TABLE t_kv (id BIGINT PRIMARY KEY, v VARCHAR(20))")
+        .await
+        .unwrap();
+    // State that change_user must drop: a user variable, a session
+    // variable, a temporary table, an open transaction.
+    conn.query_drop("SET @left_behind = 7").await.unwrap();
+    conn.query_drop("SET SESSION sql_select_limit = 1")
+        .await
+        .unwrap();
+    conn.query_drop("CREATE TEMPORARY TABLE t_tmp (x INT)")
+        .await
+        .unwrap();
+    conn.query_drop("BEGIN").await.unwrap();
+    conn.query_drop("INSERT INTO t_kv (id, v) VALUES (1, 'uncommitted')")
+        .await
+        .unwrap();
+    // app (mysql_native_password) to s2 (password_sha2 only): the native
+    // response cannot be checked, the proxy switches it to caching_sha2's
+    // fast path.
+    let to = |user: &str, pass: &str| {
+        ChangeUserOpts::default()
+            .with_user(Some(user.into()))
+            .with_pass(Some(pass.into()))
+            .with_db_name(Some("app".into()))
+    };
+    conn.change_user(to("s2", "s2_pw")).await.unwrap();
+    let who: Option<String> = conn.query_first("SELECT CURRENT_USER()").await.unwrap();
+    assert_eq!(who.as_deref(), Some("s2@%"));
+    let left: Option<Option<i64>> = conn.query_first("SELECT @left_behind").await.unwrap();
+    assert_eq!(left, Some(None), "user variable survived change_user");
+    let limit: Option<String> = conn.query_first("SELECT @@sql_select_limit").await.unwrap();
+    assert_ne!(limit.as_deref(), Some("1"), "session variable survived");
+    let e = conn.query_drop("SELECT * FROM t_tmp").await.unwrap_err();
+    assert!(
+        e.to_string().contains("1146"),
+        "temporary table survived: {e}"
+    );
+    let rows: Vec<i64> = conn.query("SELECT id FROM t_kv").await.unwrap();
+    assert!(rows.is_empty(), "the open transaction was not rolled back");
+    // s2 again, from caching_sha2: its scramble of the handshake salt
+    // passes the fast path without a switch.
+    conn.change_user(to("s2", "s2_pw")).await.unwrap();
+    // s1 (password_sha1 only) from caching_sha2: full authentication, the
+    // password RSA-encrypted over plain TCP.
+    conn.change_user(to("s1", "s1_pw")).await.unwrap();
+    let who: Option<String> = conn.query_first("SELECT CURRENT_USER()").await.unwrap();
+    assert_eq!(who.as_deref(), Some("s1@%"));
+    // MySQL 8's default collation, which the MariaDB backends lack: they get
+    // utf8mb4_uca1400_nopad_ai_ci (accent and case insensitive, NO PAD), the
+    // client is told the name it asked for.
+    conn.query_drop("SET NAMES 'utf8mb4' COLLATE 'utf8mb4_0900_ai_ci'")
+        .await
+        .unwrap();
+    let row: Option<(String, i64, i64)> = conn
+        .query_first("SELECT @@collation_connection, 'é' = 'E', 'a' = 'a '")
+        .await
+        .unwrap();
+    assert_eq!(row, Some(("utf8mb4_0900_ai_ci".into(), 1, 0)));
+    // A table definition from a MySQL 8 dump, on an unsharded table.
+    conn.query_drop(
+        "CREATE TABLE t_dump (v VARCHAR(10)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci",
+    )
+    .await
+    .unwrap();
+    // Back to native for app (mysql_async asks for utf8mb4_general_ci),
+    // then a wrong password: 1045, connection closed.
+    conn.change_user(to("app", "app_pw")).await.unwrap();
+    let collation: Option<String> = conn
+        .query_first("SELECT @@collation_connection")
+        .await
+        .unwrap();
+    assert_eq!(collation.as_deref(), Some("utf8mb4_general_ci"));
+    conn.query_drop("SELECT 1").await.unwrap();
+    let e = conn.change_user(to("s2", "wrong")).await.unwrap_err();
+    assert!(e.to_string().contains("1045"), "{e}");
+    // A fresh connection and a wrong password for a full authentication.
+    let mut other = app_conn(&proxy).await;
+    other.change_user(to("s2", "s2_pw")).await.unwrap();
+    let e = other.change_user(to("s1", "wrong")).await.unwrap_err();
+    assert!(e.to_string().contains("1045"), "{e}");
+    let log = proxy.log();
+    assert!(log.contains("change user refused"), "{log}");
+}

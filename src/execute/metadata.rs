@@ -49,37 +49,51 @@ impl ColumnKinds {
     }
 
     /// Reads every sharding column's type from the first data node of its
-    /// table. Tables that do not exist yet stay `Unknown`; a data source
-    /// that cannot be reached is reported and skipped.
+    /// table: one query per data source for all its tables (a rule file of
+    /// a thousand tables costs a few round trips, not a thousand). Tables
+    /// that do not exist yet stay `Unknown`; a data source that cannot be
+    /// reached is reported and skipped.
     pub async fn refresh(&self, rules: &ShardingRules, backends: &Backends) -> Vec<Error> {
         let mut kinds = (**self.kinds.load()).clone();
         let mut binary_keys = (**self.binary_keys.load()).clone();
         let mut problems = Vec::new();
+        // Each data source's columns, by lower-case actual table; `None`
+        // when the data source could not be read.
+        let mut read: HashMap<String, Option<TableColumns>> = HashMap::new();
         for (schema_name, schema) in &rules.schemas {
             for (table_name, table) in &schema.tables {
                 let Some(node) = table.nodes.first() else {
                     continue;
                 };
-                let key = table.key_generator.as_ref().map(|k| k.column.as_str());
-                let read = read_types(backends, &node.data_source, &node.table).await;
-                match read {
-                    Ok(found) => {
-                        let at = (schema_name.clone(), table_name.clone());
-                        binary_keys.remove(&at);
-                        for (column, data_type) in found {
-                            if key == Some(column.as_str()) && data_type.contains("binary") {
-                                binary_keys.insert(at.clone());
-                            }
-                            if table.sharding_columns().contains(&column) {
-                                let kind = kind_of(&data_type);
-                                kinds.insert(
-                                    (schema_name.clone(), table_name.clone(), column),
-                                    kind,
-                                );
-                            }
+                if !read.contains_key(&node.data_source) {
+                    let columns = match read_types(backends, &node.data_source).await {
+                        Ok(columns) => Some(columns),
+                        Err(e) => {
+                            problems.push(e);
+                            None
                         }
+                    };
+                    read.insert(node.data_source.clone(), columns);
+                }
+                let Some(Some(columns)) = read.get(&node.data_source) else {
+                    continue;
+                };
+                let key = table.key_generator.as_ref().map(|k| k.column.as_str());
+                let at = (schema_name.clone(), table_name.clone());
+                binary_keys.remove(&at);
+                let found = columns
+                    .get(&node.table.to_ascii_lowercase())
+                    .map_or(&[][..], Vec::as_slice);
+                for (column, data_type) in found {
+                    if key == Some(column.as_str()) && data_type.contains("binary") {
+                        binary_keys.insert(at.clone());
                     }
-                    Err(e) => problems.push(e),
+                    if table.sharding_columns().contains(column) {
+                        kinds.insert(
+                            (schema_name.clone(), table_name.clone(), column.clone()),
+                            kind_of(data_type),
+                        );
+                    }
                 }
             }
         }
@@ -89,31 +103,33 @@ impl ColumnKinds {
     }
 }
 
-/// Every column of `actual_table` with its data type, lower-case.
-async fn read_types(
-    backends: &Backends,
-    data_source: &str,
-    actual_table: &str,
-) -> Result<Vec<(String, String)>, Error> {
+/// (column, data type) of each table, by lower-case table name.
+type TableColumns = HashMap<String, Vec<(String, String)>>;
+
+/// Every column of every table in `data_source`'s database with its data
+/// type, lower-case.
+async fn read_types(backends: &Backends, data_source: &str) -> Result<TableColumns, Error> {
     let ds = backends.get(data_source)?;
     // Taken from the pool and closed after: this thread may keep no connection.
     let mut conn = ds.acquire(ConnClass::default(), 0).await?;
-    let params = [Value::from(actual_table)];
     let mut unit = UnitRows::open(
         &mut conn,
-        "SELECT LOWER(COLUMN_NAME), LOWER(DATA_TYPE) FROM information_schema.COLUMNS \
-         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
-        Some(&params),
+        "SELECT LOWER(TABLE_NAME), LOWER(COLUMN_NAME), LOWER(DATA_TYPE) \
+         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()",
+        None,
     )
     .await?;
     let text = |v: &Value| match v {
         Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
         _ => String::new(),
     };
-    let mut found = Vec::new();
+    let mut found: TableColumns = HashMap::new();
     while let Some(row) = unit.next_row().await? {
-        if let [name, data_type] = row.as_slice() {
-            found.push((text(name), text(data_type)));
+        if let [table, name, data_type] = row.as_slice() {
+            found
+                .entry(text(table))
+                .or_default()
+                .push((text(name), text(data_type)));
         }
     }
     Ok(found)

@@ -1,7 +1,6 @@
 //! The handshake and each command of the text and binary protocol.
 
-use super::auth::new_salt;
-use super::login::{authenticate, NATIVE};
+use super::login::{plugin_name, reauthenticate};
 use super::packets;
 use super::values::read_binary_param;
 use super::wire::{Reader, Truncated};
@@ -161,8 +160,11 @@ async fn field_list(conn: &mut ClientConn, session: &mut Session, body: &[u8]) {
 /// but exposes no accessors).
 struct ChangeUserRequest {
     user: String,
+    auth_data: Vec<u8>,
     schema: String,
     charset: Option<u16>,
+    /// The plugin named after the character set (CLIENT_PLUGIN_AUTH).
+    plugin: Option<Vec<u8>>,
 }
 
 impl ChangeUserRequest {
@@ -170,13 +172,16 @@ impl ChangeUserRequest {
         let mut r = Reader::new(body);
         let user = String::from_utf8_lossy(r.nul_bytes()).into_owned();
         let auth_len = r.u8()? as usize;
-        r.take(auth_len)?;
+        let auth_data = r.take(auth_len)?.to_vec();
         let schema = String::from_utf8_lossy(r.nul_bytes()).into_owned();
         let charset = if r.is_empty() { None } else { Some(r.u16()?) };
+        let plugin = (!r.is_empty()).then(|| r.nul_bytes().to_vec());
         Ok(ChangeUserRequest {
             user,
+            auth_data,
             schema,
             charset,
+            plugin,
         })
     }
 }
@@ -192,17 +197,17 @@ async fn change_user(
         conn.error(&Error::wrong_arguments("COM_CHANGE_USER"));
         return Ok(false);
     };
-    // Re-authenticate with a fresh salt, whatever the client scrambled with.
-    let salt = new_salt();
-    conn.write_packet(&packets::auth_switch(NATIVE, &salt));
-    conn.flush_buffer().await?;
-    let auth_data = match conn.read_packet().await {
-        Ok(Some(p)) => p.to_vec(),
-        _ => return Ok(false),
-    };
-    let user = match authenticate(session, &request.user, &salt, &auth_data) {
+    let named = request
+        .plugin
+        .as_deref()
+        .map(mysql_common::packets::AuthPlugin::from_bytes);
+    let plugin = plugin_name(named.as_ref());
+    let user = match reauthenticate(conn, session, &request.user, plugin, request.auth_data).await?
+    {
         Ok(user) => user,
         Err(e) => {
+            tracing::info!("change user refused: {e}");
+            session.login_refused();
             conn.error(&e);
             return Ok(false);
         }
@@ -211,7 +216,7 @@ async fn change_user(
     match session.change_user(user, schema).await {
         Ok(()) => {
             if let Some(collation) = request.charset {
-                session.set_client_collation(collation as u8);
+                session.set_client_collation(collation);
             }
             conn.ok(&OkInfo::default(), session.status());
             Ok(true)

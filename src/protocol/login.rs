@@ -38,6 +38,7 @@ const SCRAMBLE_LEN: usize = 32;
 /// error packet was sent), close the connection.
 pub async fn handshake(conn: &mut ClientConn, session: &mut Session) -> io::Result<bool> {
     let salt = new_salt();
+    conn.salt = salt;
     let security = session.security();
     let version = session.config().server.server_version.clone();
     let mut offered = packets::server_capabilities();
@@ -90,11 +91,7 @@ pub async fn handshake(conn: &mut ClientConn, session: &mut Session) -> io::Resu
         .db_name()
         .map(|d| String::from_utf8_lossy(d).into_owned());
     let collation = response.collation();
-    let plugin = match response.auth_plugin() {
-        None | Some(AuthPlugin::MysqlNativePassword) => Some(NATIVE),
-        Some(AuthPlugin::CachingSha2Password) => Some(CACHING_SHA2),
-        Some(_) => None,
-    };
+    let plugin = plugin_name(response.auth_plugin());
     let auth_data = response.scramble_buf().to_vec();
     drop(response);
     if session.config().server.require_secure_transport && !conn.stream.is_tls() {
@@ -111,10 +108,20 @@ pub async fn handshake(conn: &mut ClientConn, session: &mut Session) -> io::Resu
     if let Err(e) = session.login(user, schema.as_deref()) {
         return refuse(conn, session, e).await;
     }
-    session.set_client_collation(collation);
+    session.set_client_collation(u16::from(collation));
     conn.ok(&OkInfo::default(), session.status());
     conn.flush_buffer().await?;
     Ok(true)
+}
+
+/// The plugin a client computed its response with, if the proxy knows it;
+/// a client that names none uses mysql_native_password.
+pub fn plugin_name(plugin: Option<&AuthPlugin<'_>>) -> Option<&'static str> {
+    match plugin {
+        None | Some(AuthPlugin::MysqlNativePassword) => Some(NATIVE),
+        Some(AuthPlugin::CachingSha2Password) => Some(CACHING_SHA2),
+        Some(_) => None,
+    }
 }
 
 /// The 32-byte SSL request a client sends instead of its handshake response.
@@ -253,22 +260,21 @@ async fn refuse(conn: &mut ClientConn, session: &Session, error: Error) -> io::R
     Ok(false)
 }
 
-/// COM_CHANGE_USER's check of a mysql_native_password response.
-pub fn authenticate(
+/// COM_CHANGE_USER's login: the response was scrambled with the
+/// handshake's salt by the plugin the client names; checked as at the
+/// handshake (the same switch, fast path or full authentication), as
+/// MySQL 8 does. The connection is already past `require_secure_transport`.
+pub async fn reauthenticate(
+    conn: &mut ClientConn,
     session: &Session,
     user_name: &str,
-    salt: &[u8; 20],
-    response: &[u8],
-) -> Result<User, Error> {
-    match session.find_user(user_name) {
-        Some(user)
-            if user
-                .password_sha1
-                .as_ref()
-                .is_some_and(|stored| verify_native(salt, response, stored)) =>
-        {
-            Ok(user.clone())
-        }
-        _ => Err(Error::access_denied(user_name, !response.is_empty())),
-    }
+    plugin: Option<&str>,
+    auth_data: Vec<u8>,
+) -> io::Result<Result<User, Error>> {
+    let security = session.security();
+    let salt = conn.salt;
+    log_in(
+        conn, session, &security, user_name, plugin, &salt, auth_data,
+    )
+    .await
 }

@@ -46,6 +46,9 @@ pub struct ClientConn {
     column_payloads: Vec<u8>,
     /// Where each definition ends in `column_payloads`.
     column_ends: Vec<usize>,
+    /// The handshake's salt: COM_CHANGE_USER's response is scrambled with
+    /// it, as with a MySQL server.
+    salt: [u8; 20],
 }
 
 impl ClientConn {
@@ -62,6 +65,7 @@ impl ClientConn {
             columns: Vec::new(),
             column_payloads: Vec::new(),
             column_ends: Vec::new(),
+            salt: [0; 20],
         }
     }
 

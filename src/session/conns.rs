@@ -102,6 +102,26 @@ impl SessionState {
 /// statements that use a table (a derived one will do); no result, no locks.
 const CLEAR_DIAGNOSTICS: &str = "DO (SELECT 1 FROM (SELECT 1) AS t)";
 
+/// ER_UNKNOWN_COLLATION.
+const UNKNOWN_COLLATION: u16 = 1273;
+
+/// Runs SET statements of the session state; a backend without MySQL 8's
+/// utf8mb4_0900 collations (MariaDB: 1273) gets their stand-ins instead.
+async fn run_state(conn: &mut PooledConn, text: &str) -> Result<(), Error> {
+    match run_ok(conn, text, None).await {
+        Err(e) if e.code == UNKNOWN_COLLATION => {
+            match crate::sql::collations::with_mariadb_collations(text.as_bytes()) {
+                Some((mapped, _)) => {
+                    let mapped = String::from_utf8_lossy(&mapped);
+                    run_ok(conn, &mapped, None).await.map(drop)
+                }
+                None => Err(e),
+            }
+        }
+        other => other.map(drop),
+    }
+}
+
 /// The statement that puts what `key` names back as a new connection has it.
 fn revert(key: &str) -> String {
     match key {
@@ -305,7 +325,7 @@ impl SessionConns {
             }
             texts.retain(|t| !t.is_empty());
             let statements = texts.join(";\n");
-            let applied = statements.is_empty() || run_ok(conn, &statements, None).await.is_ok();
+            let applied = statements.is_empty() || run_state(conn, &statements).await.is_ok();
             if applied {
                 conn.state = self.state.fingerprint;
                 conn.applied = self.state.sets.clone();
@@ -321,7 +341,7 @@ impl SessionConns {
         }
         conn.reset().await?;
         if self.state.fingerprint != 0 {
-            run_ok(conn, &self.state.replay(), None).await?;
+            run_state(conn, &self.state.replay()).await?;
             conn.state = self.state.fingerprint;
             conn.applied = self.state.sets.clone();
         }
@@ -350,7 +370,7 @@ impl SessionConns {
         let fingerprint = self.state.fingerprint;
         for held in &mut self.held {
             if held.conn.data_source.name != already_on {
-                run_ok(&mut held.conn, &statement, None).await?;
+                run_state(&mut held.conn, &statement).await?;
             }
             held.conn.state = fingerprint;
             held.conn.applied = self.state.sets.clone();

@@ -242,6 +242,9 @@ pub struct Session {
     /// `SET shardgate_transaction_mode`: the mode of the next transactions
     /// (else `server.transaction_mode`).
     transaction_mode: Option<crate::config::TransactionMode>,
+    /// The MySQL 8 collation the client asked for when the backends got a
+    /// MariaDB stand-in (sql::collations): what `@@collation_connection` says.
+    client_collation: Option<String>,
 }
 
 /// A session's registry row; dropping it removes the row.
@@ -279,6 +282,7 @@ impl Session {
             row_count: -1,
             own_session_state: false,
             transaction_mode: None,
+            client_collation: None,
         }
     }
 
@@ -778,6 +782,7 @@ impl Session {
             connection_id: self.connection_id,
             user: self.user_name(),
             client_host: &self.client_host,
+            collation: self.client_collation.as_deref(),
         };
         crate::sql::session_calls::replace_session_calls(sql, &values)
     }
@@ -993,6 +998,13 @@ impl Session {
         // What it set follows the session to other connections; what no
         // replay reproduces pins it instead (sql::effects says so).
         if let crate::sql::SetKind::Session(assignments) = crate::sql::set_kind(&sent) {
+            if assignments
+                .iter()
+                .any(|(key, _)| key == "names" || key == "collation_connection")
+            {
+                self.client_collation =
+                    crate::sql::collations::with_mariadb_collations(sql).map(|(_, asked)| asked);
+            }
             for (key, statement) in assignments {
                 self.conns
                     .record_state(key, statement, &data_source)
@@ -1238,6 +1250,11 @@ impl Session {
         self.sql_prepared.clear();
         self.autocommit = true;
         self.own_session_state = false;
+        // As a server's fresh session: no mode chosen, no id generated.
+        self.transaction_mode = None;
+        self.last_insert_id = 0;
+        self.row_count = -1;
+        self.client_collation = None;
     }
 
     /// COM_CHANGE_USER: a fresh session for another user.
@@ -1272,8 +1289,16 @@ impl Session {
     }
 
     /// Adopts the character set of the client's handshake collation: backend
-    /// connections speak utf8mb4 unless the client asked for another.
-    pub fn set_client_collation(&mut self, collation: u8) {
+    /// connections speak utf8mb4 unless the client asked for another or for
+    /// one of MySQL 8's collations.
+    pub fn set_client_collation(&mut self, collation: u16) {
+        if let Some(name) = crate::sql::collations::mysql8_name(collation) {
+            // A MariaDB backend refuses it (1273) and gets the stand-in.
+            self.conns
+                .add_replay("names", &format!("SET NAMES utf8mb4 COLLATE {name}"));
+            self.client_collation = Some(name.to_string());
+            return;
+        }
         let charset = match collation {
             8 | 5 | 15 | 31 | 47 | 48 | 49 | 94 => Some("latin1"),
             33 | 83 | 192..=215 => Some("utf8mb3"),

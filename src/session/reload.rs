@@ -7,6 +7,7 @@ use crate::config::{self, Config};
 use crate::error::{Error, Origin};
 use crate::security::Security;
 use arc_swap::Guard;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,13 +15,27 @@ impl Shared {
     /// Re-reads the rule file. Refused (the running rules stay) when it does
     /// not validate, with the same key-path messages as at start-up.
     /// Returns a one-line summary of what changed.
-    pub async fn reload(&self) -> Result<String, Error> {
+    pub async fn reload(self: &Arc<Self>) -> Result<String, Error> {
         let _one_at_a_time = self.reloading.lock().await;
-        let Some(path) = &self.config_path else {
+        let Some(path) = self.config_path.clone() else {
             return Err(Error::not_supported(
                 "RELOAD CONFIG for a proxy not started from a rule file",
             ));
         };
+        // Reading, validating and building the next generation is CPU work
+        // (milliseconds for a thousand tables): off this worker thread, whose
+        // other sessions' statements would otherwise wait for it.
+        let shared = Arc::clone(self);
+        let summary = tokio::task::spawn_blocking(move || shared.load_and_install(&path))
+            .await
+            .map_err(|e| Error::internal(format!("reload: {e}")))??;
+        self.reopen_audit_log();
+        // New tables' sharding column types; statements meanwhile already run on the new rules.
+        self.refresh_column_kinds().await;
+        Ok(summary)
+    }
+
+    fn load_and_install(&self, path: &Path) -> Result<String, Error> {
         let started = Instant::now();
         let config = match config::load(path) {
             Ok(config) => config,
@@ -46,9 +61,6 @@ impl Shared {
             path.display(),
             started.elapsed().as_secs_f64() * 1e3
         );
-        self.reopen_audit_log();
-        // New tables' sharding column types; statements meanwhile already run on the new rules.
-        self.refresh_column_kinds().await;
         Ok(summary)
     }
 

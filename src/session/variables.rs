@@ -16,6 +16,8 @@ const RENAMED: [(&str, &str); 2] = [
 
 /// ER_UNKNOWN_SYSTEM_VARIABLE.
 const UNKNOWN_SYSTEM_VARIABLE: u16 = 1193;
+/// ER_UNKNOWN_COLLATION.
+const UNKNOWN_COLLATION: u16 = 1273;
 
 /// The value a `SET` assigns to `autocommit`, if it assigns one.
 pub fn autocommit_assignment(sql: &[u8]) -> Option<bool> {
@@ -135,6 +137,17 @@ pub async fn run_with_mysql8_names_relayed<R: Reply>(
             }
             None => Err(e),
         },
+        // A MariaDB backend lacks MySQL 8's utf8mb4_0900 collations: it
+        // gets the ones MariaDB 11.4 makes their aliases.
+        Err(e) if e.code == UNKNOWN_COLLATION => {
+            match crate::sql::collations::with_mariadb_collations(sql) {
+                Some((mapped, _)) => {
+                    let relayed = relay_text(conn, &mapped, reply, status, more_after).await?;
+                    Ok((mapped, relayed))
+                }
+                None => Err(e),
+            }
+        }
         Err(e) => Err(e),
     }
 }

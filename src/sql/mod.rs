@@ -6,6 +6,7 @@
 pub mod aggregates;
 pub mod boundary;
 pub mod classify;
+pub mod collations;
 pub mod conditions;
 pub mod context;
 pub mod dialect;

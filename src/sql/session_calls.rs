@@ -13,6 +13,9 @@ pub struct SessionValues<'a> {
     pub connection_id: u32,
     pub user: &'a str,
     pub client_host: &'a str,
+    /// The MySQL 8 collation the client asked for, when the backends have
+    /// a MariaDB stand-in for it.
+    pub collation: Option<&'a str>,
 }
 
 /// Whether a `name(` call is one of the session functions replaced here
@@ -44,6 +47,8 @@ fn variable_name(variable: &str) -> Option<&'static str> {
         Some("version")
     } else if bare.eq_ignore_ascii_case("version_comment") {
         Some("version_comment")
+    } else if bare.eq_ignore_ascii_case("collation_connection") {
+        Some("collation_connection")
     } else {
         None
     }
@@ -100,13 +105,17 @@ pub fn replace_session_calls(sql: &[u8], values: &SessionValues<'_>) -> Option<V
                 i += 2;
                 Some((start, close_end, literal))
             }
-            Token::Variable(v) => variable_name(v).map(|name| {
-                let literal = if name == "version" {
-                    quote(values.server_version)
-                } else {
-                    quote("shardgate")
+            Token::Variable(v) => variable_name(v).and_then(|name| {
+                let literal = match name {
+                    "version" => quote(values.server_version),
+                    // Global scope is the server's; the backend answers it.
+                    "collation_connection" if v.to_ascii_lowercase().contains("global.") => {
+                        return None
+                    }
+                    "collation_connection" => quote(values.collation?),
+                    _ => quote("shardgate"),
                 };
-                (start, end, literal)
+                Some((start, end, literal))
             }),
             _ => None,
         };
@@ -178,11 +187,27 @@ mod tests {
             connection_id: 7,
             user: "app",
             client_host: "10.0.0.1",
+            collation: None,
         }
     }
 
     fn replaced(sql: &str) -> String {
         String::from_utf8(replace_session_calls(sql.as_bytes(), &values()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn collation_connection_is_the_one_the_client_asked_for() {
+        let sql = b"SELECT @@collation_connection, @@session.collation_connection AS c, @@global.collation_connection";
+        assert_eq!(replace_session_calls(sql, &values()), None);
+        let asked = SessionValues {
+            collation: Some("utf8mb4_0900_ai_ci"),
+            ..values()
+        };
+        let got = String::from_utf8(replace_session_calls(sql, &asked).unwrap()).unwrap();
+        assert_eq!(
+            got,
+            "SELECT 'utf8mb4_0900_ai_ci' AS `@@collation_connection`, 'utf8mb4_0900_ai_ci' AS c, @@global.collation_connection"
+        );
     }
 
     #[test]

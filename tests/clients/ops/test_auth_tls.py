@@ -2,7 +2,10 @@
 """Logins through shardgate with PyMySQL and mysql-connector-python: TLS
 (the certificate verified against the CA file), caching_sha2_password (fast
 path; full authentication with the clear password over TLS),
-mysql_native_password, wrong passwords, and, after the proxy reloaded with
+mysql_native_password, wrong passwords, the connector's cmd_change_user
+(fast path, full authentication, a wrong password, the session reset) and
+its default collation utf8mb4_0900_ai_ci (which the MariaDB backends get as
+utf8mb4_uca1400_nopad_ai_ci), and, after the proxy reloaded with
 require_secure_transport and a renewed certificate, 3159 for plain logins
 and the new certificate served.
 
@@ -94,9 +97,9 @@ SHA2 = dict(auth_plugin="caching_sha2_password")
 
 
 def connector_conn(user, password, tls_ca=None, pure=False, **kwargs):
-    # The connector's default collation for an 8.0 server, utf8mb4_0900_ai_ci,
-    # is unknown to the MariaDB backends these checks run on.
-    kwargs.setdefault("collation", "utf8mb4_general_ci")
+    # The connector's defaults: for an 8.0 server it asks for
+    # utf8mb4_0900_ai_ci (id 255 in the handshake, then SET NAMES ... COLLATE),
+    # which the MariaDB backends know only as utf8mb4_uca1400_nopad_ai_ci.
     if tls_ca:
         kwargs.update(ssl_ca=tls_ca, ssl_verify_cert=True, ssl_verify_identity=True)
     else:
@@ -114,6 +117,43 @@ def connector_select_one(conn):
         cur.close()
     finally:
         conn.close()
+
+
+def connector_state(conn):
+    """(CURRENT_USER(), @left_behind) of a connector connection."""
+    cur = conn.cursor()
+    cur.execute("SELECT CURRENT_USER(), @left_behind")
+    row = cur.fetchone()
+    cur.close()
+    return row
+
+
+def connector_change_user(pure, tls_ca):
+    """cmd_change_user from app (mysql_native_password) to s2 (caching_sha2
+    fast path), to s1 (full authentication over TLS), and a wrong password."""
+    conn = connector_conn("app", "app_pw", tls_ca, pure)
+    try:
+        cur = conn.cursor()
+        cur.execute("SET @left_behind = 7")
+        cur.close()
+        assert connector_state(conn) == ("app@%", 7), connector_state(conn)
+        conn.cmd_change_user(username="s2", password="s2_pw", database=DB)
+        # A fresh session: the user variable is gone.
+        assert connector_state(conn) == ("s2@%", None), connector_state(conn)
+        if tls_ca:
+            conn.cmd_change_user(username="s1", password="s1_pw", database=DB)
+            assert connector_state(conn) == ("s1@%", None), connector_state(conn)
+        # Over plain TCP the C extension's libmysqlclient, asked for the full
+        # path after the failed fast path, will not send the password
+        # without the server's RSA key: its own 2061, as at a login.
+        wrong = 2061 if tls_ca is None and not pure else 1045
+        expect_error(wrong, lambda: conn.cmd_change_user(
+            username="s2", password="nope", database=DB))
+    finally:
+        try:
+            conn.close()
+        except mysql.connector.Error:
+            pass  # the failed change_user closed it
 
 
 def open_phase():
@@ -158,6 +198,29 @@ def open_phase():
             # client before it connects; the pure one starts with caching_sha2.
             sha2 = SHA2 if pure else {}
             connector_select_one(connector_conn("app", "app_pw", None, pure, **sha2))
+
+        @check(f"connector ({kind}): default collation utf8mb4_0900_ai_ci, reported as asked")
+        def _():
+            conn = connector_conn("app", "app_pw", None, pure)
+            try:
+                assert conn.collation == "utf8mb4_0900_ai_ci", conn.collation
+                cur = conn.cursor()
+                cur.execute("SELECT @@collation_connection, 'a' = 'A', 'é' = 'e', "
+                            "'a' = 'a ', 'ünïcödé'")
+                row = cur.fetchone()
+                # MySQL 8's utf8mb4_0900_ai_ci: case and accent insensitive, NO PAD.
+                assert row == ("utf8mb4_0900_ai_ci", 1, 1, 0, "ünïcödé"), row
+                cur.close()
+            finally:
+                conn.close()
+
+        @check(f"connector ({kind}): cmd_change_user over TLS (fast path, full, wrong: 1045)")
+        def _():
+            connector_change_user(pure, CA)
+
+        @check(f"connector ({kind}): cmd_change_user over plain TCP (fast path, wrong: 1045 / 2061)")
+        def _():
+            connector_change_user(pure, None)
 
         if pure:
             # The C extension's libmysqlclient 9 has no mysql_native_password.
