@@ -1003,3 +1003,78 @@ async fn sql_prepared_statements_live_until_deallocated() {
     })
     .await
 }
+
+/// `SELECT ... FOR UPDATE` on several data nodes inside a transaction: the
+/// merged rows equal the oracle's, and the rows stay locked on every data
+/// source until COMMIT (another session's `FOR UPDATE NOWAIT` of a row on
+/// each data source fails with the backend's lock error).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn for_update_across_data_nodes_in_a_transaction() {
+    within_timeout(async {
+        let mut env = Env::start("merge_for_update").await;
+        let statements = [
+            ("SELECT order_id, user_id, qty FROM m_order WHERE order_id <= 40 ORDER BY order_id FOR UPDATE", Ordered),
+            ("SELECT status, COUNT(*), SUM(qty) FROM m_order WHERE order_id <= 80 GROUP BY status ORDER BY status FOR UPDATE", Ordered),
+            ("SELECT user_id, name FROM m_user WHERE user_id IN (1, 2, 3, 4, 5, 6) ORDER BY user_id FOR UPDATE", Ordered),
+            ("SELECT event_id FROM m_event WHERE event_id BETWEEN 400 AND 1200 ORDER BY event_id LIMIT 10 FOR UPDATE", Ordered),
+        ];
+        env.client.query_drop("BEGIN").await.unwrap();
+        env.oracle.query_drop("BEGIN").await.unwrap();
+        let mut failures = Failures::default();
+        for (i, (sql, how)) in statements.iter().enumerate() {
+            check(&mut env, &mut failures, &format!("for update {i}"), sql, None, *how).await;
+        }
+        if let Some(report) = failures.report(statements.len()) {
+            panic!("{report}");
+        }
+        // Orders 1..=40 span every data node of m_order: each is locked,
+        // also after the LIMIT statement, which stopped reading early.
+        let mut other = Conn::new(
+            mysql_async::Opts::from_url(&env.proxy.url(
+                common::APP_USER,
+                common::APP_PASSWORD,
+                shard_env::SCHEMA,
+            ))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+        other.query_drop("SET SESSION innodb_lock_wait_timeout = 1").await.unwrap();
+        // One locked row on each data node: (user_id mod 2, order_id mod 2).
+        let rows: Vec<(i64, i64)> = env
+            .oracle
+            .query("SELECT user_id, order_id FROM m_order WHERE order_id <= 40 ORDER BY order_id")
+            .await
+            .unwrap();
+        let mut nodes = HashSet::new();
+        for (user_id, order_id) in rows {
+            if !nodes.insert((user_id.rem_euclid(2), order_id % 2)) {
+                continue;
+            }
+            let sql = format!(
+                "SELECT order_id FROM m_order WHERE user_id = {user_id} AND order_id = {order_id} FOR UPDATE NOWAIT"
+            );
+            match other.query_drop(&sql).await {
+                Err(mysql_async::Error::Server(e)) => {
+                    assert!(matches!(e.code, 1205 | 3572), "{sql}: {e:?}")
+                }
+                other => panic!("{sql}: not locked by the transaction: {other:?}"),
+            }
+        }
+        assert_eq!(nodes.len(), 4, "orders 1..=40 reach every data node");
+        env.client.query_drop("COMMIT").await.unwrap();
+        env.oracle.query_drop("COMMIT").await.unwrap();
+        // After COMMIT the rows are free.
+        let row: Option<i64> = other
+            .query_first("SELECT COUNT(*) FROM m_order WHERE order_id <= 40 FOR UPDATE NOWAIT")
+            .await
+            .unwrap();
+        let want: Option<i64> = env
+            .oracle
+            .query_first("SELECT COUNT(*) FROM m_order WHERE order_id <= 40")
+            .await
+            .unwrap();
+        assert_eq!(row, want);
+    })
+    .await
+}
