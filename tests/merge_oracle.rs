@@ -49,6 +49,70 @@ enum Rows {
 
 use Rows::*;
 
+impl Rows {
+    /// A case file's name for the comparison.
+    fn named(name: &str) -> Option<Rows> {
+        Some(match name {
+            "ordered" => Ordered,
+            "unordered" => Unordered,
+            "folded" => Folded,
+            "ordered_folded" => OrderedFolded,
+            "empty" => Empty,
+            "count" => Count,
+            _ => return None,
+        })
+    }
+}
+
+/// The case files of `tests/merge_env/cases/`: one statement a line as
+/// `how | SQL` (`how` as [`Rows::named`] reads it); `#` starts a comment.
+const CASE_FILES: &[(&str, &str)] = &[(
+    "aggregate_expressions.txt",
+    include_str!("merge_env/cases/aggregate_expressions.txt"),
+)];
+
+/// Errors: `code | SQL`, the oracle's error, which the proxy must give too.
+const ERRORS_FILE: &str = include_str!("merge_env/cases/errors.txt");
+
+/// Refusals: `construct | SQL`, the message must name `construct`.
+const REFUSED_FILE: &str = include_str!("merge_env/cases/refused.txt");
+
+/// The lines of a case file that are not comments, split at the first ` | `.
+fn case_lines(file: &'static str, text: &'static str) -> Vec<(&'static str, &'static str)> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            l.split_once(" | ")
+                .map(|(a, b)| (a.trim(), b.trim()))
+                .unwrap_or_else(|| panic!("{file}: not `how | SQL`: {l}"))
+        })
+        .collect()
+}
+
+/// Every text-protocol case: [`CASES`], then those of [`CASE_FILES`].
+fn all_cases() -> Vec<(&'static str, Rows)> {
+    let mut cases: Vec<(&str, Rows)> = CASES.to_vec();
+    for (file, text) in CASE_FILES {
+        for (how, sql) in case_lines(file, text) {
+            let how = Rows::named(how).unwrap_or_else(|| panic!("{file}: no comparison {how:?}"));
+            cases.push((sql, how));
+        }
+    }
+    cases
+}
+
+/// Every refusal: [`REFUSED`], then those of [`REFUSED_FILE`].
+fn all_refused() -> Vec<(&'static str, &'static str)> {
+    let mut refused: Vec<(&str, &str)> = REFUSED.to_vec();
+    refused.extend(
+        case_lines("refused.txt", REFUSED_FILE)
+            .into_iter()
+            .map(|(construct, sql)| (sql, construct)),
+    );
+    refused
+}
+
 /// Binding join of `m_order o` and `m_order_item i` on both sharding columns.
 macro_rules! bound {
     () => {
@@ -394,16 +458,8 @@ const REFUSED: &[(&str, &str)] = &[
     ("SELECT STD(weight) FROM m_order", "STD"),
     ("SELECT VAR_SAMP(qty) FROM m_order", "VAR_SAMP"),
     ("SELECT status, COUNT(*) FROM m_order GROUP BY status WITH ROLLUP", "ROLLUP"),
-    // COUNT(DISTINCT) of several expressions, and expressions over
-    // aggregates the merge does not evaluate yet.
+    // COUNT(DISTINCT) of several expressions (more in cases/refused.txt).
     ("SELECT COUNT(DISTINCT user_id, status) FROM m_order", "several expressions"),
-    ("SELECT MAX(created) - MIN(created) FROM m_order", "not numbers"),
-    ("SELECT status, ROUND(AVG(qty), 2) FROM m_order GROUP BY status", "ROUND"),
-    ("SELECT CONCAT(status, ':', COUNT(*)) FROM m_order GROUP BY status", "CONCAT"),
-    ("SELECT IFNULL(SUM(qty), 0) FROM m_order", "IFNULL"),
-    ("SELECT COUNT(*) DIV 2 FROM m_order", "DIV"),
-    ("SELECT status, AVG(amount) / 3, AVG(rate) * AVG(rate) FROM m_order GROUP BY status ORDER BY status", "AVG"),
-    ("SELECT status FROM m_order GROUP BY status ORDER BY CASE WHEN SUM(qty) > 10 THEN 1 ELSE 0 END", "CASE"),
 ];
 
 async fn within_timeout<F: Future>(body: F) -> F::Output {
@@ -788,18 +844,18 @@ async fn check(
 #[test]
 fn the_case_table_names_each_statement_once() {
     let mut seen = HashSet::new();
-    for sql in CASES
+    for sql in all_cases()
         .iter()
         .map(|c| c.0)
         .chain(PREPARED.iter().map(|c| c.0))
-        .chain(REFUSED.iter().map(|c| c.0))
+        .chain(all_refused().iter().map(|c| c.0))
     {
         assert!(seen.insert(sql), "listed twice: {sql}");
     }
     assert!(
-        CASES.len() + PREPARED.len() >= 150,
+        all_cases().len() + PREPARED.len() >= 150,
         "the suite has {} statements",
-        CASES.len() + PREPARED.len()
+        all_cases().len() + PREPARED.len()
     );
 }
 
@@ -815,11 +871,14 @@ async fn the_case_table_does_not_depend_on_row_order() {
             merge_env::oracle("merge_ties_a"),
             merge_env::unsharded("merge_ties_b", "ENGINE=MyISAM", merge_env::Order::Reversed)
         );
-        let cases = CASES.iter().map(|(sql, how)| (*sql, None, *how)).chain(
-            PREPARED
-                .iter()
-                .map(|(sql, ps, how)| (*sql, Some(params_of(ps)), *how)),
-        );
+        let cases = all_cases()
+            .into_iter()
+            .map(|(sql, how)| (sql, None, how))
+            .chain(
+                PREPARED
+                    .iter()
+                    .map(|(sql, ps, how)| (*sql, Some(params_of(ps)), *how)),
+            );
         let mut failures = Vec::new();
         for (sql, params, how) in cases {
             let want = run(&mut a, sql, params.clone()).await;
@@ -856,7 +915,8 @@ async fn merged_results_equal_the_oracle() {
     within_timeout(async {
         let mut env = Env::start("merge_oracle").await;
         let mut failures = Failures::default();
-        for (i, (sql, how)) in CASES.iter().enumerate() {
+        let cases = all_cases();
+        for (i, (sql, how)) in cases.iter().enumerate() {
             check(
                 &mut env,
                 &mut failures,
@@ -894,7 +954,7 @@ async fn merged_results_equal_the_oracle() {
             let name = format!("sql prepared {i} {setup:?}");
             check(&mut env, &mut failures, &name, execute, None, *how).await;
         }
-        let total = CASES.len() + PREPARED.len() + SQL_PREPARED.len();
+        let total = cases.len() + PREPARED.len() + SQL_PREPARED.len();
         if let Some(report) = failures.report(total) {
             panic!("{report}");
         }
@@ -907,7 +967,8 @@ async fn merges_the_proxy_cannot_do_exactly_are_refused() {
     within_timeout(async {
         let mut env = Env::start("merge_refused").await;
         let mut failures = Vec::new();
-        for (sql, construct) in REFUSED {
+        let refused = all_refused();
+        for (sql, construct) in &refused {
             match run(&mut env.client, sql, None).await {
                 Err((1235, state, message))
                     if state == "42000"
@@ -933,11 +994,28 @@ async fn merges_the_proxy_cannot_do_exactly_are_refused() {
                 }
             }
         }
+        for (code, sql) in case_lines("errors.txt", ERRORS_FILE) {
+            let code: u16 = code.parse().expect("errors.txt: a numeric code");
+            match run(&mut env.oracle, sql, None).await {
+                Err((c, ..)) if c == code => {}
+                other => panic!("errors.txt: the oracle gives {other:?} for {sql}"),
+            }
+            match run(&mut env.client, sql, None).await {
+                Err((c, ..)) if c == code => {}
+                Err((c, state, message)) => failures.push(format!(
+                    "{sql}\n    expected error {code}, got {c}/{state}: {message}"
+                )),
+                Ok(got) => failures.push(format!(
+                    "{sql}\n    expected error {code}, the proxy answered {} rows",
+                    got.rows.len()
+                )),
+            }
+        }
         assert!(
             failures.is_empty(),
             "{} of {} statements not refused as expected:\n{}",
             failures.len(),
-            REFUSED.len(),
+            refused.len(),
             failures.join("\n")
         );
     })

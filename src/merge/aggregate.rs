@@ -369,7 +369,23 @@ impl Folder {
                 }
                 value
             }
-            (Kind::Avg { output, .. }, Acc::Avg(sum, n)) => {
+            (
+                Kind::Avg {
+                    output,
+                    sum: sum_column,
+                    count: count_column,
+                    input,
+                },
+                Acc::Avg(sum, n),
+            ) => {
+                // The merged SUM and COUNT too: an expression over the AVG
+                // divides them, as MySQL's AVG does inside an expression.
+                if let Some(slot) = row.get_mut(*sum_column) {
+                    *slot = sum.as_ref().map_or(Value::NULL, |s| s.print(*input));
+                }
+                if let Some(slot) = row.get_mut(*count_column) {
+                    *slot = text(n.to_string());
+                }
                 sum.map_or(Value::NULL, |s| s.average(n, *output))
             }
             (Kind::Distinct { output, .. }, Acc::Distinct(_, n, sum)) => match output {

@@ -50,6 +50,7 @@ mod aggregate;
 mod compare;
 mod computed;
 mod engine;
+mod eval;
 mod group;
 mod having;
 mod number;
@@ -61,8 +62,8 @@ mod stream;
 pub use engine::{merge, MergeStats};
 pub use source::{MemorySource, ReplySink, RowSink, RowSource};
 pub use spec::{
-    Aggregate, AggregateColumn, ArithOp, CompareOp, ComputedColumn, Expr, Literal, SelectMerge,
-    SortKey, Weight, Wildcard,
+    Aggregate, AggregateColumn, ArithOp, CompareOp, ComputedColumn, Expr, Function, Literal,
+    SelectMerge, SortKey, Weight, Wildcard,
 };
 
 #[cfg(test)]

@@ -177,6 +177,35 @@ pub enum Expr {
     Not(Box<Expr>),
     /// `expr IS NULL`.
     IsNull(Box<Expr>),
+    /// CASE WHEN ... THEN ... [ELSE ...] END: the first branch whose
+    /// condition is true, else `otherwise` (NULL without one). A CASE with
+    /// an operand arrives as conditions `operand = value`.
+    Case {
+        /// (condition, value) in order.
+        branches: Vec<(Expr, Expr)>,
+        /// ELSE.
+        otherwise: Option<Box<Expr>>,
+    },
+    /// A function of merged values.
+    Function(Function, Vec<Expr>),
+}
+
+/// A function the merge evaluates as MySQL does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Function {
+    /// ROUND(x [, d]): exact values half away from zero, doubles half to even.
+    Round,
+    /// TRUNCATE(x, d): toward zero.
+    Truncate,
+    /// ABS(x).
+    Abs,
+    /// IFNULL(a, b), COALESCE(a, ...): the first value that is not NULL.
+    Coalesce,
+    /// IF(condition, a, b).
+    If,
+    /// CONCAT(a, ...): NULL when any argument is; numbers as their type prints them.
+    Concat,
 }
 
 /// A constant in a HAVING condition.
@@ -227,6 +256,10 @@ pub enum ArithOp {
     Mul,
     /// `/`: exact operands give a DECIMAL with 4 more digits of scale.
     Div,
+    /// `DIV`: the quotient truncated to an integer.
+    IntDiv,
+    /// `%`, `MOD`: the remainder, with the dividend's sign.
+    Mod,
 }
 
 impl SelectMerge {
@@ -334,6 +367,48 @@ impl Expr {
                 r.columns_mut(f);
             }
             Expr::Not(e) | Expr::IsNull(e) => e.columns_mut(f),
+            Expr::Case {
+                branches,
+                otherwise,
+            } => {
+                for (when, then) in branches {
+                    when.columns_mut(f);
+                    then.columns_mut(f);
+                }
+                if let Some(e) = otherwise {
+                    e.columns_mut(f);
+                }
+            }
+            Expr::Function(_, args) => args.iter_mut().for_each(|a| a.columns_mut(f)),
+        }
+    }
+
+    /// Calls `f` on this expression and every one inside it, outermost first.
+    pub fn visit(&self, f: &mut impl FnMut(&Expr)) {
+        f(self);
+        match self {
+            Expr::Column(_) | Expr::Literal(_) => {}
+            Expr::Compare(_, l, r)
+            | Expr::Arithmetic(_, l, r)
+            | Expr::And(l, r)
+            | Expr::Or(l, r) => {
+                l.visit(f);
+                r.visit(f);
+            }
+            Expr::Not(e) | Expr::IsNull(e) => e.visit(f),
+            Expr::Case {
+                branches,
+                otherwise,
+            } => {
+                for (when, then) in branches {
+                    when.visit(f);
+                    then.visit(f);
+                }
+                if let Some(e) = otherwise {
+                    e.visit(f);
+                }
+            }
+            Expr::Function(_, args) => args.iter().for_each(|a| a.visit(f)),
         }
     }
 }

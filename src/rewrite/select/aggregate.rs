@@ -184,6 +184,7 @@ pub fn may_be_string(expr: &Expr) -> bool {
     match expr {
         Expr::Nested(inner) => may_be_string(inner),
         Expr::Value(v) => !matches!(v.value, Value::Number(..) | Value::Null | Value::Boolean(_)),
+        Expr::BinaryOp { op, .. } if crate::sql::dialect::is_mod(op) => false,
         Expr::BinaryOp { op, .. } => !matches!(
             op,
             Plus | Minus

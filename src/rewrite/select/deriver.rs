@@ -363,6 +363,11 @@ impl Deriver<'_> {
         if self.spec.weights.iter().any(|w| w.column == column) {
             return;
         }
+        // A units' weight of a computed column weighs its partial value: the
+        // merge compares the computed value (and refuses a string).
+        if self.spec.computed.iter().any(|c| c.column == column) {
+            return;
+        }
         let Some(expr) = self.columns.expr(column) else {
             return;
         };

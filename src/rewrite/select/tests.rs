@@ -339,12 +339,12 @@ fn what_the_merge_cannot_do_exactly_is_refused() {
             "COUNT(DISTINCT ...) of several expressions",
         ),
         (
-            "SELECT ROUND(SUM(a), 2) FROM t",
-            "an expression with function ROUND over aggregates",
+            "SELECT LEAST(SUM(a), 2) FROM t",
+            "an expression with function LEAST over aggregates",
         ),
         (
-            "SELECT a FROM t GROUP BY a ORDER BY COUNT(*) DIV 2",
-            "an expression with operator DIV over aggregates",
+            "SELECT a FROM t GROUP BY a ORDER BY COUNT(*) & 2",
+            "an expression with operator & over aggregates",
         ),
         (
             "SELECT a, RANK() OVER (ORDER BY a) FROM t",
@@ -361,8 +361,8 @@ fn what_the_merge_cannot_do_exactly_is_refused() {
             "MIN or MAX",
         ),
         (
-            "SELECT a FROM t GROUP BY a HAVING (COUNT(*) > 1) XOR a",
-            "operator XOR",
+            "SELECT a FROM t GROUP BY a HAVING (COUNT(*) > 1) | a",
+            "operator |",
         ),
         (
             "SELECT a FROM t GROUP BY a HAVING COUNT(*) LIKE '1%'",
