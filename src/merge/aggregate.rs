@@ -10,6 +10,7 @@ use super::number::{
     NOT_FIXED_DECIMALS,
 };
 use super::spec::{Aggregate, AggregateColumn, Weight};
+use super::statistics::{Moments, Statistic};
 use crate::error::Error;
 use bigdecimal::num_bigint::BigInt;
 use mysql_common::constants::ColumnType;
@@ -177,6 +178,13 @@ enum Kind {
         output: DistinctOutput,
     },
     Bits(fn(u64, u64) -> u64, u64),
+    Variance {
+        count: usize,
+        sum: usize,
+        var_pop: usize,
+        statistic: Statistic,
+        decimals: u8,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -201,6 +209,8 @@ pub(crate) enum Acc {
     Distinct(HashSet<KeyPart>, i128, Option<Total>),
     /// Bits so far.
     Bits(u64),
+    /// Count, mean and M2 so far.
+    Moments(Moments),
 }
 
 impl Folder {
@@ -261,6 +271,27 @@ impl Folder {
             Aggregate::AvgDistinct { value } => {
                 distinct(value, &|input| DistinctOutput::Avg(average_of(input)))?
             }
+            Aggregate::Variance {
+                count,
+                sum,
+                var_pop,
+                sample,
+                root,
+            } => {
+                meta(count)?;
+                meta(sum)?;
+                meta(var_pop)?;
+                Kind::Variance {
+                    count,
+                    sum,
+                    var_pop,
+                    statistic: Statistic { sample, root },
+                    decimals: match output {
+                        Numeric::Float { decimals } => decimals,
+                        Numeric::Exact { .. } => NOT_FIXED_DECIMALS,
+                    },
+                }
+            }
             Aggregate::BitAnd => Kind::Bits(|a, b| a & b, u64::MAX),
             Aggregate::BitOr => Kind::Bits(|a, b| a | b, 0),
             Aggregate::BitXor => Kind::Bits(|a, b| a ^ b, 0),
@@ -277,6 +308,7 @@ impl Folder {
             Kind::Avg { .. } => Acc::Avg(None, 0),
             Kind::Distinct { .. } => Acc::Distinct(HashSet::new(), 0, None),
             Kind::Bits(_, identity) => Acc::Bits(identity),
+            Kind::Variance { .. } => Acc::Moments(Moments::default()),
         }
     }
 
@@ -334,6 +366,19 @@ impl Folder {
                     if !matches!(output, DistinctOutput::Count) {
                         Total::add(total, at(*value), *input)?;
                     }
+                }
+            }
+            (
+                Kind::Variance {
+                    count,
+                    sum,
+                    var_pop,
+                    ..
+                },
+                Acc::Moments(moments),
+            ) => {
+                if let Some(unit) = Moments::of_unit(at(*count), at(*sum), at(*var_pop))? {
+                    moments.combine(&unit);
                 }
             }
             (Kind::Bits(op, _), Acc::Bits(bits)) => {
@@ -394,6 +439,31 @@ impl Folder {
                 DistinctOutput::Avg(o) => sum.map_or(Value::NULL, |s| s.average(n, *o)),
             },
             (Kind::Bits(..), Acc::Bits(bits)) => text(bits.to_string()),
+            (
+                Kind::Variance {
+                    count,
+                    var_pop,
+                    statistic,
+                    decimals,
+                    ..
+                },
+                Acc::Moments(moments),
+            ) => {
+                // The merged COUNT and VAR_POP too, every digit: an
+                // expression over the statistic reads those, as MySQL uses
+                // its value unrounded.
+                if let Some(slot) = row.get_mut(*count) {
+                    *slot = text(format!("{}", moments.n as u64));
+                }
+                if let Some(slot) = row.get_mut(*var_pop) {
+                    *slot = moments
+                        .value(POPULATION)
+                        .map_or(Value::NULL, |v| text(format_double(v, NOT_FIXED_DECIMALS)));
+                }
+                moments
+                    .value(*statistic)
+                    .map_or(Value::NULL, |v| text(format_double(v, *decimals)))
+            }
             _ => Value::NULL,
         };
         if let Some(slot) = row.get_mut(self.column) {
@@ -401,6 +471,12 @@ impl Folder {
         }
     }
 }
+
+/// VAR_POP.
+const POPULATION: Statistic = Statistic {
+    sample: false,
+    root: false,
+};
 
 /// Whether a column has a type AVG can have: DECIMAL or DOUBLE.
 fn is_avg_type(column: &Column) -> bool {

@@ -177,6 +177,14 @@ impl Evaluator {
                 Scalar::OutOfRange => Scalar::OutOfRange,
                 v => Scalar::Double(as_f64(&v).abs()),
             },
+            Function::Sqrt => match arg(0) {
+                Scalar::Null => Scalar::Null,
+                Scalar::OutOfRange => Scalar::OutOfRange,
+                v => match as_f64(&v) {
+                    x if x < 0.0 => Scalar::Null,
+                    x => Scalar::Double(x.sqrt()),
+                },
+            },
             Function::Coalesce => args
                 .iter()
                 .map(|e| self.eval(e, row))
@@ -266,7 +274,7 @@ impl Evaluator {
                     }
                     Some(scale)
                 }
-                Function::Concat => None,
+                Function::Concat | Function::Sqrt => None,
             },
         }
     }

@@ -107,9 +107,10 @@ fn numeric_arithmetic(expr: &Expr, kinds: &[Comparator]) -> bool {
     let mut numeric = true;
     expr.visit(&mut |e| match e {
         Expr::Arithmetic(_, l, r) => numeric &= is_number(l, kinds) && is_number(r, kinds),
-        Expr::Function(Function::Round | Function::Truncate | Function::Abs, args) => {
-            numeric &= args.iter().all(|a| is_number(a, kinds))
-        }
+        Expr::Function(
+            Function::Round | Function::Truncate | Function::Abs | Function::Sqrt,
+            args,
+        ) => numeric &= args.iter().all(|a| is_number(a, kinds)),
         _ => {}
     });
     numeric

@@ -57,6 +57,7 @@ mod number;
 mod output;
 mod source;
 pub mod spec;
+mod statistics;
 mod stream;
 
 pub use engine::{merge, MergeStats};

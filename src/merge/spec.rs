@@ -149,6 +149,21 @@ pub enum Aggregate {
         /// The derived column with the value averaged.
         value: usize,
     },
+    /// STD / STDDEV / STDDEV_POP / STDDEV_SAMP / VARIANCE / VAR_POP /
+    /// VAR_SAMP (expr): merged from each unit's count, mean and sum of
+    /// squared deviations (see `merge::statistics`), a DOUBLE.
+    Variance {
+        /// The derived COUNT(expr).
+        count: usize,
+        /// The derived SUM(expr).
+        sum: usize,
+        /// The derived VAR_POP(expr).
+        var_pop: usize,
+        /// Divides by n - 1 (the _SAMP forms).
+        sample: bool,
+        /// The square root (the STD forms).
+        root: bool,
+    },
     /// BIT_AND(expr) over unsigned 64-bit integers.
     BitAnd,
     /// BIT_OR(expr) over unsigned 64-bit integers.
@@ -206,6 +221,8 @@ pub enum Function {
     If,
     /// CONCAT(a, ...): NULL when any argument is; numbers as their type prints them.
     Concat,
+    /// SQRT(x) of a double; NULL for a negative x.
+    Sqrt,
 }
 
 /// A constant in a HAVING condition.
@@ -321,6 +338,16 @@ impl SelectMerge {
                 Aggregate::CountDistinct { value }
                 | Aggregate::SumDistinct { value }
                 | Aggregate::AvgDistinct { value } => at(value),
+                Aggregate::Variance {
+                    count,
+                    sum,
+                    var_pop,
+                    ..
+                } => {
+                    at(count);
+                    at(sum);
+                    at(var_pop);
+                }
                 _ => {}
             }
         }
@@ -490,6 +517,21 @@ impl fmt::Display for AggregateColumn {
             Aggregate::CountDistinct { value } => write!(f, "count distinct #{c} (#{value})"),
             Aggregate::SumDistinct { value } => write!(f, "sum distinct #{c} (#{value})"),
             Aggregate::AvgDistinct { value } => write!(f, "avg distinct #{c} (#{value})"),
+            Aggregate::Variance {
+                count,
+                sum,
+                var_pop,
+                sample,
+                root,
+            } => {
+                let name = match (root, sample) {
+                    (true, true) => "stddev_samp",
+                    (true, false) => "stddev_pop",
+                    (false, true) => "var_samp",
+                    (false, false) => "var_pop",
+                };
+                write!(f, "{name} #{c} (#{count}, #{sum}, #{var_pop})")
+            }
             Aggregate::BitAnd => write!(f, "bit_and #{c}"),
             Aggregate::BitOr => write!(f, "bit_or #{c}"),
             Aggregate::BitXor => write!(f, "bit_xor #{c}"),

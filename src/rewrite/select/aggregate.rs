@@ -37,6 +37,14 @@ pub enum Call {
     },
     /// BIT_AND, BIT_OR, BIT_XOR.
     Bits(Aggregate),
+    /// The variances and standard deviations: merged from a derived
+    /// COUNT(x), SUM(x) and VAR_POP(x).
+    Variance {
+        /// Divides by n - 1.
+        sample: bool,
+        /// The square root.
+        root: bool,
+    },
 }
 
 /// The aggregates over distinct values.
@@ -109,6 +117,22 @@ pub fn call(function: &Function) -> Result<Option<Call>, Error> {
         ("AVG", true) => distinct_of(DistinctFunction::Avg),
         ("MIN", _) => Call::Extreme { max: false, arg },
         ("MAX", _) => Call::Extreme { max: true, arg },
+        ("STD" | "STDDEV" | "STDDEV_POP", false) => Call::Variance {
+            sample: false,
+            root: true,
+        },
+        ("STDDEV_SAMP", false) => Call::Variance {
+            sample: true,
+            root: true,
+        },
+        ("VARIANCE" | "VAR_POP", false) => Call::Variance {
+            sample: false,
+            root: false,
+        },
+        ("VAR_SAMP", false) => Call::Variance {
+            sample: true,
+            root: false,
+        },
         ("BIT_AND", false) => Call::Bits(Aggregate::BitAnd),
         ("BIT_OR", false) => Call::Bits(Aggregate::BitOr),
         ("BIT_XOR", false) => Call::Bits(Aggregate::BitXor),

@@ -319,6 +319,35 @@ impl Deriver<'_> {
             Call::Count => Aggregate::Count,
             Call::Sum => Aggregate::Sum,
             Call::Bits(bits) => bits,
+            Call::Variance { sample, root } => {
+                let Some(function) = as_function(expr) else {
+                    return Err(Error::internal("a variance that is no function call"));
+                };
+                Aggregate::Variance {
+                    count: self.columns.derive(
+                        aggregate::renamed(function, "COUNT"),
+                        "VARIANCE_DERIVED_COUNT",
+                    ),
+                    sum: self
+                        .columns
+                        .derive(aggregate::renamed(function, "SUM"), "VARIANCE_DERIVED_SUM"),
+                    // As a DOUBLE of every digit: VAR_POP of an exact
+                    // argument prints only 4 more decimals.
+                    var_pop: self.columns.derive(
+                        Expr::Cast {
+                            kind: sqlparser::ast::CastKind::Cast,
+                            expr: Box::new(aggregate::renamed(function, "VAR_POP")),
+                            data_type: sqlparser::ast::DataType::Double(
+                                sqlparser::ast::ExactNumberInfo::None,
+                            ),
+                            format: None,
+                        },
+                        "VARIANCE_DERIVED_M2",
+                    ),
+                    sample,
+                    root,
+                }
+            }
             Call::Extreme { max, .. } => {
                 self.weight(column);
                 if max {

@@ -276,18 +276,47 @@ impl Deriver<'_> {
     /// What the merge reads for the aggregate in `column`: its merged
     /// value, except an AVG, whose value inside MySQL is its SUM divided by
     /// its COUNT to more digits than the AVG prints.
+    /// So is a variance's: from its merged VAR_POP and COUNT, every digit.
     fn aggregate_value(&self, column: usize) -> MergeExpr {
-        let avg = self.spec.aggregates.iter().find_map(|a| match a.function {
-            Aggregate::Avg { sum, count } if a.column == column => Some((sum, count)),
-            _ => None,
-        });
-        match avg {
-            Some((sum, count)) => MergeExpr::arithmetic(
-                ArithOp::Div,
-                MergeExpr::Column(sum),
-                MergeExpr::Column(count),
-            ),
-            None => MergeExpr::Column(column),
+        let function = self
+            .spec
+            .aggregates
+            .iter()
+            .find(|a| a.column == column)
+            .map(|a| a.function);
+        let col = MergeExpr::Column;
+        match function {
+            Some(Aggregate::Avg { sum, count }) => {
+                MergeExpr::arithmetic(ArithOp::Div, col(sum), col(count))
+            }
+            Some(Aggregate::Variance {
+                count,
+                var_pop,
+                sample,
+                root,
+                ..
+            }) => {
+                let variance = if sample {
+                    // VAR_POP × n / (n - 1): NULL for one value.
+                    MergeExpr::arithmetic(
+                        ArithOp::Div,
+                        MergeExpr::arithmetic(ArithOp::Mul, col(var_pop), col(count)),
+                        MergeExpr::arithmetic(
+                            ArithOp::Sub,
+                            col(count),
+                            MergeExpr::Literal(Literal::Int(1)),
+                        ),
+                    )
+                } else {
+                    col(var_pop)
+                };
+                if root {
+                    MergeExpr::Function(Function::Sqrt, vec![variance])
+                } else {
+                    variance
+                }
+            }
+            _ => col(column),
         }
     }
 
@@ -340,7 +369,7 @@ impl Deriver<'_> {
             return Ok(None);
         }
         let kind = match merged {
-            Function::Round | Function::Truncate | Function::Abs => Kind::Number,
+            Function::Round | Function::Truncate | Function::Abs | Function::Sqrt => Kind::Number,
             Function::Concat => Kind::Extreme,
             Function::Coalesce => value_kind(&kinds),
             Function::If => value_kind(&kinds[1..]),
