@@ -79,6 +79,10 @@ const CASE_FILES: &[(&str, &str)] = &[
         "statistics.txt",
         include_str!("merge_env/cases/statistics.txt"),
     ),
+    (
+        "operators.txt",
+        include_str!("merge_env/cases/operators.txt"),
+    ),
 ];
 
 /// Errors: `code | SQL`, the oracle's error, which the proxy must give too.
