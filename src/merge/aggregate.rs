@@ -178,6 +178,7 @@ enum Kind {
         output: DistinctOutput,
     },
     Bits(fn(u64, u64) -> u64, u64),
+    DistinctTuple(Vec<(usize, Comparator)>),
     Variance {
         count: usize,
         sum: usize,
@@ -211,6 +212,8 @@ pub(crate) enum Acc {
     Bits(u64),
     /// Count, mean and M2 so far.
     Moments(Moments),
+    /// The distinct combinations seen.
+    Tuples(HashSet<Vec<KeyPart>>),
 }
 
 impl Folder {
@@ -292,6 +295,13 @@ impl Folder {
                     },
                 }
             }
+            Aggregate::CountDistinctTuple { values, width } => Kind::DistinctTuple(
+                values
+                    .iter()
+                    .take(usize::from(width))
+                    .map(|&v| Ok((v, resolve(columns, weights, v, Purpose::Value)?)))
+                    .collect::<Result<_, Error>>()?,
+            ),
             Aggregate::BitAnd => Kind::Bits(|a, b| a & b, u64::MAX),
             Aggregate::BitOr => Kind::Bits(|a, b| a | b, 0),
             Aggregate::BitXor => Kind::Bits(|a, b| a ^ b, 0),
@@ -309,6 +319,7 @@ impl Folder {
             Kind::Distinct { .. } => Acc::Distinct(HashSet::new(), 0, None),
             Kind::Bits(_, identity) => Acc::Bits(identity),
             Kind::Variance { .. } => Acc::Moments(Moments::default()),
+            Kind::DistinctTuple(_) => Acc::Tuples(HashSet::new()),
         }
     }
 
@@ -381,6 +392,17 @@ impl Folder {
                     moments.combine(&unit);
                 }
             }
+            (Kind::DistinctTuple(values), Acc::Tuples(seen)) => {
+                if values.iter().any(|(v, _)| matches!(at(*v), Value::NULL)) {
+                    return Ok(());
+                }
+                seen.insert(
+                    values
+                        .iter()
+                        .map(|(v, comparator)| key_part(*comparator, *v, row))
+                        .collect(),
+                );
+            }
             (Kind::Bits(op, _), Acc::Bits(bits)) => {
                 let value = at(self.column);
                 if !matches!(value, Value::NULL) {
@@ -439,6 +461,7 @@ impl Folder {
                 DistinctOutput::Avg(o) => sum.map_or(Value::NULL, |s| s.average(n, *o)),
             },
             (Kind::Bits(..), Acc::Bits(bits)) => text(bits.to_string()),
+            (Kind::DistinctTuple(_), Acc::Tuples(seen)) => text(seen.len().to_string()),
             (
                 Kind::Variance {
                     count,

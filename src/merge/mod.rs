@@ -70,7 +70,7 @@ pub use engine::{merge, MergeStats};
 pub use source::{MemorySource, ReplySink, RowSink, RowSource};
 pub use spec::{
     Aggregate, AggregateColumn, ArithOp, CompareOp, ComputedColumn, Expr, Function, Literal,
-    SelectMerge, SortKey, Weight, Wildcard,
+    SelectMerge, SortKey, Weight, Wildcard, MAX_DISTINCT_TUPLE,
 };
 
 #[cfg(test)]

@@ -144,6 +144,15 @@ pub enum Aggregate {
         /// The derived column with the value summed.
         value: usize,
     },
+    /// COUNT(DISTINCT a, b, ...): the distinct combinations in which no value
+    /// is NULL; the first `width` of `values` are derived columns carrying
+    /// one combination per unit row (the unit groups by them all).
+    CountDistinctTuple {
+        /// The derived columns, `width` of them used.
+        values: [usize; MAX_DISTINCT_TUPLE],
+        /// How many expressions.
+        width: u8,
+    },
     /// AVG(DISTINCT expr), with `value` as for [`Aggregate::CountDistinct`].
     AvgDistinct {
         /// The derived column with the value averaged.
@@ -171,6 +180,9 @@ pub enum Aggregate {
     /// BIT_XOR(expr) over unsigned 64-bit integers.
     BitXor,
 }
+
+/// The most expressions COUNT(DISTINCT ...) may count across data nodes.
+pub const MAX_DISTINCT_TUPLE: usize = 4;
 
 /// A HAVING condition over a merged group's row, with SQL's three-valued logic.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -338,6 +350,9 @@ impl SelectMerge {
                 Aggregate::CountDistinct { value }
                 | Aggregate::SumDistinct { value }
                 | Aggregate::AvgDistinct { value } => at(value),
+                Aggregate::CountDistinctTuple { values, width } => {
+                    values.iter_mut().take(usize::from(*width)).for_each(at)
+                }
                 Aggregate::Variance {
                     count,
                     sum,
@@ -517,6 +532,11 @@ impl fmt::Display for AggregateColumn {
             Aggregate::CountDistinct { value } => write!(f, "count distinct #{c} (#{value})"),
             Aggregate::SumDistinct { value } => write!(f, "sum distinct #{c} (#{value})"),
             Aggregate::AvgDistinct { value } => write!(f, "avg distinct #{c} (#{value})"),
+            Aggregate::CountDistinctTuple { values, width } => write!(
+                f,
+                "count distinct #{c} ({})",
+                list(&values[..usize::from(width).min(MAX_DISTINCT_TUPLE)])
+            ),
             Aggregate::Variance {
                 count,
                 sum,

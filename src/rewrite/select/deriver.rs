@@ -7,7 +7,9 @@ use super::columns::{self, Columns};
 use super::limit::Limit;
 use super::{number, order_by_expr, position, refuse};
 use crate::error::Error;
-use crate::merge::{Aggregate, AggregateColumn, ComputedColumn, SelectMerge, SortKey, Weight};
+use crate::merge::{
+    Aggregate, AggregateColumn, ComputedColumn, SelectMerge, SortKey, Weight, MAX_DISTINCT_TUPLE,
+};
 use crate::sql::params::Bindings;
 use sqlparser::ast::{Expr, OrderByExpr, Query, VisitMut, VisitorMut};
 use std::ops::ControlFlow;
@@ -319,6 +321,22 @@ impl Deriver<'_> {
             Call::Count => Aggregate::Count,
             Call::Sum => Aggregate::Sum,
             Call::Bits(bits) => bits,
+            Call::DistinctTuple(args) => {
+                let mut values = [0; MAX_DISTINCT_TUPLE];
+                for (slot, arg) in values.iter_mut().zip(&args) {
+                    *slot = self.columns.find_or_derive(arg, "DISTINCT_DERIVED");
+                    self.weight(*slot);
+                    let known = |e: &Expr| columns::normalized(e) == columns::normalized(arg);
+                    if !self.group_exprs.iter().any(known) && !self.extra_group_by.iter().any(known)
+                    {
+                        self.extra_group_by.push(arg.clone());
+                    }
+                }
+                Aggregate::CountDistinctTuple {
+                    values,
+                    width: args.len() as u8,
+                }
+            }
             Call::Variance { sample, root } => {
                 let Some(function) = as_function(expr) else {
                     return Err(Error::internal("a variance that is no function call"));

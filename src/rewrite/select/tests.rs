@@ -338,8 +338,8 @@ fn what_the_merge_cannot_do_exactly_is_refused() {
             "aggregate function JSON_ARRAYAGG",
         ),
         (
-            "SELECT COUNT(DISTINCT a, b) FROM t",
-            "COUNT(DISTINCT ...) of several expressions",
+            "SELECT COUNT(DISTINCT a, b, c, d, e) FROM t",
+            "COUNT(DISTINCT ...) of more than 4 expressions",
         ),
         (
             "SELECT LEAST(SUM(a), 2) FROM t",
