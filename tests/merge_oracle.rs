@@ -45,9 +45,87 @@ enum Rows {
     /// LIMIT without ORDER BY: which rows is arbitrary; the columns and the
     /// number of rows must be equal.
     Count,
+    /// As `Ordered`, numbers with a fraction or an exponent compared to 11
+    /// significant digits.
+    Approx,
 }
 
 use Rows::*;
+
+impl Rows {
+    /// A case file's name for the comparison.
+    fn named(name: &str) -> Option<Rows> {
+        Some(match name {
+            "ordered" => Ordered,
+            "unordered" => Unordered,
+            "folded" => Folded,
+            "ordered_folded" => OrderedFolded,
+            "empty" => Empty,
+            "count" => Count,
+            "approx" => Approx,
+            _ => return None,
+        })
+    }
+}
+
+/// The case files of `tests/merge_env/cases/`: one statement a line as
+/// `how | SQL` (`how` as [`Rows::named`] reads it); `#` starts a comment.
+const CASE_FILES: &[(&str, &str)] = &[
+    (
+        "aggregate_expressions.txt",
+        include_str!("merge_env/cases/aggregate_expressions.txt"),
+    ),
+    (
+        "statistics.txt",
+        include_str!("merge_env/cases/statistics.txt"),
+    ),
+    (
+        "operators.txt",
+        include_str!("merge_env/cases/operators.txt"),
+    ),
+];
+
+/// Errors: `code | SQL`, the oracle's error, which the proxy must give too.
+const ERRORS_FILE: &str = include_str!("merge_env/cases/errors.txt");
+
+/// Refusals: `construct | SQL`, the message must name `construct`.
+const REFUSED_FILE: &str = include_str!("merge_env/cases/refused.txt");
+
+/// The lines of a case file that are not comments, split at the first ` | `.
+fn case_lines(file: &'static str, text: &'static str) -> Vec<(&'static str, &'static str)> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            l.split_once(" | ")
+                .map(|(a, b)| (a.trim(), b.trim()))
+                .unwrap_or_else(|| panic!("{file}: not `how | SQL`: {l}"))
+        })
+        .collect()
+}
+
+/// Every text-protocol case: [`CASES`], then those of [`CASE_FILES`].
+fn all_cases() -> Vec<(&'static str, Rows)> {
+    let mut cases: Vec<(&str, Rows)> = CASES.to_vec();
+    for (file, text) in CASE_FILES {
+        for (how, sql) in case_lines(file, text) {
+            let how = Rows::named(how).unwrap_or_else(|| panic!("{file}: no comparison {how:?}"));
+            cases.push((sql, how));
+        }
+    }
+    cases
+}
+
+/// Every refusal: [`REFUSED`], then those of [`REFUSED_FILE`].
+fn all_refused() -> Vec<(&'static str, &'static str)> {
+    let mut refused: Vec<(&str, &str)> = REFUSED.to_vec();
+    refused.extend(
+        case_lines("refused.txt", REFUSED_FILE)
+            .into_iter()
+            .map(|(construct, sql)| (sql, construct)),
+    );
+    refused
+}
 
 /// Binding join of `m_order o` and `m_order_item i` on both sharding columns.
 macro_rules! bound {
@@ -377,6 +455,13 @@ const PREPARED: &[(&str, &[P], Rows)] = &[
     ("SELECT user_id, score, balance, born FROM m_user ORDER BY score DESC, user_id LIMIT 25", &[], Ordered),
     ("SELECT qty, COUNT(*), SUM(weight) FROM m_order GROUP BY qty", &[], Unordered),
     ("SELECT DISTINCT qty FROM m_order WHERE qty < ? ORDER BY qty", &[P::I(0)], Ordered),
+    // Expressions over aggregates, prepared.
+    ("SELECT status, ROUND(AVG(amount), 2), CONCAT(status, ':', COUNT(*)), IFNULL(SUM(qty), 0) FROM m_order WHERE qty > ? GROUP BY status ORDER BY status", &[P::I(3)], Ordered),
+    ("SELECT status, SUM(qty) DIV ?, SUM(weight) MOD 3, CASE WHEN SUM(qty) > ? THEN 'big' ELSE 'small' END FROM m_order GROUP BY status ORDER BY status", &[P::I(7), P::I(1000)], Ordered),
+    ("SELECT user_id, AVG(qty) * 2 AS a FROM m_order GROUP BY user_id ORDER BY a DESC, user_id LIMIT ?", &[P::I(10)], Ordered),
+    ("SELECT ROUND(AVG(weight), 2), TRUNCATE(AVG(rate), 3), COUNT(*) DIV 4 FROM m_order WHERE user_id <> ?", &[P::I(5)], Ordered),
+    ("SELECT kind, CONCAT(kind, '/', SUM(v)), ROUND(AVG(ratio), 3) FROM m_event WHERE event_id > ? GROUP BY kind ORDER BY kind", &[P::I(100)], Ordered),
+    ("SELECT status FROM m_order GROUP BY status HAVING IFNULL(SUM(amount), 0) > ? ORDER BY IF(COUNT(*) > ?, 1, 0), status", &[P::S("100.5"), P::I(300)], Ordered),
 ];
 
 /// Statements the proxy cannot merge exactly: refused with 1235/42000, the
@@ -389,21 +474,9 @@ const REFUSED: &[(&str, &str)] = &[
     ("SELECT order_id, ROW_NUMBER() OVER (ORDER BY order_id) FROM m_order", "window"),
     ("SELECT status, SUM(qty) OVER (PARTITION BY status) FROM m_order", "window"),
     ("SELECT order_id, RANK() OVER (ORDER BY amount) AS r FROM m_order ORDER BY order_id", "window"),
-    ("SELECT STDDEV(qty) FROM m_order", "STDDEV"),
-    ("SELECT status, VARIANCE(amount) FROM m_order GROUP BY status", "VARIANCE"),
-    ("SELECT STD(weight) FROM m_order", "STD"),
-    ("SELECT VAR_SAMP(qty) FROM m_order", "VAR_SAMP"),
     ("SELECT status, COUNT(*) FROM m_order GROUP BY status WITH ROLLUP", "ROLLUP"),
-    // COUNT(DISTINCT) of several expressions, and expressions over
-    // aggregates the merge does not evaluate yet.
-    ("SELECT COUNT(DISTINCT user_id, status) FROM m_order", "several expressions"),
-    ("SELECT MAX(created) - MIN(created) FROM m_order", "not numbers"),
-    ("SELECT status, ROUND(AVG(qty), 2) FROM m_order GROUP BY status", "ROUND"),
-    ("SELECT CONCAT(status, ':', COUNT(*)) FROM m_order GROUP BY status", "CONCAT"),
-    ("SELECT IFNULL(SUM(qty), 0) FROM m_order", "IFNULL"),
-    ("SELECT COUNT(*) DIV 2 FROM m_order", "DIV"),
-    ("SELECT status, AVG(amount) / 3, AVG(rate) * AVG(rate) FROM m_order GROUP BY status ORDER BY status", "AVG"),
-    ("SELECT status FROM m_order GROUP BY status ORDER BY CASE WHEN SUM(qty) > 10 THEN 1 ELSE 0 END", "CASE"),
+    // COUNT(DISTINCT) of several expressions (more in cases/refused.txt).
+    ("SELECT COUNT(DISTINCT user_id, status, qty, title, created) FROM m_order", "more than 4 expressions"),
 ];
 
 async fn within_timeout<F: Future>(body: F) -> F::Output {
@@ -504,6 +577,26 @@ fn folded(mut answer: Answer) -> Answer {
     answer
 }
 
+/// Numbers written with a fraction or an exponent, to 11 significant digits.
+fn approximate(mut answer: Answer) -> Answer {
+    for row in &mut answer.rows {
+        for v in row.iter_mut() {
+            let text = match v {
+                Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+                Value::Double(f) => f.to_string(),
+                _ => continue,
+            };
+            if !text.contains(['.', 'e', 'E']) {
+                continue;
+            }
+            if let Ok(f) = text.parse::<f64>() {
+                *v = Value::Bytes(format!("{f:.10e}").into_bytes());
+            }
+        }
+    }
+    answer
+}
+
 fn sorted(mut answer: Answer) -> Answer {
     answer
         .rows
@@ -515,6 +608,7 @@ fn sorted(mut answer: Answer) -> Answer {
 fn comparable(how: Rows, got: Answer, want: Answer) -> (Answer, Answer) {
     match how {
         Ordered | Empty => (got, want),
+        Approx => (approximate(got), approximate(want)),
         Unordered => (sorted(got), sorted(want)),
         Folded => (sorted(folded(got)), sorted(folded(want))),
         OrderedFolded => (folded(got), folded(want)),
@@ -788,18 +882,18 @@ async fn check(
 #[test]
 fn the_case_table_names_each_statement_once() {
     let mut seen = HashSet::new();
-    for sql in CASES
+    for sql in all_cases()
         .iter()
         .map(|c| c.0)
         .chain(PREPARED.iter().map(|c| c.0))
-        .chain(REFUSED.iter().map(|c| c.0))
+        .chain(all_refused().iter().map(|c| c.0))
     {
         assert!(seen.insert(sql), "listed twice: {sql}");
     }
     assert!(
-        CASES.len() + PREPARED.len() >= 150,
+        all_cases().len() + PREPARED.len() >= 150,
         "the suite has {} statements",
-        CASES.len() + PREPARED.len()
+        all_cases().len() + PREPARED.len()
     );
 }
 
@@ -815,11 +909,14 @@ async fn the_case_table_does_not_depend_on_row_order() {
             merge_env::oracle("merge_ties_a"),
             merge_env::unsharded("merge_ties_b", "ENGINE=MyISAM", merge_env::Order::Reversed)
         );
-        let cases = CASES.iter().map(|(sql, how)| (*sql, None, *how)).chain(
-            PREPARED
-                .iter()
-                .map(|(sql, ps, how)| (*sql, Some(params_of(ps)), *how)),
-        );
+        let cases = all_cases()
+            .into_iter()
+            .map(|(sql, how)| (sql, None, how))
+            .chain(
+                PREPARED
+                    .iter()
+                    .map(|(sql, ps, how)| (*sql, Some(params_of(ps)), *how)),
+            );
         let mut failures = Vec::new();
         for (sql, params, how) in cases {
             let want = run(&mut a, sql, params.clone()).await;
@@ -856,7 +953,8 @@ async fn merged_results_equal_the_oracle() {
     within_timeout(async {
         let mut env = Env::start("merge_oracle").await;
         let mut failures = Failures::default();
-        for (i, (sql, how)) in CASES.iter().enumerate() {
+        let cases = all_cases();
+        for (i, (sql, how)) in cases.iter().enumerate() {
             check(
                 &mut env,
                 &mut failures,
@@ -894,7 +992,7 @@ async fn merged_results_equal_the_oracle() {
             let name = format!("sql prepared {i} {setup:?}");
             check(&mut env, &mut failures, &name, execute, None, *how).await;
         }
-        let total = CASES.len() + PREPARED.len() + SQL_PREPARED.len();
+        let total = cases.len() + PREPARED.len() + SQL_PREPARED.len();
         if let Some(report) = failures.report(total) {
             panic!("{report}");
         }
@@ -907,7 +1005,8 @@ async fn merges_the_proxy_cannot_do_exactly_are_refused() {
     within_timeout(async {
         let mut env = Env::start("merge_refused").await;
         let mut failures = Vec::new();
-        for (sql, construct) in REFUSED {
+        let refused = all_refused();
+        for (sql, construct) in &refused {
             match run(&mut env.client, sql, None).await {
                 Err((1235, state, message))
                     if state == "42000"
@@ -933,11 +1032,28 @@ async fn merges_the_proxy_cannot_do_exactly_are_refused() {
                 }
             }
         }
+        for (code, sql) in case_lines("errors.txt", ERRORS_FILE) {
+            let code: u16 = code.parse().expect("errors.txt: a numeric code");
+            match run(&mut env.oracle, sql, None).await {
+                Err((c, ..)) if c == code => {}
+                other => panic!("errors.txt: the oracle gives {other:?} for {sql}"),
+            }
+            match run(&mut env.client, sql, None).await {
+                Err((c, ..)) if c == code => {}
+                Err((c, state, message)) => failures.push(format!(
+                    "{sql}\n    expected error {code}, got {c}/{state}: {message}"
+                )),
+                Ok(got) => failures.push(format!(
+                    "{sql}\n    expected error {code}, the proxy answered {} rows",
+                    got.rows.len()
+                )),
+            }
+        }
         assert!(
             failures.is_empty(),
             "{} of {} statements not refused as expected:\n{}",
             failures.len(),
-            REFUSED.len(),
+            refused.len(),
             failures.join("\n")
         );
     })
@@ -1000,6 +1116,81 @@ async fn sql_prepared_statements_live_until_deallocated() {
             Err(mysql_async::Error::Server(e)) => assert_eq!(e.code, 1243, "{e:?}"),
             other => panic!("expected 1243, got {other:?}"),
         }
+    })
+    .await
+}
+
+/// `SELECT ... FOR UPDATE` on several data nodes inside a transaction: the
+/// merged rows equal the oracle's, and the rows stay locked on every data
+/// source until COMMIT (another session's `FOR UPDATE NOWAIT` of a row on
+/// each data source fails with the backend's lock error).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn for_update_across_data_nodes_in_a_transaction() {
+    within_timeout(async {
+        let mut env = Env::start("merge_for_update").await;
+        let statements = [
+            ("SELECT order_id, user_id, qty FROM m_order WHERE order_id <= 40 ORDER BY order_id FOR UPDATE", Ordered),
+            ("SELECT status, COUNT(*), SUM(qty) FROM m_order WHERE order_id <= 80 GROUP BY status ORDER BY status FOR UPDATE", Ordered),
+            ("SELECT user_id, name FROM m_user WHERE user_id IN (1, 2, 3, 4, 5, 6) ORDER BY user_id FOR UPDATE", Ordered),
+            ("SELECT event_id FROM m_event WHERE event_id BETWEEN 400 AND 1200 ORDER BY event_id LIMIT 10 FOR UPDATE", Ordered),
+        ];
+        env.client.query_drop("BEGIN").await.unwrap();
+        env.oracle.query_drop("BEGIN").await.unwrap();
+        let mut failures = Failures::default();
+        for (i, (sql, how)) in statements.iter().enumerate() {
+            check(&mut env, &mut failures, &format!("for update {i}"), sql, None, *how).await;
+        }
+        if let Some(report) = failures.report(statements.len()) {
+            panic!("{report}");
+        }
+        // Orders 1..=40 span every data node of m_order: each is locked,
+        // also after the LIMIT statement, which stopped reading early.
+        let mut other = Conn::new(
+            mysql_async::Opts::from_url(&env.proxy.url(
+                common::APP_USER,
+                common::APP_PASSWORD,
+                shard_env::SCHEMA,
+            ))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+        other.query_drop("SET SESSION innodb_lock_wait_timeout = 1").await.unwrap();
+        // One locked row on each data node: (user_id mod 2, order_id mod 2).
+        let rows: Vec<(i64, i64)> = env
+            .oracle
+            .query("SELECT user_id, order_id FROM m_order WHERE order_id <= 40 ORDER BY order_id")
+            .await
+            .unwrap();
+        let mut nodes = HashSet::new();
+        for (user_id, order_id) in rows {
+            if !nodes.insert((user_id.rem_euclid(2), order_id % 2)) {
+                continue;
+            }
+            let sql = format!(
+                "SELECT order_id FROM m_order WHERE user_id = {user_id} AND order_id = {order_id} FOR UPDATE NOWAIT"
+            );
+            match other.query_drop(&sql).await {
+                Err(mysql_async::Error::Server(e)) => {
+                    assert!(matches!(e.code, 1205 | 3572), "{sql}: {e:?}")
+                }
+                other => panic!("{sql}: not locked by the transaction: {other:?}"),
+            }
+        }
+        assert_eq!(nodes.len(), 4, "orders 1..=40 reach every data node");
+        env.client.query_drop("COMMIT").await.unwrap();
+        env.oracle.query_drop("COMMIT").await.unwrap();
+        // After COMMIT the rows are free.
+        let row: Option<i64> = other
+            .query_first("SELECT COUNT(*) FROM m_order WHERE order_id <= 40 FOR UPDATE NOWAIT")
+            .await
+            .unwrap();
+        let want: Option<i64> = env
+            .oracle
+            .query_first("SELECT COUNT(*) FROM m_order WHERE order_id <= 40")
+            .await
+            .unwrap();
+        assert_eq!(row, want);
     })
     .await
 }

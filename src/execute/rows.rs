@@ -195,6 +195,23 @@ impl<'a> UnitRows<'a> {
         })
     }
 
+    /// Reads and drops the rows the merge did not need (its LIMIT was
+    /// reached first), so the connection stays usable: a session in a
+    /// transaction keeps its branch on this data source, and any other
+    /// session saves a new connection.
+    pub async fn finish(&mut self) -> Result<(), Error> {
+        if self.done {
+            return Ok(());
+        }
+        let name = self.conn.data_source.name.clone();
+        let end = skip_rows(self.conn)
+            .await
+            .map_err(|e| e.on_data_source(&name))?;
+        self.done = true;
+        drain_more(self.conn, end.status).await?;
+        Ok(())
+    }
+
     /// The unit's columns (visible, then derived).
     pub fn columns(&self) -> Vec<Column> {
         self.columns.to_vec()

@@ -10,6 +10,7 @@ use super::number::{
     NOT_FIXED_DECIMALS,
 };
 use super::spec::{Aggregate, AggregateColumn, Weight};
+use super::statistics::{Moments, Statistic};
 use crate::error::Error;
 use bigdecimal::num_bigint::BigInt;
 use mysql_common::constants::ColumnType;
@@ -177,6 +178,14 @@ enum Kind {
         output: DistinctOutput,
     },
     Bits(fn(u64, u64) -> u64, u64),
+    DistinctTuple(Vec<(usize, Comparator)>),
+    Variance {
+        count: usize,
+        sum: usize,
+        var_pop: usize,
+        statistic: Statistic,
+        decimals: u8,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -201,6 +210,10 @@ pub(crate) enum Acc {
     Distinct(HashSet<KeyPart>, i128, Option<Total>),
     /// Bits so far.
     Bits(u64),
+    /// Count, mean and M2 so far.
+    Moments(Moments),
+    /// The distinct combinations seen.
+    Tuples(HashSet<Vec<KeyPart>>),
 }
 
 impl Folder {
@@ -261,6 +274,34 @@ impl Folder {
             Aggregate::AvgDistinct { value } => {
                 distinct(value, &|input| DistinctOutput::Avg(average_of(input)))?
             }
+            Aggregate::Variance {
+                count,
+                sum,
+                var_pop,
+                sample,
+                root,
+            } => {
+                meta(count)?;
+                meta(sum)?;
+                meta(var_pop)?;
+                Kind::Variance {
+                    count,
+                    sum,
+                    var_pop,
+                    statistic: Statistic { sample, root },
+                    decimals: match output {
+                        Numeric::Float { decimals } => decimals,
+                        Numeric::Exact { .. } => NOT_FIXED_DECIMALS,
+                    },
+                }
+            }
+            Aggregate::CountDistinctTuple { values, width } => Kind::DistinctTuple(
+                values
+                    .iter()
+                    .take(usize::from(width))
+                    .map(|&v| Ok((v, resolve(columns, weights, v, Purpose::Value)?)))
+                    .collect::<Result<_, Error>>()?,
+            ),
             Aggregate::BitAnd => Kind::Bits(|a, b| a & b, u64::MAX),
             Aggregate::BitOr => Kind::Bits(|a, b| a | b, 0),
             Aggregate::BitXor => Kind::Bits(|a, b| a ^ b, 0),
@@ -277,6 +318,8 @@ impl Folder {
             Kind::Avg { .. } => Acc::Avg(None, 0),
             Kind::Distinct { .. } => Acc::Distinct(HashSet::new(), 0, None),
             Kind::Bits(_, identity) => Acc::Bits(identity),
+            Kind::Variance { .. } => Acc::Moments(Moments::default()),
+            Kind::DistinctTuple(_) => Acc::Tuples(HashSet::new()),
         }
     }
 
@@ -336,6 +379,30 @@ impl Folder {
                     }
                 }
             }
+            (
+                Kind::Variance {
+                    count,
+                    sum,
+                    var_pop,
+                    ..
+                },
+                Acc::Moments(moments),
+            ) => {
+                if let Some(unit) = Moments::of_unit(at(*count), at(*sum), at(*var_pop))? {
+                    moments.combine(&unit);
+                }
+            }
+            (Kind::DistinctTuple(values), Acc::Tuples(seen)) => {
+                if values.iter().any(|(v, _)| matches!(at(*v), Value::NULL)) {
+                    return Ok(());
+                }
+                seen.insert(
+                    values
+                        .iter()
+                        .map(|(v, comparator)| key_part(*comparator, *v, row))
+                        .collect(),
+                );
+            }
             (Kind::Bits(op, _), Acc::Bits(bits)) => {
                 let value = at(self.column);
                 if !matches!(value, Value::NULL) {
@@ -369,7 +436,23 @@ impl Folder {
                 }
                 value
             }
-            (Kind::Avg { output, .. }, Acc::Avg(sum, n)) => {
+            (
+                Kind::Avg {
+                    output,
+                    sum: sum_column,
+                    count: count_column,
+                    input,
+                },
+                Acc::Avg(sum, n),
+            ) => {
+                // The merged SUM and COUNT too: an expression over the AVG
+                // divides them, as MySQL's AVG does inside an expression.
+                if let Some(slot) = row.get_mut(*sum_column) {
+                    *slot = sum.as_ref().map_or(Value::NULL, |s| s.print(*input));
+                }
+                if let Some(slot) = row.get_mut(*count_column) {
+                    *slot = text(n.to_string());
+                }
                 sum.map_or(Value::NULL, |s| s.average(n, *output))
             }
             (Kind::Distinct { output, .. }, Acc::Distinct(_, n, sum)) => match output {
@@ -378,6 +461,32 @@ impl Folder {
                 DistinctOutput::Avg(o) => sum.map_or(Value::NULL, |s| s.average(n, *o)),
             },
             (Kind::Bits(..), Acc::Bits(bits)) => text(bits.to_string()),
+            (Kind::DistinctTuple(_), Acc::Tuples(seen)) => text(seen.len().to_string()),
+            (
+                Kind::Variance {
+                    count,
+                    var_pop,
+                    statistic,
+                    decimals,
+                    ..
+                },
+                Acc::Moments(moments),
+            ) => {
+                // The merged COUNT and VAR_POP too, every digit: an
+                // expression over the statistic reads those, as MySQL uses
+                // its value unrounded.
+                if let Some(slot) = row.get_mut(*count) {
+                    *slot = text(format!("{}", moments.n as u64));
+                }
+                if let Some(slot) = row.get_mut(*var_pop) {
+                    *slot = moments
+                        .value(POPULATION)
+                        .map_or(Value::NULL, |v| text(format_double(v, NOT_FIXED_DECIMALS)));
+                }
+                moments
+                    .value(*statistic)
+                    .map_or(Value::NULL, |v| text(format_double(v, *decimals)))
+            }
             _ => Value::NULL,
         };
         if let Some(slot) = row.get_mut(self.column) {
@@ -385,6 +494,12 @@ impl Folder {
         }
     }
 }
+
+/// VAR_POP.
+const POPULATION: Statistic = Statistic {
+    sample: false,
+    root: false,
+};
 
 /// Whether a column has a type AVG can have: DECIMAL or DOUBLE.
 fn is_avg_type(column: &Column) -> bool {

@@ -7,7 +7,8 @@
 //! DECIMAL rounded half away from zero to the column's scale, integers,
 //! doubles as the server prints them.
 
-use super::having::{as_f64, Having, Scalar};
+use super::eval::{as_f64, failed, Scalar};
+use super::having::Having;
 use super::number::{format_double, Exact};
 use super::spec::ComputedColumn;
 use crate::error::Error;
@@ -86,18 +87,33 @@ impl Computed {
     }
 
     /// Replaces the column's value in the merged row `row`.
-    pub fn fill(&self, row: &mut [Value]) {
-        let value = print(&self.expr.value(row), self.output);
+    pub fn fill(&self, row: &mut [Value]) -> Result<(), Error> {
+        let value = self.expr.value(row);
+        if failed(&value) {
+            return Err(out_of_range());
+        }
+        let value = print(&value, self.output);
         if let Some(slot) = row.get_mut(self.column) {
             *slot = value;
         }
+        Ok(())
     }
+}
+
+/// MySQL's error for an integer result past BIGINT.
+pub(super) fn out_of_range() -> Error {
+    Error::new(
+        1690,
+        "22003",
+        "BIGINT value is out of range in a DIV over merged aggregates",
+        crate::error::Origin::Client,
+    )
 }
 
 /// `value` printed as `output`.
 fn print(value: &Scalar<'_>, output: Output) -> Value {
     let text = match (value, output) {
-        (Scalar::Null, _) => return Value::NULL,
+        (Scalar::Null | Scalar::OutOfRange, _) => return Value::NULL,
         (Scalar::Exact(e), Output::Decimal(scale)) => e.format(scale),
         (Scalar::Exact(e), Output::Integer) => e.format(0),
         (Scalar::Exact(e), Output::Text) => match e {

@@ -10,7 +10,7 @@
 //!
 //! DISTINCT remembers each distinct row sent.
 
-use super::compare::{compare_rows, resolve, Key, Purpose};
+use super::compare::{compare_rows, natural, resolve, Comparator, Key, Purpose};
 use super::group::{Group, Grouper, HashGroups};
 use super::output::Output;
 use super::source::{RowSink, RowSource};
@@ -48,6 +48,7 @@ pub async fn merge<S: RowSource, K: RowSink>(
     })?;
     let spec = spec.as_ref();
     check(spec, width)?;
+    refuse_string_computed(spec, columns)?;
     let order = spec
         .order_by
         .iter()
@@ -81,7 +82,7 @@ pub async fn merge<S: RowSource, K: RowSink>(
                     _ => {
                         if let Some(done) = open.replace(grouper.open(row)?) {
                             stats.groups += 1;
-                            output.push(grouper.close(done)).await?;
+                            output.push(grouper.close(done)?).await?;
                             if output.is_full() {
                                 break;
                             }
@@ -91,7 +92,7 @@ pub async fn merge<S: RowSource, K: RowSink>(
             }
             if let Some(done) = open.filter(|_| !output.is_full()) {
                 stats.groups += 1;
-                output.push(grouper.close(done)).await?;
+                output.push(grouper.close(done)?).await?;
             }
             stats.rows_read = input.rows_read();
         }
@@ -103,11 +104,17 @@ pub async fn merge<S: RowSource, K: RowSink>(
             }
             stats.rows_read = input.rows_read();
             stats.groups = groups.len() as u64;
-            let mut rows = groups.into_rows(&grouper);
+            let mut rows = groups.into_rows(&grouper)?;
             if rows.is_empty() && spec.group_by.is_empty() {
-                rows.push(grouper.empty(width));
+                rows.push(grouper.empty(width)?);
             }
-            rows.retain(|row| output.accepts(row));
+            let mut kept = Vec::with_capacity(rows.len());
+            for row in rows {
+                if output.accepts(&row)? {
+                    kept.push(row);
+                }
+            }
+            let mut rows = kept;
             rows.sort_by(|a, b| compare_rows(&order, a, b));
             for row in rows {
                 output.send(row).await?;
@@ -139,7 +146,7 @@ pub async fn merge<S: RowSource, K: RowSink>(
                     .and_then(|limit| usize::try_from(limit.saturating_add(spec.offset)).ok());
                 let mut rows = Vec::new();
                 while let Some(row) = input.next().await? {
-                    if output.accepts(&row) {
+                    if output.accepts(&row)? {
                         rows.push(row);
                     }
                     if let Some(keep) = keep.filter(|k| rows.len() > k.saturating_mul(2).max(64)) {
@@ -193,4 +200,23 @@ fn check(spec: &SelectMerge, width: usize) -> Result<(), Error> {
         ))),
         None => Ok(()),
     }
+}
+
+/// A computed string (CONCAT, a CASE of strings) cannot be ordered or
+/// deduplicated by its collation: the units' weight of it weighs their
+/// partial value.
+fn refuse_string_computed(spec: &SelectMerge, columns: &[Column]) -> Result<(), Error> {
+    for computed in &spec.computed {
+        let number = columns.get(computed.column).map(natural).is_some_and(|c| {
+            matches!(c, Comparator::Int | Comparator::Decimal | Comparator::Float)
+        });
+        let ordered = spec.order_by.iter().any(|k| k.column == computed.column);
+        let distinct = spec.distinct && computed.column < spec.visible;
+        if !number && (ordered || distinct) {
+            return Err(Error::not_supported(
+                "ORDER BY or DISTINCT of a string computed over aggregates across data nodes",
+            ));
+        }
+    }
+    Ok(())
 }

@@ -113,20 +113,20 @@ impl Grouper {
     }
 
     /// The merged row of a finished group.
-    pub fn close(&self, group: Group) -> Vec<Value> {
+    pub fn close(&self, group: Group) -> Result<Vec<Value>, Error> {
         let mut row = group.row;
         for (folder, acc) in self.folders.iter().zip(group.accs) {
             folder.finish(acc, &mut row);
         }
         for computed in &self.computed {
-            computed.fill(&mut row);
+            computed.fill(&mut row)?;
         }
-        row
+        Ok(row)
     }
 
     /// The one row aggregates without GROUP BY give over no rows: COUNT 0,
     /// everything else NULL.
-    pub fn empty(&self, width: usize) -> Vec<Value> {
+    pub fn empty(&self, width: usize) -> Result<Vec<Value>, Error> {
         self.close(Group {
             row: vec![Value::NULL; width],
             accs: self.folders.iter().map(Folder::start).collect(),
@@ -163,7 +163,7 @@ impl HashGroups {
     }
 
     /// The merged rows, first-seen group first.
-    pub fn into_rows(self, grouper: &Grouper) -> Vec<Vec<Value>> {
+    pub fn into_rows(self, grouper: &Grouper) -> Result<Vec<Vec<Value>>, Error> {
         self.groups.into_iter().map(|g| grouper.close(g)).collect()
     }
 }

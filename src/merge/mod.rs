@@ -37,12 +37,18 @@
 //! - Expressions over aggregates: the unit computes its own (partial) value,
 //!   which only gives the column's type; `computed` says how the merge
 //!   computes it from the merged aggregates, before HAVING and ORDER BY.
+//!   An AVG inside one reads its merged SUM and COUNT, a variance its
+//!   merged COUNT and VAR_POP (every digit), as MySQL uses them unrounded.
+//! - STD, VARIANCE and friends: kept, plus derived `COUNT(x)`, `SUM(x)` and
+//!   `CAST(VAR_POP(x) AS DOUBLE)`.
 //!
 //! ## Modules
 //! - [`spec`]: the description.
 //! - `stream`: concatenation and the k-way merge.
 //! - `group`, `aggregate`: groups and how each aggregate merges.
 //! - `compare`, `number`: MySQL's comparison and number printing.
+//! - `statistics`: variances and standard deviations from per-unit moments.
+//! - `eval`: the evaluator of merge expressions, with MySQL's semantics.
 //! - `computed`: expressions over merged aggregates, with MySQL's types.
 //! - `having`, `output`: the last stages.
 
@@ -50,19 +56,21 @@ mod aggregate;
 mod compare;
 mod computed;
 mod engine;
+mod eval;
 mod group;
 mod having;
 mod number;
 mod output;
 mod source;
 pub mod spec;
+mod statistics;
 mod stream;
 
 pub use engine::{merge, MergeStats};
 pub use source::{MemorySource, ReplySink, RowSink, RowSource};
 pub use spec::{
-    Aggregate, AggregateColumn, ArithOp, CompareOp, ComputedColumn, Expr, Literal, SelectMerge,
-    SortKey, Weight, Wildcard,
+    Aggregate, AggregateColumn, ArithOp, CompareOp, ComputedColumn, Expr, Function, Literal,
+    SelectMerge, SortKey, Weight, Wildcard, MAX_DISTINCT_TUPLE,
 };
 
 #[cfg(test)]

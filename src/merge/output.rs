@@ -67,13 +67,13 @@ impl<'s, K: RowSink> Output<'s, K> {
     }
 
     /// Whether `row` passes HAVING.
-    pub fn accepts(&self, row: &[Value]) -> bool {
-        self.having.as_ref().is_none_or(|h| h.accepts(row))
+    pub fn accepts(&self, row: &[Value]) -> Result<bool, Error> {
+        self.having.as_ref().map_or(Ok(true), |h| h.accepts(row))
     }
 
     /// HAVING, then the rest of [`Output::send`].
     pub async fn push(&mut self, row: Vec<Value>) -> Result<(), Error> {
-        if self.accepts(&row) {
+        if self.accepts(&row)? {
             self.send(row).await?;
         }
         Ok(())

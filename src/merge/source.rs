@@ -14,6 +14,13 @@ pub trait RowSource: Send {
     fn next_row(&mut self) -> impl Future<Output = Result<Option<Vec<Value>>, Error>> + Send;
 }
 
+/// A source lent to a merge stays its owner's, who may finish reading it after.
+impl<S: RowSource> RowSource for &mut S {
+    fn next_row(&mut self) -> impl Future<Output = Result<Option<Vec<Value>>, Error>> + Send {
+        (**self).next_row()
+    }
+}
+
 /// Where the merged result's rows go, visible columns only.
 pub trait RowSink: Send {
     /// Takes one row; awaiting it is how a slow client slows the merge.

@@ -144,10 +144,34 @@ pub enum Aggregate {
         /// The derived column with the value summed.
         value: usize,
     },
+    /// COUNT(DISTINCT a, b, ...): the distinct combinations in which no value
+    /// is NULL; the first `width` of `values` are derived columns carrying
+    /// one combination per unit row (the unit groups by them all).
+    CountDistinctTuple {
+        /// The derived columns, `width` of them used.
+        values: [usize; MAX_DISTINCT_TUPLE],
+        /// How many expressions.
+        width: u8,
+    },
     /// AVG(DISTINCT expr), with `value` as for [`Aggregate::CountDistinct`].
     AvgDistinct {
         /// The derived column with the value averaged.
         value: usize,
+    },
+    /// STD / STDDEV / STDDEV_POP / STDDEV_SAMP / VARIANCE / VAR_POP /
+    /// VAR_SAMP (expr): merged from each unit's count, mean and sum of
+    /// squared deviations (see `merge::statistics`), a DOUBLE.
+    Variance {
+        /// The derived COUNT(expr).
+        count: usize,
+        /// The derived SUM(expr).
+        sum: usize,
+        /// The derived VAR_POP(expr).
+        var_pop: usize,
+        /// Divides by n - 1 (the _SAMP forms).
+        sample: bool,
+        /// The square root (the STD forms).
+        root: bool,
     },
     /// BIT_AND(expr) over unsigned 64-bit integers.
     BitAnd,
@@ -156,6 +180,9 @@ pub enum Aggregate {
     /// BIT_XOR(expr) over unsigned 64-bit integers.
     BitXor,
 }
+
+/// The most expressions COUNT(DISTINCT ...) may count across data nodes.
+pub const MAX_DISTINCT_TUPLE: usize = 4;
 
 /// A HAVING condition over a merged group's row, with SQL's three-valued logic.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -177,6 +204,37 @@ pub enum Expr {
     Not(Box<Expr>),
     /// `expr IS NULL`.
     IsNull(Box<Expr>),
+    /// CASE WHEN ... THEN ... [ELSE ...] END: the first branch whose
+    /// condition is true, else `otherwise` (NULL without one). A CASE with
+    /// an operand arrives as conditions `operand = value`.
+    Case {
+        /// (condition, value) in order.
+        branches: Vec<(Expr, Expr)>,
+        /// ELSE.
+        otherwise: Option<Box<Expr>>,
+    },
+    /// A function of merged values.
+    Function(Function, Vec<Expr>),
+}
+
+/// A function the merge evaluates as MySQL does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Function {
+    /// ROUND(x [, d]): exact values half away from zero, doubles half to even.
+    Round,
+    /// TRUNCATE(x, d): toward zero.
+    Truncate,
+    /// ABS(x).
+    Abs,
+    /// IFNULL(a, b), COALESCE(a, ...): the first value that is not NULL.
+    Coalesce,
+    /// IF(condition, a, b).
+    If,
+    /// CONCAT(a, ...): NULL when any argument is; numbers as their type prints them.
+    Concat,
+    /// SQRT(x) of a double; NULL for a negative x.
+    Sqrt,
 }
 
 /// A constant in a HAVING condition.
@@ -227,6 +285,10 @@ pub enum ArithOp {
     Mul,
     /// `/`: exact operands give a DECIMAL with 4 more digits of scale.
     Div,
+    /// `DIV`: the quotient truncated to an integer.
+    IntDiv,
+    /// `%`, `MOD`: the remainder, with the dividend's sign.
+    Mod,
 }
 
 impl SelectMerge {
@@ -288,6 +350,19 @@ impl SelectMerge {
                 Aggregate::CountDistinct { value }
                 | Aggregate::SumDistinct { value }
                 | Aggregate::AvgDistinct { value } => at(value),
+                Aggregate::CountDistinctTuple { values, width } => {
+                    values.iter_mut().take(usize::from(*width)).for_each(at)
+                }
+                Aggregate::Variance {
+                    count,
+                    sum,
+                    var_pop,
+                    ..
+                } => {
+                    at(count);
+                    at(sum);
+                    at(var_pop);
+                }
                 _ => {}
             }
         }
@@ -334,6 +409,48 @@ impl Expr {
                 r.columns_mut(f);
             }
             Expr::Not(e) | Expr::IsNull(e) => e.columns_mut(f),
+            Expr::Case {
+                branches,
+                otherwise,
+            } => {
+                for (when, then) in branches {
+                    when.columns_mut(f);
+                    then.columns_mut(f);
+                }
+                if let Some(e) = otherwise {
+                    e.columns_mut(f);
+                }
+            }
+            Expr::Function(_, args) => args.iter_mut().for_each(|a| a.columns_mut(f)),
+        }
+    }
+
+    /// Calls `f` on this expression and every one inside it, outermost first.
+    pub fn visit(&self, f: &mut impl FnMut(&Expr)) {
+        f(self);
+        match self {
+            Expr::Column(_) | Expr::Literal(_) => {}
+            Expr::Compare(_, l, r)
+            | Expr::Arithmetic(_, l, r)
+            | Expr::And(l, r)
+            | Expr::Or(l, r) => {
+                l.visit(f);
+                r.visit(f);
+            }
+            Expr::Not(e) | Expr::IsNull(e) => e.visit(f),
+            Expr::Case {
+                branches,
+                otherwise,
+            } => {
+                for (when, then) in branches {
+                    when.visit(f);
+                    then.visit(f);
+                }
+                if let Some(e) = otherwise {
+                    e.visit(f);
+                }
+            }
+            Expr::Function(_, args) => args.iter().for_each(|a| a.visit(f)),
         }
     }
 }
@@ -415,6 +532,26 @@ impl fmt::Display for AggregateColumn {
             Aggregate::CountDistinct { value } => write!(f, "count distinct #{c} (#{value})"),
             Aggregate::SumDistinct { value } => write!(f, "sum distinct #{c} (#{value})"),
             Aggregate::AvgDistinct { value } => write!(f, "avg distinct #{c} (#{value})"),
+            Aggregate::CountDistinctTuple { values, width } => write!(
+                f,
+                "count distinct #{c} ({})",
+                list(&values[..usize::from(width).min(MAX_DISTINCT_TUPLE)])
+            ),
+            Aggregate::Variance {
+                count,
+                sum,
+                var_pop,
+                sample,
+                root,
+            } => {
+                let name = match (root, sample) {
+                    (true, true) => "stddev_samp",
+                    (true, false) => "stddev_pop",
+                    (false, true) => "var_samp",
+                    (false, false) => "var_pop",
+                };
+                write!(f, "{name} #{c} (#{count}, #{sum}, #{var_pop})")
+            }
             Aggregate::BitAnd => write!(f, "bit_and #{c}"),
             Aggregate::BitOr => write!(f, "bit_or #{c}"),
             Aggregate::BitXor => write!(f, "bit_xor #{c}"),

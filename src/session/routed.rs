@@ -381,8 +381,15 @@ impl Session {
             UnitRows::open(conn, &unit.sql, params).await
         }))
         .await;
-        let sources = opened.into_iter().collect::<Result<Vec<_>, _>>()?;
-        let merged = run_merge(spec, described, sources, reply).await?;
+        let mut sources = opened.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let merged = run_merge(spec, described, &mut sources, reply).await?;
+        // Rows past the merge's LIMIT are read to their end: dropping the
+        // connection instead would silently end an open transaction's
+        // branch there (and its locks) or lose its temporary tables.
+        for source in &mut sources {
+            source.finish().await?;
+        }
+        drop(sources);
         self.shared.metrics.rows_merged.inc_by(merged);
         self.after_units(&names);
         reply.end_rows(self.status() | more, 0);
@@ -394,7 +401,7 @@ impl Session {
 async fn run_merge<R: Reply>(
     spec: &crate::merge::SelectMerge,
     described: Option<Vec<Column>>,
-    sources: Vec<UnitRows<'_>>,
+    sources: &mut [UnitRows<'_>],
     reply: &mut R,
 ) -> Result<u64, Error> {
     let streamed = sources.first().map(|s| s.columns()).unwrap_or_default();
@@ -419,7 +426,7 @@ async fn run_merge<R: Reply>(
     let visible = spec.visible_in(columns.len()).min(columns.len());
     reply.columns(&columns[..visible]);
     let mut sink = crate::merge::ReplySink::new(reply);
-    crate::merge::merge(spec, &columns, sources, &mut sink).await?;
+    crate::merge::merge(spec, &columns, sources.iter_mut().collect(), &mut sink).await?;
     Ok(sink.rows())
 }
 

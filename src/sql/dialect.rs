@@ -1,9 +1,13 @@
 //! The SQL dialect shardgate parses with: sqlparser's MySQL dialect, plus
 //! what MariaDB and MySQL accept and that dialect does not (yet):
 //!
-//! - the `MOD` operator (`a MOD 7`), read as `a % 7`, which is the same
-//!   operator in MySQL; the upstream fix is for `MySqlDialect::parse_infix`
-//!   and `get_next_precedence` to treat `Keyword::MOD` as they treat `DIV`;
+//! - the `MOD` operator (`a MOD 7`), the same operator as `%` in MySQL,
+//!   kept as a custom operator with the word as written (see
+//!   [`is_mod`]), so that a rewritten select item keeps the column name
+//!   MySQL gives the client's; the upstream fix is for
+//!   `MySqlDialect::parse_infix` and `get_next_precedence` to treat
+//!   `Keyword::MOD` as they treat `DIV` (a `BinaryOperator::MyModulo`
+//!   that displays as `MOD`, as `MyIntegerDivide` displays as `DIV`);
 //! - implicit aliases that are keywords of other dialects only
 //!   (`(SELECT ...) top`, `t sample`); upstream, `MySqlDialect` would keep
 //!   its own list of words reserved after a table factor instead of the
@@ -70,6 +74,15 @@ pub fn quote_identifier_words(sql: &str) -> Cow<'_, str> {
             text.push_str(&sql[copied..]);
             Cow::Owned(text)
         }
+    }
+}
+
+/// Whether `op` is the `MOD` operator as [`MariaDbDialect`] reads it (or `%`).
+pub fn is_mod(op: &BinaryOperator) -> bool {
+    match op {
+        BinaryOperator::Modulo => true,
+        BinaryOperator::Custom(word) => word.eq_ignore_ascii_case("MOD"),
+        _ => false,
     }
 }
 
@@ -157,16 +170,22 @@ impl Dialect for MariaDbDialect {
         expr: &Expr,
         precedence: u8,
     ) -> Option<Result<Expr, ParserError>> {
-        if parser.parse_keyword(Keyword::MOD) {
-            return Some(
-                parser
-                    .parse_subexpr(precedence)
-                    .map(|right| Expr::BinaryOp {
-                        left: Box::new(expr.clone()),
-                        op: BinaryOperator::Modulo,
-                        right: Box::new(right),
-                    }),
-            );
+        if let Token::Word(w) = &parser.peek_token_ref().token {
+            if w.keyword == Keyword::MOD {
+                // Kept as written, so the rewritten statement names its
+                // column as MySQL names the client's (`qty MOD 7`).
+                let written = w.value.clone();
+                parser.next_token();
+                return Some(
+                    parser
+                        .parse_subexpr(precedence)
+                        .map(|right| Expr::BinaryOp {
+                            left: Box::new(expr.clone()),
+                            op: BinaryOperator::Custom(written),
+                            right: Box::new(right),
+                        }),
+                );
+            }
         }
         self.mysql.parse_infix(parser, expr, precedence)
     }

@@ -1,4 +1,6 @@
 use super::*;
+use crate::merge::eval::lenient_f64;
+use crate::merge::spec::{ArithOp, CompareOp};
 use mysql_common::constants::ColumnType;
 
 fn bytes(text: &str) -> Value {
@@ -23,7 +25,10 @@ fn int(i: i64) -> Expr {
 }
 
 fn accepts(expr: Expr, row: &[Value]) -> bool {
-    Having::new(&expr, &columns()).expect("bound").accepts(row)
+    Having::new(&expr, &columns())
+        .expect("bound")
+        .accepts(row)
+        .expect("evaluates")
 }
 
 #[test]

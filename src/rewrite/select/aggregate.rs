@@ -3,7 +3,7 @@
 //! collation's weight).
 
 use crate::error::Error;
-use crate::merge::Aggregate;
+use crate::merge::{Aggregate, MAX_DISTINCT_TUPLE};
 use sqlparser::ast::{
     BinaryOperator, CastKind, DataType, DuplicateTreatment, Expr, Function, FunctionArg,
     FunctionArgExpr, FunctionArguments, Ident, ObjectName, Value,
@@ -37,6 +37,16 @@ pub enum Call {
     },
     /// BIT_AND, BIT_OR, BIT_XOR.
     Bits(Aggregate),
+    /// COUNT(DISTINCT a, b, ...): the units also group by every one.
+    DistinctTuple(Vec<Expr>),
+    /// The variances and standard deviations: merged from a derived
+    /// COUNT(x), SUM(x) and VAR_POP(x).
+    Variance {
+        /// Divides by n - 1.
+        sample: bool,
+        /// The square root.
+        root: bool,
+    },
 }
 
 /// The aggregates over distinct values.
@@ -92,7 +102,20 @@ pub fn call(function: &Function) -> Result<Option<Call>, Error> {
     let Some(arg) = single else {
         return match (name.as_str(), distinct, args.as_slice()) {
             ("COUNT", false, [FunctionArgExpr::Wildcard]) => Ok(Some(Call::Count)),
-            ("COUNT", true, _) => refuse("COUNT(DISTINCT ...) of several expressions"),
+            ("COUNT", true, many) if many.len() <= MAX_DISTINCT_TUPLE => {
+                let exprs: Option<Vec<Expr>> = many
+                    .iter()
+                    .map(|a| match a {
+                        FunctionArgExpr::Expr(e) => Some(e.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                match exprs {
+                    Some(exprs) => Ok(Some(Call::DistinctTuple(exprs))),
+                    None => refuse("COUNT(DISTINCT ...) of these arguments"),
+                }
+            }
+            ("COUNT", true, _) => refuse("COUNT(DISTINCT ...) of more than 4 expressions"),
             _ => refuse(&format!("aggregate function {name} of these arguments")),
         };
     };
@@ -109,6 +132,22 @@ pub fn call(function: &Function) -> Result<Option<Call>, Error> {
         ("AVG", true) => distinct_of(DistinctFunction::Avg),
         ("MIN", _) => Call::Extreme { max: false, arg },
         ("MAX", _) => Call::Extreme { max: true, arg },
+        ("STD" | "STDDEV" | "STDDEV_POP", false) => Call::Variance {
+            sample: false,
+            root: true,
+        },
+        ("STDDEV_SAMP", false) => Call::Variance {
+            sample: true,
+            root: true,
+        },
+        ("VARIANCE" | "VAR_POP", false) => Call::Variance {
+            sample: false,
+            root: false,
+        },
+        ("VAR_SAMP", false) => Call::Variance {
+            sample: true,
+            root: false,
+        },
         ("BIT_AND", false) => Call::Bits(Aggregate::BitAnd),
         ("BIT_OR", false) => Call::Bits(Aggregate::BitOr),
         ("BIT_XOR", false) => Call::Bits(Aggregate::BitXor),
@@ -184,6 +223,7 @@ pub fn may_be_string(expr: &Expr) -> bool {
     match expr {
         Expr::Nested(inner) => may_be_string(inner),
         Expr::Value(v) => !matches!(v.value, Value::Number(..) | Value::Null | Value::Boolean(_)),
+        Expr::BinaryOp { op, .. } if crate::sql::dialect::is_mod(op) => false,
         Expr::BinaryOp { op, .. } => !matches!(
             op,
             Plus | Minus

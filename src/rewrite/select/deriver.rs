@@ -7,7 +7,9 @@ use super::columns::{self, Columns};
 use super::limit::Limit;
 use super::{number, order_by_expr, position, refuse};
 use crate::error::Error;
-use crate::merge::{Aggregate, AggregateColumn, ComputedColumn, SelectMerge, SortKey, Weight};
+use crate::merge::{
+    Aggregate, AggregateColumn, ComputedColumn, SelectMerge, SortKey, Weight, MAX_DISTINCT_TUPLE,
+};
 use crate::sql::params::Bindings;
 use sqlparser::ast::{Expr, OrderByExpr, Query, VisitMut, VisitorMut};
 use std::ops::ControlFlow;
@@ -319,6 +321,51 @@ impl Deriver<'_> {
             Call::Count => Aggregate::Count,
             Call::Sum => Aggregate::Sum,
             Call::Bits(bits) => bits,
+            Call::DistinctTuple(args) => {
+                let mut values = [0; MAX_DISTINCT_TUPLE];
+                for (slot, arg) in values.iter_mut().zip(&args) {
+                    *slot = self.columns.find_or_derive(arg, "DISTINCT_DERIVED");
+                    self.weight(*slot);
+                    let known = |e: &Expr| columns::normalized(e) == columns::normalized(arg);
+                    if !self.group_exprs.iter().any(known) && !self.extra_group_by.iter().any(known)
+                    {
+                        self.extra_group_by.push(arg.clone());
+                    }
+                }
+                Aggregate::CountDistinctTuple {
+                    values,
+                    width: args.len() as u8,
+                }
+            }
+            Call::Variance { sample, root } => {
+                let Some(function) = as_function(expr) else {
+                    return Err(Error::internal("a variance that is no function call"));
+                };
+                Aggregate::Variance {
+                    count: self.columns.derive(
+                        aggregate::renamed(function, "COUNT"),
+                        "VARIANCE_DERIVED_COUNT",
+                    ),
+                    sum: self
+                        .columns
+                        .derive(aggregate::renamed(function, "SUM"), "VARIANCE_DERIVED_SUM"),
+                    // As a DOUBLE of every digit: VAR_POP of an exact
+                    // argument prints only 4 more decimals.
+                    var_pop: self.columns.derive(
+                        Expr::Cast {
+                            kind: sqlparser::ast::CastKind::Cast,
+                            expr: Box::new(aggregate::renamed(function, "VAR_POP")),
+                            data_type: sqlparser::ast::DataType::Double(
+                                sqlparser::ast::ExactNumberInfo::None,
+                            ),
+                            format: None,
+                        },
+                        "VARIANCE_DERIVED_M2",
+                    ),
+                    sample,
+                    root,
+                }
+            }
             Call::Extreme { max, .. } => {
                 self.weight(column);
                 if max {
@@ -361,6 +408,11 @@ impl Deriver<'_> {
     /// Gives `column` a derived `WEIGHT_STRING()` when it may be a string.
     fn weight(&mut self, column: usize) {
         if self.spec.weights.iter().any(|w| w.column == column) {
+            return;
+        }
+        // A units' weight of a computed column weighs its partial value: the
+        // merge compares the computed value (and refuses a string).
+        if self.spec.computed.iter().any(|c| c.column == column) {
             return;
         }
         let Some(expr) = self.columns.expr(column) else {

@@ -9,10 +9,13 @@
 use super::aggregate::{self, Call};
 use super::deriver::Deriver;
 use crate::error::Error;
-use crate::merge::{ArithOp, CompareOp, Expr as MergeExpr, Literal};
+use crate::merge::{Aggregate, ArithOp, CompareOp, Expr as MergeExpr, Function, Literal};
 use crate::sql::context::conjuncts;
 use mysql_common::value::Value as Param;
-use sqlparser::ast::{visit_expressions, BinaryOperator, Expr, UnaryOperator, Value};
+use sqlparser::ast::{
+    visit_expressions, BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments,
+    UnaryOperator, Value,
+};
 use std::ops::ControlFlow;
 
 /// What a translated operand is, for comparisons the merge can make exactly.
@@ -121,10 +124,48 @@ impl Deriver<'_> {
                         _ => Kind::Number,
                     };
                     let column = self.aggregate_column(expr, self.translating.prefix())?;
-                    (MergeExpr::Column(column), kind)
+                    (self.aggregate_value(column), kind)
                 }
-                None => return refuse(format!("function {}", display_name(expr))),
+                None => match self.function(expr)? {
+                    Some(translated) => translated,
+                    None => return refuse(format!("function {}", display_name(expr))),
+                },
             },
+            Expr::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => {
+                let mut branches = Vec::with_capacity(conditions.len());
+                let mut kinds = Vec::with_capacity(conditions.len() + 1);
+                for when in conditions {
+                    // `CASE x WHEN v` is `CASE WHEN x = v`, compared as `=` compares.
+                    let condition = match operand {
+                        Some(operand) => binary(operand, BinaryOperator::Eq, &when.condition),
+                        None => when.condition.clone(),
+                    };
+                    let (condition, _) = self.condition(&condition)?;
+                    let (result, kind) = self.condition(&when.result)?;
+                    kinds.push(kind);
+                    branches.push((condition, result));
+                }
+                let otherwise = match else_result {
+                    Some(e) => {
+                        let (e, kind) = self.condition(e)?;
+                        kinds.push(kind);
+                        Some(Box::new(e))
+                    }
+                    None => None,
+                };
+                (
+                    MergeExpr::Case {
+                        branches,
+                        otherwise,
+                    },
+                    value_kind(&kinds),
+                )
+            }
             Expr::BinaryOp { left, op, right } => {
                 let (l, lk) = self.condition(left)?;
                 let (r, rk) = self.condition(right)?;
@@ -155,6 +196,20 @@ impl Deriver<'_> {
                     BinaryOperator::Minus => arithmetic(ArithOp::Sub),
                     BinaryOperator::Multiply => arithmetic(ArithOp::Mul),
                     BinaryOperator::Divide => arithmetic(ArithOp::Div),
+                    BinaryOperator::MyIntegerDivide => arithmetic(ArithOp::IntDiv),
+                    op if crate::sql::dialect::is_mod(op) => arithmetic(ArithOp::Mod),
+                    BinaryOperator::Xor => {
+                        // NULL when either side is, as XOR is.
+                        let not = |e: &MergeExpr| MergeExpr::Not(Box::new(e.clone()));
+                        let and = |a, b| MergeExpr::And(Box::new(a), Box::new(b));
+                        (
+                            MergeExpr::Or(
+                                Box::new(and(l.clone(), not(&r))),
+                                Box::new(and(not(&l), r.clone())),
+                            ),
+                            Kind::Number,
+                        )
+                    }
                     BinaryOperator::And => (MergeExpr::And(Box::new(l), Box::new(r)), Kind::Number),
                     BinaryOperator::Or => (MergeExpr::Or(Box::new(l), Box::new(r)), Kind::Number),
                     other => return refuse(format!("operator {other}")),
@@ -218,6 +273,110 @@ impl Deriver<'_> {
         })
     }
 
+    /// What the merge reads for the aggregate in `column`: its merged
+    /// value, except an AVG, whose value inside MySQL is its SUM divided by
+    /// its COUNT to more digits than the AVG prints.
+    /// So is a variance's: from its merged VAR_POP and COUNT, every digit.
+    fn aggregate_value(&self, column: usize) -> MergeExpr {
+        let function = self
+            .spec
+            .aggregates
+            .iter()
+            .find(|a| a.column == column)
+            .map(|a| a.function);
+        let col = MergeExpr::Column;
+        match function {
+            Some(Aggregate::Avg { sum, count }) => {
+                MergeExpr::arithmetic(ArithOp::Div, col(sum), col(count))
+            }
+            Some(Aggregate::Variance {
+                count,
+                var_pop,
+                sample,
+                root,
+                ..
+            }) => {
+                let variance = if sample {
+                    // VAR_POP × n / (n - 1): NULL for one value.
+                    MergeExpr::arithmetic(
+                        ArithOp::Div,
+                        MergeExpr::arithmetic(ArithOp::Mul, col(var_pop), col(count)),
+                        MergeExpr::arithmetic(
+                            ArithOp::Sub,
+                            col(count),
+                            MergeExpr::Literal(Literal::Int(1)),
+                        ),
+                    )
+                } else {
+                    col(var_pop)
+                };
+                if root {
+                    MergeExpr::Function(Function::Sqrt, vec![variance])
+                } else {
+                    variance
+                }
+            }
+            _ => col(column),
+        }
+    }
+
+    /// A scalar function over aggregates the merge evaluates, translated;
+    /// `None` for any other function.
+    fn function(&mut self, expr: &Expr) -> Result<Option<(MergeExpr, Kind)>, Error> {
+        let Expr::Function(function) = expr else {
+            return Ok(None);
+        };
+        let name = aggregate::function_name(function);
+        let (merged, arity): (Function, std::ops::RangeInclusive<usize>) = match name.as_str() {
+            "ROUND" => (Function::Round, 1..=2),
+            "TRUNCATE" => (Function::Truncate, 2..=2),
+            "ABS" => (Function::Abs, 1..=1),
+            "IFNULL" => (Function::Coalesce, 2..=2),
+            "COALESCE" => (Function::Coalesce, 1..=usize::MAX),
+            "IF" => (Function::If, 3..=3),
+            "CONCAT" => (Function::Concat, 1..=usize::MAX),
+            "MOD" => {
+                let args = plain_args(function).filter(|a| a.len() == 2);
+                let Some([l, r]) = args.as_deref() else {
+                    return Ok(None);
+                };
+                let (l, _) = self.condition(l)?;
+                let (r, _) = self.condition(r)?;
+                return Ok(Some((
+                    MergeExpr::arithmetic(ArithOp::Mod, l, r),
+                    Kind::Number,
+                )));
+            }
+            _ => return Ok(None),
+        };
+        let Some(args) = plain_args(function).filter(|a| arity.contains(&a.len())) else {
+            return Ok(None);
+        };
+        let mut translated = Vec::with_capacity(args.len());
+        let mut kinds = Vec::with_capacity(args.len());
+        for arg in &args {
+            let (e, kind) = self.condition(arg)?;
+            translated.push(e);
+            kinds.push(kind);
+        }
+        if matches!(merged, Function::Round | Function::Truncate)
+            && !matches!(
+                translated.get(1),
+                None | Some(MergeExpr::Literal(Literal::Int(_)))
+            )
+        {
+            // The result's scale is the digits argument's value.
+            return Ok(None);
+        }
+        let kind = match merged {
+            Function::Round | Function::Truncate | Function::Abs | Function::Sqrt => Kind::Number,
+            Function::Concat => Kind::Extreme,
+            Function::Coalesce => value_kind(&kinds),
+            Function::If => value_kind(&kinds[1..]),
+        };
+        Ok(Some((MergeExpr::Function(merged, translated), kind)))
+    }
+
     /// A constant the merge can hold: a literal, or a bound numeric `?`.
     fn literal(&self, expr: &Expr) -> Option<Literal> {
         match expr {
@@ -266,6 +425,38 @@ impl Deriver<'_> {
             _ => Kind::Value,
         }
     }
+}
+
+/// The kind of a value that is one of values of `kinds`: a number only
+/// when each is; else maybe a string.
+fn value_kind(kinds: &[Kind]) -> Kind {
+    if kinds.iter().all(|k| *k == Kind::Number) {
+        Kind::Number
+    } else {
+        Kind::Extreme
+    }
+}
+
+/// A function's arguments when all are plain expressions (no `*`, no
+/// names, no clauses).
+fn plain_args(function: &sqlparser::ast::Function) -> Option<Vec<Expr>> {
+    let FunctionArguments::List(list) = &function.args else {
+        return None;
+    };
+    if list.duplicate_treatment.is_some()
+        || !list.clauses.is_empty()
+        || function.over.is_some()
+        || function.filter.is_some()
+    {
+        return None;
+    }
+    list.args
+        .iter()
+        .map(|arg| match arg {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// `left op right`, for BETWEEN and IN taken apart.

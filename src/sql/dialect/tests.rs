@@ -8,13 +8,33 @@ fn renders(sql: &str, rendered: &str) {
 
 #[test]
 fn mod_is_the_modulo_operator() {
-    renders("SELECT a MOD 7 FROM t", "SELECT a % 7 FROM t");
+    renders("SELECT a MOD 7 FROM t", "SELECT a MOD 7 FROM t");
     renders(
         "SELECT * FROM t WHERE a mod 3 = 1 AND b MOD 2 * 4 > 0",
-        "SELECT * FROM t WHERE a % 3 = 1 AND b % 2 * 4 > 0",
+        "SELECT * FROM t WHERE a mod 3 = 1 AND b MOD 2 * 4 > 0",
     );
     // MOD binds like `%`: tighter than `+`, left to right with `*`.
-    renders("SELECT 1 + a MOD 3 * 2", "SELECT 1 + a % 3 * 2");
+    let statements = parse("SELECT 1 + a MOD 3 * 2").unwrap();
+    let sqlparser::ast::Statement::Query(q) = &statements[0] else {
+        panic!("a query")
+    };
+    let sqlparser::ast::SetExpr::Select(s) = q.body.as_ref() else {
+        panic!("a select")
+    };
+    let sqlparser::ast::SelectItem::UnnamedExpr(e) = &s.projection[0] else {
+        panic!("an item")
+    };
+    // 1 + ((a MOD 3) * 2)
+    let sqlparser::ast::Expr::BinaryOp { right, .. } = e else {
+        panic!("+")
+    };
+    let sqlparser::ast::Expr::BinaryOp { left, op, .. } = right.as_ref() else {
+        panic!("*")
+    };
+    assert_eq!(op.to_string(), "*");
+    assert!(
+        matches!(left.as_ref(), sqlparser::ast::Expr::BinaryOp { op, .. } if super::is_mod(op))
+    );
     renders("SELECT MOD(a, 3) FROM t", "SELECT MOD(a, 3) FROM t");
 }
 
