@@ -498,6 +498,13 @@ impl MariaDb {
     }
 }
 
+impl Drop for MariaDb {
+    fn drop(&mut self) {
+        self.process.kill();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// A row of text-protocol values as strings.
 pub fn row_text(row: mysql_async::Row) -> Vec<Option<String>> {
     row.unwrap()
