@@ -131,11 +131,7 @@ impl Topology {
             // Resolved only when a single claimant is left (returning old
             // primaries aside), never by a tie-break.
             Writer::Conflict(_) => {
-                let fresh: Vec<usize> = claimants
-                    .iter()
-                    .copied()
-                    .filter(|&i| !self.retired[i])
-                    .collect();
+                let fresh = self.fresh(&claimants);
                 match (fresh.len(), claimants.len()) {
                     (1, _) => Writer::One(fresh[0]),
                     (0, 0) => Writer::None,
@@ -166,14 +162,19 @@ impl Topology {
         Some(message)
     }
 
-    /// A writer among new claimants: one not retired; among several, the one
-    /// the replicas replicate from; else a conflict.
-    fn pick(&self, claimants: &[usize], views: &[View<'_>]) -> Writer {
-        let fresh: Vec<usize> = claimants
+    /// The claimants that are no retired old primary.
+    fn fresh(&self, claimants: &[usize]) -> Vec<usize> {
+        claimants
             .iter()
             .copied()
             .filter(|&i| !self.retired[i])
-            .collect();
+            .collect()
+    }
+
+    /// A writer among new claimants: one not retired; among several, the one
+    /// the replicas replicate from; else a conflict.
+    fn pick(&self, claimants: &[usize], views: &[View<'_>]) -> Writer {
+        let fresh = self.fresh(claimants);
         match (fresh.len(), claimants.len()) {
             (1, _) => Writer::One(fresh[0]),
             (0, 0) => Writer::None,
