@@ -10,6 +10,7 @@ mod insert;
 pub use insert::drop_defaulted_key;
 mod names;
 mod prune;
+mod render;
 mod select;
 
 use crate::error::Error;
@@ -68,7 +69,7 @@ pub fn rewrite(
         };
         out.push(ExecutionUnit {
             data_source: data_source.to_string(),
-            sql: copy.to_string(),
+            sql: render::render(&mut copy),
             params,
         });
     }

@@ -64,6 +64,8 @@ pub(super) fn route<'r>(
         generated = generate_keys(env, keys, kg, &table, rows.values.len())?;
     }
     let mut by_node: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    // One buffer for every row's sharding values.
+    let mut values: Vec<(&str, Option<ShardingValue>)> = Vec::new();
     for (r, row) in rows.values.iter().enumerate() {
         if row.len() != columns.len() {
             return Err(Error::new(
@@ -73,10 +75,10 @@ pub(super) fn route<'r>(
                 Origin::Client,
             ));
         }
-        let mut values: Vec<(&str, Option<ShardingValue>)> = Vec::new();
+        values.clear();
         for column in rule.sharding_columns() {
             let value = match columns.iter().position(|c| c == column) {
-                Some(i) => row_value(env, rule, &table, column, row[i])?,
+                Some(i) => row_value(env, rule, &table, column, row.get(i))?,
                 None => match (generate, generated.get(r)) {
                     (Some(kg), Some(key)) if kg.column == *column => match key {
                         Some(key) => generated_value(env, rule, &table, column, key)?,
@@ -93,8 +95,13 @@ pub(super) fn route<'r>(
             };
             values.push((column, value));
         }
-        for node in place(rule, &values)? {
-            by_node.entry(node).or_default().push(r);
+        match exact_node(rule, &values)? {
+            Some(node) => by_node.entry(node).or_default().push(r),
+            None => {
+                for node in nodes_allowed(rule, &values) {
+                    by_node.entry(node).or_default().push(r);
+                }
+            }
         }
     }
     let units: Vec<RouteUnit<'r>> = by_node
@@ -184,7 +191,30 @@ fn check_copy_source(
 /// The column list (lower-cased) and the rows' value expressions.
 struct Rows<'s> {
     columns: Vec<String>,
-    values: Vec<Vec<&'s Expr>>,
+    values: Vec<Row<'s>>,
+}
+
+/// One row's values: a VALUES row borrowed as it is, or `SET`'s values.
+enum Row<'s> {
+    Values(&'s [Expr]),
+    Set(Vec<&'s Expr>),
+}
+
+impl Row<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Row::Values(values) => values.len(),
+            Row::Set(values) => values.len(),
+        }
+    }
+
+    /// The `i`-th value; `i` is below `len()`.
+    fn get(&self, i: usize) -> &Expr {
+        match self {
+            Row::Values(values) => &values[i],
+            Row::Set(values) => values[i],
+        }
+    }
 }
 
 /// The rows of `VALUES (...), (...)` or the one row of `SET a = 1, ...`.
@@ -204,7 +234,7 @@ fn rows<'s>(insert: &'s Insert, table: &str) -> Result<Rows<'s>, Error> {
         }
         return Ok(Rows {
             columns,
-            values: vec![row],
+            values: vec![Row::Set(row)],
         });
     }
     let Some(SetExpr::Values(values)) = insert.source.as_ref().map(|q| q.body.as_ref()) else {
@@ -229,7 +259,7 @@ fn rows<'s>(insert: &'s Insert, table: &str) -> Result<Rows<'s>, Error> {
     let values = values
         .rows
         .iter()
-        .map(|row| row.content.iter().collect())
+        .map(|row| Row::Values(row.content.as_slice()))
         .collect();
     Ok(Rows { columns, values })
 }
@@ -299,22 +329,35 @@ fn generated_value(
     Ok(Some(conversion.for_write(column, &value)?))
 }
 
-/// The nodes a row goes to: exactly one when every value is known; with an
-/// unbound `?` (PREVIEW), every node the known values allow.
-fn place(rule: &TableRule, values: &[(&str, Option<ShardingValue>)]) -> Result<Vec<usize>, Error> {
+/// The one node a row goes to when every sharding value is known.
+fn exact_node(
+    rule: &TableRule,
+    values: &[(&str, Option<ShardingValue>)],
+) -> Result<Option<usize>, Error> {
+    if values.iter().any(|(_, v)| v.is_none()) {
+        return Ok(None);
+    }
     let known = |column: &str| {
         values
             .iter()
             .find(|(c, _)| *c == column)
             .and_then(|(_, v)| v.as_ref())
     };
-    if values.iter().all(|(_, v)| v.is_some()) {
-        return Ok(vec![rule.route_exact(known)?]);
-    }
-    Ok(rule.route(|column| match known(column) {
-        Some(value) => ColumnCondition::value(value.clone()),
-        None => ColumnCondition::Any,
-    }))
+    Ok(Some(rule.route_exact(known)?))
+}
+
+/// With an unbound `?` (PREVIEW): every node the known values allow.
+fn nodes_allowed(rule: &TableRule, values: &[(&str, Option<ShardingValue>)]) -> Vec<usize> {
+    rule.route(|column| {
+        match values
+            .iter()
+            .find(|(c, _)| *c == column)
+            .and_then(|(_, v)| v.as_ref())
+        {
+            Some(value) => ColumnCondition::value(value.clone()),
+            None => ColumnCondition::Any,
+        }
+    })
 }
 
 /// What makes an INSERT read a query: `INSERT ... SELECT`, or a subquery

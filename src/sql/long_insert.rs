@@ -18,10 +18,11 @@ const MIN_ROWS: usize = 16;
 /// REPLACE; `None` to parse it whole.
 pub(super) fn parse(sql: &str) -> Option<Result<Vec<Statement>, ParserError>> {
     let rows_start = rows_start(sql)?;
-    let bytes = sql.as_bytes();
     let mut reader = RowReader {
-        bytes,
+        sql,
+        bytes: sql.as_bytes(),
         pos: rows_start,
+        width: 4,
     };
     let mut rows: Vec<Vec<Expr>> = Vec::new();
     let mut first_row_end = 0;
@@ -29,6 +30,11 @@ pub(super) fn parse(sql: &str) -> Option<Result<Vec<Statement>, ParserError>> {
         rows.push(reader.row()?);
         if rows.len() == 1 {
             first_row_end = reader.pos;
+            // One slot more for the key column a generator may add.
+            reader.width = rows[0].len() + 1;
+            // Rows are about as long as the first: room for all of them.
+            let row_len = (first_row_end - rows_start).max(1);
+            rows.reserve(sql.len().saturating_sub(rows_start) / row_len);
         }
         reader.skip_spaces();
         if reader.peek() != Some(b',') {
@@ -89,8 +95,11 @@ fn rows_start(sql: &str) -> Option<usize> {
 
 /// Reads `( value, ... )` rows of plain literals from the statement's bytes.
 struct RowReader<'a> {
+    sql: &'a str,
     bytes: &'a [u8],
     pos: usize,
+    /// Room for each row's values (from the first row once read).
+    width: usize,
 }
 
 impl RowReader<'_> {
@@ -112,7 +121,7 @@ impl RowReader<'_> {
 
     fn row(&mut self) -> Option<Vec<Expr>> {
         self.expect(b'(')?;
-        let mut values = Vec::new();
+        let mut values = Vec::with_capacity(self.width);
         loop {
             self.skip_spaces();
             values.push(self.value()?);
@@ -135,7 +144,8 @@ impl RowReader<'_> {
         match self.peek()? {
             b'\'' => {
                 let end = self.quoted_end()?;
-                let text = std::str::from_utf8(&self.bytes[start + 1..end - 1]).ok()?;
+                // Quotes are ASCII, so both ends are character boundaries.
+                let text = self.sql.get(start + 1..end - 1)?;
                 self.pos = end;
                 Some(Expr::value(Value::SingleQuotedString(text.to_string())))
             }
@@ -188,7 +198,7 @@ impl RowReader<'_> {
         if self.peek().is_some_and(|c| is_word_byte(c) || c == b'.') {
             return None;
         }
-        let text = std::str::from_utf8(&self.bytes[start..self.pos]).ok()?;
+        let text = self.sql.get(start..self.pos)?;
         Some(Expr::value(Value::Number(text.to_string(), false)))
     }
 
