@@ -24,6 +24,18 @@ pub use crate::plan_model::{ExecutionPlan, ExecutionUnit, MergePlan, PlanContext
 /// protocol; for PREVIEW a `?` then stays unknown: it scatters, and stays
 /// `?` in the unit SQL). Each unit gets exactly the params its SQL needs.
 pub fn plan(sql: &str, params: &[Value], ctx: &PlanContext<'_>) -> Result<ExecutionPlan, Error> {
+    if params.is_empty() {
+        if let Some(bulk) = sql::parse_bulk(sql) {
+            if let Some(plan) = plan_bulk(bulk, ctx)? {
+                return Ok(plan);
+            }
+        }
+    }
+    plan_parsed(sql, params, ctx)
+}
+
+/// [`plan`] with the statement parsed into one AST.
+fn plan_parsed(sql: &str, params: &[Value], ctx: &PlanContext<'_>) -> Result<ExecutionPlan, Error> {
     let mut statements = sql::parse(sql).map_err(|e| {
         Error::parse(format!(
             "{e} (a statement on sharded tables must be understood by shardgate's parser)"
@@ -38,18 +50,50 @@ pub fn plan(sql: &str, params: &[Value], ctx: &PlanContext<'_>) -> Result<Execut
     rewrite::drop_defaulted_key(&mut statement, ctx.schema);
     let bindings = Bindings::new(&statement, params)?;
     let route = route::route(&statement, ctx, &bindings)?;
-    // MySQL's LAST_INSERT_ID() of a multi-row INSERT is its first id.
-    let generated_key = route
+    let (units, merge) = rewrite::rewrite(statement, &route, &bindings, &ctx.schema.name)?;
+    Ok(ExecutionPlan {
+        units,
+        merge,
+        generated_key: first_generated(&route),
+    })
+}
+
+/// A long INSERT of plain literals, planned from its literals without an
+/// expression per value ([`sql::Bulk`]); the same plan as [`plan`] gives
+/// (the tests compare them). `None` for the rare bulk INSERT this path
+/// leaves to [`plan`]: one with a `?` or a defaulted key column.
+fn plan_bulk(bulk: sql::Bulk<'_>, ctx: &PlanContext<'_>) -> Result<Option<ExecutionPlan>, Error> {
+    let placeholder = |row: &Vec<sql::Literal<'_>>| row.contains(&sql::Literal::Placeholder);
+    if bulk.rows.iter().any(placeholder) {
+        return Ok(None);
+    }
+    let mut statement = bulk.statement;
+    let before = statement.clone();
+    rewrite::drop_defaulted_key(&mut statement, ctx.schema);
+    if statement != before {
+        return Ok(None);
+    }
+    let bindings = Bindings::new(&statement, &[])?;
+    let route = route::route_bulk(&statement, &bulk.rows, ctx, &bindings)?;
+    let (units, merge) = rewrite::rewrite_bulk(statement, &route, &bulk.rows, &ctx.schema.name)?;
+    Ok(Some(ExecutionPlan {
+        units,
+        merge,
+        generated_key: first_generated(&route),
+    }))
+}
+
+/// The first generated integer key, which the OK packet reports (MySQL's
+/// LAST_INSERT_ID() of a multi-row INSERT is its first id).
+fn first_generated(route: &route::RoutePlan<'_>) -> Option<u64> {
+    route
         .generated
         .as_ref()
         .and_then(|g| match g.values.first() {
             Some(Some(GeneratedKey::Int(id))) => u64::try_from(*id).ok(),
             _ => None,
-        });
-    let (units, merge) = rewrite::rewrite(statement, &route, &bindings, &ctx.schema.name)?;
-    Ok(ExecutionPlan {
-        units,
-        merge,
-        generated_key,
-    })
+        })
 }
+
+#[cfg(test)]
+mod bulk_tests;

@@ -87,7 +87,7 @@ pub fn add_generated(statement: &mut Statement, generated: &GeneratedColumn) {
 
 /// A generated key as a literal: integer ids as integers, UUIDs as strings
 /// (or `X'..'` for a binary column); without a generator, an unbound `?`.
-fn literal(key: Option<&GeneratedKey>) -> Expr {
+pub(super) fn literal(key: Option<&GeneratedKey>) -> Expr {
     Expr::value(match key {
         Some(GeneratedKey::Int(id)) => Value::Number(id.to_string(), false),
         Some(GeneratedKey::Text(text)) => Value::SingleQuotedString(text.clone()),

@@ -17,6 +17,7 @@ use crate::error::Error;
 use crate::plan_model::{ExecutionUnit, MergePlan};
 use crate::route::{RoutePlan, Target};
 use crate::sql::params::Bindings;
+use crate::sql::Literal;
 use insert::Rows;
 use names::Renamer;
 use prune::Pruner;
@@ -71,6 +72,42 @@ pub fn rewrite(
             data_source: data_source.to_string(),
             sql: render::render(&mut copy),
             params,
+        });
+    }
+    Ok((out, route.merge.clone()))
+}
+
+/// [`rewrite`] for a bulk INSERT ([`crate::sql::Bulk`]): `statement` holds
+/// its first row, `rows` all of them, each unit's rendered from `rows`.
+pub fn rewrite_bulk(
+    mut statement: Statement,
+    route: &RoutePlan<'_>,
+    rows: &[Vec<Literal<'_>>],
+    schema: &str,
+) -> Result<(Vec<ExecutionUnit>, MergePlan), Error> {
+    let local = Localizer::new(&statement, route, schema);
+    let keys = route.generated.as_ref();
+    if let Some(generated) = keys {
+        insert::add_generated(&mut statement, generated);
+    }
+    // A sharded table's rows are dealt; every copy of a broadcast or
+    // unsharded table's INSERT holds them all.
+    let dealt = route.units.iter().any(|u| !u.rows.is_empty());
+    let all: Vec<usize> = if dealt {
+        Vec::new()
+    } else {
+        (0..rows.len()).collect()
+    };
+    let mut out = Vec::with_capacity(route.units.len());
+    for unit in &route.units {
+        let mut copy = statement.clone();
+        let (data_source, _) = local.apply(&mut copy, unit.target);
+        let picked = if dealt { &unit.rows } else { &all };
+        let keys = keys.map(|g| g.values.as_slice());
+        out.push(ExecutionUnit {
+            data_source: data_source.to_string(),
+            sql: render::render_bulk(&mut copy, rows, picked, keys),
+            params: Vec::new(),
         });
     }
     Ok((out, route.merge.clone()))

@@ -6,6 +6,9 @@
 //! put where a marker row stood. The text is the same as `Display` gives
 //! (the tests compare them).
 
+use super::insert::literal;
+use crate::keygen::GeneratedKey;
+use crate::sql::Literal;
 use sqlparser::ast::{Expr, Ident, Parens, SetExpr, Statement, UnaryOperator, Value, Values};
 use std::fmt::Write;
 
@@ -39,11 +42,102 @@ pub fn render(statement: &mut Statement) -> String {
     match spliced {
         Some(out) => out,
         None => {
-            if let Some(values) = bulk_values(statement) {
+            if let Some(values) = values_of(statement) {
                 values.rows = rows;
             }
             statement.to_string()
         }
+    }
+}
+
+/// The SQL text of a bulk INSERT's copy `statement` (holding no more than
+/// its first row) with the rows `picked` of `rows`, each with its
+/// generated key from `keys` when the key column was added.
+pub fn render_bulk(
+    statement: &mut Statement,
+    rows: &[Vec<Literal<'_>>],
+    picked: &[usize],
+    keys: Option<&[Option<GeneratedKey>]>,
+) -> String {
+    let key = |r: usize| keys.map(|keys| literal(keys.get(r).and_then(Option::as_ref)));
+    let Some(values) = values_of(statement) else {
+        return statement.to_string();
+    };
+    let marker = Parens::with_empty_span(vec![Expr::Identifier(Ident::new(MARK))]);
+    values.rows = vec![marker];
+    let text = statement.to_string();
+    let mark = format!("({MARK})");
+    match text.find(&mark) {
+        Some(at) if text[at + mark.len()..].find(&mark).is_none() => {
+            let mut out = String::with_capacity(text.len() + picked.len() * 64);
+            out.push_str(&text[..at]);
+            for (n, &r) in picked.iter().enumerate() {
+                if n > 0 {
+                    out.push_str(", ");
+                }
+                out.push('(');
+                for (v, value) in rows.get(r).into_iter().flatten().enumerate() {
+                    if v > 0 {
+                        out.push_str(", ");
+                    }
+                    write_bulk_literal(&mut out, *value);
+                }
+                if let Some(key) = key(r) {
+                    out.push_str(", ");
+                    write_value(&mut out, &key);
+                }
+                out.push(')');
+            }
+            out.push_str(&text[at + mark.len()..]);
+            out
+        }
+        // The marker not once: the rows as expressions, rendered by Display.
+        _ => {
+            if let Some(values) = values_of(statement) {
+                values.rows = picked
+                    .iter()
+                    .filter_map(|&r| rows.get(r).map(|row| (r, row)))
+                    .map(|(r, row)| {
+                        let mut content: Vec<Expr> = row.iter().map(|l| l.to_expr()).collect();
+                        content.extend(key(r));
+                        Parens::with_empty_span(content)
+                    })
+                    .collect();
+            }
+            statement.to_string()
+        }
+    }
+}
+
+/// A bulk row's literal as `Display` writes its expression.
+fn write_bulk_literal(out: &mut String, value: Literal<'_>) {
+    match value {
+        Literal::Number(digits) => out.push_str(digits),
+        Literal::Negative(digits) => {
+            out.push('-');
+            out.push_str(digits);
+        }
+        Literal::Str(text) if !text.contains('\'') => {
+            out.push('\'');
+            out.push_str(text);
+            out.push('\'');
+        }
+        Literal::Null => out.push_str("NULL"),
+        Literal::Placeholder => out.push('?'),
+        Literal::Str(_) => {
+            let _ = write!(out, "{}", value.to_expr());
+        }
+    }
+}
+
+/// The VALUES of an INSERT.
+fn values_of(statement: &mut Statement) -> Option<&mut Values> {
+    let Statement::Insert(insert) = statement else {
+        return None;
+    };
+    match insert.source.as_mut().map(|q| q.body.as_mut()) {
+        Some(SetExpr::Values(values)) => Some(values),
+        _ => None,
     }
 }
 
@@ -150,6 +244,10 @@ mod tests {
             format!(
                 "INSERT INTO `__shardgate_values_rows__` (a, b, c, d, e) VALUES {}",
                 rows(20)
+            ),
+            format!(
+                "INSERT INTO t (__shardgate_values_rows__) VALUES {}",
+                vec!["(1)"; 20].join(", ")
             ),
             "SELECT 1, 'a' FROM t WHERE x IN (1, 2, 3)".to_string(),
         ];

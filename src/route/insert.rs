@@ -13,18 +13,22 @@ use crate::rules::{ValueDomain, ValueUse};
 use crate::sql::context::{Env, StatementContext};
 use crate::sql::literal::{operand, Operand};
 use crate::sql::tables::{resolve, ColumnName, RefKind};
+use crate::sql::Literal;
 use sqlparser::ast::{
     AssignmentTarget, Expr, Insert, OnInsert, SetExpr, Statement, TableObject, Visit, Visitor,
 };
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
-/// Routes an INSERT (`statement` is the INSERT itself).
+/// Routes an INSERT (`statement` is the INSERT itself); `bulk`: its rows
+/// as literals, when its VALUES hold only the first ([`crate::sql::Bulk`]).
 pub(super) fn route<'r>(
     env: Env<'_, 'r>,
     keys: Keys<'_>,
     statement: &Statement,
     insert: &Insert,
+    bulk: Option<&[Vec<Literal<'_>>]>,
 ) -> Result<RoutePlan<'r>, Error> {
     let TableObject::TableName(name) = &insert.table else {
         return Err(Error::not_supported("INSERT INTO TABLE FUNCTION"));
@@ -52,7 +56,7 @@ pub(super) fn route<'r>(
             return Ok(RoutePlan::new(None, units, merge::write(1, false)));
         }
     };
-    let rows = rows(insert, &table)?;
+    let rows = rows(insert, &table, bulk)?;
     check_on_duplicate(insert, rule)?;
     let columns = &rows.columns;
     let generate = rule
@@ -78,7 +82,7 @@ pub(super) fn route<'r>(
         values.clear();
         for column in rule.sharding_columns() {
             let value = match columns.iter().position(|c| c == column) {
-                Some(i) => row_value(env, rule, &table, column, row.get(i))?,
+                Some(i) => row_value(env, rule, &table, column, &row.get(i))?,
                 None => match (generate, generated.get(r)) {
                     (Some(kg), Some(key)) if kg.column == *column => match key {
                         Some(key) => generated_value(env, rule, &table, column, key)?,
@@ -194,9 +198,11 @@ struct Rows<'s> {
     values: Vec<Row<'s>>,
 }
 
-/// One row's values: a VALUES row borrowed as it is, or `SET`'s values.
+/// One row's values: a VALUES row borrowed as it is, a bulk row's
+/// literals, or `SET`'s values.
 enum Row<'s> {
     Values(&'s [Expr]),
+    Literals(&'s [Literal<'s>]),
     Set(Vec<&'s Expr>),
 }
 
@@ -204,21 +210,28 @@ impl Row<'_> {
     fn len(&self) -> usize {
         match self {
             Row::Values(values) => values.len(),
+            Row::Literals(values) => values.len(),
             Row::Set(values) => values.len(),
         }
     }
 
     /// The `i`-th value; `i` is below `len()`.
-    fn get(&self, i: usize) -> &Expr {
+    fn get(&self, i: usize) -> Cow<'_, Expr> {
         match self {
-            Row::Values(values) => &values[i],
-            Row::Set(values) => values[i],
+            Row::Values(values) => Cow::Borrowed(&values[i]),
+            Row::Literals(values) => Cow::Owned(values[i].to_expr()),
+            Row::Set(values) => Cow::Borrowed(values[i]),
         }
     }
 }
 
-/// The rows of `VALUES (...), (...)` or the one row of `SET a = 1, ...`.
-fn rows<'s>(insert: &'s Insert, table: &str) -> Result<Rows<'s>, Error> {
+/// The rows of `VALUES (...), (...)` (or of `bulk`) or the one row of
+/// `SET a = 1, ...`.
+fn rows<'s>(
+    insert: &'s Insert,
+    table: &str,
+    bulk: Option<&'s [Vec<Literal<'s>>]>,
+) -> Result<Rows<'s>, Error> {
     if !insert.assignments.is_empty() {
         let mut columns = Vec::new();
         let mut row = Vec::new();
@@ -256,11 +269,14 @@ fn rows<'s>(insert: &'s Insert, table: &str) -> Result<Rows<'s>, Error> {
                 .unwrap_or_default()
         })
         .collect();
-    let values = values
-        .rows
-        .iter()
-        .map(|row| Row::Values(row.content.as_slice()))
-        .collect();
+    let values = match bulk {
+        Some(rows) => rows.iter().map(|row| Row::Literals(row)).collect(),
+        None => values
+            .rows
+            .iter()
+            .map(|row| Row::Values(row.content.as_slice()))
+            .collect(),
+    };
     Ok(Rows { columns, values })
 }
 

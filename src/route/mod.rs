@@ -113,12 +113,35 @@ pub fn route<'r>(
                 generator: ctx.keys,
                 binary: ctx.binary_key,
             };
-            insert::route(env, keys, statement, insert)
+            insert::route(env, keys, statement, insert, None)
         }
         Statement::Update(update) => write::update(env, statement, update),
         Statement::Delete(delete) => write::delete(env, statement, delete),
         _ => ddl::route(ctx.schema, statement),
     }
+}
+
+/// Routes a bulk INSERT: `statement` holds its first row, `rows` all of
+/// them ([`crate::sql::Bulk`]).
+pub fn route_bulk<'r>(
+    statement: &Statement,
+    rows: &[Vec<crate::sql::Literal<'_>>],
+    ctx: &PlanContext<'r>,
+    bindings: &Bindings<'_>,
+) -> Result<RoutePlan<'r>, Error> {
+    let Statement::Insert(insert) = statement else {
+        return Err(Error::internal("a bulk statement that is no INSERT"));
+    };
+    let env = Env {
+        schema: ctx.schema,
+        column_kind: ctx.column_kind,
+        bindings,
+    };
+    let keys = insert::Keys {
+        generator: ctx.keys,
+        binary: ctx.binary_key,
+    };
+    insert::route(env, keys, statement, insert, Some(rows))
 }
 
 /// A SELECT.

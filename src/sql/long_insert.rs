@@ -5,6 +5,9 @@
 //! literals. The AST is the one sqlparser gives for the whole statement
 //! (the tests compare them); any other value in any row, a comment between
 //! the rows or an unusual number form, and the statement is parsed whole.
+//! The planner takes the rows as borrowed [`Literal`]s ([`parse_bulk`]):
+//! a sqlparser `Expr` is 328 bytes, and building, moving and dropping
+//! thousands of them was most of a bulk INSERT's plan time.
 
 use sqlparser::ast::{Expr, Parens, SetExpr, Statement, UnaryOperator, Value};
 use sqlparser::parser::ParserError;
@@ -14,9 +17,63 @@ use super::scan::{is_keyword, Scanner, Token};
 /// Below this many rows the whole statement is parsed as usual.
 const MIN_ROWS: usize = 16;
 
+/// A plain literal of a row, borrowed from the statement's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Literal<'a> {
+    /// Digits with at most one `.`.
+    Number(&'a str),
+    /// `-` and such a number.
+    Negative(&'a str),
+    /// A single-quoted string, without its quotes, escapes as written.
+    Str(&'a str),
+    Null,
+    Placeholder,
+}
+
+impl Literal<'_> {
+    /// The expression sqlparser gives for the literal.
+    pub fn to_expr(self) -> Expr {
+        match self {
+            Literal::Number(digits) => Expr::value(Value::Number(digits.to_string(), false)),
+            Literal::Negative(digits) => Expr::UnaryOp {
+                op: UnaryOperator::Minus,
+                expr: Box::new(Literal::Number(digits).to_expr()),
+            },
+            Literal::Str(text) => Expr::value(Value::SingleQuotedString(text.to_string())),
+            Literal::Null => Expr::value(Value::Null),
+            Literal::Placeholder => Expr::value(Value::Placeholder("?".to_string())),
+        }
+    }
+}
+
+/// A long INSERT of plain literals: the statement as sqlparser parses it
+/// with its first row only, and every row's literals (the first row's too).
+pub struct Bulk<'a> {
+    pub statement: Statement,
+    pub rows: Vec<Vec<Literal<'a>>>,
+}
+
+impl Bulk<'_> {
+    /// The AST sqlparser gives for the whole statement.
+    fn into_statements(self) -> Vec<Statement> {
+        let mut statement = self.statement;
+        if let Some(values) = values_of(&mut statement) {
+            values.rows.extend(self.rows.into_iter().skip(1).map(|row| {
+                Parens::with_empty_span(row.into_iter().map(Literal::to_expr).collect())
+            }));
+        }
+        vec![statement]
+    }
+}
+
 /// `Some` with the parsed statement when `sql` is such an INSERT or
 /// REPLACE; `None` to parse it whole.
 pub(super) fn parse(sql: &str) -> Option<Result<Vec<Statement>, ParserError>> {
+    parse_bulk(sql).map(|bulk| Ok(bulk.into_statements()))
+}
+
+/// `sql` read as a [`Bulk`] when it is such an INSERT or REPLACE.
+pub fn parse_bulk(sql: &str) -> Option<Bulk<'_>> {
     let rows_start = rows_start(sql)?;
     let mut reader = RowReader {
         sql,
@@ -24,14 +81,13 @@ pub(super) fn parse(sql: &str) -> Option<Result<Vec<Statement>, ParserError>> {
         pos: rows_start,
         width: 4,
     };
-    let mut rows: Vec<Vec<Expr>> = Vec::new();
+    let mut rows: Vec<Vec<Literal<'_>>> = Vec::new();
     let mut first_row_end = 0;
     loop {
         rows.push(reader.row()?);
         if rows.len() == 1 {
             first_row_end = reader.pos;
-            // One slot more for the key column a generator may add.
-            reader.width = rows[0].len() + 1;
+            reader.width = rows[0].len();
             // Rows are about as long as the first: room for all of them.
             let row_len = (first_row_end - rows_start).max(1);
             rows.reserve(sql.len().saturating_sub(rows_start) / row_len);
@@ -46,23 +102,28 @@ pub(super) fn parse(sql: &str) -> Option<Result<Vec<Statement>, ParserError>> {
         return None;
     }
     let short = format!("{}{}", &sql[..first_row_end], &sql[reader.pos..]);
-    let mut statements = match super::parse_whole(&short) {
-        Ok(statements) => statements,
-        Err(_) => return None, // let the whole text give the error
-    };
-    let [Statement::Insert(insert)] = statements.as_mut_slice() else {
+    // An error: the whole text gives it.
+    let mut statements = super::parse_whole(&short).ok()?;
+    if statements.len() != 1 {
         return None;
-    };
-    let Some(SetExpr::Values(values)) = insert.source.as_mut().map(|q| q.body.as_mut()) else {
-        return None;
-    };
+    }
+    let mut statement = statements.pop()?;
+    let values = values_of(&mut statement)?;
     if values.rows.len() != 1 || values.explicit_row {
         return None;
     }
-    values
-        .rows
-        .extend(rows.into_iter().skip(1).map(Parens::with_empty_span));
-    Some(Ok(statements))
+    Some(Bulk { statement, rows })
+}
+
+/// The VALUES of an INSERT.
+fn values_of(statement: &mut Statement) -> Option<&mut sqlparser::ast::Values> {
+    let Statement::Insert(insert) = statement else {
+        return None;
+    };
+    match insert.source.as_mut().map(|q| q.body.as_mut()) {
+        Some(SetExpr::Values(values)) => Some(values),
+        _ => None,
+    }
 }
 
 /// The offset just past `VALUES` (or `VALUE`) of an `INSERT`/`REPLACE`,
@@ -98,11 +159,11 @@ struct RowReader<'a> {
     sql: &'a str,
     bytes: &'a [u8],
     pos: usize,
-    /// Room for each row's values (from the first row once read).
+    /// How many values a row holds (the first row's count once read).
     width: usize,
 }
 
-impl RowReader<'_> {
+impl<'a> RowReader<'a> {
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
@@ -119,7 +180,7 @@ impl RowReader<'_> {
         (self.peek() == Some(c)).then(|| self.pos += 1)
     }
 
-    fn row(&mut self) -> Option<Vec<Expr>> {
+    fn row(&mut self) -> Option<Vec<Literal<'a>>> {
         self.expect(b'(')?;
         let mut values = Vec::with_capacity(self.width);
         loop {
@@ -139,7 +200,7 @@ impl RowReader<'_> {
 
     /// A quoted string, a decimal number (maybe negative), `NULL` or `?`,
     /// as sqlparser's AST has them (strings as written, escapes kept).
-    fn value(&mut self) -> Option<Expr> {
+    fn value(&mut self) -> Option<Literal<'a>> {
         let start = self.pos;
         match self.peek()? {
             b'\'' => {
@@ -147,19 +208,18 @@ impl RowReader<'_> {
                 // Quotes are ASCII, so both ends are character boundaries.
                 let text = self.sql.get(start + 1..end - 1)?;
                 self.pos = end;
-                Some(Expr::value(Value::SingleQuotedString(text.to_string())))
+                Some(Literal::Str(text))
             }
             b'?' => {
                 self.pos += 1;
-                Some(Expr::value(Value::Placeholder("?".to_string())))
+                Some(Literal::Placeholder)
             }
             b'-' => {
                 self.pos += 1;
-                let number = self.number()?;
-                Some(Expr::UnaryOp {
-                    op: UnaryOperator::Minus,
-                    expr: Box::new(number),
-                })
+                match self.number()? {
+                    Literal::Number(digits) => Some(Literal::Negative(digits)),
+                    _ => None,
+                }
             }
             b'0'..=b'9' => self.number(),
             b'N' | b'n' => {
@@ -169,7 +229,7 @@ impl RowReader<'_> {
                     return None;
                 }
                 self.pos += 4;
-                Some(Expr::value(Value::Null))
+                Some(Literal::Null)
             }
             _ => None,
         }
@@ -177,7 +237,7 @@ impl RowReader<'_> {
 
     /// Digits with at most one `.` inside; an exponent, hex or a trailing
     /// letter is left to sqlparser.
-    fn number(&mut self) -> Option<Expr> {
+    fn number(&mut self) -> Option<Literal<'a>> {
         let start = self.pos;
         let digits = |reader: &mut Self| {
             let from = reader.pos;
@@ -198,8 +258,7 @@ impl RowReader<'_> {
         if self.peek().is_some_and(|c| is_word_byte(c) || c == b'.') {
             return None;
         }
-        let text = self.sql.get(start..self.pos)?;
-        Some(Expr::value(Value::Number(text.to_string(), false)))
+        Some(Literal::Number(self.sql.get(start..self.pos)?))
     }
 
     /// The offset past the closing quote of the string at `self.pos`;
