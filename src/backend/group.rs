@@ -41,6 +41,8 @@ impl Drop for DataSource {
         self.evaluate.notify_one();
         for e in &self.endpoints {
             e.health.wake.notify_one();
+            // Removed by a reload and no longer held by any session.
+            e.retire();
         }
     }
 }

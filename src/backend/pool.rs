@@ -16,7 +16,7 @@ use crate::error::Error;
 use mysql_common::constants::Command;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
@@ -65,6 +65,9 @@ pub struct EndpointPool {
     waits: AtomicU64,
     /// How long statements used their connection to it.
     pub backend_latency: Arc<LatencyHistogram>,
+    /// Its data source was removed by a reload and nothing uses it any
+    /// more: its connections are closed instead of pooled.
+    retired: AtomicBool,
 }
 
 /// A connection lent to a session, with what the proxy keeps of it.
@@ -149,7 +152,15 @@ impl EndpointPool {
             track_gtid,
             waits: AtomicU64::new(0),
             backend_latency: Arc::default(),
+            retired: AtomicBool::new(false),
         }
+    }
+
+    /// Its data source is gone: connections given back are closed, and
+    /// every worker is told to close the idle ones it holds now.
+    pub fn retire(&self) {
+        self.retired.store(true, Ordering::SeqCst);
+        self.shed.notify_waiters();
     }
 
     /// A connection for a session whose state has fingerprint `state`:
@@ -375,7 +386,11 @@ impl PooledConn {
     /// should have been reset), and so is one that only sessions wanting
     /// another class wait for, so that its permit goes to them.
     pub fn release(mut self) {
-        if self.conn.broken || self.dirty || self._permit.is_none() {
+        if self.conn.broken
+            || self.dirty
+            || self._permit.is_none()
+            || self.data_source.retired.load(Ordering::SeqCst)
+        {
             return;
         }
         self.conn.shrink_buffers();
@@ -472,7 +487,7 @@ impl PooledConn {
 
 /// Hands this thread's idle connections of data sources that sessions
 /// wait for to those sessions, and closes those idle longer than
-/// [`IDLE_LIFETIME`].
+/// [`IDLE_LIFETIME`] and those of retired data sources.
 pub fn hand_over_wanted_and_close_expired() {
     let wanted: Vec<PooledConn> = POOL.with(|p| {
         let mut pool = p.borrow_mut();
@@ -480,7 +495,8 @@ pub fn hand_over_wanted_and_close_expired() {
         for idle in pool.idle.values_mut() {
             let mut i = 0;
             while i < idle.len() {
-                let expired = idle[i].idle_since.elapsed() >= IDLE_LIFETIME;
+                let expired = idle[i].idle_since.elapsed() >= IDLE_LIFETIME
+                    || idle[i].data_source.retired.load(Ordering::SeqCst);
                 let asked = idle[i].data_source.waiting.load(Ordering::SeqCst) > 0;
                 if !expired && !asked {
                     i += 1;

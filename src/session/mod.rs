@@ -575,7 +575,7 @@ impl Session {
         let elapsed = started.elapsed();
         let error = result.as_ref().err().map(|e| e.code);
         self.shared.metrics.statement(label, error, elapsed);
-        self.statement_done(sql, elapsed, result.as_ref().err());
+        self.statement_done(sql, elapsed, observed.rows, result.as_ref().err());
         result
     }
 

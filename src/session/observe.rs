@@ -74,8 +74,15 @@ fn truncated(sql: &[u8]) -> String {
 }
 
 impl Session {
-    /// Logs a finished statement: slow ones at WARN, every one to the audit log.
-    pub(super) fn statement_done(&mut self, sql: &[u8], elapsed: Duration, error: Option<&Error>) {
+    /// Logs a finished statement: slow ones at WARN, every one to the audit
+    /// log; `rows` were sent or affected.
+    pub(super) fn statement_done(
+        &mut self,
+        sql: &[u8],
+        elapsed: Duration,
+        rows: u64,
+        error: Option<&Error>,
+    ) {
         let slow_ms = self.config().server.slow_query_ms;
         let slow = elapsed >= Duration::from_millis(slow_ms);
         let audit = self.shared.audit.enabled();
@@ -104,6 +111,7 @@ impl Session {
                 "schema": self.schema,
                 "statement": statement,
                 "data_sources": self.touched,
+                "rows": rows,
                 "duration_ms": elapsed.as_secs_f64() * 1e3,
                 "error": error.map(|e| e.to_string()),
             });

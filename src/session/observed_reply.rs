@@ -15,6 +15,9 @@ pub struct ObservedReply<'r, R> {
     /// `ROW_COUNT()` after what was answered so far: an OK's affected
     /// rows, -1 after a result set or an error (as MariaDB counts).
     pub row_count: i64,
+    /// Rows sent in result sets, plus the OKs' affected rows: the audit
+    /// log's `rows`.
+    pub rows: u64,
 }
 
 impl<'r, R: Reply> ObservedReply<'r, R> {
@@ -23,6 +26,7 @@ impl<'r, R: Reply> ObservedReply<'r, R> {
             inner,
             insert_id: None,
             row_count: -1,
+            rows: 0,
         }
     }
 
@@ -49,9 +53,11 @@ impl<R: Reply> Reply for ObservedReply<'_, R> {
         self.inner.columns_done()
     }
     fn raw_row(&mut self, payload: &[u8]) {
+        self.rows += 1;
         self.inner.raw_row(payload)
     }
     fn row(&mut self, values: &[Value]) {
+        self.rows += 1;
         self.inner.row(values)
     }
     fn end_rows(&mut self, status: StatusFlags, warnings: u16) {
@@ -60,6 +66,7 @@ impl<R: Reply> Reply for ObservedReply<'_, R> {
     }
     fn ok(&mut self, ok: &OkInfo, status: StatusFlags) {
         self.row_count = i64::try_from(ok.affected_rows).unwrap_or(i64::MAX);
+        self.rows = self.rows.saturating_add(ok.affected_rows);
         match self.insert_id {
             Some(last_insert_id) => {
                 let ok = OkInfo {

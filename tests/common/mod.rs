@@ -834,12 +834,19 @@ impl Proxy {
 
     /// Starts the proxy with extra environment variables (e.g. FAILPOINTS).
     pub fn start_with_env(rules: &str, env: &[(String, String)]) -> Proxy {
+        Proxy::start_with_args(rules, &[], env)
+    }
+
+    /// Starts the proxy with extra command-line options (e.g.
+    /// `--log-format json`) and environment variables.
+    pub fn start_with_args(rules: &str, options: &[&str], env: &[(String, String)]) -> Proxy {
         let dir = new_dir("proxy-");
         let port = free_port();
         let config = dir.join("shardgate.toml");
         let text = with_server(rules, &format!("127.0.0.1:{port}"), &dir.join("data"));
         fs::write(&config, text).expect("write the rule file");
-        let args = vec!["--config".to_string(), config.display().to_string()];
+        let mut args = vec!["--config".to_string(), config.display().to_string()];
+        args.extend(options.iter().map(|o| o.to_string()));
         let process = Guarded::spawn_with_env(
             std::process::id(),
             &shardgate_bin(),
