@@ -89,12 +89,7 @@ async fn json_lines_for_connections_reloads_slow_statements_and_the_audit_log() 
     let mut proxy = Proxy::start_with_args(&rules, &["--log-format", "json"], &[]);
 
     let mut app = app_conn(&proxy).await;
-    app.query_drop("CREATE TABLE t_kv (id BIGINT PRIMARY KEY, v VARCHAR(20))")
-        .await
-        .unwrap();
-    app.query_drop("INSERT INTO t_kv (id, v) VALUES (1, 'one')")
-        .await
-        .unwrap();
+    create_kv(&mut app, "(1, 'one')").await;
     let fast = "SELECT v FROM t_kv WHERE id = 1";
     let v: Option<String> = app.query_first(fast).await.unwrap();
     assert_eq!(v.as_deref(), Some("one"));

@@ -39,12 +39,7 @@ async fn reload_refuses_bad_files_and_applies_good_ones() {
     let base = kv_rules(&dbs, admin_port, "");
     let mut proxy = Proxy::start(&base);
     let mut app = app_conn(&proxy).await;
-    app.query_drop("CREATE TABLE t_kv (id BIGINT PRIMARY KEY, v VARCHAR(20))")
-        .await
-        .unwrap();
-    app.query_drop("INSERT INTO t_kv (id, v) VALUES (1, 'one'), (2, 'two')")
-        .await
-        .unwrap();
+    create_kv(&mut app, "(1, 'one'), (2, 'two')").await;
 
     // Not an admin: 1227.
     let e = app.query_drop("RELOAD CONFIG").await.unwrap_err();
@@ -146,23 +141,12 @@ async fn a_new_data_source_gets_a_pool_and_a_removed_one_goes() {
     // A third data source (a fresh database on instance 0) holding t_far.
     dbs.push(common::fresh_databases("ops_ds_more").remove(0));
     let far_url = common::cluster()[0].data_source_url(&dbs[2]);
-    let with_far = format!(
-        "{base}\n[data_sources.ds_2]\nprimary = \"{far_url}\"\n\n\
-         [schemas.app.tables.t_far]\nnodes = [\"ds_2.t_far\"]\n\
-         sharding = {{ column = \"id\", algorithm = \"m\" }}\n"
-    );
+    let with_far = with_far_source(&base, &far_url);
     proxy.rewrite_config(&with_far);
     admin.query_drop("RELOAD CONFIG").await.unwrap();
     let names = backends(admin.query("SHOW BACKENDS").await.unwrap());
     assert_eq!(names, ["ds_0", "ds_1", "ds_2"]);
-    admin
-        .query_drop("CREATE TABLE t_far (id BIGINT PRIMARY KEY)")
-        .await
-        .unwrap();
-    admin
-        .query_drop("INSERT INTO t_far (id) VALUES (5)")
-        .await
-        .unwrap();
+    create_far(&mut admin).await;
     let direct = common::cluster()[0].query(&format!("SELECT id FROM `{}`.t_far", dbs[2]));
     assert_eq!(direct, vec![vec![Some("5".to_string())]]);
 
@@ -311,12 +295,7 @@ async fn a_prepared_statement_follows_privileges_changed_by_reload() {
     let base = kv_rules(&dbs, admin_port, "");
     let proxy = Proxy::start(&base);
     let mut app = app_conn(&proxy).await;
-    app.query_drop("CREATE TABLE t_kv (id BIGINT PRIMARY KEY, v VARCHAR(20))")
-        .await
-        .unwrap();
-    app.query_drop("INSERT INTO t_kv (id, v) VALUES (1, 'one')")
-        .await
-        .unwrap();
+    create_kv(&mut app, "(1, 'one')").await;
     let select = app.prep("SELECT v FROM t_kv WHERE id = ?").await.unwrap();
     let read = |v: Option<String>| assert_eq!(v.as_deref(), Some("one"));
     read(app.exec_first(&select, (1,)).await.unwrap());
@@ -385,12 +364,7 @@ async fn statements_are_not_paused_by_a_reload() {
     }
     let proxy = Proxy::start(&base);
     let mut app = app_conn(&proxy).await;
-    app.query_drop("CREATE TABLE t_kv (id BIGINT PRIMARY KEY, v VARCHAR(20))")
-        .await
-        .unwrap();
-    app.query_drop("INSERT INTO t_kv (id, v) VALUES (1, 'one')")
-        .await
-        .unwrap();
+    create_kv(&mut app, "(1, 'one')").await;
     proxy.rewrite_config(&big);
     let stop = Arc::new(AtomicBool::new(false));
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());

@@ -27,21 +27,10 @@ async fn a_removed_data_source_is_drained_then_closed() {
     let admin_port = free_port();
     let base = kv_rules(&dbs[..2], admin_port, "");
     let far_url = common::cluster()[0].data_source_url(&far);
-    let with_far = format!(
-        "{base}\n[data_sources.ds_2]\nprimary = \"{far_url}\"\n\n\
-         [schemas.app.tables.t_far]\nnodes = [\"ds_2.t_far\"]\n\
-         sharding = {{ column = \"id\", algorithm = \"m\" }}\n"
-    );
+    let with_far = with_far_source(&base, &far_url);
     let proxy = Proxy::start(&with_far);
     let mut admin = admin_conn(&proxy).await;
-    admin
-        .query_drop("CREATE TABLE t_far (id BIGINT PRIMARY KEY)")
-        .await
-        .unwrap();
-    admin
-        .query_drop("INSERT INTO t_far (id) VALUES (5)")
-        .await
-        .unwrap();
+    create_far(&mut admin).await;
     // Several sessions leave pooled connections to ds_2 behind.
     let mut apps = Vec::new();
     for _ in 0..4 {

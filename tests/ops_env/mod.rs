@@ -94,3 +94,34 @@ pub fn metric(text: &str, series: &str) -> Option<f64> {
         value.parse().ok()
     })
 }
+
+/// Creates `t_kv` through `conn` and inserts `rows` (`"(1, 'one')"`, ...).
+pub async fn create_kv(conn: &mut mysql_async::Conn, rows: &str) {
+    use mysql_async::prelude::Queryable;
+    conn.query_drop("CREATE TABLE t_kv (id BIGINT PRIMARY KEY, v VARCHAR(20))")
+        .await
+        .unwrap();
+    conn.query_drop(format!("INSERT INTO t_kv (id, v) VALUES {rows}"))
+        .await
+        .unwrap();
+}
+
+/// `base` with a third data source `ds_2` at `far_url` holding table `t_far`.
+pub fn with_far_source(base: &str, far_url: &str) -> String {
+    format!(
+        "{base}\n[data_sources.ds_2]\nprimary = \"{far_url}\"\n\n\
+         [schemas.app.tables.t_far]\nnodes = [\"ds_2.t_far\"]\n\
+         sharding = {{ column = \"id\", algorithm = \"m\" }}\n"
+    )
+}
+
+/// Creates `t_far` through `conn` with the row 5.
+pub async fn create_far(conn: &mut mysql_async::Conn) {
+    use mysql_async::prelude::Queryable;
+    conn.query_drop("CREATE TABLE t_far (id BIGINT PRIMARY KEY)")
+        .await
+        .unwrap();
+    conn.query_drop("INSERT INTO t_far (id) VALUES (5)")
+        .await
+        .unwrap();
+}
