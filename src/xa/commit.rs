@@ -1,9 +1,10 @@
 //! One XA transaction's end on its branches (one per data source, each on
 //! a connection pinned since its `XA START`).
 //!
-//! Commit: `XA END` everywhere; with at most one writing branch, `XA COMMIT
-//! ... ONE PHASE` on it and no log. Otherwise the writers `XA PREPARE`
-//! concurrently, the COMMIT decision is written durably, then every writer
+//! Commit: with at most one writing branch, `XA END` everywhere, then `XA
+//! COMMIT ... ONE PHASE` on the writer and no log. Otherwise the writers
+//! send `XA END` and `XA PREPARE` in one round trip, concurrently (readers
+//! only end), the COMMIT decision is written durably, then every writer
 //! `XA COMMIT`s concurrently, a failed one retried on new connections for
 //! [`COMMIT_RETRY`]. Read-only branches are never prepared: they commit in
 //! one phase once the writers are done. A failure before the decision
@@ -18,7 +19,7 @@ use super::{crash_point, delay_point, xid, Coordinator, Phase};
 use crate::error::Error;
 use crate::execute::rows::fetch_rows;
 use crate::execute::{run_ok, PooledConn};
-use futures_util::future::join_all;
+use futures_util::future::{join, join_all};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -68,35 +69,21 @@ pub async fn commit(
 ) -> Result<Committed, Error> {
     // Same order in every session, for the messages and the tests.
     branches.sort_by_key(|b| b.name());
-    let ended = join_all(branches.iter_mut().map(|b| {
-        let sql = format!("XA END {}", b.xid(gtrid));
-        async move { xa(b.conn, &sql).await }
-    }))
-    .await;
-    if let Some(e) = ended.into_iter().find_map(Result::err) {
-        rollback(coordinator, gtrid, branches).await;
-        return Err(rolled_back(e));
+    if branches.iter().filter(|b| b.wrote).count() <= 1 {
+        return commit_one_phase(coordinator, gtrid, branches).await;
     }
     let (mut writers, mut readers): (Vec<_>, Vec<_>) = branches.into_iter().partition(|b| b.wrote);
-    if writers.len() <= 1 {
-        if let Some(w) = writers.first_mut() {
-            let sql = format!("XA COMMIT {} ONE PHASE", w.xid(gtrid));
-            if let Err(e) = xa(w.conn, &sql).await {
-                // A failed one-phase commit rolled the branch back, unless the
-                // connection broke: then, as for any COMMIT, nobody knows.
-                w.conn.conn.broken = true;
-                rollback(coordinator, gtrid, readers).await;
-                return Err(e);
-            }
-            coordinator.counts.one_phase.inc();
-        }
-        finish_readers(gtrid, &mut readers).await;
-        return Ok(Committed::All);
-    }
     let names: Vec<String> = writers.iter().map(Branch::name).collect();
     coordinator.set_phase(gtrid, Phase::Preparing, &names);
+    // A writer's END and PREPARE go in one round trip; MariaDB runs the
+    // PREPARE only if the END succeeded. Readers only end.
+    let readers_ended = join_all(readers.iter_mut().map(|b| {
+        let sql = format!("XA END {}", b.xid(gtrid));
+        async move { xa(b.conn, &sql).await }
+    }));
     let prepared = join_all(writers.iter_mut().enumerate().map(|(i, b)| {
-        let sql = format!("XA PREPARE {}", b.xid(gtrid));
+        let xid = b.xid(gtrid);
+        let sql = format!("XA END {xid}; XA PREPARE {xid}");
         async move {
             if i > 0 {
                 delay_point("xa-delay-later-prepares").await;
@@ -107,10 +94,18 @@ pub async fn commit(
             }
             result
         }
-    }))
-    .await;
-    if let Some(e) = prepared.iter().find_map(|r| r.as_ref().err()).cloned() {
+    }));
+    let (readers_ended, prepared) = join(readers_ended, prepared).await;
+    let failed = readers_ended
+        .iter()
+        .chain(&prepared)
+        .find_map(|r| r.as_ref().err())
+        .cloned();
+    if let Some(e) = failed {
         coordinator.set_phase(gtrid, Phase::Aborting, &names);
+        // A writer whose statement failed is either still active or was
+        // rolled back by its failed PREPARE: its XA ROLLBACK fails and its
+        // connection is closed, which ends the branch on the server.
         let flush: Vec<bool> = prepared.iter().map(Result::is_ok).collect();
         abort_prepared(gtrid, &mut writers, &flush).await;
         rollback(coordinator, gtrid, readers).await;
@@ -155,6 +150,38 @@ pub async fn commit(
         coordinator.wake.notify_one();
         Ok(Committed::Pending(pending))
     }
+}
+
+/// At most one writing branch: every branch ended, then `XA COMMIT ... ONE
+/// PHASE` on the writer, no log.
+async fn commit_one_phase(
+    coordinator: &Coordinator,
+    gtrid: &str,
+    mut branches: Vec<Branch<'_>>,
+) -> Result<Committed, Error> {
+    let ended = join_all(branches.iter_mut().map(|b| {
+        let sql = format!("XA END {}", b.xid(gtrid));
+        async move { xa(b.conn, &sql).await }
+    }))
+    .await;
+    if let Some(e) = ended.into_iter().find_map(Result::err) {
+        rollback(coordinator, gtrid, branches).await;
+        return Err(rolled_back(e));
+    }
+    let (mut writers, mut readers): (Vec<_>, Vec<_>) = branches.into_iter().partition(|b| b.wrote);
+    if let Some(w) = writers.first_mut() {
+        let sql = format!("XA COMMIT {} ONE PHASE", w.xid(gtrid));
+        if let Err(e) = xa(w.conn, &sql).await {
+            // A failed one-phase commit rolled the branch back, unless the
+            // connection broke: then, as for any COMMIT, nobody knows.
+            w.conn.conn.broken = true;
+            rollback(coordinator, gtrid, readers).await;
+            return Err(e);
+        }
+        coordinator.counts.one_phase.inc();
+    }
+    finish_readers(gtrid, &mut readers).await;
+    Ok(Committed::All)
 }
 
 /// `XA COMMIT` of a prepared branch, retried on new connections for
