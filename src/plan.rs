@@ -68,9 +68,7 @@ fn plan_bulk(bulk: sql::Bulk<'_>, ctx: &PlanContext<'_>) -> Result<Option<Execut
         return Ok(None);
     }
     let mut statement = bulk.statement;
-    let before = statement.clone();
-    rewrite::drop_defaulted_key(&mut statement, ctx.schema);
-    if statement != before {
+    if rewrite::drop_defaulted_key(&mut statement, ctx.schema) {
         return Ok(None);
     }
     let bindings = Bindings::new(&statement, &[])?;

@@ -16,32 +16,33 @@ type Row = Parens<Vec<Expr>>;
 /// Knex's form for an auto-increment key) into a table whose key generator
 /// fills `id`: the column and its values are taken out, so the proxy
 /// generates the keys as when the column is omitted. Only when every row
-/// says `DEFAULT` or `NULL` for it (as AUTO_INCREMENT treats both).
-pub fn drop_defaulted_key(statement: &mut Statement, schema: &SchemaRules) {
+/// says `DEFAULT` or `NULL` for it (as AUTO_INCREMENT treats both). True
+/// when it took them out.
+pub fn drop_defaulted_key(statement: &mut Statement, schema: &SchemaRules) -> bool {
     let Statement::Insert(insert) = statement else {
-        return;
+        return false;
     };
     let TableObject::TableName(name) = &insert.table else {
-        return;
+        return false;
     };
     let Some(table) = name.0.last().and_then(|p| p.as_ident()) else {
-        return;
+        return false;
     };
     let Some(key) = schema
         .table(&table.value)
         .and_then(|rule| rule.key_generator.as_ref())
     else {
-        return;
+        return false;
     };
     let Some(at) = insert.columns.iter().position(|c| {
         c.0.last()
             .and_then(|p| p.as_ident())
             .is_some_and(|i| i.value.eq_ignore_ascii_case(&key.column))
     }) else {
-        return;
+        return false;
     };
     let Some(SetExpr::Values(values)) = insert.source.as_mut().map(|q| q.body.as_mut()) else {
-        return;
+        return false;
     };
     let defaulted = |e: &Expr| match e {
         Expr::Identifier(i) => i.quote_style.is_none() && i.value.eq_ignore_ascii_case("DEFAULT"),
@@ -54,12 +55,13 @@ pub fn drop_defaulted_key(statement: &mut Statement, schema: &SchemaRules) {
             .iter()
             .all(|row| row.content.get(at).is_some_and(defaulted))
     {
-        return;
+        return false;
     }
     for row in &mut values.rows {
         row.content.remove(at);
     }
     insert.columns.remove(at);
+    true
 }
 
 /// Adds the generated key column and its values to an INSERT.

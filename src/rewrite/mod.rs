@@ -86,10 +86,10 @@ pub fn rewrite_bulk(
     schema: &str,
 ) -> Result<(Vec<ExecutionUnit>, MergePlan), Error> {
     let local = Localizer::new(&statement, route, schema);
-    let keys = route.generated.as_ref();
-    if let Some(generated) = keys {
+    if let Some(generated) = &route.generated {
         insert::add_generated(&mut statement, generated);
     }
+    let keys = route.generated.as_ref().map(|g| g.values.as_slice());
     // A sharded table's rows are dealt; every copy of a broadcast or
     // unsharded table's INSERT holds them all.
     let dealt = route.units.iter().any(|u| !u.rows.is_empty());
@@ -103,7 +103,6 @@ pub fn rewrite_bulk(
         let mut copy = statement.clone();
         let (data_source, _) = local.apply(&mut copy, unit.target);
         let picked = if dealt { &unit.rows } else { &all };
-        let keys = keys.map(|g| g.values.as_slice());
         out.push(ExecutionUnit {
             data_source: data_source.to_string(),
             sql: render::render_bulk(&mut copy, rows, picked, keys),

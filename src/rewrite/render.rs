@@ -8,8 +8,8 @@
 
 use super::insert::literal;
 use crate::keygen::GeneratedKey;
-use crate::sql::Literal;
-use sqlparser::ast::{Expr, Ident, Parens, SetExpr, Statement, UnaryOperator, Value, Values};
+use crate::sql::{values_of, Literal};
+use sqlparser::ast::{Expr, Ident, Parens, Statement, UnaryOperator, Value};
 use std::fmt::Write;
 
 /// Below this many rows `Display` renders the whole statement.
@@ -20,34 +20,19 @@ const MARK: &str = "__shardgate_values_rows__";
 
 /// The SQL text of `statement`.
 pub fn render(statement: &mut Statement) -> String {
-    let Some(values) = bulk_values(statement) else {
+    let Some(values) = values_of(statement).filter(|v| v.rows.len() >= MIN_ROWS && !v.explicit_row)
+    else {
         return statement.to_string();
     };
-    let marker = Parens::with_empty_span(vec![Expr::Identifier(Ident::new(MARK))]);
-    let rows = std::mem::replace(&mut values.rows, vec![marker]);
-    let text = statement.to_string();
-    let mark = format!("({MARK})");
-    let spliced = match text.find(&mark) {
-        // The marker once only: a table or column named like it falls back.
-        Some(at) if text[at + mark.len()..].find(&mark).is_none() => {
-            let (head, tail) = (&text[..at], &text[at + mark.len()..]);
-            let mut out = String::with_capacity(text.len() + rows.len() * 48);
-            out.push_str(head);
-            write_rows(&mut out, &rows);
-            out.push_str(tail);
-            Some(out)
-        }
-        _ => None,
-    };
-    match spliced {
-        Some(out) => out,
-        None => {
-            if let Some(values) = values_of(statement) {
-                values.rows = rows;
-            }
-            statement.to_string()
-        }
+    let rows = std::mem::take(&mut values.rows);
+    let reserve = rows.len() * 48;
+    if let Some(text) = spliced(statement, reserve, |out| write_rows(out, &rows)) {
+        return text;
     }
+    if let Some(values) = values_of(statement) {
+        values.rows = rows;
+    }
+    statement.to_string()
 }
 
 /// The SQL text of a bulk INSERT's copy `statement` (holding no more than
@@ -60,53 +45,69 @@ pub fn render_bulk(
     keys: Option<&[Option<GeneratedKey>]>,
 ) -> String {
     let key = |r: usize| keys.map(|keys| literal(keys.get(r).and_then(Option::as_ref)));
-    let Some(values) = values_of(statement) else {
-        return statement.to_string();
+    let write = |out: &mut String| {
+        for (n, &r) in picked.iter().enumerate() {
+            if n > 0 {
+                out.push_str(", ");
+            }
+            out.push('(');
+            for (v, value) in rows.get(r).into_iter().flatten().enumerate() {
+                if v > 0 {
+                    out.push_str(", ");
+                }
+                write_bulk_literal(out, *value);
+            }
+            if let Some(key) = key(r) {
+                out.push_str(", ");
+                write_value(out, &key);
+            }
+            out.push(')');
+        }
     };
-    let marker = Parens::with_empty_span(vec![Expr::Identifier(Ident::new(MARK))]);
-    values.rows = vec![marker];
+    if let Some(text) = spliced(statement, picked.len() * 64, write) {
+        return text;
+    }
+    // The rows as expressions, rendered by Display.
+    if let Some(values) = values_of(statement) {
+        values.rows = picked
+            .iter()
+            .filter_map(|&r| rows.get(r).map(|row| (r, row)))
+            .map(|(r, row)| {
+                let mut content: Vec<Expr> = row.iter().map(|l| l.to_expr()).collect();
+                content.extend(key(r));
+                Parens::with_empty_span(content)
+            })
+            .collect();
+    }
+    statement.to_string()
+}
+
+/// sqlparser's rendering of `statement` with a marker row for its VALUES
+/// rows, and the rows written by `write_rows` where the marker stands
+/// (`reserve`: about how long they are). `None` when the marker is not
+/// there exactly once (a table or column named like it): the caller puts
+/// the rows back and renders by `Display`.
+fn spliced(
+    statement: &mut Statement,
+    reserve: usize,
+    write_rows: impl FnOnce(&mut String),
+) -> Option<String> {
+    let values = values_of(statement)?;
+    values.rows = vec![Parens::with_empty_span(vec![Expr::Identifier(Ident::new(
+        MARK,
+    ))])];
     let text = statement.to_string();
     let mark = format!("({MARK})");
-    match text.find(&mark) {
-        Some(at) if text[at + mark.len()..].find(&mark).is_none() => {
-            let mut out = String::with_capacity(text.len() + picked.len() * 64);
-            out.push_str(&text[..at]);
-            for (n, &r) in picked.iter().enumerate() {
-                if n > 0 {
-                    out.push_str(", ");
-                }
-                out.push('(');
-                for (v, value) in rows.get(r).into_iter().flatten().enumerate() {
-                    if v > 0 {
-                        out.push_str(", ");
-                    }
-                    write_bulk_literal(&mut out, *value);
-                }
-                if let Some(key) = key(r) {
-                    out.push_str(", ");
-                    write_value(&mut out, &key);
-                }
-                out.push(')');
-            }
-            out.push_str(&text[at + mark.len()..]);
-            out
-        }
-        // The marker not once: the rows as expressions, rendered by Display.
-        _ => {
-            if let Some(values) = values_of(statement) {
-                values.rows = picked
-                    .iter()
-                    .filter_map(|&r| rows.get(r).map(|row| (r, row)))
-                    .map(|(r, row)| {
-                        let mut content: Vec<Expr> = row.iter().map(|l| l.to_expr()).collect();
-                        content.extend(key(r));
-                        Parens::with_empty_span(content)
-                    })
-                    .collect();
-            }
-            statement.to_string()
-        }
+    let at = text.find(&mark)?;
+    let tail = &text[at + mark.len()..];
+    if tail.contains(&mark) {
+        return None;
     }
+    let mut out = String::with_capacity(text.len() + reserve);
+    out.push_str(&text[..at]);
+    write_rows(&mut out);
+    out.push_str(tail);
+    Some(out)
 }
 
 /// A bulk row's literal as `Display` writes its expression.
@@ -127,30 +128,6 @@ fn write_bulk_literal(out: &mut String, value: Literal<'_>) {
         Literal::Str(_) => {
             let _ = write!(out, "{}", value.to_expr());
         }
-    }
-}
-
-/// The VALUES of an INSERT.
-fn values_of(statement: &mut Statement) -> Option<&mut Values> {
-    let Statement::Insert(insert) = statement else {
-        return None;
-    };
-    match insert.source.as_mut().map(|q| q.body.as_mut()) {
-        Some(SetExpr::Values(values)) => Some(values),
-        _ => None,
-    }
-}
-
-/// The VALUES of an INSERT with enough rows to be worth rendering here.
-fn bulk_values(statement: &mut Statement) -> Option<&mut Values> {
-    let Statement::Insert(insert) = statement else {
-        return None;
-    };
-    match insert.source.as_mut().map(|q| q.body.as_mut()) {
-        Some(SetExpr::Values(values)) if values.rows.len() >= MIN_ROWS && !values.explicit_row => {
-            Some(values)
-        }
-        _ => None,
     }
 }
 

@@ -353,27 +353,26 @@ fn exact_node(
     if values.iter().any(|(_, v)| v.is_none()) {
         return Ok(None);
     }
-    let known = |column: &str| {
-        values
-            .iter()
-            .find(|(c, _)| *c == column)
-            .and_then(|(_, v)| v.as_ref())
-    };
-    Ok(Some(rule.route_exact(known)?))
+    Ok(Some(rule.route_exact(|column| known(values, column))?))
 }
 
 /// With an unbound `?` (PREVIEW): every node the known values allow.
 fn nodes_allowed(rule: &TableRule, values: &[(&str, Option<ShardingValue>)]) -> Vec<usize> {
-    rule.route(|column| {
-        match values
-            .iter()
-            .find(|(c, _)| *c == column)
-            .and_then(|(_, v)| v.as_ref())
-        {
-            Some(value) => ColumnCondition::value(value.clone()),
-            None => ColumnCondition::Any,
-        }
+    rule.route(|column| match known(values, column) {
+        Some(value) => ColumnCondition::value(value.clone()),
+        None => ColumnCondition::Any,
     })
+}
+
+/// The row's value for sharding column `column`, when known.
+fn known<'v>(
+    values: &'v [(&str, Option<ShardingValue>)],
+    column: &str,
+) -> Option<&'v ShardingValue> {
+    values
+        .iter()
+        .find(|(c, _)| *c == column)
+        .and_then(|(_, v)| v.as_ref())
 }
 
 /// What makes an INSERT read a query: `INSERT ... SELECT`, or a subquery

@@ -108,13 +108,7 @@ pub fn route<'r>(
     };
     match statement {
         Statement::Query(query) => route_query(env, query),
-        Statement::Insert(insert) => {
-            let keys = insert::Keys {
-                generator: ctx.keys,
-                binary: ctx.binary_key,
-            };
-            insert::route(env, keys, statement, insert, None)
-        }
+        Statement::Insert(insert) => route_insert(env, ctx, statement, insert, None),
         Statement::Update(update) => write::update(env, statement, update),
         Statement::Delete(delete) => write::delete(env, statement, delete),
         _ => ddl::route(ctx.schema, statement),
@@ -137,11 +131,22 @@ pub fn route_bulk<'r>(
         column_kind: ctx.column_kind,
         bindings,
     };
+    route_insert(env, ctx, statement, insert, Some(rows))
+}
+
+/// An INSERT, with the context's key generators.
+fn route_insert<'r>(
+    env: Env<'_, 'r>,
+    ctx: &PlanContext<'r>,
+    statement: &Statement,
+    insert: &sqlparser::ast::Insert,
+    bulk: Option<&[Vec<crate::sql::Literal<'_>>]>,
+) -> Result<RoutePlan<'r>, Error> {
     let keys = insert::Keys {
         generator: ctx.keys,
         binary: ctx.binary_key,
     };
-    insert::route(env, keys, statement, insert, Some(rows))
+    insert::route(env, keys, statement, insert, bulk)
 }
 
 /// A SELECT.

@@ -116,7 +116,7 @@ pub fn parse_bulk(sql: &str) -> Option<Bulk<'_>> {
 }
 
 /// The VALUES of an INSERT.
-fn values_of(statement: &mut Statement) -> Option<&mut sqlparser::ast::Values> {
+pub fn values_of(statement: &mut Statement) -> Option<&mut sqlparser::ast::Values> {
     let Statement::Insert(insert) = statement else {
         return None;
     };

@@ -13,7 +13,7 @@ pub mod dialect;
 pub mod effects;
 pub mod literal;
 mod long_insert;
-pub use long_insert::{parse_bulk, Bulk, Literal};
+pub use long_insert::{parse_bulk, values_of, Bulk, Literal};
 pub mod params;
 pub mod prepared;
 pub mod replica_read;
