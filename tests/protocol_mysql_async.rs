@@ -1385,7 +1385,12 @@ async fn session_state_does_not_leak_through_pooled_backend_connections() {
                 .await
                 .unwrap();
             a.disconnect().await.unwrap();
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            // The proxy resets the connection after the client has gone;
+            // the next client lands on the same worker (where the
+            // connection is parked) only once that session has ended, so
+            // wait for the reset to show on the backend instead of
+            // guessing a delay (a loaded machine takes longer).
+            wait_until_reset(&env, &backend_id).await;
 
             let mut b = env.client().await;
             let same = scalar(&mut b, "SELECT @@pseudo_thread_id").await == backend_id;
@@ -1412,6 +1417,31 @@ async fn session_state_does_not_leak_through_pooled_backend_connections() {
         );
     })
     .await
+}
+
+/// Waits until the backend connection `id` no longer holds the transaction
+/// and temporary table its client left, then a little longer, so that the
+/// proxy's session for that client has ended.
+async fn wait_until_reset(env: &Env, id: &Value) {
+    let mut direct = env.direct().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let open: Option<i64> = direct
+            .exec_first(
+                "SELECT (SELECT COUNT(*) FROM information_schema.INNODB_TRX \
+                 WHERE trx_mysql_thread_id = ?) + (SELECT COUNT(*) FROM \
+                 information_schema.PROCESSLIST WHERE ID = ? AND COMMAND <> 'Sleep')",
+                (id.clone(), id.clone()),
+            )
+            .await
+            .unwrap();
+        if open == Some(0) || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    direct.disconnect().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
 }
 
 // ---------------------------------------------------------------------------
