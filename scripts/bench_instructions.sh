@@ -6,12 +6,20 @@
 # run to run, whatever else the machine is doing, so it shows what a change
 # to the hot path costs or saves.
 #
+# Two more endpoints are counted the same way: the same passthrough with
+# its reads on two GTID replicas (round-robin), which must cost no more
+# than reads on the primary; and the zero-work relay of benches/relay.rs
+# in its thread-per-connection tokio mode (one current-thread runtime per
+# client, as a shardgate worker runs one client): the floor that any proxy
+# hop built on tokio pays, whatever it does.
+#
 #   scripts/bench_instructions.sh
-#   EVENTS=50000 scripts/bench_instructions.sh
+#   EVENTS=50000 ENDPOINTS=proxy scripts/bench_instructions.sh
 #
 # Settings (environment):
 #   EVENTS=20000   statements counted per mode (after 2,000 not counted)
-#   INSTR_DIR=target/bench-instructions   logs, profiles and the datadir
+#   ENDPOINTS="proxy replicas relay"   which endpoints to count
+#   INSTR_DIR=target/bench-instructions   logs, profiles and the datadirs
 #   SHARDGATE_BIN=path   measure that binary instead of building one
 #
 # The profiles stay in INSTR_DIR; `callgrind_annotate FILE` shows where the
@@ -25,7 +33,9 @@ cleanup_on_exit
 
 EVENTS=${EVENTS:-20000}
 WARMUP_EVENTS=2000
+ENDPOINTS=${ENDPOINTS:-proxy replicas relay}
 INSTR_DIR=${INSTR_DIR:-target/bench-instructions}
+wanted() { [[ " $ENDPOINTS " == *" $1 "* ]]; }
 
 ensure_packages
 ensure_rust
@@ -36,8 +46,8 @@ fi
 
 mkdir -p "$INSTR_DIR"
 INSTR_DIR=$(cd "$INSTR_DIR" && pwd)
-rm -rf "$INSTR_DIR/ds_0" "$INSTR_DIR"/callgrind.out*
-TRACKED_DIRS+=("$INSTR_DIR/ds_0")
+rm -rf "$INSTR_DIR/ds_0" "$INSTR_DIR/replica_0" "$INSTR_DIR/replica_1" "$INSTR_DIR"/callgrind.*
+TRACKED_DIRS+=("$INSTR_DIR/ds_0" "$INSTR_DIR/replica_0" "$INSTR_DIR/replica_1")
 
 if [[ -n ${SHARDGATE_BIN:-} ]]; then
   BIN=$SHARDGATE_BIN
@@ -46,67 +56,118 @@ else
   cargo build --release --bin shardgate
   BIN=$PWD/target/release/shardgate
 fi
+if wanted relay; then
+  RELAY=$(cargo bench --bench relay --no-run --message-format=json-render-diagnostics |
+    python3 -c '
+import json, sys
+for line in sys.stdin:
+    try:
+        msg = json.loads(line)
+    except ValueError:
+        continue
+    if (msg.get("reason") == "compiler-artifact" and msg.get("executable")
+            and msg.get("target", {}).get("name") == "relay"):
+        print(msg["executable"])
+')
+  [[ -x $RELAY ]] || die "could not find the relay executable in cargo's output"
+fi
 
+# The primary keeps a binary log from the start, so replicas replay all of it.
 DS_PORT=$(free_port)
-start_mariadb instr_ds_0 "$DS_PORT" "$INSTR_DIR/ds_0"
+start_mariadb instr_ds_0 "$DS_PORT" "$INSTR_DIR/ds_0" --log-bin=bin --server-id=1 --binlog-format=ROW
+REPLICA_PORTS=()
+if wanted replicas; then
+  for i in 0 1; do
+    port=$(free_port)
+    start_mariadb "instr_replica_$i" "$port" "$INSTR_DIR/replica_$i" \
+      --server-id=$((i + 2)) --read-only=1 --relay-log=relay
+    start_replica "$DS_PORT" "$port"
+    REPLICA_PORTS+=("$port")
+  done
+fi
 mariadb_root "$DS_PORT" -e "DROP DATABASE IF EXISTS sbtest; CREATE DATABASE sbtest"
 
-PROXY_PORT=$(free_port)
-CONFIG=$INSTR_DIR/shardgate.toml
-cat >"$CONFIG" <<EOF
-[server]
-listen = "127.0.0.1:$PROXY_PORT"
-data_dir = "$INSTR_DIR/proxy"
-
-[[users]]
-name = "app"
-password = "app_pw"
-schemas = ["sbtest"]
-
-[data_sources.ds_0]
-primary = "mysql://root:@127.0.0.1:$DS_PORT/sbtest"
-
-[schemas.sbtest]
-default_data_source = "ds_0"
-EOF
-
-# sb MODE EVENTS ACTION: sysbench point selects through the proxy.
-sb() {
-  local ps=auto
-  if [[ $1 == text ]]; then ps=disable; fi
-  sysbench oltp_point_select --db-driver=mysql --mysql-host=127.0.0.1 \
-    --mysql-port="$PROXY_PORT" --mysql-user=app --mysql-password=app_pw --mysql-db=sbtest \
-    --tables=1 --table-size=1000 --threads=1 --db-ps-mode="$ps" --time=0 --events="$2" "$3"
+# proxy_config FILE PORT [REPLICA_PORT...]: the passthrough's rule file.
+proxy_config() {
+  local file=$1 port=$2 replicas="" r
+  shift 2
+  for r in "$@"; do replicas+="${replicas:+, }\"mysql://root:@127.0.0.1:$r/sbtest\""; done
+  {
+    printf '[server]\nlisten = "127.0.0.1:%s"\ndata_dir = "%s"\n\n' "$port" "$INSTR_DIR/proxy-$port"
+    printf '[[users]]\nname = "app"\npassword = "app_pw"\nschemas = ["sbtest"]\n\n'
+    printf '[data_sources.ds_0]\nprimary = "mysql://root:@127.0.0.1:%s/sbtest"\n' "$DS_PORT"
+    if (($# > 0)); then
+      printf 'replicas = [%s]\nread_balance = "round_robin"\n' "$replicas"
+    fi
+    printf '\n[schemas.sbtest]\ndefault_data_source = "ds_0"\n'
+  } >"$file"
 }
 
-PROFILE=$INSTR_DIR/callgrind.out
-start_bg "shardgate under callgrind" "$INSTR_DIR/proxy.log" \
-  valgrind --tool=callgrind --callgrind-out-file="$PROFILE" "$BIN" --config "$CONFIG"
-VALGRIND_PID=$BG_PID
-wait_tcp "$PROXY_PORT" "$VALGRIND_PID" 120 ||
-  die "the proxy did not listen under valgrind (log: $INSTR_DIR/proxy.log)"
-sb ps 0 prepare >"$INSTR_DIR/prepare.log" 2>&1 ||
-  { cat "$INSTR_DIR/prepare.log" >&2; die "sysbench prepare failed"; }
+# sb PORT USER PASSWORD MODE EVENTS ACTION: sysbench point selects
+# (PASSWORD `-` for none).
+sb() {
+  local ps=auto password=()
+  if [[ $4 == text ]]; then ps=disable; fi
+  if [[ $3 != - ]]; then password=(--mysql-password="$3"); fi
+  sysbench oltp_point_select --db-driver=mysql --mysql-host=127.0.0.1 \
+    --mysql-port="$1" --mysql-user="$2" "${password[@]}" --mysql-db=sbtest \
+    --tables=1 --table-size=1000 --threads=1 --db-ps-mode="$ps" --time=0 --events="$5" "$6"
+}
 
-# count MODE: instructions per statement of EVENTS statements in MODE.
-DUMPS=0
+sb "$DS_PORT" root - ps 0 prepare >"$INSTR_DIR/prepare.log" 2>&1 ||
+  { cat "$INSTR_DIR/prepare.log" >&2; die "sysbench prepare failed"; }
+for port in "${REPLICA_PORTS[@]}"; do start_replica "$DS_PORT" "$port"; done
+
+# under_callgrind NAME PORT COMMAND...: starts COMMAND under callgrind and
+# waits until it listens on PORT; sets PID, PROFILE and DUMPS.
+under_callgrind() {
+  local name=$1 port=$2
+  shift 2
+  PROFILE=$INSTR_DIR/callgrind.$name
+  start_bg "$name under callgrind" "$INSTR_DIR/$name.log" \
+    valgrind --tool=callgrind --callgrind-out-file="$PROFILE" "$@"
+  PID=$BG_PID
+  DUMPS=0
+  wait_tcp "$port" "$PID" 120 || die "$name did not listen under valgrind (log: $INSTR_DIR/$name.log)"
+}
+
+# count NAME PORT USER PASSWORD MODE: instructions per statement of EVENTS
+# statements in MODE through the endpoint running under callgrind as PID.
 count() {
-  local mode=$1 dump total
-  sb "$mode" "$WARMUP_EVENTS" run >"$INSTR_DIR/$mode.warmup.log" 2>&1 ||
-    die "sysbench ($mode warm-up) failed: $INSTR_DIR/$mode.warmup.log"
-  callgrind_control -z "$VALGRIND_PID" >/dev/null 2>&1
-  sb "$mode" "$EVENTS" run >"$INSTR_DIR/$mode.log" 2>&1 ||
-    die "sysbench ($mode) failed: $INSTR_DIR/$mode.log"
-  callgrind_control -d "$VALGRIND_PID" >/dev/null 2>&1
-  # callgrind numbers its dumps from 1.
+  local name=$1 port=$2 user=$3 password=$4 mode=$5 dump total
+  sb "$port" "$user" "$password" "$mode" "$WARMUP_EVENTS" run >"$INSTR_DIR/$name.$mode.warmup.log" 2>&1 ||
+    die "sysbench ($name $mode warm-up) failed: $INSTR_DIR/$name.$mode.warmup.log"
+  callgrind_control -z "$PID" >/dev/null 2>&1
+  sb "$port" "$user" "$password" "$mode" "$EVENTS" run >"$INSTR_DIR/$name.$mode.log" 2>&1 ||
+    die "sysbench ($name $mode) failed: $INSTR_DIR/$name.$mode.log"
+  callgrind_control -d "$PID" >/dev/null 2>&1
+  # callgrind numbers each process's dumps from 1.
   DUMPS=$((DUMPS + 1))
   dump=$PROFILE.$DUMPS
   total=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
   [[ -n $total ]] || die "no totals in $dump"
-  printf '%-10s %8d instructions per statement  (%s)\n' "$mode" $((total / EVENTS)) "$dump"
+  printf '%-9s %-5s %8d instructions per statement  (%s)\n' "$name" "$mode" $((total / EVENTS)) "$dump"
 }
 
-log "counting $EVENTS point selects per mode (valgrind runs the proxy ~50x slower)"
+log "counting $EVENTS point selects per mode and endpoint (valgrind runs them ~50x slower)"
 echo
-count ps
-count text
+if wanted proxy; then
+  port=$(free_port)
+  proxy_config "$INSTR_DIR/proxy.toml" "$port"
+  under_callgrind proxy "$port" "$BIN" --config "$INSTR_DIR/proxy.toml"
+  count proxy "$port" app app_pw ps
+  count proxy "$port" app app_pw text
+fi
+if wanted replicas; then
+  port=$(free_port)
+  proxy_config "$INSTR_DIR/replicas.toml" "$port" "${REPLICA_PORTS[@]}"
+  under_callgrind replicas "$port" "$BIN" --config "$INSTR_DIR/replicas.toml"
+  count replicas "$port" app app_pw ps
+  count replicas "$port" app app_pw text
+fi
+if wanted relay; then
+  port=$(free_port)
+  under_callgrind relay "$port" "$RELAY" --mode tokio-tpc "127.0.0.1:$port" "127.0.0.1:$DS_PORT"
+  count relay "$port" root - ps
+  count relay "$port" root - text
+fi

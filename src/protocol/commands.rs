@@ -252,6 +252,8 @@ async fn prepare(conn: &mut ClientConn, session: &mut Session, sql: &str) {
     };
     let statement = PreparedStatement {
         sql: sql.into(),
+        replica_read: kind == StatementKind::Select
+            && crate::sql::replica_read::may_read_from_replica(sql.as_bytes()),
         kind,
         long_data: vec![None; params.len()],
         param_types: Vec::new(),

@@ -200,6 +200,14 @@ pub struct ClientExecute {
     pub long_data: Vec<Option<Vec<u8>>>,
 }
 
+/// What the prepare of a statement learnt of its text, used by each execute
+/// instead of reading the text again.
+struct Known {
+    kind: StatementKind,
+    /// A SELECT that may read from a replica.
+    replica_read: bool,
+}
+
 /// One client's session.
 pub struct Session {
     shared: Arc<Shared>,
@@ -418,7 +426,10 @@ impl Session {
         }
         let last = statements.len() - 1;
         for (i, (sql, verdict)) in statements.into_iter().zip(verdicts).enumerate() {
-            if let Err(e) = self.run_verified(sql, None, reply, i < last, verdict).await {
+            if let Err(e) = self
+                .run_verified(sql, None, reply, i < last, verdict, None)
+                .await
+            {
                 reply.error(&e);
                 return;
             }
@@ -455,7 +466,7 @@ impl Session {
     ) -> Result<(), Error> {
         match self.check_boundary(sql) {
             Ok(verdict) => {
-                self.run_verified(sql, params, reply, more_after, verdict)
+                self.run_verified(sql, params, reply, more_after, verdict, None)
                     .await
             }
             Err(e) => {
@@ -476,6 +487,10 @@ impl Session {
         reply: &mut R,
     ) -> Result<(), Error> {
         let generation = Arc::as_ptr(&self.generation);
+        let known = self.statements.get(id).map(|s| Known {
+            kind: s.kind.clone(),
+            replica_read: s.replica_read,
+        });
         let kept = self
             .statements
             .get(id)
@@ -504,13 +519,14 @@ impl Session {
                 }
             },
         };
-        self.run_verified(sql, Some(params), reply, false, verdict)
+        self.run_verified(sql, Some(params), reply, false, verdict, known)
             .await
     }
 
     /// Runs one statement the boundary allowed, shown in the session registry
     /// while it runs; then gives back the backend connections it borrowed
-    /// unless it pinned them, and counts it.
+    /// unless it pinned them, and counts it. `known`: what its prepare
+    /// learnt of the text, for an execute.
     async fn run_verified<R: Reply>(
         &mut self,
         sql: &[u8],
@@ -518,6 +534,7 @@ impl Session {
         reply: &mut R,
         more_after: bool,
         verdict: Verdict,
+        known: Option<Known>,
     ) -> Result<(), Error> {
         if let Some(kept) = self.kept_warnings.take() {
             // Only the diagnostic statements leave the warnings as they are.
@@ -531,13 +548,16 @@ impl Session {
             }
         }
         let started = Instant::now();
-        let kind = classify(sql);
+        let (kind, replica_read) = match known {
+            Some(known) => (known.kind, Some(known.replica_read)),
+            None => (classify(sql), None),
+        };
         let label = StatementLabel::of(&kind, sql);
         if let Some(r) = &self.registered {
             r.entry.running(sql, self.schema.as_deref());
         }
         let changes_definitions = verdict.ddl;
-        let intent = self.intent_of(&kind, sql, &verdict);
+        let intent = self.intent_of(&kind, sql, &verdict, replica_read);
         self.conns.set_intent(intent);
         let mut observed = observed_reply::ObservedReply::new(reply);
         let xa_kind = kind.clone();
@@ -583,7 +603,13 @@ impl Session {
     /// autocommit mode outside a transaction (or in a READ ONLY one), while
     /// the session keeps no state of its own on a backend, may read from a
     /// replica; SET goes where the session is; everything else to the primary.
-    fn intent_of(&self, kind: &StatementKind, sql: &[u8], verdict: &Verdict) -> conns::Intent {
+    fn intent_of(
+        &self,
+        kind: &StatementKind,
+        sql: &[u8],
+        verdict: &Verdict,
+        replica_read: Option<bool>,
+    ) -> conns::Intent {
         if !self.generation.backends.any_replicas() {
             return conns::Intent::Primary;
         }
@@ -596,7 +622,9 @@ impl Session {
                     && !self.own_session_state
                     && self.autocommit
                     && !self.conns.any_in_transaction()
-                    && crate::sql::replica_read::may_read_from_replica(sql) =>
+                    && replica_read.unwrap_or_else(|| {
+                        crate::sql::replica_read::may_read_from_replica(sql)
+                    }) =>
             {
                 conns::Intent::Read
             }

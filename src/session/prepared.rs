@@ -14,6 +14,9 @@ pub struct PreparedStatement {
     /// Shared, so each execute takes it without a copy.
     pub sql: std::sync::Arc<str>,
     pub kind: StatementKind,
+    /// A SELECT that may read from a replica (`sql::replica_read`), decided
+    /// once for every execute.
+    pub replica_read: bool,
     pub params: Vec<Column>,
     pub columns: Vec<Column>,
     /// Parameter types from the last execute that sent them (clients send

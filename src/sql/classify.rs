@@ -73,14 +73,11 @@ pub fn classify(sql: &(impl AsRef<[u8]> + ?Sized)) -> StatementKind {
     let Token::Word(word) = first else {
         return StatementKind::Other;
     };
-    // Every keyword below is short: uppercase it on the stack, not the heap.
-    let mut upper = [0u8; 12];
-    let Some(slot) = upper.get_mut(..word.len()) else {
+    let mut buf = [0u8; 24];
+    let Some(upper) = crate::sql::scan::upper_keyword(word, &mut buf) else {
         return StatementKind::Other;
     };
-    slot.copy_from_slice(word.as_bytes());
-    slot.make_ascii_uppercase();
-    match std::str::from_utf8(slot).unwrap_or("") {
+    match std::str::from_utf8(upper).unwrap_or("") {
         "SELECT" | "WITH" | "VALUES" | "TABLE" => StatementKind::Select,
         "INSERT" | "REPLACE" | "UPDATE" | "DELETE" => StatementKind::Write,
         "USE" => match tokens.next() {

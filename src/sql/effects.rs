@@ -89,12 +89,10 @@ pub fn effects(sql: &[u8]) -> Effects {
         Some(_) => return Effects(scan_if_needed(sql)),
         None => return Effects::default(),
     };
-    let mut upper = [0u8; 12];
-    let Some(slot) = upper.get_mut(..first.len()) else {
+    let mut buf = [0u8; 24];
+    let Some(slot) = crate::sql::scan::upper_keyword(first, &mut buf) else {
         return Effects(scan_if_needed(sql) | compound_or_label(&mut tokens));
     };
-    slot.copy_from_slice(first.as_bytes());
-    slot.make_ascii_uppercase();
     let next_is =
         |tokens: &Scanner<'_>, kw: &str| tokens.clone().next().is_some_and(|t| is_keyword(&t, kw));
     let bits = match &*slot {

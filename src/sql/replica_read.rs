@@ -6,37 +6,28 @@
 
 use super::scan::{Scanner, Token};
 
-/// Words that, anywhere outside strings and comments, keep a read on the primary.
-const PRIMARY_WORDS: &[&str] = &[
-    // Locking clauses and writes hidden in a SELECT-looking statement.
-    "UPDATE",
-    "SHARE",
-    "LOCK",
-    "INTO",
-    "INSERT",
-    "DELETE",
-    "REPLACE",
-    // Answers of the session's own connection.
-    "LAST_INSERT_ID",
-    "FOUND_ROWS",
-    "ROW_COUNT",
-    "SQL_CALC_FOUND_ROWS",
-    // Lock functions.
-    "GET_LOCK",
-    "RELEASE_LOCK",
-    "RELEASE_ALL_LOCKS",
-    "IS_FREE_LOCK",
-    "IS_USED_LOCK",
-    // Sequences.
-    "NEXTVAL",
-    "LASTVAL",
-    "SETVAL",
-    "NEXT",
-    "PREVIOUS",
-    // Replication waits are the proxy's business.
-    "MASTER_GTID_WAIT",
-    "MASTER_POS_WAIT",
-];
+/// Whether `word`, anywhere outside strings and comments, keeps a read on
+/// the primary. Matched upper-cased on the stack: it runs on every word of
+/// every read.
+fn keeps_on_primary(word: &str) -> bool {
+    let mut buf = [0u8; 24];
+    matches!(
+        super::scan::upper_keyword(word, &mut buf),
+        Some(
+            // Locking clauses and writes hidden in a SELECT-looking statement.
+            b"UPDATE" | b"SHARE" | b"LOCK" | b"INTO" | b"INSERT" | b"DELETE" | b"REPLACE"
+            // Answers of the session's own connection.
+            | b"LAST_INSERT_ID" | b"FOUND_ROWS" | b"ROW_COUNT" | b"SQL_CALC_FOUND_ROWS"
+            // Lock functions.
+            | b"GET_LOCK" | b"RELEASE_LOCK" | b"RELEASE_ALL_LOCKS" | b"IS_FREE_LOCK"
+            | b"IS_USED_LOCK"
+            // Sequences.
+            | b"NEXTVAL" | b"LASTVAL" | b"SETVAL" | b"NEXT" | b"PREVIOUS"
+            // Replication waits are the proxy's business.
+            | b"MASTER_GTID_WAIT" | b"MASTER_POS_WAIT"
+        )
+    )
+}
 
 /// System variables of the session's own connection.
 const PRIMARY_VARIABLES: &[&str] = &["identity", "last_insert_id", "last_gtid"];
@@ -49,9 +40,7 @@ pub fn may_read_from_replica(sql: &[u8]) -> bool {
     let mut previous = None;
     for token in Scanner::new(sql) {
         match token {
-            Token::Word(w) if PRIMARY_WORDS.iter().any(|k| w.eq_ignore_ascii_case(k)) => {
-                return false
-            }
+            Token::Word(w) if keeps_on_primary(w) => return false,
             Token::Variable(v) if v.starts_with("@@") => {
                 let name = v.rsplit('.').next().unwrap_or(v).trim_start_matches('@');
                 if PRIMARY_VARIABLES
@@ -72,8 +61,13 @@ pub fn may_read_from_replica(sql: &[u8]) -> bool {
 
 /// The body of a leading `/* shardgate: ... */` comment, trimmed.
 fn hint(sql: &[u8]) -> Option<&str> {
-    let text = std::str::from_utf8(sql).ok()?;
-    let rest = text.trim_start().strip_prefix("/*")?;
+    // Most statements start with no comment: no need to read them as text.
+    let start = sql.iter().position(|c| !c.is_ascii_whitespace())?;
+    if !sql[start..].starts_with(b"/*") {
+        return None;
+    }
+    let text = std::str::from_utf8(&sql[start..]).ok()?;
+    let rest = text.strip_prefix("/*")?;
     if rest.starts_with('!') || rest.starts_with("M!") {
         return None;
     }

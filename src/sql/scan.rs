@@ -29,20 +29,51 @@ pub enum Token<'a> {
 #[derive(Clone)]
 pub struct Scanner<'a> {
     text: &'a [u8],
+    /// The whole text, when it is valid UTF-8: a token is then a checked
+    /// sub-slice of it, not validated again on its own.
+    utf8: Option<&'a str>,
     pos: usize,
 }
+
+/// The bytes a bare word is made of (`c >= 0x80`: any non-ASCII character).
+const WORD_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        table[i] = c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80;
+        i += 1;
+    }
+    table
+};
 
 impl<'a> Scanner<'a> {
     /// A scanner at the start of `text`.
     pub fn new(text: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
+        let text = text.as_ref();
         Scanner {
-            text: text.as_ref(),
+            text,
+            utf8: std::str::from_utf8(text).ok(),
             pos: 0,
         }
     }
 
+    /// The token text between two offsets, if it is valid UTF-8.
     fn slice(&self, start: usize, end: usize) -> Option<&'a str> {
-        std::str::from_utf8(&self.text[start..end]).ok()
+        match self.utf8 {
+            // Valid exactly when both ends fall on character boundaries.
+            Some(text) => text.get(start..end),
+            None => std::str::from_utf8(&self.text[start..end]).ok(),
+        }
+    }
+
+    /// Advances past the bytes of a bare word.
+    fn skip_word_bytes(&mut self) {
+        let rest = &self.text[self.pos..];
+        self.pos += rest
+            .iter()
+            .position(|&c| !Self::is_word_byte(c))
+            .unwrap_or(rest.len());
     }
 
     fn find_bytes(&self, from: usize, needle: &[u8]) -> Option<usize> {
@@ -134,7 +165,7 @@ impl<'a> Scanner<'a> {
     }
 
     fn is_word_byte(c: u8) -> bool {
-        c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
+        WORD_BYTES[usize::from(c)]
     }
 }
 
@@ -187,9 +218,7 @@ impl<'a> Iterator for Scanner<'a> {
                     .map_or(Token::Other, Token::Number)
             }
             c if Self::is_word_byte(c) => {
-                while self.peek(0).is_some_and(Self::is_word_byte) {
-                    self.pos += 1;
-                }
+                self.skip_word_bytes();
                 self.slice(start, self.pos)
                     .map_or(Token::Other, Token::Word)
             }
@@ -200,6 +229,15 @@ impl<'a> Iterator for Scanner<'a> {
         };
         Some(token)
     }
+}
+
+/// `word` upper-cased on the stack, when it is no longer than any keyword
+/// looked up this way (24 bytes): a keyword match needs no allocation.
+pub fn upper_keyword<'b>(word: &str, buf: &'b mut [u8; 24]) -> Option<&'b [u8]> {
+    let slot = buf.get_mut(..word.len())?;
+    slot.copy_from_slice(word.as_bytes());
+    slot.make_ascii_uppercase();
+    Some(slot)
 }
 
 /// Whether a token is the keyword `kw` (case-insensitive).

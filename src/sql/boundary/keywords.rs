@@ -71,13 +71,11 @@ pub(super) enum Kw {
 }
 
 pub(super) fn keyword(word: &str) -> Kw {
-    let mut buf = [0u8; 16];
-    let Some(slot) = buf.get_mut(..word.len()) else {
+    let mut buf = [0u8; 24];
+    let Some(upper) = crate::sql::scan::upper_keyword(word, &mut buf) else {
         return Kw::Other;
     };
-    slot.copy_from_slice(word.as_bytes());
-    slot.make_ascii_uppercase();
-    match &*slot {
+    match upper {
         b"SELECT" => Kw::Select,
         b"WITH" | b"VALUES" | b"LOCK" => Kw::Read,
         b"DO" => Kw::Do,
