@@ -1,13 +1,14 @@
 //! Plan time (parse → route → rewrite) on the golden rule file: a point
-//! select, an IN list of 100 keys pruned over four data nodes, a merged
-//! SELECT (GROUP BY, AVG, HAVING, ORDER BY, LIMIT over four data nodes in
+//! select, a prepared one's execute (with and without the parse cache), an
+//! IN list of 100 keys pruned over four data nodes, a merged SELECT (GROUP BY, AVG, HAVING, ORDER BY, LIMIT over four data nodes in
 //! two data sources), and a 1,000-row INSERT split by node with generated
 //! keys.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use mysql_common::value::Value;
 use shardgate::config;
 use shardgate::keygen::{KeyGenerator, SystemClock};
-use shardgate::plan::{plan, PlanContext};
+use shardgate::plan::{plan, plan_execute, PlanContext};
 use shardgate::rules::ColumnKind;
 use std::hint::black_box;
 use std::sync::Arc;
@@ -28,6 +29,17 @@ fn plans(c: &mut Criterion) {
     let point = "SELECT * FROM t_order WHERE user_id = 10 AND order_id = 7";
     c.bench_function("plan: point select", |b| {
         b.iter(|| plan(black_box(point), &[], &ctx).expect("plans"))
+    });
+
+    // An execute of a prepared point select: the same text each time, the
+    // values bound; parsed each time, and from the per-thread cache.
+    let prepared = "SELECT * FROM t_order WHERE user_id = ? AND order_id = ?";
+    let values = [Value::Int(10), Value::Int(7)];
+    c.bench_function("plan: prepared point select, parsed each time", |b| {
+        b.iter(|| plan(black_box(prepared), &values, &ctx).expect("plans"))
+    });
+    c.bench_function("plan: prepared point select, execute", |b| {
+        b.iter(|| plan_execute(black_box(prepared), &values, &ctx).expect("plans"))
     });
 
     let keys_list: Vec<String> = (0..100).map(|i| (i * 7).to_string()).collect();

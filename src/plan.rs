@@ -31,12 +31,27 @@ pub fn plan(sql: &str, params: &[Value], ctx: &PlanContext<'_>) -> Result<Execut
             }
         }
     }
-    plan_parsed(sql, params, ctx)
+    plan_parsed(sql::parse(sql), params, ctx)
+}
+
+/// [`plan`] for an execute of a prepared statement: its text, the same
+/// at every execute, is parsed once per worker thread
+/// ([`sql::parse_cached`]); the values bind to a copy of the tree.
+pub fn plan_execute(
+    sql: &str,
+    params: &[Value],
+    ctx: &PlanContext<'_>,
+) -> Result<ExecutionPlan, Error> {
+    plan_parsed(sql::parse_cached(sql), params, ctx)
 }
 
 /// [`plan`] with the statement parsed into one AST.
-fn plan_parsed(sql: &str, params: &[Value], ctx: &PlanContext<'_>) -> Result<ExecutionPlan, Error> {
-    let mut statements = sql::parse(sql).map_err(|e| {
+fn plan_parsed(
+    parsed: Result<Vec<sqlparser::ast::Statement>, sqlparser::parser::ParserError>,
+    params: &[Value],
+    ctx: &PlanContext<'_>,
+) -> Result<ExecutionPlan, Error> {
+    let mut statements = parsed.map_err(|e| {
         Error::parse(format!(
             "{e} (a statement on sharded tables must be understood by shardgate's parser)"
         ))

@@ -106,7 +106,11 @@ fn bulk_plans_are_the_whole_ast_plans() {
                 binary_key: &|_: &str| false,
             };
             let fast = plan(&sql, &[], &ctx(with_keys.then_some(&fast_keys)));
-            let whole = plan_parsed(&sql, &[], &ctx(with_keys.then_some(&whole_keys)));
+            let whole = plan_parsed(
+                crate::sql::parse(&sql),
+                &[],
+                &ctx(with_keys.then_some(&whole_keys)),
+            );
             match (fast, whole) {
                 (Ok(fast), Ok(whole)) => {
                     assert_eq!(fast, whole, "{sql}");

@@ -242,6 +242,17 @@ async fn run_unit<R: Reply>(
 impl Session {
     /// Plans a statement on sharded or broadcast tables of the schema in use.
     pub(super) fn plan(&self, sql: &str, params: &[Value]) -> Result<ExecutionPlan, Error> {
+        self.plan_with(sql, params, crate::plan::plan)
+    }
+
+    /// [`Session::plan`] by `planner` ([`crate::plan::plan`] or, for an
+    /// execute, [`crate::plan::plan_execute`]).
+    fn plan_with(
+        &self,
+        sql: &str,
+        params: &[Value],
+        planner: fn(&str, &[Value], &crate::plan::PlanContext<'_>) -> Result<ExecutionPlan, Error>,
+    ) -> Result<ExecutionPlan, Error> {
         let schema = self.schema_rules()?;
         let kinds = &self.shared.column_kinds;
         let schema_name = schema.name.as_str();
@@ -253,7 +264,7 @@ impl Session {
             keys: Some(&self.shared.keys),
             binary_key: &binary_key,
         };
-        crate::plan::plan(sql, params, &context)
+        planner(sql, params, &context)
     }
 }
 
@@ -273,7 +284,11 @@ impl Session {
         let binary = params.is_some();
         let completed = self.with_column_list(text).await?;
         let text = completed.as_deref().unwrap_or(text);
-        let plan = self.plan(text, params.as_deref().unwrap_or(&[]))?;
+        let plan = match params.as_deref() {
+            // An execute sends the same text every time: its tree is kept.
+            Some(values) => self.plan_with(text, values, crate::plan::plan_execute)?,
+            None => self.plan(text, &[])?,
+        };
         let kind = crate::sql::classify(sql);
         let is_write = kind == crate::sql::StatementKind::Write;
         self.execute_plan(plan, binary, is_write, reply, more_after)

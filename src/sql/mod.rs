@@ -15,6 +15,8 @@ pub mod literal;
 mod long_insert;
 pub use long_insert::{parse_bulk, values_of, Bulk, Literal};
 pub mod params;
+mod parse_cache;
+pub use parse_cache::parse_cached;
 pub mod prepared;
 pub mod replica_read;
 pub mod scan;
