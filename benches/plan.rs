@@ -1,8 +1,8 @@
 //! Plan time (parse → route → rewrite) on the golden rule file: a point
 //! select, a prepared one's execute (with and without the parse cache), an
-//! IN list of 100 keys pruned over four data nodes, a merged SELECT (GROUP BY, AVG, HAVING, ORDER BY, LIMIT over four data nodes in
-//! two data sources), and a 1,000-row INSERT split by node with generated
-//! keys.
+//! IN list of 100 keys pruned over four data nodes, a merged SELECT (GROUP
+//! BY, AVG, HAVING, ORDER BY, LIMIT over four data nodes in two data
+//! sources), and a 1,000-row INSERT split by node with generated keys.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use mysql_common::value::Value;
