@@ -83,6 +83,8 @@ const CASE_FILES: &[(&str, &str)] = &[
         "operators.txt",
         include_str!("merge_env/cases/operators.txt"),
     ),
+    // UNION / UNION ALL across data nodes.
+    ("union.txt", include_str!("merge_env/cases/union.txt")),
 ];
 
 /// Errors: `code | SQL`, the oracle's error, which the proxy must give too.

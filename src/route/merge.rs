@@ -34,6 +34,8 @@ pub fn select(query: &Query, units: usize) -> Result<Select, Error> {
     };
     match query.body.as_ref() {
         SetExpr::Select(_) => Ok(Select::Merge),
+        // The rewrite derives a UNION's merge, or refuses it naming why.
+        SetExpr::SetOperation { .. } if unions_only(&query.body) => Ok(Select::Merge),
         SetExpr::SetOperation { .. } => match plain_body(&query.body) {
             Some(construct) => Err(Error::not_supported(format!(
                 "{construct} across data nodes"
@@ -45,6 +47,17 @@ pub fn select(query: &Query, units: usize) -> Result<Select, Error> {
         _ => Err(Error::not_supported(format!(
             "{construct} of a parenthesized query across data nodes"
         ))),
+    }
+}
+
+/// Whether every set operation in `body` is a UNION.
+fn unions_only(body: &SetExpr) -> bool {
+    match body {
+        SetExpr::SetOperation {
+            op, left, right, ..
+        } => *op == SetOperator::Union && unions_only(left) && unions_only(right),
+        SetExpr::Query(query) => unions_only(&query.body),
+        _ => true,
     }
 }
 

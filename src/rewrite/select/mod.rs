@@ -49,6 +49,9 @@ mod columns;
 mod deriver;
 mod having;
 mod limit;
+// UNION over several data nodes.
+mod union;
+pub use union::{combine_union, derive_union};
 
 use crate::error::Error;
 use crate::merge::{SelectMerge, Wildcard};
