@@ -20,7 +20,7 @@ pub(crate) struct Output<'s, K> {
     /// HAVING, if any.
     having: Option<Having>,
     /// DISTINCT: how each visible column compares, and the rows seen.
-    distinct: Option<(Vec<Comparator>, HashSet<Vec<KeyPart>>)>,
+    distinct: Option<(Vec<Comparator>, Seen)>,
     /// Rows still to skip (OFFSET).
     skip: u64,
     /// Rows still to send (LIMIT), `None` for all.
@@ -41,7 +41,12 @@ impl<'s, K: RowSink> Output<'s, K> {
             let comparators = (0..spec.visible)
                 .map(|i| resolve(columns, &spec.weights, i, Purpose::Value))
                 .collect::<Result<_, Error>>()?;
-            Some((comparators, HashSet::new()))
+            let seen = if sorted_by_visible(spec) {
+                Seen::Last(None)
+            } else {
+                Seen::All(HashSet::new())
+            };
+            Some((comparators, seen))
         } else {
             None
         };
@@ -85,7 +90,7 @@ impl<'s, K: RowSink> Output<'s, K> {
             return Ok(());
         }
         if let Some((comparators, seen)) = &mut self.distinct {
-            let key = comparators
+            let key: Vec<KeyPart> = comparators
                 .iter()
                 .enumerate()
                 .map(|(i, c)| key_part(*c, i, &row))
@@ -105,4 +110,41 @@ impl<'s, K: RowSink> Output<'s, K> {
         }
         Ok(())
     }
+}
+
+/// The rows DISTINCT has sent, as far as it must remember them.
+#[derive(Debug)]
+enum Seen {
+    /// Every distinct row sent.
+    All(HashSet<Vec<KeyPart>>),
+    /// Rows arrive ordered by every visible column, so a duplicate follows
+    /// its first: only the last row sent is remembered (memory bounded by
+    /// the sources, as for a UNION DISTINCT).
+    Last(Option<Vec<KeyPart>>),
+}
+
+impl Seen {
+    /// Remembers `key`; false when it was seen (the row is a duplicate).
+    fn insert(&mut self, key: Vec<KeyPart>) -> bool {
+        match self {
+            Seen::All(seen) => seen.insert(key),
+            Seen::Last(last) => {
+                if last.as_ref() == Some(&key) {
+                    return false;
+                }
+                *last = Some(key);
+                true
+            }
+        }
+    }
+}
+
+/// Whether rows reach the output ordered by exactly the visible columns
+/// (each once, in any order and direction): rows equal in all of them are
+/// then next to each other.
+fn sorted_by_visible(spec: &SelectMerge) -> bool {
+    spec.streams_sorted
+        && spec.group_by.is_empty()
+        && spec.order_by.len() == spec.visible
+        && (0..spec.visible).all(|c| spec.order_by.iter().any(|k| k.column == c))
 }
