@@ -470,7 +470,7 @@ const PREPARED: &[(&str, &[P], Rows)] = &[
     ("SELECT amount FROM m_order UNION SELECT price FROM m_order_item ORDER BY 1 DESC LIMIT ? OFFSET ?", &[P::I(8), P::I(2)], Ordered),
     ("SELECT order_id, qty FROM m_order UNION ALL SELECT item_id, sku FROM m_order_item ORDER BY 1, 2 LIMIT 20", &[], Ordered),
     ("SELECT created FROM m_order UNION SELECT updated FROM m_order ORDER BY 1 DESC LIMIT 10", &[], Ordered),
-    ("SELECT qty FROM m_order UNION ALL SELECT big FROM m_order ORDER BY 1 DESC LIMIT 10", &[], Ordered),
+    ("SELECT qty FROM m_order UNION ALL SELECT big FROM m_order ORDER BY 1 DESC LIMIT 12", &[], Ordered),
     ("SELECT title FROM m_order WHERE order_id < ? UNION SELECT sku FROM m_order_item ORDER BY 1", &[P::I(200)], OrderedFolded),
 ];
 

@@ -22,6 +22,18 @@ use crate::sql::tables::RefKind;
 /// The node indexes (ascending) the statement must run on; possibly empty
 /// when its conditions match no row.
 pub fn nodes(context: &StatementContext<'_>, space: &NodeSpace<'_>) -> Result<Vec<usize>, Error> {
+    nodes_of(context, space, false)
+}
+
+/// [`nodes`] of a UNION whose result is deduplicated across nodes
+/// (`dedup`: its last union is DISTINCT): a top block without sharded
+/// tables (a broadcast table, constants) may then run on every node, its
+/// repeated rows being duplicates.
+pub fn nodes_of(
+    context: &StatementContext<'_>,
+    space: &NodeSpace<'_>,
+    dedup: bool,
+) -> Result<Vec<usize>, Error> {
     let blocks = &context.blocks;
     let mut local = vec![false; blocks.len()];
     let mut top_nodes: Vec<usize> = Vec::new();
@@ -31,7 +43,7 @@ pub fn nodes(context: &StatementContext<'_>, space: &NodeSpace<'_>) -> Result<Ve
         let sharded = sharded_refs(context, b);
         check_joins(context, b, &sharded)?;
         if sharded.is_empty() {
-            top_without_sharded |= block.kind == BlockKind::Top;
+            top_without_sharded |= block.kind == BlockKind::Top && !dedup;
             continue;
         }
         let nodes = block_nodes(context, &block.conditions, &sharded, space.len());

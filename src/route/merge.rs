@@ -2,9 +2,11 @@
 //! Plain SELECTs are concatenated and writes sum their affected rows; a
 //! SELECT over several data nodes that needs a real merge (ORDER BY, LIMIT,
 //! aggregates, GROUP BY, DISTINCT, HAVING) is left to the rewrite, which
-//! derives its units and merge (see `rewrite::select`). UNION and
-//! INTERSECT/EXCEPT that need more than concatenation are refused across
-//! data nodes. On one data node anything passes.
+//! derives its units and merge (see `rewrite::select`). So is a UNION that
+//! needs more than concatenation (UNION DISTINCT, an outer ORDER BY or
+//! LIMIT; the rewrite refuses branches it cannot merge exactly);
+//! INTERSECT/EXCEPT are refused across data nodes. On one data node
+//! anything passes.
 
 use crate::error::Error;
 use crate::plan_model::MergePlan;
@@ -48,6 +50,19 @@ pub fn select(query: &Query, units: usize) -> Result<Select, Error> {
             "{construct} of a parenthesized query across data nodes"
         ))),
     }
+}
+
+/// Whether `query` is a UNION whose last union is DISTINCT: MySQL then
+/// dedups every row of it, whichever branch it came from.
+pub fn dedups_all(query: &Query) -> bool {
+    matches!(
+        query.body.as_ref(),
+        SetExpr::SetOperation {
+            op: SetOperator::Union,
+            set_quantifier: SetQuantifier::None | SetQuantifier::Distinct,
+            ..
+        }
+    )
 }
 
 /// Whether every set operation in `body` is a UNION.

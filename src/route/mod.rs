@@ -162,7 +162,8 @@ fn route_query<'r>(env: Env<'_, 'r>, query: &Query) -> Result<RoutePlan<'r>, Err
             MergePlan::Single,
         ));
     };
-    let nodes = non_empty(blocks::nodes(&context, &space)?);
+    let dedup = merge::dedups_all(query);
+    let nodes = non_empty(blocks::nodes_of(&context, &space, dedup)?);
     let select = merge::select(query, nodes.len())?;
     let merge = match select {
         merge::Select::Single => MergePlan::Single,
