@@ -155,7 +155,7 @@ pub fn combine_union(derived: &UnionDerived, mut copies: Vec<Query>) -> Result<Q
                 set_quantifier: SetQuantifier::All,
                 right: Box::new(right),
             })
-            .map(|body| bare_query(body))
+            .map(bare_query)
     };
     let inner = inner.ok_or_else(|| Error::internal("a data source without union copies"))?;
     let mut wrapper = wrapper_template()?.clone();
@@ -184,7 +184,7 @@ pub fn combine_union(derived: &UnionDerived, mut copies: Vec<Query>) -> Result<Q
     let TableFactor::Derived { subquery, .. } = &mut from.relation else {
         return Err(Error::internal("the union wrapper lost its derived table"));
     };
-    *subquery = Box::new(inner);
+    **subquery = inner;
     Ok(wrapper)
 }
 
