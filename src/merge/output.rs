@@ -1,13 +1,14 @@
 //! The last stages, row by row: HAVING, DISTINCT, OFFSET, LIMIT, and the
 //! derived columns stripped before a row reaches the sink.
 
-use super::compare::{key_part, resolve, Comparator, KeyPart, Purpose};
+use super::compare::{compare_rows, key_part, resolve, Comparator, Key, KeyPart, Purpose};
 use super::having::Having;
 use super::source::RowSink;
 use super::spec::SelectMerge;
 use crate::error::Error;
 use mysql_common::packets::Column;
 use mysql_common::value::Value;
+use std::cmp::Ordering;
 use std::collections::HashSet;
 
 /// The merged result's tail: filters, counts and sends rows.
@@ -42,7 +43,18 @@ impl<'s, K: RowSink> Output<'s, K> {
                 .map(|i| resolve(columns, &spec.weights, i, Purpose::Value))
                 .collect::<Result<_, Error>>()?;
             let seen = if sorted_by_visible(spec) {
-                Seen::Last(None)
+                let keys = spec
+                    .order_by
+                    .iter()
+                    .map(|k| {
+                        Ok(Key {
+                            column: k.column,
+                            comparator: resolve(columns, &spec.weights, k.column, Purpose::Order)?,
+                            descending: k.descending,
+                        })
+                    })
+                    .collect::<Result<_, Error>>()?;
+                Seen::Last { keys, last: None }
             } else {
                 Seen::All(HashSet::new())
             };
@@ -89,24 +101,49 @@ impl<'s, K: RowSink> Output<'s, K> {
         if self.is_full() {
             return Ok(());
         }
+        let mut remember = false;
         if let Some((comparators, seen)) = &mut self.distinct {
-            let key: Vec<KeyPart> = comparators
-                .iter()
-                .enumerate()
-                .map(|(i, c)| key_part(*c, i, &row))
-                .collect();
-            if !seen.insert(key) {
-                return Ok(());
+            match seen {
+                Seen::All(seen) => {
+                    let key: Vec<KeyPart> = comparators
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| key_part(*c, i, &row))
+                        .collect();
+                    if !seen.insert(key) {
+                        return Ok(());
+                    }
+                }
+                Seen::Last { keys, last } => {
+                    if let Some(last) = last {
+                        match compare_rows(keys, last, &row) {
+                            Ordering::Equal => return Ok(()),
+                            Ordering::Less => {}
+                            // A backend sorted otherwise than the weights
+                            // say (strings past its max_sort_length): a
+                            // duplicate might not follow its first.
+                            Ordering::Greater => return Err(Error::not_supported(
+                                "DISTINCT of rows the data nodes do not sort by their full values across data nodes",
+                            )),
+                        }
+                    }
+                    remember = true;
+                }
             }
         }
         if self.skip > 0 {
             self.skip -= 1;
-            return Ok(());
+        } else {
+            self.sink.row(&row[..self.visible.min(row.len())]).await?;
+            self.sent += 1;
+            if let Some(remaining) = &mut self.remaining {
+                *remaining -= 1;
+            }
         }
-        self.sink.row(&row[..self.visible.min(row.len())]).await?;
-        self.sent += 1;
-        if let Some(remaining) = &mut self.remaining {
-            *remaining -= 1;
+        if remember {
+            if let Some((_, Seen::Last { last, .. })) = &mut self.distinct {
+                *last = Some(row);
+            }
         }
         Ok(())
     }
@@ -117,26 +154,15 @@ impl<'s, K: RowSink> Output<'s, K> {
 enum Seen {
     /// Every distinct row sent.
     All(HashSet<Vec<KeyPart>>),
-    /// Rows arrive ordered by every visible column, so a duplicate follows
-    /// its first: only the last row sent is remembered (memory bounded by
-    /// the sources, as for a UNION DISTINCT).
-    Last(Option<Vec<KeyPart>>),
-}
-
-impl Seen {
-    /// Remembers `key`; false when it was seen (the row is a duplicate).
-    fn insert(&mut self, key: Vec<KeyPart>) -> bool {
-        match self {
-            Seen::All(seen) => seen.insert(key),
-            Seen::Last(last) => {
-                if last.as_ref() == Some(&key) {
-                    return false;
-                }
-                *last = Some(key);
-                true
-            }
-        }
-    }
+    /// Rows arrive ordered by every visible column (`keys`), so a duplicate
+    /// follows its first: only the last row sent is remembered (memory
+    /// bounded by the sources, as for a UNION DISTINCT).
+    Last {
+        /// The order the rows arrive in.
+        keys: Vec<Key>,
+        /// The last row sent (or skipped by OFFSET).
+        last: Option<Vec<Value>>,
+    },
 }
 
 /// Whether rows reach the output ordered by exactly the visible columns

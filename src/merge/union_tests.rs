@@ -115,3 +115,14 @@ fn offset_and_limit_count_distinct_rows() {
     );
     assert_eq!(out, rows(&[&["2"], &["3"]]));
 }
+
+#[test]
+fn streams_not_sorted_as_the_weights_say_are_refused() {
+    // A backend that cut its sort keys (max_sort_length) sends rows out of
+    // the weights' order: a later duplicate could be missed, so the merge
+    // stops with 1235 instead.
+    let spec = union_distinct(1, &[(0, 1)]);
+    let units = vec![rows(&[&["ab", "AB"], &["aa", "AA"]])];
+    let error = run(&spec, &[text(), binary()], units).expect_err("refused");
+    assert_eq!(error.code, 1235);
+}
