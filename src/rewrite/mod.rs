@@ -182,9 +182,18 @@ fn merged_union<'a>(
         params: bindings.params_in_visit_order(&describe),
         sql: describe.to_string(),
     };
+    let sharded: Vec<&str> = route.space.as_ref().map_or(Vec::new(), |space| {
+        space
+            .tables
+            .iter()
+            .map(|t| t.logical_name.as_str())
+            .collect()
+    });
+    let others = select::without_copied_rows(&derived.query, &sharded);
     let mut sources: Vec<(&str, Vec<Query>)> = Vec::new();
-    for unit in &route.units {
-        let (data_source, copy) = local.query(&derived.query, unit.target)?;
+    for (k, unit) in route.units.iter().enumerate() {
+        let query = if k == 0 { &derived.query } else { &others };
+        let (data_source, copy) = local.query(query, unit.target)?;
         match sources.iter_mut().find(|(ds, _)| *ds == data_source) {
             Some((_, copies)) => copies.push(copy),
             None => sources.push((data_source, vec![copy])),

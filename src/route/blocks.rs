@@ -25,14 +25,13 @@ pub fn nodes(context: &StatementContext<'_>, space: &NodeSpace<'_>) -> Result<Ve
     nodes_of(context, space, false)
 }
 
-/// [`nodes`] of a UNION whose result is deduplicated across nodes
-/// (`dedup`: its last union is DISTINCT): a top block without sharded
-/// tables (a broadcast table, constants) may then run on every node, its
-/// repeated rows being duplicates.
+/// [`nodes`] of a statement that may be a UNION (`copied_tops`): a top block
+/// without sharded tables (a broadcast table, constants) may then be
+/// copied to every node, the rewrite keeping its rows on one of them.
 pub fn nodes_of(
     context: &StatementContext<'_>,
     space: &NodeSpace<'_>,
-    dedup: bool,
+    copied_tops: bool,
 ) -> Result<Vec<usize>, Error> {
     let blocks = &context.blocks;
     let mut local = vec![false; blocks.len()];
@@ -43,7 +42,7 @@ pub fn nodes_of(
         let sharded = sharded_refs(context, b);
         check_joins(context, b, &sharded)?;
         if sharded.is_empty() {
-            top_without_sharded |= block.kind == BlockKind::Top && !dedup;
+            top_without_sharded |= block.kind == BlockKind::Top && !copied_tops;
             continue;
         }
         let nodes = block_nodes(context, &block.conditions, &sharded, space.len());
@@ -82,6 +81,12 @@ pub fn nodes_of(
         None => "UNION of sharded and unsharded query blocks across data nodes".to_string(),
     };
     Err(Error::not_supported(construct))
+}
+
+/// Whether a top block (a UNION branch) names no sharded table.
+pub fn copies_a_top_block(context: &StatementContext<'_>) -> bool {
+    (0..context.blocks.len())
+        .any(|b| context.blocks[b].kind == BlockKind::Top && sharded_refs(context, b).is_empty())
 }
 
 /// The sharded references of block `b`.

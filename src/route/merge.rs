@@ -52,17 +52,9 @@ pub fn select(query: &Query, units: usize) -> Result<Select, Error> {
     }
 }
 
-/// Whether `query` is a UNION whose last union is DISTINCT: MySQL then
-/// dedups every row of it, whichever branch it came from.
-pub fn dedups_all(query: &Query) -> bool {
-    matches!(
-        query.body.as_ref(),
-        SetExpr::SetOperation {
-            op: SetOperator::Union,
-            set_quantifier: SetQuantifier::None | SetQuantifier::Distinct,
-            ..
-        }
-    )
+/// Whether `query` is a UNION (of any kind, and nothing but unions).
+pub fn is_union(query: &Query) -> bool {
+    matches!(query.body.as_ref(), SetExpr::SetOperation { .. }) && unions_only(&query.body)
 }
 
 /// Whether every set operation in `body` is a UNION.

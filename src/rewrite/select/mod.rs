@@ -55,7 +55,7 @@ mod having;
 mod limit;
 // UNION over several data nodes.
 mod union;
-pub use union::{combine_union, derive_union};
+pub use union::{combine_union, derive_union, without_copied_rows};
 
 use crate::error::Error;
 use crate::merge::{SelectMerge, Wildcard};

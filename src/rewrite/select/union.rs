@@ -188,6 +188,44 @@ pub fn combine_union(derived: &UnionDerived, mut copies: Vec<Query>) -> Result<Q
     Ok(wrapper)
 }
 
+/// `query` for every node but the first: a branch naming none of the
+/// `sharded` tables (a broadcast table, constants) would repeat its rows
+/// on every node, so it gets `LIMIT 0` there (and still types the union).
+pub fn without_copied_rows(query: &Query, sharded: &[&str]) -> Query {
+    let mut query = query.clone();
+    limit_copied(&mut query.body, sharded);
+    query
+}
+
+fn limit_copied(body: &mut SetExpr, sharded: &[&str]) {
+    match body {
+        SetExpr::SetOperation { left, right, .. } => {
+            limit_copied(left, sharded);
+            limit_copied(right, sharded);
+        }
+        SetExpr::Query(query) => limit_copied(&mut query.body, sharded),
+        SetExpr::Select(select) if !names_any(select, sharded) => {
+            let mut limited = bare_query(SetExpr::Select(select.clone()));
+            limited.limit_clause = Some(limit_clause(0));
+            *body = SetExpr::Query(Box::new(limited));
+        }
+        _ => {}
+    }
+}
+
+/// Whether `select` names one of the `tables` anywhere.
+fn names_any(select: &Select, tables: &[&str]) -> bool {
+    let mut found = false;
+    let _ = sqlparser::ast::visit_relations(select, |name| {
+        let last = name.0.last().and_then(|part| part.as_ident());
+        if last.is_some_and(|ident| tables.iter().any(|t| t.eq_ignore_ascii_case(&ident.value))) {
+            found = true;
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    found
+}
+
 /// `SELECT UNION_DERIVED.* FROM (SELECT 1) AS UNION_DERIVED`, parsed once.
 fn wrapper_template() -> Result<&'static Query, Error> {
     static TEMPLATE: OnceLock<Option<Query>> = OnceLock::new();
