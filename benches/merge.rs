@@ -1,7 +1,8 @@
 //! Merge throughput in rows per second: a k-way merge of sorted streams (4
 //! and 16 units), plain concatenation, and GROUP BY with COUNT and SUM over
 //! about 1000 groups, hashed and streamed, and GROUP BY with an expression
-//! over the merged aggregates (4 and 16 units). Rows are text-protocol integers,
+//! over the merged aggregates (4 and 16 units), and UNION DISTINCT's dedup
+//! of sorted streams (4 and 16 units). Rows are text-protocol integers,
 //! as a backend sends them.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -212,6 +213,52 @@ fn merges(c: &mut Criterion) {
                 )
             },
         );
+    }
+    // UNION DISTINCT: units sorted by every column, duplicates within and
+    // across units dropped as they meet in the k-way merge.
+    {
+        /// `ROWS` rows `(a, b)`, about a third of them duplicates, dealt
+        /// round-robin to `units`, each sorted by (a, b).
+        fn union_units(units: usize) -> Vec<Vec<Vec<Value>>> {
+            let mut out: Vec<Vec<(u64, u64)>> = vec![Vec::new(); units];
+            for i in 0..ROWS as u64 {
+                let key = i.wrapping_mul(2_654_435_761) % (ROWS as u64 * 2 / 3);
+                out[i as usize % units].push((key / 7, key % 7));
+            }
+            out.into_iter()
+                .map(|mut unit| {
+                    unit.sort_unstable();
+                    unit.into_iter()
+                        .map(|(a, b)| vec![text(a), text(b)])
+                        .collect()
+                })
+                .collect()
+        }
+        let distinct = SelectMerge {
+            distinct: true,
+            order_by: vec![
+                SortKey {
+                    column: 0,
+                    descending: false,
+                },
+                SortKey {
+                    column: 1,
+                    descending: false,
+                },
+            ],
+            streams_sorted: true,
+            ..SelectMerge::new(2)
+        };
+        for units in [4, 16] {
+            let data = union_units(units);
+            group.bench_function(format!("union distinct, {units} streams"), |b| {
+                b.iter_batched(
+                    || data.clone(),
+                    |units| run(&distinct, &ints, units),
+                    BatchSize::LargeInput,
+                )
+            });
+        }
     }
     group.finish();
 }

@@ -69,11 +69,26 @@ pub enum MergePlan {
     /// HAVING, DISTINCT): one unit per data source, each returning the
     /// columns the description names, its rows streamed through the merge.
     Select(Box<SelectMerge>),
+    /// A UNION whose rows merge (DISTINCT, ORDER BY, LIMIT): as
+    /// [`MergePlan::Select`], the client's columns described apart.
+    Union(Box<UnionMerge>),
     /// A write or DDL on several nodes: one OK, affected rows summed.
     SumAffected,
     /// A write to every copy of a broadcast table: every unit must succeed;
     /// the client sees one copy's OK.
     Broadcast,
+}
+
+/// How the units of a UNION merge. The units return the union's rows
+/// under derived column names, so the client's columns come from the
+/// union itself, run on one node without rows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnionMerge {
+    /// The merge of the units' rows.
+    pub spec: SelectMerge,
+    /// The client's union on one node with `LIMIT 0`: its columns are the
+    /// client's (names of the first branch, types of all branches).
+    pub describe: ExecutionUnit,
 }
 
 /// One line for golden tests and the offline preview: `single`, `concat`,
@@ -84,6 +99,7 @@ impl fmt::Display for MergePlan {
             MergePlan::Single => f.write_str("single"),
             MergePlan::Concat => f.write_str("concat"),
             MergePlan::Select(spec) => write!(f, "select: {spec}"),
+            MergePlan::Union(union) => write!(f, "union: {}", union.spec),
             MergePlan::SumAffected => f.write_str("sum_affected"),
             MergePlan::Broadcast => f.write_str("broadcast"),
         }

@@ -83,6 +83,8 @@ const CASE_FILES: &[(&str, &str)] = &[
         "operators.txt",
         include_str!("merge_env/cases/operators.txt"),
     ),
+    // UNION / UNION ALL across data nodes.
+    ("union.txt", include_str!("merge_env/cases/union.txt")),
 ];
 
 /// Errors: `code | SQL`, the oracle's error, which the proxy must give too.
@@ -462,6 +464,14 @@ const PREPARED: &[(&str, &[P], Rows)] = &[
     ("SELECT ROUND(AVG(weight), 2), TRUNCATE(AVG(rate), 3), COUNT(*) DIV 4 FROM m_order WHERE user_id <> ?", &[P::I(5)], Ordered),
     ("SELECT kind, CONCAT(kind, '/', SUM(v)), ROUND(AVG(ratio), 3) FROM m_event WHERE event_id > ? GROUP BY kind ORDER BY kind", &[P::I(100)], Ordered),
     ("SELECT status FROM m_order GROUP BY status HAVING IFNULL(SUM(amount), 0) > ? ORDER BY IF(COUNT(*) > ?, 1, 0), status", &[P::S("100.5"), P::I(300)], Ordered),
+    // UNION across data nodes, prepared.
+    ("SELECT order_id, status FROM m_order WHERE user_id = ? UNION ALL SELECT order_id, sku FROM m_order_item WHERE user_id = ? ORDER BY 1, 2 LIMIT ?", &[P::I(4), P::I(4), P::I(10)], Ordered),
+    ("SELECT qty FROM m_order WHERE qty > ? UNION SELECT qty FROM m_order_item ORDER BY qty", &[P::I(5)], Ordered),
+    ("SELECT amount FROM m_order UNION SELECT price FROM m_order_item ORDER BY 1 DESC LIMIT ? OFFSET ?", &[P::I(8), P::I(2)], Ordered),
+    ("SELECT order_id, qty FROM m_order UNION ALL SELECT item_id, sku FROM m_order_item ORDER BY 1, 2 LIMIT 20", &[], Ordered),
+    ("SELECT created FROM m_order UNION SELECT updated FROM m_order ORDER BY 1 DESC LIMIT 10", &[], Ordered),
+    ("SELECT qty FROM m_order UNION ALL SELECT big FROM m_order ORDER BY 1 DESC LIMIT 12", &[], Ordered),
+    ("SELECT title FROM m_order WHERE order_id < ? UNION SELECT sku FROM m_order_item ORDER BY 1", &[P::I(200)], OrderedFolded),
 ];
 
 /// Statements the proxy cannot merge exactly: refused with 1235/42000, the

@@ -79,3 +79,6 @@ mod properties;
 mod test_support;
 #[cfg(test)]
 mod tests;
+// UNION across data nodes.
+#[cfg(test)]
+mod union_tests;

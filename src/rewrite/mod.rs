@@ -21,7 +21,7 @@ use crate::sql::Literal;
 use insert::Rows;
 use names::Renamer;
 use prune::Pruner;
-use sqlparser::ast::{Query, Statement};
+use sqlparser::ast::{Query, SetExpr, Statement};
 
 /// The execution units of `statement` routed by `route`, and how their
 /// answers merge. `schema` is the logical schema's name (dropped where it
@@ -128,6 +128,9 @@ fn merged(
             "placeholders in this order in a SELECT across data nodes",
         ));
     }
+    if matches!(query.body.as_ref(), SetExpr::SetOperation { .. }) {
+        return merged_union(query, route, bindings, local);
+    }
     let derived = select::derive(query, bindings)?;
     let mut sources: Vec<(&str, Vec<Query>)> = Vec::new();
     for unit in &route.units {
@@ -159,6 +162,59 @@ fn merged(
     Ok((units, MergePlan::Select(Box::new(derived.spec))))
 }
 
+/// A UNION whose rows merge: the union copied to every node, the copies of
+/// one data source wrapped into its one unit (see `select::union`).
+fn merged_union<'a>(
+    query: &Query,
+    route: &RoutePlan<'a>,
+    bindings: &Bindings<'_>,
+    local: &Localizer<'a>,
+) -> Result<(Vec<ExecutionUnit>, MergePlan), Error> {
+    let derived = select::derive_union(query, bindings)?;
+    let first = route
+        .units
+        .first()
+        .ok_or_else(|| Error::internal("a UNION without route units"))?;
+    let (data_source, describe) = local.query(&derived.describe, first.target)?;
+    let describe = Statement::Query(Box::new(describe));
+    let describe = ExecutionUnit {
+        data_source: data_source.to_string(),
+        params: bindings.params_in_visit_order(&describe),
+        sql: describe.to_string(),
+    };
+    let sharded: Vec<&str> = route.space.as_ref().map_or(Vec::new(), |space| {
+        space
+            .tables
+            .iter()
+            .map(|t| t.logical_name.as_str())
+            .collect()
+    });
+    let others = select::without_copied_rows(&derived.query, &sharded);
+    let mut sources: Vec<(&str, Vec<Query>)> = Vec::new();
+    for (k, unit) in route.units.iter().enumerate() {
+        let query = if k == 0 { &derived.query } else { &others };
+        let (data_source, copy) = local.query(query, unit.target)?;
+        match sources.iter_mut().find(|(ds, _)| *ds == data_source) {
+            Some((_, copies)) => copies.push(copy),
+            None => sources.push((data_source, vec![copy])),
+        }
+    }
+    let mut units = Vec::with_capacity(sources.len());
+    for (data_source, copies) in sources {
+        let unit = Statement::Query(Box::new(select::combine_union(&derived, copies)?));
+        units.push(ExecutionUnit {
+            data_source: data_source.to_string(),
+            params: bindings.params_in_visit_order(&unit),
+            sql: unit.to_string(),
+        });
+    }
+    let merge = crate::plan_model::UnionMerge {
+        spec: derived.spec,
+        describe,
+    };
+    Ok((units, MergePlan::Union(Box::new(merge))))
+}
+
 /// Makes a copy of the statement one unit's: its tables renamed to the
 /// unit's actual tables, its IN lists pruned to the unit's values.
 struct Localizer<'a> {
@@ -185,6 +241,16 @@ impl<'a> Localizer<'a> {
             route,
             schema,
             qualifiers,
+        }
+    }
+
+    /// A copy of `query` localized for a unit at `target`, with its data source.
+    fn query(&self, query: &Query, target: Target<'a>) -> Result<(&'a str, Query), Error> {
+        let mut copy = Statement::Query(Box::new(query.clone()));
+        let (data_source, _) = self.apply(&mut copy, target);
+        match copy {
+            Statement::Query(copy) => Ok((data_source, *copy)),
+            _ => Err(Error::internal("a renamed query that is no query")),
         }
     }
 

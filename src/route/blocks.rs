@@ -22,6 +22,17 @@ use crate::sql::tables::RefKind;
 /// The node indexes (ascending) the statement must run on; possibly empty
 /// when its conditions match no row.
 pub fn nodes(context: &StatementContext<'_>, space: &NodeSpace<'_>) -> Result<Vec<usize>, Error> {
+    nodes_of(context, space, false)
+}
+
+/// [`nodes`] of a statement that may be a UNION (`copied_tops`): a top block
+/// without sharded tables (a broadcast table, constants) may then be
+/// copied to every node, the rewrite keeping its rows on one of them.
+pub fn nodes_of(
+    context: &StatementContext<'_>,
+    space: &NodeSpace<'_>,
+    copied_tops: bool,
+) -> Result<Vec<usize>, Error> {
     let blocks = &context.blocks;
     let mut local = vec![false; blocks.len()];
     let mut top_nodes: Vec<usize> = Vec::new();
@@ -31,7 +42,7 @@ pub fn nodes(context: &StatementContext<'_>, space: &NodeSpace<'_>) -> Result<Ve
         let sharded = sharded_refs(context, b);
         check_joins(context, b, &sharded)?;
         if sharded.is_empty() {
-            top_without_sharded |= block.kind == BlockKind::Top;
+            top_without_sharded |= block.kind == BlockKind::Top && !copied_tops;
             continue;
         }
         let nodes = block_nodes(context, &block.conditions, &sharded, space.len());
@@ -70,6 +81,12 @@ pub fn nodes(context: &StatementContext<'_>, space: &NodeSpace<'_>) -> Result<Ve
         None => "UNION of sharded and unsharded query blocks across data nodes".to_string(),
     };
     Err(Error::not_supported(construct))
+}
+
+/// Whether a top block (a UNION branch) names no sharded table.
+pub fn copies_a_top_block(context: &StatementContext<'_>) -> bool {
+    (0..context.blocks.len())
+        .any(|b| context.blocks[b].kind == BlockKind::Top && sharded_refs(context, b).is_empty())
 }
 
 /// The sharded references of block `b`.

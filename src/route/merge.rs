@@ -2,9 +2,11 @@
 //! Plain SELECTs are concatenated and writes sum their affected rows; a
 //! SELECT over several data nodes that needs a real merge (ORDER BY, LIMIT,
 //! aggregates, GROUP BY, DISTINCT, HAVING) is left to the rewrite, which
-//! derives its units and merge (see `rewrite::select`). UNION and
-//! INTERSECT/EXCEPT that need more than concatenation are refused across
-//! data nodes. On one data node anything passes.
+//! derives its units and merge (see `rewrite::select`). So is a UNION that
+//! needs more than concatenation (UNION DISTINCT, an outer ORDER BY or
+//! LIMIT; the rewrite refuses branches it cannot merge exactly);
+//! INTERSECT/EXCEPT are refused across data nodes. On one data node
+//! anything passes.
 
 use crate::error::Error;
 use crate::plan_model::MergePlan;
@@ -34,6 +36,8 @@ pub fn select(query: &Query, units: usize) -> Result<Select, Error> {
     };
     match query.body.as_ref() {
         SetExpr::Select(_) => Ok(Select::Merge),
+        // The rewrite derives a UNION's merge, or refuses it naming why.
+        SetExpr::SetOperation { .. } if unions_only(&query.body) => Ok(Select::Merge),
         SetExpr::SetOperation { .. } => match plain_body(&query.body) {
             Some(construct) => Err(Error::not_supported(format!(
                 "{construct} across data nodes"
@@ -45,6 +49,22 @@ pub fn select(query: &Query, units: usize) -> Result<Select, Error> {
         _ => Err(Error::not_supported(format!(
             "{construct} of a parenthesized query across data nodes"
         ))),
+    }
+}
+
+/// Whether `query` is a UNION (of any kind, and nothing but unions).
+pub fn is_union(query: &Query) -> bool {
+    matches!(query.body.as_ref(), SetExpr::SetOperation { .. }) && unions_only(&query.body)
+}
+
+/// Whether every set operation in `body` is a UNION.
+fn unions_only(body: &SetExpr) -> bool {
+    match body {
+        SetExpr::SetOperation {
+            op, left, right, ..
+        } => *op == SetOperator::Union && unions_only(left) && unions_only(right),
+        SetExpr::Query(query) => unions_only(&query.body),
+        _ => true,
     }
 }
 

@@ -162,8 +162,14 @@ fn route_query<'r>(env: Env<'_, 'r>, query: &Query) -> Result<RoutePlan<'r>, Err
             MergePlan::Single,
         ));
     };
-    let nodes = non_empty(blocks::nodes(&context, &space)?);
-    let select = merge::select(query, nodes.len())?;
+    let union = merge::is_union(query);
+    let nodes = non_empty(blocks::nodes_of(&context, &space, union)?);
+    let mut select = merge::select(query, nodes.len())?;
+    if union && select == merge::Select::Concat && blocks::copies_a_top_block(&context) {
+        // A branch without sharded tables repeats on every node: the
+        // rewrite keeps its rows on the first node only.
+        select = merge::Select::Merge;
+    }
     let merge = match select {
         merge::Select::Single => MergePlan::Single,
         merge::Select::Concat | merge::Select::Merge => MergePlan::Concat,

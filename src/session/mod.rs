@@ -1372,15 +1372,21 @@ impl Session {
         let (data_source, backend_sql) = if routed {
             let completed = self.with_column_list(sql).await?;
             let plan = self.plan(completed.as_deref().unwrap_or(sql), &[])?;
-            if let crate::plan::MergePlan::Select(spec) = plan.merge {
-                merge = Some(spec);
-            }
-            let unit = plan
-                .units
-                .into_iter()
-                .next()
-                .ok_or_else(|| Error::internal("a plan without execution units"))?;
-            let sql = crate::sql::first_union_branch(&unit.sql).unwrap_or(unit.sql);
+            let (unit, whole) = match plan.merge {
+                crate::plan::MergePlan::Select(spec) => {
+                    merge = Some(spec);
+                    (plan.units.into_iter().next(), false)
+                }
+                // A UNION's units return derived names: the union itself
+                // (all of it: every branch counts for the types) describes it.
+                crate::plan::MergePlan::Union(union) => (Some(union.describe), true),
+                _ => (plan.units.into_iter().next(), false),
+            };
+            let unit = unit.ok_or_else(|| Error::internal("a plan without execution units"))?;
+            let sql = match whole {
+                true => unit.sql,
+                false => crate::sql::first_union_branch(&unit.sql).unwrap_or(unit.sql),
+            };
             (unit.data_source, sql)
         } else {
             (self.default_data_source()?, sql.to_string())

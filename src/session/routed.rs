@@ -68,7 +68,12 @@ impl Session {
                 Ok(())
             }
             MergePlan::Select(spec) => {
-                self.merge_select(&spec, plan.units, binary, reply, more)
+                self.merge_select(&spec, None, plan.units, binary, reply, more)
+                    .await
+            }
+            MergePlan::Union(union) => {
+                let describe = Some(&union.describe);
+                self.merge_select(&union.spec, describe, plan.units, binary, reply, more)
                     .await
             }
             MergePlan::SumAffected | MergePlan::Broadcast => {
@@ -348,13 +353,41 @@ impl Session {
         Ok(Some(columns))
     }
 
+    /// The client's columns of a UNION: its `describe` unit (the union on
+    /// one node with `LIMIT 0`) run as text, or prepared for the binary
+    /// protocol, as [`Session::describe_unit`] does.
+    async fn describe_union(
+        &mut self,
+        describe: &ExecutionUnit,
+        binary: bool,
+    ) -> Result<Vec<Column>, Error> {
+        let conn = self
+            .conns
+            .conn(&self.generation.backends, &describe.data_source)
+            .await?;
+        let ds = conn.data_source.clone();
+        if binary {
+            let statement =
+                crate::backend::statements::prepare(&mut conn.conn, &ds.name, &describe.sql)
+                    .await?;
+            crate::backend::statements::buffer_close(&mut conn.conn, statement.id);
+            Ok(statement.columns)
+        } else {
+            Ok(crate::execute::fetch_rows(conn, &ds.name, &describe.sql)
+                .await?
+                .columns)
+        }
+    }
+
     /// A SELECT over several data sources whose rows must be merged (ORDER
     /// BY, LIMIT, aggregates, GROUP BY, DISTINCT): every unit starts at once
     /// on its data source's connection and the merge streams their rows.
-    /// The plan gives one unit per data source.
+    /// The plan gives one unit per data source; a UNION's columns are
+    /// those of its `describe` unit.
     pub(super) async fn merge_select<R: Reply>(
         &mut self,
         spec: &crate::merge::SelectMerge,
+        describe: Option<&ExecutionUnit>,
         units: Vec<ExecutionUnit>,
         binary: bool,
         reply: &mut R,
@@ -375,9 +408,10 @@ impl Session {
         for name in &in_order {
             self.conns.conn(&self.generation.backends, name).await?;
         }
-        let described = match units.first() {
-            Some(first) => self.describe_unit(first, binary).await?,
-            None => None,
+        let described = match (describe, units.first()) {
+            (Some(union), _) => Some(self.describe_union(union, binary).await?),
+            (None, Some(first)) => self.describe_unit(first, binary).await?,
+            (None, None) => None,
         };
         let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let mut conns = self.conns.held_mut(&name_refs);
@@ -425,17 +459,22 @@ async fn run_merge<R: Reply>(
         // item is described as NULL before it is bound) their column is the
         // one streamed; other differences (TEXT described, MEDIUMTEXT streamed
         // from a UNION of actual tables) keep the description, as MariaDB gives.
-        Some(d) if d.len() == streamed.len() => d
-            .into_iter()
-            .zip(&streamed)
-            .map(|(d, s)| {
-                if binary_form(d.column_type()) == binary_form(s.column_type()) {
-                    d
-                } else {
-                    s.clone()
-                }
-            })
-            .collect(),
+        // A UNION's description has the visible columns only: the derived
+        // ones are the streamed.
+        Some(d) if d.len() <= streamed.len() => {
+            let described = d.len();
+            d.into_iter()
+                .zip(&streamed)
+                .map(|(d, s)| {
+                    if binary_form(d.column_type()) == binary_form(s.column_type()) {
+                        d
+                    } else {
+                        s.clone()
+                    }
+                })
+                .chain(streamed[described..].iter().cloned())
+                .collect()
+        }
         _ => streamed,
     };
     let visible = spec.visible_in(columns.len()).min(columns.len());

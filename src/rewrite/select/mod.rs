@@ -36,6 +36,10 @@
 //!   computes the value from the merged ones (translated as HAVING is).
 //! - DISTINCT: kept.
 //!
+//! A UNION (DISTINCT, or with an outer ORDER BY / LIMIT) is derived apart,
+//! in `union`: each node runs the union, each data source's unit wraps its
+//! nodes' copies in a derived table with the weights and order.
+//!
 //! ## One statement per data source
 //! The node copies on one data source become `(copy) UNION ALL (copy)`:
 //! ordered streams get the merge's ORDER BY on top (by column position, or
@@ -49,6 +53,9 @@ mod columns;
 mod deriver;
 mod having;
 mod limit;
+// UNION over several data nodes.
+mod union;
+pub use union::{combine_union, derive_union, without_copied_rows};
 
 use crate::error::Error;
 use crate::merge::{SelectMerge, Wildcard};
