@@ -88,6 +88,19 @@ fn max_connections_at_least_one() {
 }
 
 #[test]
+fn max_window_partition_rows_in_range() {
+    let config = shop_with("max_connections = 4096", "max_connections = 4096");
+    assert!(problems(&config).is_empty());
+    assert_eq!(
+        problems(&shop_with(
+            "max_connections = 4096",
+            "max_connections = 4096\nmax_window_partition_rows = 0"
+        )),
+        ["server.max_window_partition_rows: must be 1..=100000000 (the merge holds one window partition in memory)"]
+    );
+}
+
+#[test]
 fn listen_addresses_and_tls() {
     assert_eq!(
         problems(&shop_with(

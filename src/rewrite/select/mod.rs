@@ -49,6 +49,8 @@ mod columns;
 mod deriver;
 mod having;
 mod limit;
+// Window functions (issue 10, item 3).
+mod window;
 
 use crate::error::Error;
 use crate::merge::{SelectMerge, Wildcard};
@@ -85,6 +87,9 @@ pub fn derive(query: &Query, bindings: &Bindings<'_>) -> Result<Derived, Error> 
         return Err(refuse("this query form"));
     };
     check_select(select)?;
+    if window::has_window(select) {
+        return window::derive(query, select, bindings);
+    }
     let group_exprs = match &select.group_by {
         GroupByExpr::Expressions(exprs, modifiers) if modifiers.is_empty() => exprs.clone(),
         GroupByExpr::Expressions(..) => return Err(refuse("GROUP BY ... WITH ROLLUP")),
