@@ -48,7 +48,11 @@ pub(crate) async fn run<S: RowSource, K: RowSink>(
     let cap = window.max_partition_rows;
     // Rows past OFFSET + LIMIT are never sent: stop reading there.
     let wanted = spec.limit.map(|l| l.saturating_add(spec.offset));
-    let mut input = Input::sorted(sources, columns.len(), order.clone());
+    let mut input = if order.is_empty() {
+        Input::concat(sources, columns.len())
+    } else {
+        Input::sorted(sources, columns.len(), order.clone())
+    };
     let mut partition: Vec<Vec<Value>> = Vec::new();
     let mut held = Held::new(cap);
     let mut stats = MergeStats::default();
@@ -224,35 +228,19 @@ fn same_type(window: &Column, value: &Column) -> Result<(), Error> {
 
 /// Writes every window value of one partition (rows in window order).
 fn compute(functions: &[Resolved], peer_keys: &[Key], rows: &mut [Vec<Value>]) -> Result<(), Error> {
-    let n = rows.len();
-    if n == 0 {
+    if rows.is_empty() {
         return Ok(());
     }
-    // Peer groups: the first and last row of each row's group, and its number.
-    let mut first = vec![0; n];
-    let mut last = vec![0; n];
-    let mut dense = vec![0u64; n];
-    let mut start = 0;
-    let mut groups = 0;
-    for i in 0..n {
-        if i > 0 && compare_rows(peer_keys, &rows[i - 1], &rows[i]) != Ordering::Equal {
-            for l in &mut last[start..i] {
-                *l = i - 1;
-            }
-            start = i;
-        }
-        if i == start {
-            groups += 1;
-        }
-        first[i] = start;
-        dense[i] = groups;
-    }
-    for l in &mut last[start..n] {
-        *l = n - 1;
-    }
-    let peers = Peers { first, last, dense };
+    let mut peers: Vec<(usize, Peers)> = Vec::new();
     for function in functions {
-        let values = values_of(function, &peers, rows)?;
+        let keys = function.column.order_keys.min(peer_keys.len());
+        if !peers.iter().any(|(k, _)| *k == keys) {
+            peers.push((keys, Peers::of(&peer_keys[..keys], rows)));
+        }
+        let Some((_, of)) = peers.iter().find(|(k, _)| *k == keys) else {
+            continue;
+        };
+        let values = values_of(function, of, rows)?;
         for (row, value) in rows.iter_mut().zip(values) {
             if let Some(slot) = row.get_mut(function.column.column) {
                 *slot = value;
@@ -264,9 +252,37 @@ fn compute(functions: &[Resolved], peer_keys: &[Key], rows: &mut [Vec<Value>]) -
 
 /// Each row's peer group in one partition.
 struct Peers {
+    /// The group's first row.
     first: Vec<usize>,
+    /// The group's last row.
     last: Vec<usize>,
+    /// The group's number, from 1.
     dense: Vec<u64>,
+}
+
+impl Peers {
+    /// The peer groups of `rows` (sorted by `keys`): rows equal on every key.
+    fn of(keys: &[Key], rows: &[Vec<Value>]) -> Peers {
+        let n = rows.len();
+        let mut first = vec![0; n];
+        let mut last = vec![0; n];
+        let mut dense = vec![0u64; n];
+        let mut start = 0;
+        let mut groups = 0;
+        for i in 0..n {
+            if i > 0 && compare_rows(keys, &rows[i - 1], &rows[i]) != Ordering::Equal {
+                last[start..i].fill(i - 1);
+                start = i;
+            }
+            if i == start {
+                groups += 1;
+            }
+            first[i] = start;
+            dense[i] = groups;
+        }
+        last[start..n].fill(n.saturating_sub(1));
+        Peers { first, last, dense }
+    }
 }
 
 fn text(s: String) -> Value {

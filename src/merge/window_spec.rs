@@ -32,6 +32,10 @@ pub struct WindowColumn {
     pub function: WindowFunction,
     /// Over which rows of the partition (aggregates, FIRST_VALUE, LAST_VALUE).
     pub frame: Frame,
+    /// How many `order_by` keys after the partition keys its window's ORDER
+    /// BY names: windows of one partitioning may order by prefixes of the
+    /// longest ORDER BY (none: every row of the partition is a peer).
+    pub order_keys: usize,
 }
 
 /// A window function; `value` names the derived column holding its argument.

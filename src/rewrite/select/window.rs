@@ -9,8 +9,9 @@
 //! become derived columns (`WINDOW_ARG_DERIVED_n`, `WINDOW_KEY_DERIVED_n`),
 //! strings with their `WEIGHT_STRING()`.
 //!
-//! Every window function of the statement must use one window (the same
-//! PARTITION BY and ORDER BY); the client's ORDER BY, if any, must be a
+//! Every window function of the statement must use one partitioning (the
+//! same PARTITION BY) and order by a prefix of the longest window ORDER
+//! BY among them; the client's ORDER BY, if any, must be a
 //! prefix of the merge order (the partition keys in either direction, then
 //! the window's ORDER BY as written). Anything else would need the merged
 //! result sorted again, and is refused.
@@ -136,8 +137,10 @@ pub fn derive(query: &Query, select: &Select, bindings: &Bindings<'_>) -> Result
         kind: OrderByKind::Expressions(keys),
         interpolate: None,
     };
+    // OVER (): one partition, in no order.
+    let order_by = (!spec.order_by.is_empty()).then_some(order_by);
     let mut unit = query.clone();
-    unit.order_by = Some(order_by.clone());
+    unit.order_by = order_by.clone();
     unit.limit_clause = None;
     let sqlparser::ast::SetExpr::Select(unit_select) = unit.body.as_mut() else {
         return Err(Error::internal("the unit query lost its SELECT"));
@@ -146,7 +149,7 @@ pub fn derive(query: &Query, select: &Select, bindings: &Bindings<'_>) -> Result
     Ok(Derived {
         query: unit,
         spec,
-        outer_order: Some(order_by),
+        outer_order: order_by,
         outer_limit: None,
     })
 }
@@ -158,42 +161,50 @@ fn unnested(expr: &Expr) -> &Expr {
     }
 }
 
-/// The one window every call uses.
+/// The window the merge sorts by: every call's PARTITION BY is the same,
+/// and its ORDER BY a prefix of the longest one, which this is.
 fn one_window(calls: &[(usize, Function)]) -> Result<WindowSpec, Error> {
-    let mut found: Option<WindowSpec> = None;
+    let mut specs = Vec::with_capacity(calls.len());
     for (_, function) in calls {
-        let spec = match &function.over {
-            Some(WindowType::WindowSpec(spec)) if spec.window_name.is_none() => spec,
+        match &function.over {
+            Some(WindowType::WindowSpec(spec)) if spec.window_name.is_none() => specs.push(spec),
             _ => return Err(refuse("a named WINDOW")),
-        };
-        let mut bare = spec.clone();
-        bare.window_frame = None;
-        match &found {
-            None => found = Some(bare),
-            Some(first) if same_window(first, &bare) => {}
-            Some(_) => {
-                return Err(refuse(
-                    "window functions over different PARTITION BY or ORDER BY",
-                ))
-            }
         }
     }
-    found.ok_or_else(|| Error::internal("a window statement without a window function"))
+    let longest = specs
+        .iter()
+        .max_by_key(|s| s.order_by.len())
+        .ok_or_else(|| Error::internal("a window statement without a window function"))?;
+    for spec in &specs {
+        if order_prefix(spec, longest).is_none() {
+            return Err(refuse(
+                "window functions over different PARTITION BY or ORDER BY",
+            ));
+        }
+    }
+    let mut window = (*longest).clone();
+    window.window_frame = None;
+    Ok(window)
 }
 
-fn same_window(a: &WindowSpec, b: &WindowSpec) -> bool {
+/// How many keys of `longest`'s ORDER BY `spec`'s names, when it has
+/// `longest`'s PARTITION BY and its ORDER BY is a prefix of `longest`'s.
+fn order_prefix(spec: &WindowSpec, longest: &WindowSpec) -> Option<usize> {
     let norm = |e: &Expr| super::columns::normalized(e);
-    a.partition_by.len() == b.partition_by.len()
-        && a.order_by.len() == b.order_by.len()
-        && a.partition_by
+    let desc = |k: &OrderByExpr| k.options.sort == Some(OrderBySort::Desc);
+    let same_partition = spec.partition_by.len() == longest.partition_by.len()
+        && spec
+            .partition_by
             .iter()
-            .zip(&b.partition_by)
-            .all(|(x, y)| norm(x) == norm(y))
-        && a.order_by.iter().zip(&b.order_by).all(|(x, y)| {
-            norm(&x.expr) == norm(&y.expr)
-                && (x.options.sort == Some(OrderBySort::Desc))
-                    == (y.options.sort == Some(OrderBySort::Desc))
-        })
+            .zip(&longest.partition_by)
+            .all(|(x, y)| norm(x) == norm(y));
+    let prefix = spec.order_by.len() <= longest.order_by.len()
+        && spec
+            .order_by
+            .iter()
+            .zip(&longest.order_by)
+            .all(|(x, y)| norm(&x.expr) == norm(&y.expr) && desc(x) == desc(y));
+    (same_partition && prefix).then_some(spec.order_by.len())
 }
 
 /// The column a window key sorts on, with its weight when it may be a string.
@@ -328,14 +339,15 @@ fn window_column(
         }
         _ => return Err(refuse(&format!("window function {name}"))),
     };
-    let frame = match &function.over {
-        Some(WindowType::WindowSpec(spec)) => frame(spec, &name)?,
-        _ => Frame::Default,
+    let (frame, order_keys) = match &function.over {
+        Some(WindowType::WindowSpec(spec)) => (frame(spec, &name)?, spec.order_by.len()),
+        _ => (Frame::Default, 0),
     };
     Ok(WindowColumn {
         column,
         function: parsed,
         frame,
+        order_keys,
     })
 }
 
