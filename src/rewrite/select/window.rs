@@ -120,7 +120,9 @@ pub fn derive(query: &Query, select: &Select, bindings: &Bindings<'_>) -> Result
             spec.offset = offset;
             spec.limit = limit;
         }
-        Limit::Unbound => return Err(refuse("LIMIT ? with window functions")),
+        // A `?` not yet bound (PREVIEW, a statement being prepared): the
+        // plan only describes; it runs planned again with the value.
+        Limit::Unbound => {}
     }
     spec.streams_sorted = true;
     spec.window = Some(WindowMerge {
