@@ -84,10 +84,7 @@ const CASE_FILES: &[(&str, &str)] = &[
         include_str!("merge_env/cases/operators.txt"),
     ),
     // Window functions (issue 10, item 3).
-    (
-        "windows.txt",
-        include_str!("merge_env/cases/windows.txt"),
-    ),
+    ("windows.txt", include_str!("merge_env/cases/windows.txt")),
 ];
 
 /// Errors: `code | SQL`, the oracle's error, which the proxy must give too.

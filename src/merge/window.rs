@@ -9,15 +9,15 @@
 //! result streams once it has exceeded the cap, and a partition past the
 //! cap after that ends the result with the error instead of its end.
 
+use super::aggregate::Numeric;
 use super::compare::{compare_rows, compare_values, operand, resolve, Comparator, Key, Purpose};
+use super::engine::MergeStats;
 use super::number::{format_double, Exact};
 use super::output::Output;
 use super::source::{RowSink, RowSource};
 use super::spec::SelectMerge;
 use super::stream::Input;
 use super::window_spec::{Frame, WindowColumn, WindowFunction, WindowMerge};
-use super::aggregate::Numeric;
-use super::engine::MergeStats;
 use crate::error::Error;
 use bigdecimal::num_bigint::BigInt;
 use mysql_common::constants::ColumnType;
@@ -109,7 +109,11 @@ impl Held {
         }
     }
 
-    async fn push<K: RowSink>(&mut self, row: Vec<Value>, output: &mut Output<'_, K>) -> Result<(), Error> {
+    async fn push<K: RowSink>(
+        &mut self,
+        row: Vec<Value>,
+        output: &mut Output<'_, K>,
+    ) -> Result<(), Error> {
         self.emitted += 1;
         if self.streaming {
             return output.push(row).await;
@@ -147,7 +151,11 @@ struct Resolved {
 }
 
 impl Resolved {
-    fn new(column: &WindowColumn, columns: &[Column], weights: &[super::spec::Weight]) -> Result<Resolved, Error> {
+    fn new(
+        column: &WindowColumn,
+        columns: &[Column],
+        weights: &[super::spec::Weight],
+    ) -> Result<Resolved, Error> {
         let meta = |at: usize| {
             columns.get(at).ok_or_else(|| {
                 Error::internal(format!(
@@ -227,7 +235,11 @@ fn same_type(window: &Column, value: &Column) -> Result<(), Error> {
 }
 
 /// Writes every window value of one partition (rows in window order).
-fn compute(functions: &[Resolved], peer_keys: &[Key], rows: &mut [Vec<Value>]) -> Result<(), Error> {
+fn compute(
+    functions: &[Resolved],
+    peer_keys: &[Key],
+    rows: &mut [Vec<Value>],
+) -> Result<(), Error> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -303,14 +315,17 @@ fn values_of(function: &Resolved, peers: &Peers, rows: &[Vec<Value>]) -> Result<
     let frame = |i: usize| match function.column.frame {
         Frame::Default => (0, peers.last[i]),
         Frame::Rows { preceding: None } => (0, i),
-        Frame::Rows { preceding: Some(k) } => {
-            (i.saturating_sub(usize::try_from(k).unwrap_or(usize::MAX)), i)
-        }
+        Frame::Rows { preceding: Some(k) } => (
+            i.saturating_sub(usize::try_from(k).unwrap_or(usize::MAX)),
+            i,
+        ),
     };
     use WindowFunction::*;
     let values = match function.column.function {
         RowNumber => (1..=count).map(|r| text(r.to_string())).collect(),
-        Rank => (0..n).map(|i| text((peers.first[i] + 1).to_string())).collect(),
+        Rank => (0..n)
+            .map(|i| text((peers.first[i] + 1).to_string()))
+            .collect(),
         DenseRank => peers.dense.iter().map(|d| text(d.to_string())).collect(),
         PercentRank => (0..n)
             .map(|i| {
@@ -323,7 +338,12 @@ fn values_of(function: &Resolved, peers: &Peers, rows: &[Vec<Value>]) -> Result<
             })
             .collect(),
         CumeDist => (0..n)
-            .map(|i| text(format_double((peers.last[i] + 1) as f64 / n as f64, function.decimals)))
+            .map(|i| {
+                text(format_double(
+                    (peers.last[i] + 1) as f64 / n as f64,
+                    function.decimals,
+                ))
+            })
             .collect(),
         Ntile(buckets) => {
             let quotient = count / buckets;
@@ -340,12 +360,25 @@ fn values_of(function: &Resolved, peers: &Peers, rows: &[Vec<Value>]) -> Result<
                 })
                 .collect()
         }
-        Lag { value, offset, default } | Lead { value, offset, default } => {
+        Lag {
+            value,
+            offset,
+            default,
+        }
+        | Lead {
+            value,
+            offset,
+            default,
+        } => {
             let back = matches!(function.column.function, Lag { .. });
             (0..n)
                 .map(|i| {
                     let offset = usize::try_from(offset).unwrap_or(usize::MAX);
-                    let other = if back { i.checked_sub(offset) } else { i.checked_add(offset).filter(|j| *j < n) };
+                    let other = if back {
+                        i.checked_sub(offset)
+                    } else {
+                        i.checked_add(offset).filter(|j| *j < n)
+                    };
                     match other {
                         Some(j) => at(rows, j, value),
                         None => default.map_or(Value::NULL, |d| at(rows, i, d)),
@@ -392,9 +425,11 @@ impl Acc {
     fn add(&mut self, function: &Resolved, rows: &[Vec<Value>], row: usize) -> Result<(), Error> {
         use WindowFunction::*;
         let value = match function.column.function {
-            Sum { value } | Avg { value } | Min { value } | Max { value } | Count { value: Some(value) } => {
-                at(rows, row, value)
-            }
+            Sum { value }
+            | Avg { value }
+            | Min { value }
+            | Max { value }
+            | Count { value: Some(value) } => at(rows, row, value),
             Count { value: None } => {
                 self.count += 1;
                 return Ok(());
@@ -408,7 +443,9 @@ impl Acc {
         match function.column.function {
             Sum { .. } | Avg { .. } => {
                 let part = Exact::of(&value).ok_or_else(|| {
-                    Error::internal(format!("merge: a unit sent {value:?} where a number belongs"))
+                    Error::internal(format!(
+                        "merge: a unit sent {value:?} where a number belongs"
+                    ))
                 })?;
                 match &mut self.sum {
                     Some(sum) => sum.add(&part),
@@ -426,7 +463,11 @@ impl Acc {
                             operand(c, column, &rows[row]),
                             operand(c, column, &rows[best]),
                         );
-                        if max { order == Ordering::Greater } else { order == Ordering::Less }
+                        if max {
+                            order == Ordering::Greater
+                        } else {
+                            order == Ordering::Less
+                        }
                     }
                 };
                 if better {
@@ -442,7 +483,10 @@ impl Acc {
         use WindowFunction::*;
         match function.column.function {
             Count { .. } => text(self.count.to_string()),
-            Sum { .. } => self.sum.as_ref().map_or(Value::NULL, |s| text(s.format(function.scale))),
+            Sum { .. } => self
+                .sum
+                .as_ref()
+                .map_or(Value::NULL, |s| text(s.format(function.scale))),
             Avg { .. } => match &self.sum {
                 Some(s) if self.count > 0 => {
                     text(s.divide(&BigInt::from(self.count), function.scale))

@@ -53,15 +53,48 @@ fn all_functions() -> Vec<(WindowFunction, Frame, usize, Column)> {
         (W::PercentRank, Whole, 1, double()),
         (W::CumeDist, Whole, 1, double()),
         (W::Ntile(3), Whole, 2, int()),
-        (W::Lag { value: x, offset: 1, default: None }, Whole, 2, decimal(2)),
-        (W::Lead { value: x, offset: 2, default: None }, Whole, 2, decimal(2)),
+        (
+            W::Lag {
+                value: x,
+                offset: 1,
+                default: None,
+            },
+            Whole,
+            2,
+            decimal(2),
+        ),
+        (
+            W::Lead {
+                value: x,
+                offset: 2,
+                default: None,
+            },
+            Whole,
+            2,
+            decimal(2),
+        ),
         (W::FirstValue { value: x }, Whole, 2, decimal(2)),
         (W::LastValue { value: x }, Whole, 1, decimal(2)),
         (W::Sum { value: x }, Whole, 1, decimal(2)),
         (W::Count { value: None }, Whole, 0, int()),
-        (W::Count { value: Some(x) }, Rows { preceding: None }, 2, int()),
-        (W::Avg { value: x }, Rows { preceding: Some(2) }, 2, decimal(6)),
-        (W::Min { value: x }, Rows { preceding: Some(1) }, 2, decimal(2)),
+        (
+            W::Count { value: Some(x) },
+            Rows { preceding: None },
+            2,
+            int(),
+        ),
+        (
+            W::Avg { value: x },
+            Rows { preceding: Some(2) },
+            2,
+            decimal(6),
+        ),
+        (
+            W::Min { value: x },
+            Rows { preceding: Some(1) },
+            2,
+            decimal(2),
+        ),
         (W::Max { value: x }, Whole, 1, decimal(2)),
     ]
 }
@@ -73,7 +106,12 @@ fn cents(c: i64, scale: u32) -> String {
     let p = 10i64.pow(scale);
     let sign = if c < 0 { "-" } else { "" };
     let a = c.unsigned_abs();
-    format!("{sign}{}.{:0w$}", a / p as u64, a % p as u64, w = scale as usize)
+    format!(
+        "{sign}{}.{:0w$}",
+        a / p as u64,
+        a % p as u64,
+        w = scale as usize
+    )
 }
 
 fn value_of(n: Option<i64>) -> Value {
@@ -114,12 +152,23 @@ fn reference(partition: &[(Option<i64>, Option<i64>, usize, Option<i64>)]) -> Ve
     }
     (0..n)
         .map(|i| {
-            let before = (0..n).filter(|&j| key_cmp(o(j), o(i)) == Ordering::Less).count();
-            let upto: Vec<usize> = (0..n).filter(|&j| key_cmp(o(j), o(i)) != Ordering::Greater).collect();
-            let mut distinct: Vec<Option<i64>> = (0..n).map(o).filter(|v| key_cmp(*v, o(i)) == Ordering::Less).collect();
+            let before = (0..n)
+                .filter(|&j| key_cmp(o(j), o(i)) == Ordering::Less)
+                .count();
+            let upto: Vec<usize> = (0..n)
+                .filter(|&j| key_cmp(o(j), o(i)) != Ordering::Greater)
+                .collect();
+            let mut distinct: Vec<Option<i64>> = (0..n)
+                .map(o)
+                .filter(|v| key_cmp(*v, o(i)) == Ordering::Less)
+                .collect();
             distinct.dedup();
             let rank = before + 1;
-            let percent = if n == 1 { 0.0 } else { before as f64 / (n - 1) as f64 };
+            let percent = if n == 1 {
+                0.0
+            } else {
+                before as f64 / (n - 1) as f64
+            };
             let values: Vec<i64> = upto.iter().filter_map(|&j| x(j)).collect();
             let sum = (!values.is_empty()).then(|| values.iter().sum::<i64>());
             let frame_avg: Vec<i64> = (i.saturating_sub(2)..=i).filter_map(x).collect();
@@ -128,7 +177,11 @@ fn reference(partition: &[(Option<i64>, Option<i64>, usize, Option<i64>)]) -> Ve
                 let count = frame_avg.len() as i64;
                 let q = total / count;
                 let r = total % count;
-                let q = if 2 * r.abs() >= count { q + total.signum() } else { q };
+                let q = if 2 * r.abs() >= count {
+                    q + total.signum()
+                } else {
+                    q
+                };
                 cents(q, 6)
             });
             let min = (i.saturating_sub(1)..=i).filter_map(x).min();
@@ -173,9 +226,16 @@ fn check(rows: Vec<Input>, placement: Vec<usize>, nodes: usize) {
     let mut columns = vec![int(), int(), int(), decimal(2)];
     columns.extend(functions.iter().map(|f| f.3.clone()));
     let spec = spec(functions.iter().map(|f| (f.0, f.1, f.2)).collect(), 1000);
-    let mut all: Vec<(Option<i64>, Option<i64>, usize, Option<i64>)> =
-        rows.iter().enumerate().map(|(id, r)| (r.0, r.1, id, r.2)).collect();
-    all.sort_by(|a, b| key_cmp(a.0, b.0).then(key_cmp(a.1, b.1)).then(a.2.cmp(&b.2)));
+    let mut all: Vec<(Option<i64>, Option<i64>, usize, Option<i64>)> = rows
+        .iter()
+        .enumerate()
+        .map(|(id, r)| (r.0, r.1, id, r.2))
+        .collect();
+    all.sort_by(|a, b| {
+        key_cmp(a.0, b.0)
+            .then(key_cmp(a.1, b.1))
+            .then(a.2.cmp(&b.2))
+    });
     let mut units = vec![Vec::new(); nodes];
     for (p, o, id, x) in &all {
         let node = placement.get(*id).copied().unwrap_or(0) % nodes;
@@ -185,7 +245,9 @@ fn check(rows: Vec<Input>, placement: Vec<usize>, nodes: usize) {
     let mut want = Vec::new();
     let mut start = 0;
     while start < all.len() {
-        let end = (start..all.len()).find(|&j| all[j].0 != all[start].0).unwrap_or(all.len());
+        let end = (start..all.len())
+            .find(|&j| all[j].0 != all[start].0)
+            .unwrap_or(all.len());
         for (row, values) in all[start..end].iter().zip(reference(&all[start..end])) {
             let mut line = printed(&unit_row(row.0, row.1, row.2, row.3, 4));
             line.extend(values);
@@ -221,7 +283,11 @@ proptest! {
 
 #[test]
 fn one_row_partitions_and_an_empty_result() {
-    check(vec![(Some(1), Some(1), Some(5)), (Some(2), None, None)], vec![0, 1], 2);
+    check(
+        vec![(Some(1), Some(1), Some(5)), (Some(2), None, None)],
+        vec![0, 1],
+        2,
+    );
     check(Vec::new(), Vec::new(), 3);
 }
 
@@ -230,7 +296,9 @@ fn a_partition_past_the_cap_is_refused_before_any_row_is_sent() {
     let spec = spec(vec![(W::RowNumber, Whole, 2)], 3);
     let columns = vec![int(), int(), int(), decimal(2), int()];
     let rows = |p: i64, n: usize| -> Vec<Vec<Value>> {
-        (0..n).map(|i| unit_row(Some(p), Some(i as i64), i, None, 5)).collect()
+        (0..n)
+            .map(|i| unit_row(Some(p), Some(i as i64), i, None, 5))
+            .collect()
     };
     // Two rows of partition 1, then four of partition 2: the second
     // partition passes the cap of 3; nothing was sent.
@@ -243,7 +311,12 @@ fn a_partition_past_the_cap_is_refused_before_any_row_is_sent() {
     ))
     .expect("in memory");
     let error = result.expect_err("past the cap");
-    assert!(error.to_string().contains("server.max_window_partition_rows"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("server.max_window_partition_rows"),
+        "{error}"
+    );
     assert!(sent.is_empty(), "rows sent before the refusal: {sent:?}");
     // At the cap, every row goes out.
     let (sent, _) = run(&spec, &columns, vec![rows(1, 3), rows(2, 3)]).expect("within the cap");
@@ -255,7 +328,10 @@ fn strings_partition_by_their_collation_weight() {
     // p is a case-insensitive string whose weight is column 5.
     let mut spec = spec(vec![(W::Count { value: None }, Whole, 0)], 100);
     spec.window.as_mut().expect("window").functions[0].column = 4;
-    spec.weights = vec![Weight { column: 0, weight: 5 }];
+    spec.weights = vec![Weight {
+        column: 0,
+        weight: 5,
+    }];
     spec.visible = 5;
     let columns = vec![text(), int(), int(), decimal(2), int(), binary()];
     let row = |p: &str, w: &str, id: &str| vec![v(p), v("1"), v(id), v("NULL"), v("0"), v(w)];

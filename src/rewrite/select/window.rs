@@ -66,7 +66,9 @@ pub fn derive(query: &Query, select: &Select, bindings: &Bindings<'_>) -> Result
             Expr::Function(f) if f.over.is_some() => calls.push((column, f.clone())),
             _ => match aggregate::find(expr) {
                 Some(Found::Window(name)) => {
-                    return Err(refuse(&format!("an expression over window function {name}")))
+                    return Err(refuse(&format!(
+                        "an expression over window function {name}"
+                    )))
                 }
                 Some(Found::Aggregate(name)) => {
                     return Err(refuse(&format!(
@@ -82,6 +84,9 @@ pub fn derive(query: &Query, select: &Select, bindings: &Bindings<'_>) -> Result
         if aggregate::find(expr).is_some() {
             return Err(refuse("ORDER BY a window or aggregate function"));
         }
+    }
+    for (_, function) in &calls {
+        inner_calls(function)?;
     }
     let window = one_window(&calls)?;
     let mut spec = SelectMerge::new(columns.visible);
@@ -154,6 +159,32 @@ pub fn derive(query: &Query, select: &Select, bindings: &Bindings<'_>) -> Result
         outer_order: order_by,
         outer_limit: None,
     })
+}
+
+/// A window call's arguments and window may hold no aggregate (the units'
+/// groups are not the client's) and no other window function.
+fn inner_calls(function: &Function) -> Result<(), Error> {
+    let mut exprs: Vec<&Expr> = Vec::new();
+    if let FunctionArguments::List(list) = &function.args {
+        for arg in &list.args {
+            if let FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) = arg {
+                exprs.push(e);
+            }
+        }
+    }
+    if let Some(WindowType::WindowSpec(spec)) = &function.over {
+        exprs.extend(&spec.partition_by);
+        exprs.extend(spec.order_by.iter().map(|k| &k.expr));
+    }
+    match exprs.into_iter().find_map(aggregate::find) {
+        Some(Found::Aggregate(name)) => Err(refuse(&format!(
+            "window functions with aggregate function {name}"
+        ))),
+        Some(Found::Window(name)) => Err(refuse(&format!(
+            "window function {name} inside a window function"
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn unnested(expr: &Expr) -> &Expr {
@@ -297,7 +328,13 @@ fn window_column(
         Ok(columns.find_or_derive(expr, "WINDOW_ARG_DERIVED"))
     };
     use WindowFunction as W;
-    let ranking = |f: W| if args.is_empty() && !star { Ok(f) } else { Err(unsupported()) };
+    let ranking = |f: W| {
+        if args.is_empty() && !star {
+            Ok(f)
+        } else {
+            Err(unsupported())
+        }
+    };
     let parsed = match (name.as_str(), args.len(), star) {
         ("ROW_NUMBER", ..) => ranking(W::RowNumber)?,
         ("RANK", ..) => ranking(W::Rank)?,
@@ -316,17 +353,35 @@ fn window_column(
                 None => None,
             };
             if name == "LAG" {
-                W::Lag { value: v, offset, default }
+                W::Lag {
+                    value: v,
+                    offset,
+                    default,
+                }
             } else {
-                W::Lead { value: v, offset, default }
+                W::Lead {
+                    value: v,
+                    offset,
+                    default,
+                }
             }
         }
-        ("FIRST_VALUE", 1, false) => W::FirstValue { value: value(0, columns)? },
-        ("LAST_VALUE", 1, false) => W::LastValue { value: value(0, columns)? },
-        ("SUM", 1, false) => W::Sum { value: value(0, columns)? },
-        ("AVG", 1, false) => W::Avg { value: value(0, columns)? },
+        ("FIRST_VALUE", 1, false) => W::FirstValue {
+            value: value(0, columns)?,
+        },
+        ("LAST_VALUE", 1, false) => W::LastValue {
+            value: value(0, columns)?,
+        },
+        ("SUM", 1, false) => W::Sum {
+            value: value(0, columns)?,
+        },
+        ("AVG", 1, false) => W::Avg {
+            value: value(0, columns)?,
+        },
         ("COUNT", 0, true) => W::Count { value: None },
-        ("COUNT", 1, false) => W::Count { value: Some(value(0, columns)?) },
+        ("COUNT", 1, false) => W::Count {
+            value: Some(value(0, columns)?),
+        },
         ("MIN" | "MAX", 1, false) => {
             let v = value(0, columns)?;
             weigh(columns, weights, v, &args[0]);
@@ -336,9 +391,11 @@ fn window_column(
                 W::Max { value: v }
             }
         }
-        ("NTILE" | "LAG" | "LEAD" | "FIRST_VALUE" | "LAST_VALUE" | "SUM" | "AVG" | "COUNT" | "MIN" | "MAX", ..) => {
-            return Err(unsupported())
-        }
+        (
+            "NTILE" | "LAG" | "LEAD" | "FIRST_VALUE" | "LAST_VALUE" | "SUM" | "AVG" | "COUNT"
+            | "MIN" | "MAX",
+            ..,
+        ) => return Err(unsupported()),
         _ => return Err(refuse(&format!("window function {name}"))),
     };
     let (frame, order_keys) = match &function.over {
