@@ -89,8 +89,16 @@ fn max_connections_at_least_one() {
 
 #[test]
 fn max_window_partition_rows_in_range() {
-    let config = shop_with("max_connections = 4096", "max_connections = 4096");
-    assert!(problems(&config).is_empty());
+    let config = parse(&shop_with(
+        "max_connections = 4096",
+        "max_connections = 4096\nmax_window_partition_rows = 5000",
+    ))
+    .expect("valid");
+    assert_eq!(config.server.max_window_partition_rows, 5000);
+    assert_eq!(
+        parse(SHOP).expect("valid").server.max_window_partition_rows,
+        100_000
+    );
     assert_eq!(
         problems(&shop_with(
             "max_connections = 4096",
