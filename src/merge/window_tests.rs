@@ -40,26 +40,26 @@ fn spec(functions: Vec<(WindowFunction, Frame, usize)>, cap: u64) -> SelectMerge
     spec
 }
 
-use Frame::{Default as Whole, Rows};
+use Frame::{Default as Full, Rows};
 use WindowFunction as W;
 
 /// Every function the merge computes, each with the column type MySQL gives it.
 fn all_functions() -> Vec<(WindowFunction, Frame, usize, Column)> {
     let x = 3;
     vec![
-        (W::RowNumber, Whole, 2, int()),
-        (W::Rank, Whole, 1, int()),
-        (W::DenseRank, Whole, 1, int()),
-        (W::PercentRank, Whole, 1, double()),
-        (W::CumeDist, Whole, 1, double()),
-        (W::Ntile(3), Whole, 2, int()),
+        (W::RowNumber, Full, 2, int()),
+        (W::Rank, Full, 1, int()),
+        (W::DenseRank, Full, 1, int()),
+        (W::PercentRank, Full, 1, double()),
+        (W::CumeDist, Full, 1, double()),
+        (W::Ntile(3), Full, 2, int()),
         (
             W::Lag {
                 value: x,
                 offset: 1,
                 default: None,
             },
-            Whole,
+            Full,
             2,
             decimal(2),
         ),
@@ -69,14 +69,14 @@ fn all_functions() -> Vec<(WindowFunction, Frame, usize, Column)> {
                 offset: 2,
                 default: None,
             },
-            Whole,
+            Full,
             2,
             decimal(2),
         ),
-        (W::FirstValue { value: x }, Whole, 2, decimal(2)),
-        (W::LastValue { value: x }, Whole, 1, decimal(2)),
-        (W::Sum { value: x }, Whole, 1, decimal(2)),
-        (W::Count { value: None }, Whole, 0, int()),
+        (W::FirstValue { value: x }, Full, 2, decimal(2)),
+        (W::LastValue { value: x }, Full, 1, decimal(2)),
+        (W::Sum { value: x }, Full, 1, decimal(2)),
+        (W::Count { value: None }, Full, 0, int()),
         (
             W::Count { value: Some(x) },
             Rows { preceding: None },
@@ -95,12 +95,15 @@ fn all_functions() -> Vec<(WindowFunction, Frame, usize, Column)> {
             2,
             decimal(2),
         ),
-        (W::Max { value: x }, Whole, 1, decimal(2)),
+        (W::Max { value: x }, Full, 1, decimal(2)),
     ]
 }
 
 /// One unit row's inputs: p, o, x in cents.
 type Input = (Option<i64>, Option<i64>, Option<i64>);
+
+/// A row of the whole result: p, o, id, x.
+type Whole = (Option<i64>, Option<i64>, usize, Option<i64>);
 
 fn cents(c: i64, scale: u32) -> String {
     let p = 10i64.pow(scale);
@@ -137,12 +140,12 @@ fn key_cmp(a: Option<i64>, b: Option<i64>) -> Ordering {
 
 /// The reference: every row of one partition, sorted by (o, id), computed
 /// straight from each function's definition.
-fn reference(partition: &[(Option<i64>, Option<i64>, usize, Option<i64>)]) -> Vec<Vec<String>> {
+fn reference(partition: &[Whole]) -> Vec<Vec<String>> {
     let n = partition.len();
     let x = |j: usize| partition[j].3;
     let o = |j: usize| partition[j].1;
     let show = |c: Option<i64>| c.map_or("NULL".to_string(), |c| cents(c, 2));
-    let mut sizes = vec![n / 3; 3];
+    let mut sizes = [n / 3; 3];
     for s in sizes.iter_mut().take(n % 3) {
         *s += 1;
     }
@@ -226,7 +229,7 @@ fn check(rows: Vec<Input>, placement: Vec<usize>, nodes: usize) {
     let mut columns = vec![int(), int(), int(), decimal(2)];
     columns.extend(functions.iter().map(|f| f.3.clone()));
     let spec = spec(functions.iter().map(|f| (f.0, f.1, f.2)).collect(), 1000);
-    let mut all: Vec<(Option<i64>, Option<i64>, usize, Option<i64>)> = rows
+    let mut all: Vec<Whole> = rows
         .iter()
         .enumerate()
         .map(|(id, r)| (r.0, r.1, id, r.2))
@@ -293,7 +296,7 @@ fn one_row_partitions_and_an_empty_result() {
 
 #[test]
 fn a_partition_past_the_cap_is_refused_before_any_row_is_sent() {
-    let spec = spec(vec![(W::RowNumber, Whole, 2)], 3);
+    let spec = spec(vec![(W::RowNumber, Full, 2)], 3);
     let columns = vec![int(), int(), int(), decimal(2), int()];
     let rows = |p: i64, n: usize| -> Vec<Vec<Value>> {
         (0..n)
@@ -326,7 +329,7 @@ fn a_partition_past_the_cap_is_refused_before_any_row_is_sent() {
 #[test]
 fn strings_partition_by_their_collation_weight() {
     // p is a case-insensitive string whose weight is column 5.
-    let mut spec = spec(vec![(W::Count { value: None }, Whole, 0)], 100);
+    let mut spec = spec(vec![(W::Count { value: None }, Full, 0)], 100);
     spec.window.as_mut().expect("window").functions[0].column = 4;
     spec.weights = vec![Weight {
         column: 0,

@@ -348,10 +348,9 @@ fn window_column(
                 None => 1,
             };
             let v = value(0, columns)?;
-            let default = match args.get(2) {
-                Some(e) => Some(columns.find_or_derive(e, "WINDOW_ARG_DERIVED")),
-                None => None,
-            };
+            let default = args
+                .get(2)
+                .map(|e| columns.find_or_derive(e, "WINDOW_ARG_DERIVED"));
             if name == "LAG" {
                 W::Lag {
                     value: v,
