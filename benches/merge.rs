@@ -274,5 +274,88 @@ fn spread(units: Vec<Vec<Vec<Value>>>, n: usize) -> Vec<Vec<Vec<Value>>> {
     out
 }
 
-criterion_group!(benches, merges);
+// Window functions (issue 10, item 3): ROW_NUMBER, a running SUM and LAG
+// over about 1000 partitions of 100 rows, at 4 and 16 streams.
+
+/// `ROWS` rows `(p, i, x)` with `GROUPS` partitions, dealt round-robin to
+/// `units`, each sorted by (p, i); three columns for the window values.
+fn window_units(units: usize) -> Vec<Vec<Vec<Value>>> {
+    let mut out = vec![Vec::with_capacity(ROWS / units + 1); units];
+    for i in 0..ROWS as u64 {
+        let p = i.wrapping_mul(2_654_435_761) % GROUPS as u64;
+        out[i as usize % units].push((p, i));
+    }
+    out.into_iter()
+        .map(|mut unit: Vec<(u64, u64)>| {
+            unit.sort_unstable();
+            unit.into_iter()
+                .map(|(p, i)| vec![text(p), text(i), text(i % 97), text(0), text(0), text(0)])
+                .collect()
+        })
+        .collect()
+}
+
+fn windows(c: &mut Criterion) {
+    use shardgate::merge::{Frame, WindowColumn, WindowFunction, WindowMerge};
+    let int = || column(ColumnType::MYSQL_TYPE_LONGLONG, 0);
+    let columns = [
+        int(),
+        int(),
+        int(),
+        int(),
+        column(ColumnType::MYSQL_TYPE_NEWDECIMAL, 0),
+        int(),
+    ];
+    let window = |column, function| WindowColumn {
+        column,
+        function,
+        frame: Frame::Default,
+        order_keys: 1,
+    };
+    let spec = SelectMerge {
+        order_by: vec![
+            SortKey {
+                column: 0,
+                descending: false,
+            },
+            SortKey {
+                column: 1,
+                descending: false,
+            },
+        ],
+        streams_sorted: true,
+        window: Some(WindowMerge {
+            partition_keys: 1,
+            functions: vec![
+                window(3, WindowFunction::RowNumber),
+                window(4, WindowFunction::Sum { value: 2 }),
+                window(
+                    5,
+                    WindowFunction::Lag {
+                        value: 2,
+                        offset: 1,
+                        default: None,
+                    },
+                ),
+            ],
+            max_partition_rows: 100_000,
+        }),
+        ..SelectMerge::new(6)
+    };
+    let mut group = c.benchmark_group("merge");
+    group.throughput(Throughput::Elements(ROWS as u64));
+    for units in [4, 16] {
+        let data = window_units(units);
+        group.bench_function(format!("window ROW_NUMBER/SUM/LAG, {units} streams"), |b| {
+            b.iter_batched(
+                || data.clone(),
+                |units| run(&spec, &columns, units),
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, merges, windows);
 criterion_main!(benches);

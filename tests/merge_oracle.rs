@@ -85,6 +85,8 @@ const CASE_FILES: &[(&str, &str)] = &[
     ),
     // UNION / UNION ALL across data nodes.
     ("union.txt", include_str!("merge_env/cases/union.txt")),
+    // Window functions (issue 10, item 3).
+    ("windows.txt", include_str!("merge_env/cases/windows.txt")),
 ];
 
 /// Errors: `code | SQL`, the oracle's error, which the proxy must give too.
@@ -437,6 +439,10 @@ enum P {
 /// Binary-protocol statements (`exec` with `?`; `&[]` still runs prepared).
 #[rustfmt::skip]
 const PREPARED: &[(&str, &[P], Rows)] = &[
+    // Window functions, prepared (issue 10, item 3).
+    ("SELECT order_id, ROW_NUMBER() OVER (PARTITION BY status ORDER BY order_id), SUM(amount) OVER (PARTITION BY status ORDER BY order_id) FROM m_order WHERE qty > ?", &[P::I(5)], Unordered),
+    ("SELECT order_id, PERCENT_RANK() OVER (PARTITION BY user_id ORDER BY order_id), LAG(created) OVER (PARTITION BY user_id ORDER BY order_id), AVG(qty) OVER (PARTITION BY user_id), MAX(title) OVER (PARTITION BY user_id ORDER BY order_id ROWS 2 PRECEDING) FROM m_order", &[], Folded),
+    ("SELECT user_id, order_id, COUNT(*) OVER (PARTITION BY user_id), NTILE(3) OVER (PARTITION BY user_id ORDER BY order_id) FROM m_order ORDER BY user_id, order_id LIMIT ?", &[P::I(25)], Ordered),
     ("SELECT order_id, qty FROM m_order WHERE qty > ? ORDER BY qty DESC, order_id LIMIT ?", &[P::I(30), P::I(10)], Ordered),
     ("SELECT order_id FROM m_order ORDER BY order_id LIMIT ?, ?", &[P::I(5), P::I(10)], Ordered),
     ("SELECT order_id FROM m_order ORDER BY title, order_id LIMIT ? OFFSET ?", &[P::I(7), P::I(300)], Ordered),
@@ -481,8 +487,6 @@ const REFUSED: &[(&str, &str)] = &[
     ("SELECT GROUP_CONCAT(status) FROM m_order", "GROUP_CONCAT"),
     ("SELECT status, GROUP_CONCAT(order_id ORDER BY order_id) FROM m_order GROUP BY status", "GROUP_CONCAT"),
     ("SELECT JSON_ARRAYAGG(order_id) FROM m_order", "JSON_ARRAYAGG"),
-    ("SELECT order_id, ROW_NUMBER() OVER (ORDER BY order_id) FROM m_order", "window"),
-    ("SELECT status, SUM(qty) OVER (PARTITION BY status) FROM m_order", "window"),
     ("SELECT order_id, RANK() OVER (ORDER BY amount) AS r FROM m_order ORDER BY order_id", "window"),
     ("SELECT status, COUNT(*) FROM m_order GROUP BY status WITH ROLLUP", "ROLLUP"),
     // COUNT(DISTINCT) of several expressions (more in cases/refused.txt).

@@ -18,6 +18,9 @@ pub fn backend_database(url: &str) -> Option<String> {
         .filter(|d| !d.is_empty())
 }
 
+/// The largest window partition cap: a partition's rows are held in memory.
+const MAX_WINDOW_PARTITION_ROWS: u64 = 100_000_000;
+
 /// Checks `[server]`.
 pub(super) fn server(server: &ServerConfig, problems: &mut Vec<String>) {
     if let WorkerIdConfig::Fixed(id) = server.worker_id {
@@ -29,6 +32,11 @@ pub(super) fn server(server: &ServerConfig, problems: &mut Vec<String>) {
     }
     if server.max_connections < 1 {
         problems.push("server.max_connections: must be at least 1".to_string());
+    }
+    if !(1..=MAX_WINDOW_PARTITION_ROWS).contains(&server.max_window_partition_rows) {
+        problems.push(format!(
+            "server.max_window_partition_rows: must be 1..={MAX_WINDOW_PARTITION_ROWS} (the merge holds one window partition in memory)"
+        ));
     }
     for (key, address) in [
         ("listen", Some(&server.listen)),

@@ -88,6 +88,27 @@ fn max_connections_at_least_one() {
 }
 
 #[test]
+fn max_window_partition_rows_in_range() {
+    let config = parse(&shop_with(
+        "max_connections = 4096",
+        "max_connections = 4096\nmax_window_partition_rows = 5000",
+    ))
+    .expect("valid");
+    assert_eq!(config.server.max_window_partition_rows, 5000);
+    assert_eq!(
+        parse(SHOP).expect("valid").server.max_window_partition_rows,
+        100_000
+    );
+    assert_eq!(
+        problems(&shop_with(
+            "max_connections = 4096",
+            "max_connections = 4096\nmax_window_partition_rows = 0"
+        )),
+        ["server.max_window_partition_rows: must be 1..=100000000 (the merge holds one window partition in memory)"]
+    );
+}
+
+#[test]
 fn listen_addresses_and_tls() {
     assert_eq!(
         problems(&shop_with(

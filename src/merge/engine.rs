@@ -60,6 +60,10 @@ pub async fn merge<S: RowSource, K: RowSink>(
             })
         })
         .collect::<Result<Vec<_>, Error>>()?;
+    if let Some(window) = &spec.window {
+        let mut output = Output::new(spec, columns, sink)?;
+        return super::window::run(spec, window, order, columns, sources, &mut output).await;
+    }
     let grouper = if spec.groups() {
         Some(Grouper::new(spec, columns)?)
     } else {

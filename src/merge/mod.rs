@@ -65,6 +65,10 @@ mod source;
 pub mod spec;
 mod statistics;
 mod stream;
+// Window functions (issue 10, item 3).
+mod window;
+pub mod window_spec;
+pub use window_spec::{Frame, WindowColumn, WindowFunction, WindowMerge};
 
 pub use engine::{merge, MergeStats};
 pub use source::{MemorySource, ReplySink, RowSink, RowSource};

@@ -60,6 +60,10 @@ pub struct SelectMerge {
     /// unit result can count: see [`SelectMerge::for_width`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wildcard: Option<Wildcard>,
+    /// Window functions, computed over the sorted streams a partition at a
+    /// time (see `merge::window`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<super::window_spec::WindowMerge>,
 }
 
 /// Where the select list's wildcards stand. The description was planned
@@ -307,6 +311,7 @@ impl SelectMerge {
             limit: None,
             streams_sorted: false,
             wildcard: None,
+            window: None,
         }
     }
 
@@ -377,6 +382,20 @@ impl SelectMerge {
             at(&mut key.column);
         }
         Some(Cow::Owned(spec))
+    }
+
+    /// The description with the window partition cap the server configures.
+    pub fn with_window_cap(&self, max_partition_rows: u64) -> Cow<'_, SelectMerge> {
+        match &self.window {
+            Some(w) if w.max_partition_rows != max_partition_rows => {
+                let mut spec = self.clone();
+                if let Some(w) = &mut spec.window {
+                    w.max_partition_rows = max_partition_rows;
+                }
+                Cow::Owned(spec)
+            }
+            _ => Cow::Borrowed(self),
+        }
     }
 
     /// Whether rows are grouped (GROUP BY, or aggregates over one group).
@@ -494,6 +513,9 @@ impl fmt::Display for SelectMerge {
                 .collect();
             let sorted = if self.group_by.is_empty() { sorted } else { "" };
             parts.push(format!("order {}{sorted}", keys.join(", ")));
+        }
+        if let Some(window) = &self.window {
+            parts.push(window.to_string());
         }
         if !self.weights.is_empty() {
             let weights: Vec<String> = self

@@ -431,7 +431,9 @@ impl Session {
         }))
         .await;
         let mut sources = opened.into_iter().collect::<Result<Vec<_>, _>>()?;
-        let merged = run_merge(spec, described, &mut sources, reply).await?;
+        let cap = self.generation.config.server.max_window_partition_rows;
+        let spec = spec.with_window_cap(cap);
+        let merged = run_merge(&spec, described, &mut sources, reply).await?;
         // Rows past the merge's LIMIT are read to their end: dropping the
         // connection instead would silently end an open transaction's
         // branch there (and its locks) or lose its temporary tables.

@@ -56,6 +56,8 @@ mod limit;
 // UNION over several data nodes.
 mod union;
 pub use union::{combine_union, derive_union, without_copied_rows};
+// Window functions (issue 10, item 3).
+mod window;
 
 use crate::error::Error;
 use crate::merge::{SelectMerge, Wildcard};
@@ -92,6 +94,9 @@ pub fn derive(query: &Query, bindings: &Bindings<'_>) -> Result<Derived, Error> 
         return Err(refuse("this query form"));
     };
     check_select(select)?;
+    if window::has_window(select) {
+        return window::derive(query, select, bindings);
+    }
     let group_exprs = match &select.group_by {
         GroupByExpr::Expressions(exprs, modifiers) if modifiers.is_empty() => exprs.clone(),
         GroupByExpr::Expressions(..) => return Err(refuse("GROUP BY ... WITH ROLLUP")),
