@@ -55,6 +55,7 @@
 mod aggregate;
 mod compare;
 mod computed;
+mod concat;
 mod engine;
 mod eval;
 mod group;
@@ -72,6 +73,8 @@ pub use spec::{
     Aggregate, AggregateColumn, ArithOp, CompareOp, ComputedColumn, Expr, Function, Literal,
     SelectMerge, SortKey, Weight, Wildcard, MAX_DISTINCT_TUPLE,
 };
+// GROUP_CONCAT and the JSON aggregates.
+pub use spec::{ConcatForm, ConcatPlan};
 
 #[cfg(test)]
 mod properties;

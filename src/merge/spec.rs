@@ -7,6 +7,7 @@
 //! (`ORDER_BY_DERIVED_0`, `AVG_DERIVED_COUNT_0`, `WEIGHT_STRING(...)`), which
 //! the merge strips.
 
+pub use super::concat::{ConcatForm, ConcatPlan};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::fmt;
@@ -60,6 +61,10 @@ pub struct SelectMerge {
     /// unit result can count: see [`SelectMerge::for_width`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wildcard: Option<Wildcard>,
+    /// How each GROUP_CONCAT or JSON aggregate merges (see
+    /// [`Aggregate::Concat`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub concats: Vec<ConcatPlan>,
 }
 
 /// Where the select list's wildcards stand. The description was planned
@@ -179,6 +184,13 @@ pub enum Aggregate {
     BitOr,
     /// BIT_XOR(expr) over unsigned 64-bit integers.
     BitXor,
+    // GROUP_CONCAT and the JSON aggregates.
+    /// GROUP_CONCAT, JSON_ARRAYAGG, JSON_OBJECTAGG: merged as
+    /// `SelectMerge::concats[plan]` says.
+    Concat {
+        /// The place of its plan in [`SelectMerge::concats`].
+        plan: usize,
+    },
 }
 
 /// The most expressions COUNT(DISTINCT ...) may count across data nodes.
@@ -307,6 +319,7 @@ impl SelectMerge {
             limit: None,
             streams_sorted: false,
             wildcard: None,
+            concats: Vec::new(),
         }
     }
 
@@ -375,6 +388,14 @@ impl SelectMerge {
         }
         for key in &mut spec.order_by {
             at(&mut key.column);
+        }
+        for plan in &mut spec.concats {
+            at(&mut plan.max_len);
+            plan.values.iter_mut().for_each(at);
+            plan.order.iter_mut().for_each(|k| at(&mut k.column));
+            if let Some(count) = &mut plan.count {
+                at(count);
+            }
         }
         Some(Cow::Owned(spec))
     }
@@ -555,6 +576,7 @@ impl fmt::Display for AggregateColumn {
             Aggregate::BitAnd => write!(f, "bit_and #{c}"),
             Aggregate::BitOr => write!(f, "bit_or #{c}"),
             Aggregate::BitXor => write!(f, "bit_xor #{c}"),
+            Aggregate::Concat { plan } => write!(f, "concat #{c} (plan {plan})"),
         }
     }
 }

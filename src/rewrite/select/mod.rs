@@ -46,6 +46,7 @@
 
 mod aggregate;
 mod columns;
+mod concat;
 mod deriver;
 mod having;
 mod limit;
@@ -126,7 +127,9 @@ pub fn derive(query: &Query, bindings: &Bindings<'_>) -> Result<Derived, Error> 
     }
     let mut unit = query.clone();
     let plan = if grouped {
-        deriver.groups(&order, limit, distinct, select.having.as_ref())?
+        let plan = deriver.groups(&order, limit, distinct, select.having.as_ref())?;
+        concat::check_uses(&deriver.spec)?;
+        plan
     } else {
         deriver.rows(&order, limit, distinct)?
     };
