@@ -5,11 +5,11 @@
 //! and AVG of nothing are NULL, COUNT of nothing is 0.
 
 use super::compare::{key_part, operand, resolve, Comparator, KeyPart, Purpose};
+use super::concat::{ConcatPlan, ConcatState, Concatenator};
 use super::number::{
     float_of, format_double, int_of, Exact, DIV_SCALE_INCREMENT, MAX_DECIMAL_SCALE,
     NOT_FIXED_DECIMALS,
 };
-use super::concat::{ConcatPlan, ConcatState, Concatenator};
 use super::spec::{Aggregate, AggregateColumn, Weight};
 use super::statistics::{Moments, Statistic};
 use crate::error::Error;
@@ -315,9 +315,7 @@ impl Folder {
                 let plan = concats.get(plan).ok_or_else(|| {
                     Error::internal(format!("merge: no GROUP_CONCAT plan #{plan}"))
                 })?;
-                Kind::Concat(Box::new(Concatenator::new(
-                    column, plan, columns, weights,
-                )?))
+                Kind::Concat(Box::new(Concatenator::new(column, plan, columns, weights)?))
             }
         };
         Ok(Folder { column, kind })

@@ -19,9 +19,11 @@ use super::compare::{compare_rows, key_part, operand, resolve, Comparator, Key, 
 use super::number::{int_of, text_bytes};
 use super::spec::{SortKey, Weight};
 use crate::error::Error;
+use mysql_common::constants::ColumnType;
 use mysql_common::packets::Column;
 use mysql_common::value::Value;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 /// How one GROUP_CONCAT or JSON aggregate merges (an
@@ -74,6 +76,8 @@ pub(crate) struct Concatenator {
     separator: Vec<u8>,
     /// Argument columns and how they compare for DISTINCT.
     values: Vec<(usize, Comparator)>,
+    /// Each argument column's type and decimals, to print typed values.
+    printed: Vec<(ColumnType, u8)>,
     distinct: bool,
     /// ORDER BY keys as they read the unit row.
     order: Vec<Key>,
@@ -164,6 +168,11 @@ impl Concatenator {
                 descending: k.descending,
             })
             .collect();
+        let printed = plan
+            .values
+            .iter()
+            .map(|&v| (columns[v].column_type(), columns[v].decimals()))
+            .collect();
         let separator = match plan.form {
             ConcatForm::Joined | ConcatForm::Values => plan.separator.clone().into_bytes(),
             ConcatForm::JsonArray => b",".to_vec(),
@@ -175,6 +184,7 @@ impl Concatenator {
             max_len: plan.max_len,
             separator,
             values,
+            printed,
             distinct: plan.distinct,
             order,
             entry_order,
@@ -245,8 +255,8 @@ impl Concatenator {
             return Ok(());
         }
         let mut text = Vec::new();
-        for (v, _) in &self.values {
-            text.extend_from_slice(&text_bytes(at(*v)));
+        for ((v, _), printed) in self.values.iter().zip(&self.printed) {
+            text.extend_from_slice(&printed_text(at(*v), *printed));
         }
         let pieces = if state.any { count } else { count - 1 };
         let added = (text.len() as u64)
@@ -293,6 +303,35 @@ impl Concatenator {
                 Value::Bytes(out)
             }
         }
+    }
+}
+
+/// A value as MySQL prints it in a string: text-protocol bytes as sent; a
+/// typed (binary-protocol) temporal value as its column's type prints it.
+fn printed_text(value: &Value, (kind, decimals): (ColumnType, u8)) -> Cow<'_, [u8]> {
+    use ColumnType::*;
+    let fraction = |us: u32| match decimals {
+        1..=6 => format!(".{:06}", us)[..=usize::from(decimals)].to_string(),
+        _ => String::new(),
+    };
+    match *value {
+        Value::Date(y, mo, d, ..) if matches!(kind, MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE) => {
+            Cow::Owned(format!("{y:04}-{mo:02}-{d:02}").into_bytes())
+        }
+        Value::Date(y, mo, d, h, mi, s, us) => Cow::Owned(
+            format!(
+                "{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}{}",
+                fraction(us)
+            )
+            .into_bytes(),
+        ),
+        Value::Time(negative, days, h, mi, s, us) => {
+            let sign = if negative { "-" } else { "" };
+            let hours = u64::from(days) * 24 + u64::from(h);
+            Cow::Owned(format!("{sign}{hours:02}:{mi:02}:{s:02}{}", fraction(us)).into_bytes())
+        }
+        Value::Float(f) => Cow::Owned(f.to_string().into_bytes()),
+        _ => text_bytes(value),
     }
 }
 

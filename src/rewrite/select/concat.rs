@@ -200,7 +200,8 @@ fn byte_exact(expr: &Expr) -> Expr {
 /// Refuses what the merge of a concatenation cannot serve: ordering,
 /// comparing or deduplicating its merged value, or an expression over it
 /// (they would read the units' partials).
-pub fn check_uses(spec: &SelectMerge) -> Result<(), Error> {
+/// `visible`: the client's columns.
+pub fn check_uses(spec: &SelectMerge, visible: usize) -> Result<(), Error> {
     let concat_columns: Vec<usize> = spec
         .aggregates
         .iter()
@@ -228,7 +229,7 @@ pub fn check_uses(spec: &SelectMerge) -> Result<(), Error> {
     named.extend(spec.order_by.iter().map(|k| k.column));
     named.extend(spec.weights.iter().map(|w| w.column));
     if spec.distinct {
-        named.extend(0..spec.visible);
+        named.extend(0..visible);
     }
     if named.iter().any(|c| concat_columns.contains(c)) {
         return Err(Error::not_supported(

@@ -128,7 +128,7 @@ pub fn derive(query: &Query, bindings: &Bindings<'_>) -> Result<Derived, Error> 
     let mut unit = query.clone();
     let plan = if grouped {
         let plan = deriver.groups(&order, limit, distinct, select.having.as_ref())?;
-        concat::check_uses(&deriver.spec)?;
+        concat::check_uses(&deriver.spec, deriver.columns.visible)?;
         plan
     } else {
         deriver.rows(&order, limit, distinct)?
