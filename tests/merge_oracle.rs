@@ -93,6 +93,7 @@ const CASE_FILES: &[(&str, &str)] = &[
         "group_concat.txt",
         include_str!("merge_env/cases/group_concat.txt"),
     ),
+    ("rollup.txt", include_str!("merge_env/cases/rollup.txt")),
 ];
 
 /// Errors: `code | SQL`, the oracle's error, which the proxy must give too.
@@ -484,7 +485,6 @@ const REFUSED: &[(&str, &str)] = &[
     ("SELECT order_id, ROW_NUMBER() OVER (ORDER BY order_id) FROM m_order", "window"),
     ("SELECT status, SUM(qty) OVER (PARTITION BY status) FROM m_order", "window"),
     ("SELECT order_id, RANK() OVER (ORDER BY amount) AS r FROM m_order ORDER BY order_id", "window"),
-    ("SELECT status, COUNT(*) FROM m_order GROUP BY status WITH ROLLUP", "ROLLUP"),
     // COUNT(DISTINCT) of several expressions (more in cases/refused.txt).
     ("SELECT COUNT(DISTINCT user_id, status, qty, title, created) FROM m_order", "more than 4 expressions"),
 ];

@@ -62,6 +62,7 @@ mod group;
 mod having;
 mod number;
 mod output;
+mod rollup;
 mod source;
 pub mod spec;
 mod statistics;

@@ -65,6 +65,11 @@ pub struct SelectMerge {
     /// [`Aggregate::Concat`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub concats: Vec<ConcatPlan>,
+    /// GROUP BY ... WITH ROLLUP: after each run of groups sharing a prefix
+    /// of the keys, a super-aggregate row with the rest of the keys NULL
+    /// (the groups stream sorted by the keys ascending).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rollup: bool,
 }
 
 /// Where the select list's wildcards stand. The description was planned
@@ -320,6 +325,7 @@ impl SelectMerge {
             streams_sorted: false,
             wildcard: None,
             concats: Vec::new(),
+            rollup: false,
         }
     }
 
@@ -500,6 +506,9 @@ impl fmt::Display for SelectMerge {
                 .map(|c| format!("#{}", c.column))
                 .collect();
             parts.push(format!("computed {}", computed.join(", ")));
+        }
+        if self.rollup {
+            parts.push("rollup".into());
         }
         if self.having.is_some() {
             parts.push("having".into());

@@ -50,6 +50,7 @@ mod concat;
 mod deriver;
 mod having;
 mod limit;
+mod rollup;
 
 use crate::error::Error;
 use crate::merge::{SelectMerge, Wildcard};
@@ -86,11 +87,15 @@ pub fn derive(query: &Query, bindings: &Bindings<'_>) -> Result<Derived, Error> 
         return Err(refuse("this query form"));
     };
     check_select(select)?;
-    let group_exprs = match &select.group_by {
-        GroupByExpr::Expressions(exprs, modifiers) if modifiers.is_empty() => exprs.clone(),
-        GroupByExpr::Expressions(..) => return Err(refuse("GROUP BY ... WITH ROLLUP")),
+    let (group_exprs, rollup) = match &select.group_by {
+        GroupByExpr::Expressions(exprs, modifiers) => {
+            (exprs.clone(), rollup::is_rollup(modifiers)?)
+        }
         GroupByExpr::All(_) => return Err(refuse("GROUP BY ALL")),
     };
+    if rollup {
+        rollup::check_query(query)?;
+    }
     let order = order_keys(query)?;
     let limit = Limit::read(query.limit_clause.as_ref(), bindings)?;
     let distinct = match &select.distinct {
@@ -127,8 +132,25 @@ pub fn derive(query: &Query, bindings: &Bindings<'_>) -> Result<Derived, Error> 
     }
     let mut unit = query.clone();
     let plan = if grouped {
-        let plan = deriver.groups(&order, limit, distinct, select.having.as_ref())?;
+        let mut plan = deriver.groups(&order, limit, distinct, select.having.as_ref())?;
         concat::check_uses(&deriver.spec, deriver.columns.visible)?;
+        if rollup {
+            rollup::check(
+                &deriver.spec,
+                deriver.group_exprs.len(),
+                deriver.extra_group_by.len(),
+                deriver.columns.visible,
+            )?;
+            if plan.having.is_some() {
+                // The units would drop groups the super-aggregate rows count.
+                return Err(refuse(
+                    "HAVING without aggregates (over the GROUP BY keys) WITH ROLLUP",
+                ));
+            }
+            deriver.spec.rollup = true;
+            // The super-aggregate rows count toward LIMIT.
+            plan.push_limit = false;
+        }
         plan
     } else {
         deriver.rows(&order, limit, distinct)?
@@ -190,7 +212,9 @@ pub fn derive(query: &Query, bindings: &Bindings<'_>) -> Result<Derived, Error> 
     columns.apply(unit_select);
     if grouped {
         unit_select.having = plan.having;
-        if let GroupByExpr::Expressions(exprs, _) = &mut unit_select.group_by {
+        if let GroupByExpr::Expressions(exprs, modifiers) = &mut unit_select.group_by {
+            // The merge rolls up; the units group.
+            modifiers.clear();
             for (i, column) in group_by_position {
                 if let Some(key) = exprs.get_mut(i) {
                     *key = number(column + 1);
