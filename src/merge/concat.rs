@@ -352,3 +352,6 @@ fn wrap(open: u8, inner: Vec<u8>, close: u8) -> Vec<u8> {
     out.push(close);
     out
 }
+
+#[cfg(test)]
+mod tests;

@@ -102,3 +102,6 @@ impl Rollup {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests;
