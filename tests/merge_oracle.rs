@@ -433,6 +433,9 @@ const SQL_PREPARED: &[(&[&str], &str, Rows)] = &[
     (&["SET @u = 5", "PREPARE s FROM 'SELECT qty MOD 4 AS r, COUNT(*) FROM m_order WHERE user_id <> ? GROUP BY r ORDER BY r'"], "EXECUTE s USING @u", Ordered),
     (&["SET @u = 3", "PREPARE `Big Stmt` FROM \"SELECT o.order_id, i.item_id FROM m_order o JOIN m_order_item i ON o.user_id = i.user_id AND o.order_id = i.order_id WHERE o.user_id = ? ORDER BY i.item_id\""], "EXECUTE `big stmt` USING @u", Ordered),
     (&["PREPARE s FROM 'SELECT DISTINCT status FROM m_order WHERE qty BETWEEN ? AND ? ORDER BY status'"], "EXECUTE s USING 0, 5", Ordered),
+    // GROUP_CONCAT under a small group_concat_max_len: VARCHAR(300), not
+    // TEXT (last: the session keeps the setting).
+    (&["SET SESSION group_concat_max_len = 300"], "SELECT status, GROUP_CONCAT(order_id ORDER BY order_id), GROUP_CONCAT(qty), JSON_ARRAYAGG(order_id) FROM m_order WHERE order_id < 30 GROUP BY status ORDER BY status", Bag),
 ];
 
 /// A prepared-statement parameter.
