@@ -35,6 +35,8 @@
 //!   type; the aggregates they use become `EXPR_DERIVED_n` and the merge
 //!   computes the value from the merged ones (translated as HAVING is).
 //! - DISTINCT: kept.
+//! - GROUP_CONCAT, JSON_ARRAYAGG, JSON_OBJECTAGG: see [`concat`].
+//! - GROUP BY ... WITH ROLLUP: the units group without it (see [`rollup`]).
 //!
 //! ## One statement per data source
 //! The node copies on one data source become `(copy) UNION ALL (copy)`:
