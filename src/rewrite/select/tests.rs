@@ -353,7 +353,10 @@ fn what_the_merge_cannot_do_exactly_is_refused() {
             "SELECT a, RANK() OVER (ORDER BY a) FROM t",
             "window function RANK",
         ),
-        ("SELECT a FROM t GROUP BY a WITH ROLLUP", "WITH ROLLUP"),
+        (
+            "SELECT DISTINCT a FROM t GROUP BY a WITH ROLLUP",
+            "SELECT DISTINCT ... WITH ROLLUP",
+        ),
         ("SELECT *, COUNT(*) FROM t", "SELECT * with GROUP BY"),
         (
             "SELECT DISTINCT a FROM t ORDER BY b",
