@@ -1,9 +1,11 @@
 //! Merge throughput in rows per second: a k-way merge of sorted streams (4
 //! and 16 units), plain concatenation, and GROUP BY with COUNT and SUM over
 //! about 1000 groups, hashed and streamed, and GROUP BY with an expression
-//! over the merged aggregates (4 and 16 units), and UNION DISTINCT's dedup
-//! of sorted streams (4 and 16 units). Rows are text-protocol integers,
-//! as a backend sends them.
+//! over the merged aggregates (4 and 16 units); UNION DISTINCT's dedup of
+//! sorted streams, window functions over sorted partitions, GROUP_CONCAT
+//! (joined partials, and ordered values) and GROUP BY ... WITH ROLLUP (4
+//! and 16 units each). Rows are text-protocol integers, as a backend sends
+//! them.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use futures_util::FutureExt;
@@ -12,8 +14,8 @@ use mysql_common::packets::Column;
 use mysql_common::value::Value;
 use shardgate::error::Error;
 use shardgate::merge::{
-    merge, Aggregate, AggregateColumn, ArithOp, ComputedColumn, Expr, MemorySource, RowSink,
-    SelectMerge, SortKey,
+    merge, Aggregate, AggregateColumn, ArithOp, ComputedColumn, ConcatForm, ConcatPlan, Expr,
+    MemorySource, RowSink, SelectMerge, SortKey,
 };
 use std::hint::black_box;
 
@@ -357,5 +359,175 @@ fn windows(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, merges, windows);
+// GROUP_CONCAT and WITH ROLLUP merges.
+
+/// The rows of [`group_units`] (sorted) dealt over `units`, each row
+/// reshaped by `shape(key, count, sum)`.
+fn shaped_units(units: usize, shape: impl Fn(&[Value]) -> Vec<Value>) -> Vec<Vec<Vec<Value>>> {
+    spread(group_units(true), units)
+        .into_iter()
+        .map(|unit| unit.iter().map(|row| shape(row)).collect())
+        .collect()
+}
+
+fn bench_spec(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: String,
+    spec: &SelectMerge,
+    columns: &[Column],
+    data: Vec<Vec<Vec<Value>>>,
+) {
+    group.bench_function(name, |b| {
+        b.iter_batched(
+            || data.clone(),
+            |units| run(spec, columns, units),
+            BatchSize::LargeInput,
+        )
+    });
+}
+
+fn concat_and_rollup(c: &mut Criterion) {
+    let mut group = c.benchmark_group("merge");
+    group.throughput(Throughput::Elements(ROWS as u64));
+    let by_key = |visible| SelectMerge {
+        group_by: vec![0],
+        order_by: vec![SortKey {
+            column: 0,
+            descending: false,
+        }],
+        streams_sorted: true,
+        ..SelectMerge::new(visible)
+    };
+    let plan = |form, values: Vec<usize>, order: Vec<SortKey>, count| ConcatPlan {
+        form,
+        max_len: 2,
+        separator: ",".into(),
+        values,
+        distinct: false,
+        order,
+        count,
+    };
+    let concat = |plan| AggregateColumn {
+        column: 1,
+        function: Aggregate::Concat { plan },
+    };
+    let max_len = || text(1 << 20);
+    // `SELECT k, GROUP_CONCAT(x) ... GROUP BY k`: each unit's partial
+    // concatenation (here one value per unit row) joined.
+    let joined = SelectMerge {
+        aggregates: vec![concat(0)],
+        concats: vec![plan(ConcatForm::Joined, vec![], vec![], None)],
+        ..by_key(2)
+    };
+    let joined_columns = [
+        column(ColumnType::MYSQL_TYPE_LONGLONG, 0),
+        column(ColumnType::MYSQL_TYPE_BLOB, 0),
+        column(ColumnType::MYSQL_TYPE_LONGLONG, 0),
+    ];
+    // `SELECT k, GROUP_CONCAT(x ORDER BY x) ... GROUP BY k`: one value and
+    // its row count per unit row, sorted per group at its end.
+    let ordered = SelectMerge {
+        aggregates: vec![concat(0)],
+        concats: vec![plan(
+            ConcatForm::Values,
+            vec![3],
+            vec![SortKey {
+                column: 3,
+                descending: false,
+            }],
+            Some(4),
+        )],
+        ..by_key(2)
+    };
+    let ordered_columns = [
+        column(ColumnType::MYSQL_TYPE_LONGLONG, 0),
+        column(ColumnType::MYSQL_TYPE_BLOB, 0),
+        column(ColumnType::MYSQL_TYPE_LONGLONG, 0),
+        column(ColumnType::MYSQL_TYPE_LONGLONG, 0),
+        column(ColumnType::MYSQL_TYPE_LONGLONG, 0),
+    ];
+    // `SELECT a, b, COUNT(*), SUM(x) ... GROUP BY a, b WITH ROLLUP`: 100 × 10
+    // groups, 111 super-aggregate rows.
+    let rollup = SelectMerge {
+        group_by: vec![0, 1],
+        aggregates: vec![
+            AggregateColumn {
+                column: 2,
+                function: Aggregate::Count,
+            },
+            AggregateColumn {
+                column: 3,
+                function: Aggregate::Sum,
+            },
+        ],
+        order_by: vec![
+            SortKey {
+                column: 0,
+                descending: false,
+            },
+            SortKey {
+                column: 1,
+                descending: false,
+            },
+        ],
+        streams_sorted: true,
+        rollup: true,
+        ..SelectMerge::new(4)
+    };
+    let rollup_columns = [
+        column(ColumnType::MYSQL_TYPE_LONGLONG, 0),
+        column(ColumnType::MYSQL_TYPE_LONGLONG, 0),
+        column(ColumnType::MYSQL_TYPE_LONGLONG, 0),
+        column(ColumnType::MYSQL_TYPE_NEWDECIMAL, 0),
+    ];
+    let key = |row: &[Value]| -> u64 {
+        match &row[0] {
+            Value::Bytes(b) => std::str::from_utf8(b)
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0),
+            _ => 0,
+        }
+    };
+    for units in [4, 16] {
+        let data = shaped_units(units, |row| vec![row[0].clone(), row[2].clone(), max_len()]);
+        bench_spec(
+            &mut group,
+            format!("group_concat joined, 1000 groups, {units} streams"),
+            &joined,
+            &joined_columns,
+            data,
+        );
+        let data = shaped_units(units, |row| {
+            vec![
+                row[0].clone(),
+                text(0),
+                max_len(),
+                row[2].clone(),
+                row[1].clone(),
+            ]
+        });
+        bench_spec(
+            &mut group,
+            format!("group_concat ordered, 1000 groups, {units} streams"),
+            &ordered,
+            &ordered_columns,
+            data,
+        );
+        let data = shaped_units(units, |row| {
+            let k = key(row);
+            vec![text(k / 10), text(k % 10), row[1].clone(), row[2].clone()]
+        });
+        bench_spec(
+            &mut group,
+            format!("group by with rollup, 1000 groups, {units} streams"),
+            &rollup,
+            &rollup_columns,
+            data,
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, merges, windows, concat_and_rollup);
 criterion_main!(benches);

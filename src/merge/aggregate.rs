@@ -5,6 +5,7 @@
 //! and AVG of nothing are NULL, COUNT of nothing is 0.
 
 use super::compare::{key_part, operand, resolve, Comparator, KeyPart, Purpose};
+use super::concat::{ConcatPlan, ConcatState, Concatenator};
 use super::number::{
     float_of, format_double, int_of, Exact, DIV_SCALE_INCREMENT, MAX_DECIMAL_SCALE,
     NOT_FIXED_DECIMALS,
@@ -186,6 +187,8 @@ enum Kind {
         statistic: Statistic,
         decimals: u8,
     },
+    // GROUP_CONCAT and the JSON aggregates.
+    Concat(Box<Concatenator>),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -214,6 +217,8 @@ pub(crate) enum Acc {
     Moments(Moments),
     /// The distinct combinations seen.
     Tuples(HashSet<Vec<KeyPart>>),
+    /// A concatenation so far.
+    Concat(Box<ConcatState>),
 }
 
 impl Folder {
@@ -222,6 +227,7 @@ impl Folder {
         aggregate: &AggregateColumn,
         columns: &[Column],
         weights: &[Weight],
+        concats: &[ConcatPlan],
     ) -> Result<Folder, Error> {
         let meta = |at: usize| {
             columns.get(at).ok_or_else(|| {
@@ -305,6 +311,12 @@ impl Folder {
             Aggregate::BitAnd => Kind::Bits(|a, b| a & b, u64::MAX),
             Aggregate::BitOr => Kind::Bits(|a, b| a | b, 0),
             Aggregate::BitXor => Kind::Bits(|a, b| a ^ b, 0),
+            Aggregate::Concat { plan } => {
+                let plan = concats.get(plan).ok_or_else(|| {
+                    Error::internal(format!("merge: no GROUP_CONCAT plan #{plan}"))
+                })?;
+                Kind::Concat(Box::new(Concatenator::new(column, plan, columns, weights)?))
+            }
         };
         Ok(Folder { column, kind })
     }
@@ -320,6 +332,7 @@ impl Folder {
             Kind::Bits(_, identity) => Acc::Bits(identity),
             Kind::Variance { .. } => Acc::Moments(Moments::default()),
             Kind::DistinctTuple(_) => Acc::Tuples(HashSet::new()),
+            Kind::Concat(_) => Acc::Concat(Box::default()),
         }
     }
 
@@ -413,6 +426,7 @@ impl Folder {
                     *bits = op(*bits, v);
                 }
             }
+            (Kind::Concat(concatenator), Acc::Concat(state)) => concatenator.fold(state, row)?,
             _ => {
                 return Err(Error::internal(
                     "merge: aggregate state does not match its function",
@@ -462,6 +476,7 @@ impl Folder {
             },
             (Kind::Bits(..), Acc::Bits(bits)) => text(bits.to_string()),
             (Kind::DistinctTuple(_), Acc::Tuples(seen)) => text(seen.len().to_string()),
+            (Kind::Concat(concatenator), Acc::Concat(state)) => concatenator.finish(*state),
             (
                 Kind::Variance {
                     count,

@@ -13,6 +13,7 @@
 use super::compare::{compare_rows, natural, resolve, Comparator, Key, Purpose};
 use super::group::{Group, Grouper, HashGroups};
 use super::output::Output;
+use super::rollup::Rollup;
 use super::source::{RowSink, RowSource};
 use super::spec::SelectMerge;
 use super::stream::Input;
@@ -76,6 +77,10 @@ pub async fn merge<S: RowSource, K: RowSink>(
     }
     match grouper {
         Some(grouper) if spec.streams_sorted && streams_groups(spec) => {
+            let mut rollup = match spec.rollup {
+                true => Some(Rollup::new(spec, &order)?),
+                false => None,
+            };
             let mut input = Input::sorted(sources, width, order.clone());
             let mut open: Option<Group> = None;
             while let Some(row) = input.next().await? {
@@ -86,7 +91,8 @@ pub async fn merge<S: RowSource, K: RowSink>(
                     _ => {
                         if let Some(done) = open.replace(grouper.open(row)?) {
                             stats.groups += 1;
-                            output.push(grouper.close(done)?).await?;
+                            let done = grouper.close(done)?;
+                            emit(&mut output, &grouper, rollup.as_mut(), done).await?;
                             if output.is_full() {
                                 break;
                             }
@@ -96,9 +102,23 @@ pub async fn merge<S: RowSource, K: RowSink>(
             }
             if let Some(done) = open.filter(|_| !output.is_full()) {
                 stats.groups += 1;
-                output.push(grouper.close(done)?).await?;
+                let done = grouper.close(done)?;
+                emit(&mut output, &grouper, rollup.as_mut(), done).await?;
+            }
+            if let Some(rollup) = rollup.as_mut() {
+                for total in rollup.finish(&grouper)? {
+                    if output.is_full() {
+                        break;
+                    }
+                    output.push(total).await?;
+                }
             }
             stats.rows_read = input.rows_read();
+        }
+        Some(_) if spec.rollup => {
+            return Err(Error::internal(
+                "merge: WITH ROLLUP over groups that do not stream sorted",
+            ))
         }
         Some(grouper) => {
             let mut input = Input::concat(sources, width);
@@ -171,6 +191,25 @@ pub async fn merge<S: RowSource, K: RowSink>(
     }
     stats.rows_sent = output.sent();
     Ok(stats)
+}
+
+/// Sends merged group `row`, after the super-aggregate rows it ends.
+async fn emit<K: RowSink>(
+    output: &mut Output<'_, K>,
+    grouper: &Grouper,
+    rollup: Option<&mut Rollup>,
+    row: Vec<mysql_common::value::Value>,
+) -> Result<(), Error> {
+    let Some(rollup) = rollup else {
+        return output.push(row).await;
+    };
+    for total in rollup.before(grouper, &row)? {
+        output.push(total).await?;
+        if output.is_full() {
+            return Ok(());
+        }
+    }
+    output.push(row).await
 }
 
 /// Whether sorted streams keep each group's rows together: ORDER BY names

@@ -48,7 +48,12 @@ impl Grouper {
                     aggregate.column
                 )));
             }
-            folders.push(Folder::new(aggregate, columns, &spec.weights)?);
+            folders.push(Folder::new(
+                aggregate,
+                columns,
+                &spec.weights,
+                &spec.concats,
+            )?);
         }
         let keys = spec
             .group_by

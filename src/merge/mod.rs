@@ -41,6 +41,11 @@
 //!   merged COUNT and VAR_POP (every digit), as MySQL uses them unrounded.
 //! - STD, VARIANCE and friends: kept, plus derived `COUNT(x)`, `SUM(x)` and
 //!   `CAST(VAR_POP(x) AS DOUBLE)`.
+//! - GROUP_CONCAT, JSON_ARRAYAGG, JSON_OBJECTAGG: kept, plus the session's
+//!   `@@group_concat_max_len`; with DISTINCT or ORDER BY inside, the
+//!   arguments and keys too (see `concat`).
+//! - GROUP BY ... WITH ROLLUP: the units group without it; `rollup` adds
+//!   the super-aggregate rows.
 //!
 //! ## Modules
 //! - [`spec`]: the description.
@@ -51,16 +56,19 @@
 //! - `eval`: the evaluator of merge expressions, with MySQL's semantics.
 //! - `computed`: expressions over merged aggregates, with MySQL's types.
 //! - `having`, `output`: the last stages.
+//! - `concat`: GROUP_CONCAT and the JSON aggregates; `rollup`: WITH ROLLUP.
 
 mod aggregate;
 mod compare;
 mod computed;
+mod concat;
 mod engine;
 mod eval;
 mod group;
 mod having;
 mod number;
 mod output;
+mod rollup;
 mod source;
 pub mod spec;
 mod statistics;
@@ -76,6 +84,8 @@ pub use spec::{
     Aggregate, AggregateColumn, ArithOp, CompareOp, ComputedColumn, Expr, Function, Literal,
     SelectMerge, SortKey, Weight, Wildcard, MAX_DISTINCT_TUPLE,
 };
+// GROUP_CONCAT and the JSON aggregates.
+pub use spec::{ConcatForm, ConcatPlan};
 
 #[cfg(test)]
 mod properties;

@@ -7,6 +7,7 @@
 //! (`ORDER_BY_DERIVED_0`, `AVG_DERIVED_COUNT_0`, `WEIGHT_STRING(...)`), which
 //! the merge strips.
 
+pub use super::concat::{ConcatForm, ConcatPlan};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::fmt;
@@ -64,6 +65,15 @@ pub struct SelectMerge {
     /// time (see `merge::window`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<super::window_spec::WindowMerge>,
+    /// How each GROUP_CONCAT or JSON aggregate merges (see
+    /// [`Aggregate::Concat`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub concats: Vec<ConcatPlan>,
+    /// GROUP BY ... WITH ROLLUP: after each run of groups sharing a prefix
+    /// of the keys, a super-aggregate row with the rest of the keys NULL
+    /// (the groups stream sorted by the keys ascending).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rollup: bool,
 }
 
 /// Where the select list's wildcards stand. The description was planned
@@ -183,6 +193,13 @@ pub enum Aggregate {
     BitOr,
     /// BIT_XOR(expr) over unsigned 64-bit integers.
     BitXor,
+    // GROUP_CONCAT and the JSON aggregates.
+    /// GROUP_CONCAT, JSON_ARRAYAGG, JSON_OBJECTAGG: merged as
+    /// `SelectMerge::concats[plan]` says.
+    Concat {
+        /// The place of its plan in [`SelectMerge::concats`].
+        plan: usize,
+    },
 }
 
 /// The most expressions COUNT(DISTINCT ...) may count across data nodes.
@@ -312,6 +329,8 @@ impl SelectMerge {
             streams_sorted: false,
             wildcard: None,
             window: None,
+            concats: Vec::new(),
+            rollup: false,
         }
     }
 
@@ -380,6 +399,14 @@ impl SelectMerge {
         }
         for key in &mut spec.order_by {
             at(&mut key.column);
+        }
+        for plan in &mut spec.concats {
+            at(&mut plan.max_len);
+            plan.values.iter_mut().for_each(at);
+            plan.order.iter_mut().for_each(|k| at(&mut k.column));
+            if let Some(count) = &mut plan.count {
+                at(count);
+            }
         }
         Some(Cow::Owned(spec))
     }
@@ -499,6 +526,9 @@ impl fmt::Display for SelectMerge {
                 .collect();
             parts.push(format!("computed {}", computed.join(", ")));
         }
+        if self.rollup {
+            parts.push("rollup".into());
+        }
         if self.having.is_some() {
             parts.push("having".into());
         }
@@ -577,6 +607,7 @@ impl fmt::Display for AggregateColumn {
             Aggregate::BitAnd => write!(f, "bit_and #{c}"),
             Aggregate::BitOr => write!(f, "bit_or #{c}"),
             Aggregate::BitXor => write!(f, "bit_xor #{c}"),
+            Aggregate::Concat { plan } => write!(f, "concat #{c} (plan {plan})"),
         }
     }
 }

@@ -39,6 +39,8 @@ pub enum Call {
     Bits(Aggregate),
     /// COUNT(DISTINCT a, b, ...): the units also group by every one.
     DistinctTuple(Vec<Expr>),
+    /// GROUP_CONCAT, JSON_ARRAYAGG, JSON_OBJECTAGG.
+    Concat(super::concat::ConcatCall),
     /// The variances and standard deviations: merged from a derived
     /// COUNT(x), SUM(x) and VAR_POP(x).
     Variance {
@@ -77,6 +79,16 @@ pub fn call(function: &Function) -> Result<Option<Call>, Error> {
             "aggregate function {name} without an argument list"
         ));
     };
+    // GROUP_CONCAT and the JSON aggregates read their own clauses.
+    if function.filter.is_none()
+        && function.within_group.is_empty()
+        && function.null_treatment.is_none()
+        && matches!(function.parameters, FunctionArguments::None)
+    {
+        if let Some(call) = super::concat::read(&name, list)? {
+            return Ok(Some(call));
+        }
+    }
     if function.filter.is_some()
         || !function.within_group.is_empty()
         || function.null_treatment.is_some()

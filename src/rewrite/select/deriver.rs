@@ -321,6 +321,7 @@ impl Deriver<'_> {
             Call::Count => Aggregate::Count,
             Call::Sum => Aggregate::Sum,
             Call::Bits(bits) => bits,
+            Call::Concat(call) => self.concat(call),
             Call::DistinctTuple(args) => {
                 let mut values = [0; MAX_DISTINCT_TUPLE];
                 for (slot, arg) in values.iter_mut().zip(&args) {
@@ -406,7 +407,7 @@ impl Deriver<'_> {
     }
 
     /// Gives `column` a derived `WEIGHT_STRING()` when it may be a string.
-    fn weight(&mut self, column: usize) {
+    pub(super) fn weight(&mut self, column: usize) {
         if self.spec.weights.iter().any(|w| w.column == column) {
             return;
         }

@@ -35,6 +35,8 @@
 //!   type; the aggregates they use become `EXPR_DERIVED_n` and the merge
 //!   computes the value from the merged ones (translated as HAVING is).
 //! - DISTINCT: kept.
+//! - GROUP_CONCAT, JSON_ARRAYAGG, JSON_OBJECTAGG: see [`concat`].
+//! - GROUP BY ... WITH ROLLUP: the units group without it (see [`rollup`]).
 //!
 //! A UNION (DISTINCT, or with an outer ORDER BY / LIMIT) is derived apart,
 //! in `union`: each node runs the union, each data source's unit wraps its
@@ -50,6 +52,7 @@
 
 mod aggregate;
 mod columns;
+mod concat;
 mod deriver;
 mod having;
 mod limit;
@@ -57,6 +60,7 @@ mod limit;
 mod union;
 pub use union::{combine_union, derive_union, without_copied_rows};
 // Window functions (issue 10, item 3).
+mod rollup;
 mod window;
 
 use crate::error::Error;
@@ -97,11 +101,15 @@ pub fn derive(query: &Query, bindings: &Bindings<'_>) -> Result<Derived, Error> 
     if window::has_window(select) {
         return window::derive(query, select, bindings);
     }
-    let group_exprs = match &select.group_by {
-        GroupByExpr::Expressions(exprs, modifiers) if modifiers.is_empty() => exprs.clone(),
-        GroupByExpr::Expressions(..) => return Err(refuse("GROUP BY ... WITH ROLLUP")),
+    let (group_exprs, rollup) = match &select.group_by {
+        GroupByExpr::Expressions(exprs, modifiers) => {
+            (exprs.clone(), rollup::is_rollup(modifiers)?)
+        }
         GroupByExpr::All(_) => return Err(refuse("GROUP BY ALL")),
     };
+    if rollup {
+        rollup::check_query(query)?;
+    }
     let order = order_keys(query)?;
     let limit = Limit::read(query.limit_clause.as_ref(), bindings)?;
     let distinct = match &select.distinct {
@@ -138,7 +146,26 @@ pub fn derive(query: &Query, bindings: &Bindings<'_>) -> Result<Derived, Error> 
     }
     let mut unit = query.clone();
     let plan = if grouped {
-        deriver.groups(&order, limit, distinct, select.having.as_ref())?
+        let mut plan = deriver.groups(&order, limit, distinct, select.having.as_ref())?;
+        concat::check_uses(&deriver.spec, deriver.columns.visible)?;
+        if rollup {
+            rollup::check(
+                &deriver.spec,
+                deriver.group_exprs.len(),
+                deriver.extra_group_by.len(),
+                deriver.columns.visible,
+            )?;
+            if plan.having.is_some() {
+                // The units would drop groups the super-aggregate rows count.
+                return Err(refuse(
+                    "HAVING without aggregates (over the GROUP BY keys) WITH ROLLUP",
+                ));
+            }
+            deriver.spec.rollup = true;
+            // The super-aggregate rows count toward LIMIT.
+            plan.push_limit = false;
+        }
+        plan
     } else {
         deriver.rows(&order, limit, distinct)?
     };
@@ -199,7 +226,9 @@ pub fn derive(query: &Query, bindings: &Bindings<'_>) -> Result<Derived, Error> 
     columns.apply(unit_select);
     if grouped {
         unit_select.having = plan.having;
-        if let GroupByExpr::Expressions(exprs, _) = &mut unit_select.group_by {
+        if let GroupByExpr::Expressions(exprs, modifiers) = &mut unit_select.group_by {
+            // The merge rolls up; the units group.
+            modifiers.clear();
             for (i, column) in group_by_position {
                 if let Some(key) = exprs.get_mut(i) {
                     *key = number(column + 1);
