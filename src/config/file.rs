@@ -62,6 +62,9 @@ pub struct ServerConfig {
     pub audit_log: Option<PathBuf>,
     /// How often every endpoint's health, role and lag are checked.
     pub health_check_interval_ms: u64,
+    /// The most rows an uncorrelated subquery on sharded tables may return
+    /// before its result is substituted into the outer statement; past it 1235.
+    pub max_subquery_rows: u64,
 }
 
 impl Default for ServerConfig {
@@ -83,6 +86,7 @@ impl Default for ServerConfig {
             slow_query_ms: 1000,
             audit_log: None,
             health_check_interval_ms: 500,
+            max_subquery_rows: 10_000,
         }
     }
 }
