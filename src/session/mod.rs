@@ -22,6 +22,7 @@ mod reload;
 pub mod reply;
 mod routed;
 mod sql_prepared;
+mod subquery;
 mod variables;
 mod xa;
 
