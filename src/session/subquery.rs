@@ -9,7 +9,7 @@ use super::reply::{OkInfo, Reply};
 use super::Session;
 use crate::error::Error;
 use crate::execute::decode_row;
-use crate::sql::subquery::{answer, find, substitute, Found, Shape};
+use crate::sql::subquery::{answer, find, first_table, substitute, with_stand_ins, Found, Shape};
 use mysql_common::constants::StatusFlags;
 use mysql_common::io::ParseBuf;
 use mysql_common::packets::Column;
@@ -30,6 +30,27 @@ const ER_BAD_FIELD_ERROR: u16 = 1054;
 /// several data nodes, which answering the subquery first may lift.
 pub(super) fn is_subquery_refusal(error: &Error) -> bool {
     error.code == 1235 && error.message.contains("subquery on sharded table")
+}
+
+impl Session {
+    /// The text a prepare describes in place of `text` when the router
+    /// refuses `text` for its subqueries: each stands in as a query on no
+    /// table that keeps its `?`s ([`with_stand_ins`]).
+    pub(super) fn with_subquery_stand_ins(&self, text: &str) -> Result<Option<String>, Error> {
+        let Ok(mut statements) = crate::sql::parse(text) else {
+            return Ok(None);
+        };
+        if statements.len() != 1 {
+            return Ok(None);
+        }
+        let statement = statements.remove(0);
+        let sharded: HashSet<String> = self.schema_rules()?.tables.keys().cloned().collect();
+        let is_sharded = |name: &str| sharded.contains(&name.to_ascii_lowercase());
+        if find(&statement, &is_sharded)?.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(with_stand_ins(&statement, &is_sharded)?.to_string()))
+    }
 }
 
 /// A statement with its subqueries answered: its text and the values of
@@ -55,7 +76,7 @@ impl Session {
             let mut statement = statements.remove(0);
             let sharded: HashSet<String> = self.schema_rules()?.tables.keys().cloned().collect();
             let is_sharded = |name: &str| sharded.contains(&name.to_ascii_lowercase());
-            let found = find(&statement, &is_sharded);
+            let found = find(&statement, &is_sharded)?;
             if found.is_empty() {
                 return Ok(None);
             }
@@ -78,7 +99,7 @@ impl Session {
                     .await?;
                 answers.push(answer(subquery.shape, &rows.columns, &rows.rows)?);
             }
-            substitute(&mut statement, text, answers, &is_sharded)?;
+            substitute(&mut statement, answers, &is_sharded)?;
             let rest = params
                 .iter()
                 .enumerate()
@@ -170,12 +191,6 @@ impl Visitor for Relations<'_> {
         }
         ControlFlow::Continue(())
     }
-}
-
-fn first_table(query: &sqlparser::ast::Query) -> String {
-    let mut names = Vec::new();
-    let _ = Visit::visit(query, &mut Relations(&mut names));
-    names.into_iter().next().unwrap_or_default()
 }
 
 /// The rows of a subquery's answer, kept in memory up to a cap.

@@ -12,7 +12,7 @@ use mysql_common::constants::ColumnType;
 use mysql_common::packets::Column;
 use mysql_common::value::Value;
 use sqlparser::ast::{
-    Expr, Ident, ObjectName, Query, Select, SelectItem, Spanned, Statement, Value as SqlValue,
+    Expr, ObjectName, Query, Select, SelectItem, Statement, Value as SqlValue,
     Visit, VisitMut, Visitor, VisitorMut,
 };
 use sqlparser::tokenizer::Location;
@@ -51,29 +51,77 @@ pub enum Answer {
 }
 
 /// The outermost subqueries of `statement` that read a table `is_sharded`
-/// names, in the order [`substitute`] replaces them.
-pub fn find(statement: &Statement, is_sharded: &dyn Fn(&str) -> bool) -> Vec<Found> {
+/// names, in the order [`substitute`] replaces them. One in a select item
+/// is refused: a literal in its place would not be described (type,
+/// length, nullability) as MariaDB describes the subquery's column.
+pub fn find(statement: &Statement, is_sharded: &dyn Fn(&str) -> bool) -> Result<Vec<Found>, Error> {
     let mut finder = Finder {
         walk: Walk::new(is_sharded),
         found: Vec::new(),
     };
-    let _ = Visit::visit(statement, &mut finder);
-    finder.found
+    match Visit::visit(statement, &mut finder) {
+        ControlFlow::Break(e) => Err(e),
+        ControlFlow::Continue(()) => Ok(finder.found),
+    }
 }
 
-/// Replaces the subqueries [`find`] listed with `answers`, one each in
-/// order. An unaliased select item that was a scalar subquery keeps its
-/// column name: its text in `sql`, as MariaDB names it.
+/// `statement` with each subquery [`find`] lists replaced by a stand-in
+/// that reads no table and keeps its `?`s: what a prepare describes (the
+/// statement's columns and parameters do not depend on the answers).
+pub fn with_stand_ins(
+    statement: &Statement,
+    is_sharded: &dyn Fn(&str) -> bool,
+) -> Result<Statement, Error> {
+    let found = find(statement, is_sharded)?;
+    let stand_ins = found
+        .iter()
+        .map(|f| {
+            let width = match f.shape {
+                Shape::In { arity, .. } => arity,
+                Shape::Exists { .. } | Shape::Scalar => 1,
+            };
+            let columns = vec!["NULL"; width].join(", ");
+            let condition = match f.placeholders.len() {
+                0 => String::new(),
+                n => format!(" WHERE COALESCE({}) IS NULL", vec!["?"; n.max(2)].join(", ")),
+            };
+            stand_in_query(&format!("SELECT {columns}{condition}"), f.placeholders.len())
+        })
+        .collect::<Result<Vec<Query>, Error>>()?;
+    let mut statement = statement.clone();
+    let mut replacer = StandIns {
+        walk: Walk::new(is_sharded),
+        stand_ins: stand_ins.into_iter(),
+    };
+    let _ = VisitMut::visit(&mut statement, &mut replacer);
+    Ok(statement)
+}
+
+/// The query of `sql`, with exactly `placeholders` `?`s (COALESCE needs two
+/// arguments: a single `?` is paired with NULL).
+fn stand_in_query(sql: &str, placeholders: usize) -> Result<Query, Error> {
+    let sql = if placeholders == 1 {
+        sql.replacen("?, ?", "?, NULL", 1)
+    } else {
+        sql.to_string()
+    };
+    let mut statements =
+        super::parse(&sql).map_err(|e| Error::internal(format!("a stand-in subquery: {e}")))?;
+    match statements.pop() {
+        Some(Statement::Query(query)) => Ok(*query),
+        _ => Err(Error::internal("a stand-in subquery that is no query")),
+    }
+}
+
+/// Replaces the subqueries [`find`] listed with `answers`, one each in order.
 pub fn substitute(
     statement: &mut Statement,
-    sql: &str,
     answers: Vec<Answer>,
     is_sharded: &dyn Fn(&str) -> bool,
 ) -> Result<(), Error> {
     let expected = answers.len();
     let mut substituter = Substituter {
         walk: Walk::new(is_sharded),
-        sql,
         answers: answers.into_iter(),
         used: 0,
     };
@@ -278,8 +326,31 @@ struct Finder<'a> {
 }
 
 impl Visitor for Finder<'_> {
-    type Break = ();
-    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+    type Break = Error;
+    fn pre_visit_select(&mut self, select: &Select) -> ControlFlow<Error> {
+        if self.walk.taken_at.is_some() {
+            return ControlFlow::Continue(());
+        }
+        for item in &select.projection {
+            let expr = match item {
+                SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => expr,
+                _ => continue,
+            };
+            let mut inner = Finder {
+                walk: Walk::new(self.walk.is_sharded),
+                found: Vec::new(),
+            };
+            let _ = Visit::visit(expr, &mut inner);
+            if let Some(found) = inner.found.first() {
+                return ControlFlow::Break(Error::not_supported(format!(
+                    "subquery on sharded table '{}' in the select list across data nodes",
+                    first_table(&found.query)
+                )));
+            }
+        }
+        ControlFlow::Continue(())
+    }
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<Error> {
         if let Some((shape, query)) = self.walk.enter(expr) {
             self.found.push(Found {
                 query: query.clone(),
@@ -289,7 +360,51 @@ impl Visitor for Finder<'_> {
         }
         ControlFlow::Continue(())
     }
-    fn post_visit_expr(&mut self, _expr: &Expr) -> ControlFlow<()> {
+    fn post_visit_expr(&mut self, _expr: &Expr) -> ControlFlow<Error> {
+        self.walk.leave();
+        ControlFlow::Continue(())
+    }
+}
+
+/// The first table `query` names.
+pub fn first_table(query: &Query) -> String {
+    struct First(Option<String>);
+    impl Visitor for First {
+        type Break = ();
+        fn pre_visit_relation(&mut self, relation: &ObjectName) -> ControlFlow<()> {
+            self.0 = relation.0.last().and_then(|p| p.as_ident()).map(|i| i.value.clone());
+            ControlFlow::Break(())
+        }
+    }
+    let mut first = First(None);
+    let _ = Visit::visit(query, &mut first);
+    first.0.unwrap_or_default()
+}
+
+/// Puts stand-in queries in place of the subqueries taken.
+struct StandIns<'a, I> {
+    walk: Walk<'a>,
+    stand_ins: I,
+}
+
+impl<I: Iterator<Item = Query>> VisitorMut for StandIns<'_, I> {
+    type Break = ();
+    fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        if self.walk.enter(expr).is_none() {
+            return ControlFlow::Continue(());
+        }
+        let Some(stand_in) = self.stand_ins.next() else {
+            return ControlFlow::Break(());
+        };
+        match expr {
+            Expr::InSubquery { subquery, .. }
+            | Expr::Exists { subquery, .. }
+            | Expr::Subquery(subquery) => **subquery = stand_in,
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    }
+    fn post_visit_expr(&mut self, _expr: &mut Expr) -> ControlFlow<()> {
         self.walk.leave();
         ControlFlow::Continue(())
     }
@@ -317,36 +432,12 @@ fn placeholders(query: &Query) -> Vec<Location> {
 
 struct Substituter<'a, I> {
     walk: Walk<'a>,
-    sql: &'a str,
     answers: I,
     used: usize,
 }
 
 impl<I: Iterator<Item = Answer>> VisitorMut for Substituter<'_, I> {
     type Break = ();
-    fn pre_visit_select(&mut self, select: &mut Select) -> ControlFlow<()> {
-        if self.walk.taken_at.is_some() {
-            return ControlFlow::Continue(());
-        }
-        for item in &mut select.projection {
-            let SelectItem::UnnamedExpr(expr) = item else {
-                continue;
-            };
-            let Expr::Subquery(query) = &*expr else {
-                continue;
-            };
-            if !reads_sharded(query, self.walk.is_sharded) {
-                continue;
-            }
-            if let Some(name) = written(self.sql, expr) {
-                *item = SelectItem::ExprWithAlias {
-                    expr: expr.clone(),
-                    alias: Ident::with_quote('`', name),
-                };
-            }
-        }
-        ControlFlow::Continue(())
-    }
     fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         let Some((shape, _)) = self.walk.enter(expr) else {
             return ControlFlow::Continue(());
@@ -372,36 +463,6 @@ impl<I: Iterator<Item = Answer>> VisitorMut for Substituter<'_, I> {
     fn post_visit_expr(&mut self, _expr: &mut Expr) -> ControlFlow<()> {
         self.walk.leave();
         ControlFlow::Continue(())
-    }
-}
-
-/// The text of a scalar subquery as written in `sql`, with its parentheses.
-fn written(sql: &str, expr: &Expr) -> Option<String> {
-    let span = expr.span();
-    let start = byte_offset(sql, span.start)?;
-    let end = byte_offset(sql, span.end)?;
-    let before = sql.get(..start)?.trim_end();
-    let after = sql.get(end..)?;
-    let open = before.strip_suffix('(')?.len();
-    let close = end + after.len() - after.trim_start().len();
-    if !sql.get(close..)?.starts_with(')') {
-        return None;
-    }
-    sql.get(open..=close).map(str::to_string)
-}
-
-/// The byte offset of a (1-based line and character) location in `sql`.
-fn byte_offset(sql: &str, at: Location) -> Option<usize> {
-    let mut line_start = 0;
-    for _ in 1..at.line {
-        line_start += sql.get(line_start..)?.find('\n')? + 1;
-    }
-    let line = sql.get(line_start..)?;
-    let column = usize::try_from(at.column).ok()?.checked_sub(1)?;
-    match line.char_indices().nth(column) {
-        Some((i, _)) => Some(line_start + i),
-        None if line.chars().count() == column => Some(line_start + line.len()),
-        None => None,
     }
 }
 

@@ -20,7 +20,7 @@ fn text_column(name: &str) -> Column {
 
 fn run(sql: &str, answers: Vec<Answer>) -> String {
     let mut statement = one(sql);
-    substitute(&mut statement, sql, answers, &sharded).unwrap();
+    substitute(&mut statement, answers, &sharded).unwrap();
     statement.to_string()
 }
 
@@ -30,7 +30,7 @@ fn finds_only_outermost_subqueries_on_sharded_tables() {
         "SELECT a FROM t_x WHERE a IN (SELECT b FROM t_y WHERE c IN (SELECT d FROM t_z)) \
          AND EXISTS (SELECT 1 FROM bc) AND e = (SELECT MAX(f) FROM t_w WHERE g = ?)",
     );
-    let found = find(&statement, &sharded);
+    let found = find(&statement, &sharded).unwrap();
     assert_eq!(found.len(), 2);
     assert_eq!(
         found[0].shape,
@@ -73,13 +73,37 @@ fn in_list_takes_the_rows_and_empty_results_are_constants() {
 }
 
 #[test]
-fn strings_are_quoted_and_scalar_items_keep_their_names() {
-    let sql = "SELECT (SELECT MAX(s) FROM t_y) , a FROM t_x";
+fn strings_are_quoted_and_escaped() {
+    let sql = "SELECT a FROM t_x WHERE s = (SELECT MAX(s) FROM t_y)";
     let rows = vec![vec![Value::Bytes("it's é\\".as_bytes().to_vec())]];
     let a = answer(Shape::Scalar, &[text_column("s")], &rows).unwrap();
     assert_eq!(
         run(sql, vec![a]),
-        "SELECT ('it''s é\\\\') AS `(SELECT MAX(s) FROM t_y)`, a FROM t_x"
+        "SELECT a FROM t_x WHERE s = ('it''s é\\\\')"
+    );
+}
+
+#[test]
+fn a_subquery_in_the_select_list_is_refused() {
+    let statement = one("SELECT a, (SELECT MAX(b) FROM t_y) FROM t_x");
+    let e = find(&statement, &sharded).unwrap_err();
+    assert_eq!(e.code, 1235);
+    assert!(e.message.contains("select list"), "{}", e.message);
+    let statement = one("SELECT a, (SELECT MAX(b) FROM bc) FROM t_x");
+    assert!(find(&statement, &sharded).unwrap().is_empty());
+}
+
+#[test]
+fn stand_ins_keep_the_placeholders() {
+    let statement = one(
+        "SELECT a FROM t_x WHERE a IN (SELECT b FROM t_y WHERE c = ?) AND d > ? \
+         AND EXISTS (SELECT 1 FROM t_z WHERE e = ? AND f = ?) AND g = (SELECT MAX(h) FROM t_w)",
+    );
+    assert_eq!(
+        with_stand_ins(&statement, &sharded).unwrap().to_string(),
+        "SELECT a FROM t_x WHERE a IN (SELECT NULL WHERE COALESCE(?, NULL) IS NULL) \
+         AND d > ? AND EXISTS (SELECT NULL WHERE COALESCE(?, ?) IS NULL) \
+         AND g = (SELECT NULL)"
     );
 }
 
