@@ -1267,6 +1267,29 @@ async fn subqueries_answered_first_are_capped_and_bind_parameters() {
         // The session goes on.
         let after = run(&mut env.client, within, None).await.expect("runs after the refusal");
         assert_eq!(after.rows.len(), 100);
+        // UPDATE and DELETE on sharded tables with an uncorrelated IN (SELECT ..).
+        for write in [
+            "UPDATE m_user SET city = 'moved' WHERE user_id IN (SELECT user_id FROM m_order WHERE status = 'returned')",
+            "DELETE FROM m_order_item WHERE order_id IN (SELECT order_id FROM m_order WHERE qty = 7) AND qty IS NOT NULL",
+        ] {
+            env.oracle.query_drop(write).await.expect("the oracle runs the write");
+            let want = env.oracle.affected_rows();
+            env.client
+                .query_drop(write)
+                .await
+                .unwrap_or_else(|e| panic!("{write}: {e}"));
+            assert_eq!(env.client.affected_rows(), want, "{write}");
+            assert!(want > 0, "{write} changes rows");
+        }
+        for read in [
+            "SELECT user_id, city FROM m_user ORDER BY user_id",
+            "SELECT item_id, qty FROM m_order_item ORDER BY item_id",
+        ] {
+            check(&mut env, &mut failures, "after the writes", read, None, Ordered).await;
+        }
+        if let Some(report) = failures.report(2) {
+            panic!("{report}");
+        }
     })
     .await
 }
