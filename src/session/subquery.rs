@@ -92,7 +92,11 @@ impl Session {
                     .iter()
                     .filter_map(|&at| bindings.index(Span::new(at, at)))
                     .collect();
-                let values: Vec<Value> = mine.iter().filter_map(|&i| params.get(i)).cloned().collect();
+                let values: Vec<Value> = mine
+                    .iter()
+                    .filter_map(|&i| params.get(i))
+                    .cloned()
+                    .collect();
                 inner_params.extend(mine);
                 let rows = self
                     .subquery_rows(subquery, (!params.is_empty()).then_some(values), cap)
@@ -124,7 +128,9 @@ impl Session {
         {
             // One row answers EXISTS.
             query.limit_clause = Some(LimitClause::LimitOffset {
-                limit: Some(crate::sql::parse_expr("1").map_err(|e| Error::internal(e.to_string()))?),
+                limit: Some(
+                    crate::sql::parse_expr("1").map_err(|e| Error::internal(e.to_string()))?,
+                ),
                 offset: None,
                 limit_by: Vec::new(),
             });

@@ -95,7 +95,7 @@ pub fn effects(sql: &[u8]) -> Effects {
     };
     let next_is =
         |tokens: &Scanner<'_>, kw: &str| tokens.clone().next().is_some_and(|t| is_keyword(&t, kw));
-    let bits = match &*slot {
+    let bits = match slot {
         b"SELECT" | b"INSERT" | b"UPDATE" | b"DELETE" | b"REPLACE" | b"WITH" | b"VALUES"
         | b"DO" | b"TABLE" | b"LOAD" | b"USE" | b"START" | b"COMMIT" | b"ROLLBACK" => 0,
         b"SET" => match set::scope(sql) {

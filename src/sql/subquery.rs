@@ -12,8 +12,8 @@ use mysql_common::constants::ColumnType;
 use mysql_common::packets::Column;
 use mysql_common::value::Value;
 use sqlparser::ast::{
-    Expr, ObjectName, Query, Select, SelectItem, Statement, Value as SqlValue,
-    Visit, VisitMut, Visitor, VisitorMut,
+    Expr, ObjectName, Query, Select, SelectItem, Statement, Value as SqlValue, Visit, VisitMut,
+    Visitor, VisitorMut,
 };
 use sqlparser::tokenizer::Location;
 use std::ops::ControlFlow;
@@ -47,7 +47,7 @@ pub enum Answer {
     /// empty: no row.
     List(Vec<Expr>),
     /// The whole expression's value (EXISTS, a scalar, an empty IN).
-    Value(Expr),
+    Value(Box<Expr>),
 }
 
 /// The outermost subqueries of `statement` that read a table `is_sharded`
@@ -83,9 +83,15 @@ pub fn with_stand_ins(
             let columns = vec!["NULL"; width].join(", ");
             let condition = match f.placeholders.len() {
                 0 => String::new(),
-                n => format!(" WHERE COALESCE({}) IS NULL", vec!["?"; n.max(2)].join(", ")),
+                n => format!(
+                    " WHERE COALESCE({}) IS NULL",
+                    vec!["?"; n.max(2)].join(", ")
+                ),
             };
-            stand_in_query(&format!("SELECT {columns}{condition}"), f.placeholders.len())
+            stand_in_query(
+                &format!("SELECT {columns}{condition}"),
+                f.placeholders.len(),
+            )
         })
         .collect::<Result<Vec<Query>, Error>>()?;
     let mut statement = statement.clone();
@@ -127,7 +133,9 @@ pub fn substitute(
     };
     let _ = VisitMut::visit(statement, &mut substituter);
     if substituter.used != expected {
-        return Err(Error::internal("subquery answers out of step with the statement"));
+        return Err(Error::internal(
+            "subquery answers out of step with the statement",
+        ));
     }
     Ok(())
 }
@@ -135,14 +143,16 @@ pub fn substitute(
 /// The literal answer of a subquery of `shape` that returned `rows` of `columns`.
 pub fn answer(shape: Shape, columns: &[Column], rows: &[Vec<Value>]) -> Result<Answer, Error> {
     match shape {
-        Shape::Exists { negated } => Ok(Answer::Value(boolean(rows.is_empty() == negated))),
+        Shape::Exists { negated } => {
+            Ok(Answer::Value(Box::new(boolean(rows.is_empty() == negated))))
+        }
         Shape::In { negated, arity } => {
             if columns.len() != arity {
                 return Err(operand_columns(arity));
             }
             if rows.is_empty() {
                 // No row: IN is false and NOT IN true, whatever the left side (NULL too).
-                return Ok(Answer::Value(boolean(negated)));
+                return Ok(Answer::Value(Box::new(boolean(negated))));
             }
             let items = rows
                 .iter()
@@ -162,10 +172,10 @@ pub fn answer(shape: Shape, columns: &[Column], rows: &[Vec<Value>]) -> Result<A
                 return Err(operand_columns(1));
             }
             match rows {
-                [] => Ok(Answer::Value(null())),
-                [row] => Ok(Answer::Value(
+                [] => Ok(Answer::Value(Box::new(null()))),
+                [row] => Ok(Answer::Value(Box::new(
                     literals(columns, row)?.into_iter().next().unwrap_or(null()),
-                )),
+                ))),
                 _ => Err(Error::new(
                     1242,
                     "21000",
@@ -210,7 +220,9 @@ fn literals(columns: &[Column], row: &[Value]) -> Result<Vec<Expr>, Error> {
                 _ => bound.literal(),
             };
             super::parse_expr(&text).map_err(|e| {
-                Error::internal(format!("a subquery's value did not parse as a literal: {e}"))
+                Error::internal(format!(
+                    "a subquery's value did not parse as a literal: {e}"
+                ))
             })
         })
         .collect()
@@ -293,12 +305,7 @@ fn shape_of(expr: &Expr) -> Option<(Shape, &Query)> {
             let negated = *negated;
             Some((Shape::In { negated, arity }, subquery))
         }
-        Expr::Exists { subquery, negated } => Some((
-            Shape::Exists {
-                negated: *negated,
-            },
-            subquery,
-        )),
+        Expr::Exists { subquery, negated } => Some((Shape::Exists { negated: *negated }, subquery)),
         Expr::Subquery(query) => Some((Shape::Scalar, query)),
         _ => None,
     }
@@ -372,7 +379,11 @@ pub fn first_table(query: &Query) -> String {
     impl Visitor for First {
         type Break = ();
         fn pre_visit_relation(&mut self, relation: &ObjectName) -> ControlFlow<()> {
-            self.0 = relation.0.last().and_then(|p| p.as_ident()).map(|i| i.value.clone());
+            self.0 = relation
+                .0
+                .last()
+                .and_then(|p| p.as_ident())
+                .map(|i| i.value.clone());
             ControlFlow::Break(())
         }
     }
@@ -455,7 +466,7 @@ impl<I: Iterator<Item = Answer>> VisitorMut for Substituter<'_, I> {
                 },
                 _ => return ControlFlow::Break(()),
             },
-            (Answer::Value(value), _) => Expr::Nested(Box::new(value)),
+            (Answer::Value(value), _) => Expr::Nested(value),
             (Answer::List(_), _) => return ControlFlow::Break(()),
         };
         ControlFlow::Continue(())
