@@ -1231,6 +1231,7 @@ const SUBQUERY_PREPARED: &[(&str, &[P], Rows)] = &[
     ("SELECT order_id, qty FROM m_order WHERE order_id IN (SELECT order_id FROM m_order_item WHERE price > ?) AND qty > ? ORDER BY order_id", &[P::S("19.2"), P::I(0)], Ordered),
     ("SELECT user_id, name FROM m_user WHERE user_id > ? AND name = (SELECT MAX(name) FROM m_user WHERE age > ?) ORDER BY user_id", &[P::I(-100), P::I(20)], Ordered),
     ("SELECT COUNT(*) FROM m_order WHERE NOT EXISTS (SELECT 1 FROM m_order_item WHERE sku = ?)", &[P::S("sku-ç")], Ordered),
+    ("SELECT order_id FROM m_order WHERE user_id IN (SELECT user_id FROM m_user WHERE name = ?) ORDER BY order_id", &[P::S("o'brien")], Ordered),
     ("SELECT COUNT(*) FROM m_user WHERE age > ? AND balance > (SELECT MIN(amount) FROM m_order WHERE status = ?)", &[P::I(50), P::S("paid")], Ordered),
     ("SELECT order_id FROM m_order WHERE qty NOT IN (SELECT qty FROM m_order_item WHERE qty IS NOT NULL AND order_id < ?) ORDER BY order_id LIMIT 20", &[P::I(30)], Ordered),
 ];

@@ -26,10 +26,13 @@ use std::sync::Arc;
 /// correlated subquery run on its own answers.
 const ER_BAD_FIELD_ERROR: u16 = 1054;
 
-/// Whether `error` is the router's refusal of a subquery whose rows need
-/// several data nodes, which answering the subquery first may lift.
+/// Whether `error` is the router's refusal of a query block whose rows
+/// need several data nodes, which answering subqueries first may lift (a
+/// derived table on one node refused for the subquery inside it).
 pub(super) fn is_subquery_refusal(error: &Error) -> bool {
-    error.code == 1235 && error.message.contains("subquery on sharded table")
+    error.code == 1235
+        && (error.message.contains("subquery on sharded table")
+            || error.message.contains("derived table on sharded table"))
 }
 
 impl Session {

@@ -75,11 +75,20 @@ fn in_list_takes_the_rows_and_empty_results_are_constants() {
 #[test]
 fn strings_are_quoted_and_escaped() {
     let sql = "SELECT a FROM t_x WHERE s = (SELECT MAX(s) FROM t_y)";
-    let rows = vec![vec![Value::Bytes("it's é\\".as_bytes().to_vec())]];
+    let rows = vec![vec![Value::Bytes("it's é".as_bytes().to_vec())]];
+    let a = answer(Shape::Scalar, &[text_column("s")], &rows).unwrap();
+    assert_eq!(run(sql, vec![a]), "SELECT a FROM t_x WHERE s = ('it''s é')");
+    let rows = vec![vec![Value::Bytes(b"a\\b".to_vec())]];
     let a = answer(Shape::Scalar, &[text_column("s")], &rows).unwrap();
     assert_eq!(
         run(sql, vec![a]),
-        "SELECT a FROM t_x WHERE s = ('it''s é\\\\')"
+        "SELECT a FROM t_x WHERE s = (_utf8mb4 X'615C62')"
+    );
+    let float = Column::new(ColumnType::MYSQL_TYPE_FLOAT).with_name(b"f");
+    let rows = vec![vec![Value::Bytes(b"1.1".to_vec())]];
+    assert_eq!(
+        answer(Shape::Scalar, &[float], &rows).unwrap_err().code,
+        1235
     );
 }
 
