@@ -9,6 +9,7 @@ use super::reply::{OkInfo, Reply};
 use super::Session;
 use crate::error::Error;
 use crate::execute::decode_row;
+use crate::plan::ExecutionPlan;
 use crate::sql::subquery::{answer, find, first_table, substitute, with_stand_ins, Found, Shape};
 use mysql_common::constants::StatusFlags;
 use mysql_common::io::ParseBuf;
@@ -61,6 +62,29 @@ impl Session {
 pub(super) type Answered = (String, Vec<Value>);
 
 impl Session {
+    /// A routed statement's plan; an execute's text is parsed once
+    /// ([`crate::plan::plan_execute`]). Refused for subqueries whose rows
+    /// need several data nodes, it is planned again with their answers.
+    pub(super) async fn plan_routed(
+        &mut self,
+        text: &str,
+        params: Option<&[Value]>,
+    ) -> Result<ExecutionPlan, Error> {
+        let planned = match params {
+            Some(values) => self.plan_with(text, values, crate::plan::plan_execute),
+            None => self.plan(text, &[]),
+        };
+        match planned {
+            Err(e) if is_subquery_refusal(&e) => {
+                match self.answer_subqueries(text, params).await? {
+                    Some((answered, rest)) => self.plan(&answered, &rest),
+                    None => Err(e),
+                }
+            }
+            planned => planned,
+        }
+    }
+
     /// `text` with each outermost subquery on sharded tables run and
     /// replaced by its answer; `None` when it has none. `params`: an
     /// execute's values, split between the subqueries and what remains.
