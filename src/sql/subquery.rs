@@ -238,6 +238,12 @@ fn literals(columns: &[Column], row: &[Value]) -> Result<Vec<Expr>, Error> {
                 }
                 _ => bound.literal(),
             };
+            let text = match (&bound, collation_of(column)) {
+                // The subquery's column decides a comparison with a literal
+                // or an expression of another collation, as it does in MariaDB.
+                (Bound::Text(_), Some(collation)) => format!("{text} COLLATE {collation}"),
+                _ => text,
+            };
             super::parse_expr(&text).map_err(|e| {
                 Error::internal(format!(
                     "a subquery's value did not parse as a literal: {e}"
@@ -245,6 +251,18 @@ fn literals(columns: &[Column], row: &[Value]) -> Result<Vec<Expr>, Error> {
             })
         })
         .collect()
+}
+
+/// A utf8mb4 column's collation name (the backend connections' character
+/// set, so a literal takes it); ids past 254 are named otherwise by MySQL
+/// and MariaDB, so they get none.
+fn collation_of(column: &Column) -> Option<String> {
+    let id = column.character_set();
+    if id >= 255 || temporal_keyword(column.column_type()).is_some() {
+        return None;
+    }
+    let collation = mysql_common::collations::Collation::resolve(id.into());
+    (collation.charset() == "utf8mb4").then(|| collation.collation().to_string())
 }
 
 /// The typed-literal keyword of a temporal column type.
