@@ -1,4 +1,7 @@
 use super::*;
+use mysql_common::constants::ColumnType;
+use mysql_common::packets::Column;
+use mysql_common::value::Value;
 
 fn sharded(name: &str) -> bool {
     name.starts_with("t_")
