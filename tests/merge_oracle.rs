@@ -98,6 +98,11 @@ const CASE_FILES: &[(&str, &str)] = &[
         include_str!("merge_env/cases/group_concat.txt"),
     ),
     ("rollup.txt", include_str!("merge_env/cases/rollup.txt")),
+    // Uncorrelated subqueries on sharded tables, answered first.
+    (
+        "subqueries.txt",
+        include_str!("merge_env/cases/subqueries.txt"),
+    ),
 ];
 
 /// Errors: `code | SQL`, the oracle's error, which the proxy must give too.
@@ -803,8 +808,22 @@ struct Env {
 
 impl Env {
     async fn start(prefix: &str) -> Env {
+        Env::start_with(prefix, "").await
+    }
+
+    /// [`Env::start`] with `server` (TOML lines of `[server]`) in the rule file.
+    async fn start_with(prefix: &str, server: &str) -> Env {
         let sources: Vec<DataSource> = merge_env::sources(prefix);
-        let proxy = common::Proxy::start(&merge_env::rules(&sources));
+        let mut rules: toml::Table = merge_env::rules(&sources).parse().expect("rules are TOML");
+        let extra: toml::Table = server.parse().expect("server keys are TOML");
+        let table = rules
+            .entry("server")
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if let Some(table) = table.as_table_mut() {
+            table.extend(extra);
+        }
+        let rules = toml::to_string(&rules).expect("serialize the rule file");
+        let proxy = common::Proxy::start(&rules);
         let opts = mysql_async::Opts::from_url(&proxy.url(
             common::APP_USER,
             common::APP_PASSWORD,
@@ -1238,6 +1257,77 @@ async fn for_update_across_data_nodes_in_a_transaction() {
             .await
             .unwrap();
         assert_eq!(row, want);
+    })
+    .await
+}
+
+/// Subqueries answered first, in the binary protocol: a `?` inside the
+/// subquery binds to it, those outside to the outer statement.
+#[rustfmt::skip]
+const SUBQUERY_PREPARED: &[(&str, &[P], Rows)] = &[
+    ("SELECT order_id, qty FROM m_order WHERE order_id IN (SELECT order_id FROM m_order_item WHERE price > ?) AND qty > ? ORDER BY order_id", &[P::S("19.2"), P::I(0)], Ordered),
+    ("SELECT user_id, name FROM m_user WHERE user_id > ? AND name = (SELECT MAX(name) FROM m_user WHERE age > ?) ORDER BY user_id", &[P::I(-100), P::I(20)], Ordered),
+    ("SELECT COUNT(*) FROM m_order WHERE NOT EXISTS (SELECT 1 FROM m_order_item WHERE sku = ?)", &[P::S("sku-ç")], Ordered),
+    ("SELECT order_id FROM m_order WHERE user_id IN (SELECT user_id FROM m_user WHERE name = ?) ORDER BY order_id", &[P::S("o'brien")], Ordered),
+    ("SELECT COUNT(*) FROM m_user WHERE age > ? AND balance > (SELECT MIN(amount) FROM m_order WHERE status = ?)", &[P::I(50), P::S("paid")], Ordered),
+    ("SELECT order_id FROM m_order WHERE qty NOT IN (SELECT qty FROM m_order_item WHERE qty IS NOT NULL AND order_id < ?) ORDER BY order_id LIMIT 20", &[P::I(30)], Ordered),
+];
+
+/// An uncorrelated subquery on sharded tables is answered first and kept in
+/// memory up to `server.max_subquery_rows`: past it 1235 naming the cap;
+/// the binary protocol binds a `?` inside the subquery to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subqueries_answered_first_are_capped_and_bind_parameters() {
+    within_timeout(async {
+        let mut env = Env::start_with("merge_subquery", "max_subquery_rows = 100").await;
+        let mut failures = Failures::default();
+        for (i, (sql, ps, how)) in SUBQUERY_PREPARED.iter().enumerate() {
+            let name = format!("subquery prepared {i} {ps:?}");
+            check(&mut env, &mut failures, &name, sql, Some(params_of(ps)), *how).await;
+        }
+        // 100 rows: within the cap.
+        let within = "SELECT order_id FROM m_order WHERE order_id IN \
+                      (SELECT order_id FROM m_order WHERE order_id <= 100) ORDER BY order_id";
+        check(&mut env, &mut failures, "at the cap", within, None, Ordered).await;
+        if let Some(report) = failures.report(SUBQUERY_PREPARED.len() + 1) {
+            panic!("{report}");
+        }
+        let over = "SELECT order_id FROM m_order WHERE order_id IN \
+                    (SELECT order_id FROM m_order WHERE order_id <= 101)";
+        match run(&mut env.client, over, None).await {
+            Err((1235, state, message)) => {
+                assert_eq!(state, "42000");
+                assert!(message.contains("server.max_subquery_rows"), "{message}");
+                assert!(message.contains("100 rows"), "{message}");
+            }
+            other => panic!("expected 1235 naming the cap, got {other:?}"),
+        }
+        // The session goes on.
+        let after = run(&mut env.client, within, None).await.expect("runs after the refusal");
+        assert_eq!(after.rows.len(), 100);
+        // UPDATE and DELETE on sharded tables with an uncorrelated IN (SELECT ..).
+        for write in [
+            "UPDATE m_user SET city = 'moved' WHERE user_id IN (SELECT user_id FROM m_order WHERE status = 'returned')",
+            "DELETE FROM m_order_item WHERE order_id IN (SELECT order_id FROM m_order WHERE qty = 7) AND qty IS NOT NULL",
+        ] {
+            env.oracle.query_drop(write).await.expect("the oracle runs the write");
+            let want = env.oracle.affected_rows();
+            env.client
+                .query_drop(write)
+                .await
+                .unwrap_or_else(|e| panic!("{write}: {e}"));
+            assert_eq!(env.client.affected_rows(), want, "{write}");
+            assert!(want > 0, "{write} changes rows");
+        }
+        for read in [
+            "SELECT user_id, city FROM m_user ORDER BY user_id",
+            "SELECT item_id, qty FROM m_order_item ORDER BY item_id",
+        ] {
+            check(&mut env, &mut failures, "after the writes", read, None, Ordered).await;
+        }
+        if let Some(report) = failures.report(2) {
+            panic!("{report}");
+        }
     })
     .await
 }

@@ -500,8 +500,9 @@ async fn statements_the_proxy_cannot_run_exactly_are_refused_clearly() {
         refused(&mut env, "SELECT a.name, e.kind FROM t_account a JOIN t_event e ON e.v = a.balance", None, 1235, "42000", "join").await;
         // A broadcast table on the preserved side of an outer join.
         refused(&mut env, "SELECT d.code, o.order_id FROM t_dict d LEFT JOIN t_order o ON o.status = d.code", None, 1235, "42000", "join").await;
-        // A subquery needing rows from several nodes.
-        refused(&mut env, "SELECT * FROM t_user WHERE user_id IN (SELECT user_id FROM t_order)", None, 1235, "42000", "").await;
+        // A correlated subquery needing rows from several nodes (an
+        // uncorrelated one is answered first).
+        refused(&mut env, "SELECT * FROM t_user u WHERE EXISTS (SELECT 1 FROM t_order o WHERE o.user_id = u.user_id)", None, 1235, "42000", "correlated subquery").await;
         // Changing a sharding column.
         refused(&mut env, "UPDATE t_order SET user_id = 9 WHERE order_id = 1", None, 1235, "42000", "user_id").await;
         refused(&mut env, "UPDATE t_order SET order_id = 999 WHERE user_id = 8 AND order_id = 1", None, 1235, "42000", "order_id").await;

@@ -59,6 +59,12 @@ pub(super) fn server(server: &ServerConfig, problems: &mut Vec<String>) {
             server.health_check_interval_ms
         ));
     }
+    if !(1..=1_000_000).contains(&server.max_subquery_rows) {
+        problems.push(format!(
+            "server.max_subquery_rows: {} is out of range; give 1..=1000000",
+            server.max_subquery_rows
+        ));
+    }
 }
 
 /// `host:port` with a numeric port.

@@ -65,6 +65,9 @@ pub struct ServerConfig {
     /// The most rows one window partition of a SELECT over several data
     /// nodes may hold (the merge buffers one partition); past it, 1235.
     pub max_window_partition_rows: u64,
+    /// The most rows an uncorrelated subquery on sharded tables may return
+    /// before its result is substituted into the outer statement; past it 1235.
+    pub max_subquery_rows: u64,
 }
 
 impl Default for ServerConfig {
@@ -87,6 +90,7 @@ impl Default for ServerConfig {
             audit_log: None,
             health_check_interval_ms: 500,
             max_window_partition_rows: 100_000,
+            max_subquery_rows: 10_000,
         }
     }
 }

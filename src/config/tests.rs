@@ -343,3 +343,29 @@ fn load_reads_a_file() {
         "{missing}"
     );
 }
+
+#[test]
+fn max_subquery_rows_defaults_and_range() {
+    let text =
+        "[[users]]\nname = \"u\"\npassword_sha1 = \"*6BB4837EB74329105EE4568DDA7DC67ED2CA2AD9\"\n";
+    assert_eq!(parse(text).expect("valid").server.max_subquery_rows, 10_000);
+    let with = |n: &str| {
+        shop_with(
+            "max_connections = 4096",
+            &format!("max_connections = 4096\nmax_subquery_rows = {n}"),
+        )
+    };
+    assert_eq!(
+        parse(&with("50")).expect("valid").server.max_subquery_rows,
+        50
+    );
+    let with = |n: &str| problems(&with(n));
+    assert_eq!(
+        with("0"),
+        ["server.max_subquery_rows: 0 is out of range; give 1..=1000000"]
+    );
+    assert_eq!(
+        with("1000001"),
+        ["server.max_subquery_rows: 1000001 is out of range; give 1..=1000000"]
+    );
+}

@@ -12,7 +12,7 @@ pub use crate::backend::pool::ACQUIRE_TIMEOUT;
 pub use crate::backend::{DataSource, EndpointPool, PooledConn};
 pub use fetch::{exec_drop, fetch_rows, Rows};
 pub use relay::{relay_answer, relay_execute, relay_text, relay_values, RawExecute, Relayed};
-pub use rows::{run_ok, stream_rows, UnitRows};
+pub use rows::{decode_row, run_ok, stream_rows, UnitRows};
 
 use crate::backend::{BackendTls, Endpoint};
 use crate::config::Config;

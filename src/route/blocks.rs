@@ -11,6 +11,10 @@
 //! - anything else (an uncorrelated subquery, a derived table, a top block
 //!   without sharded tables) needs all of its rows on one node, so the whole
 //!   statement must run on exactly one node.
+//!
+//! A subquery refused here may still run: the session answers an
+//! uncorrelated one first and plans the statement on its answer
+//! ([`crate::sql::subquery`]).
 
 use super::space::NodeSpace;
 use crate::error::Error;

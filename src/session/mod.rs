@@ -22,6 +22,7 @@ mod reload;
 pub mod reply;
 mod routed;
 mod sql_prepared;
+mod subquery;
 mod variables;
 mod xa;
 
@@ -1371,7 +1372,17 @@ impl Session {
         let mut merge = None;
         let (data_source, backend_sql) = if routed {
             let completed = self.with_column_list(sql).await?;
-            let plan = self.plan(completed.as_deref().unwrap_or(sql), &[])?;
+            let text = completed.as_deref().unwrap_or(sql);
+            let plan = match self.plan(text, &[]) {
+                // Subqueries answered at each execute: described by stand-ins.
+                Err(e) if subquery::is_subquery_refusal(&e) => {
+                    match self.with_subquery_stand_ins(text)? {
+                        Some(stand_ins) => self.plan(&stand_ins, &[])?,
+                        None => return Err(e),
+                    }
+                }
+                planned => planned?,
+            };
             let (unit, whole) = match plan.merge {
                 crate::plan::MergePlan::Select(spec) => {
                     merge = Some(spec);

@@ -252,7 +252,7 @@ impl Session {
 
     /// [`Session::plan`] by `planner` ([`crate::plan::plan`] or, for an
     /// execute, [`crate::plan::plan_execute`]).
-    fn plan_with(
+    pub(super) fn plan_with(
         &self,
         sql: &str,
         params: &[Value],
@@ -289,11 +289,7 @@ impl Session {
         let binary = params.is_some();
         let completed = self.with_column_list(text).await?;
         let text = completed.as_deref().unwrap_or(text);
-        let plan = match params.as_deref() {
-            // An execute sends the same text every time: its tree is kept.
-            Some(values) => self.plan_with(text, values, crate::plan::plan_execute)?,
-            None => self.plan(text, &[])?,
-        };
+        let plan = self.plan_routed(text, params.as_deref()).await?;
         let kind = crate::sql::classify(sql);
         let is_write = kind == crate::sql::StatementKind::Write;
         self.execute_plan(plan, binary, is_write, reply, more_after)

@@ -21,6 +21,7 @@ pub mod prepared;
 pub mod replica_read;
 pub mod scan;
 pub mod session_calls;
+pub mod subquery;
 pub mod tables;
 
 use dialect::MariaDbDialect;

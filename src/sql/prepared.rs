@@ -160,7 +160,7 @@ const BINARY_CHARSET: u16 = 63;
 
 impl Bound {
     /// The value as SQL literal text.
-    fn literal(&self) -> String {
+    pub(crate) fn literal(&self) -> String {
         match self {
             Bound::Null => "NULL".into(),
             Bound::Exact(n) if is_number(n) => n.clone(),

@@ -1,0 +1,150 @@
+use super::*;
+use mysql_common::constants::ColumnType;
+use mysql_common::packets::Column;
+use mysql_common::value::Value;
+
+fn sharded(name: &str) -> bool {
+    name.starts_with("t_")
+}
+
+fn one(sql: &str) -> Statement {
+    crate::sql::parse(sql).unwrap().remove(0)
+}
+
+fn int_column(name: &str) -> Column {
+    Column::new(ColumnType::MYSQL_TYPE_LONG).with_name(name.as_bytes())
+}
+
+fn text_column(name: &str) -> Column {
+    Column::new(ColumnType::MYSQL_TYPE_VAR_STRING)
+        .with_name(name.as_bytes())
+        .with_character_set(45)
+}
+
+fn run(sql: &str, answers: Vec<Answer>) -> String {
+    let mut statement = one(sql);
+    substitute(&mut statement, answers, &sharded).unwrap();
+    statement.to_string()
+}
+
+#[test]
+fn finds_only_outermost_subqueries_on_sharded_tables() {
+    let statement = one(
+        "SELECT a FROM t_x WHERE a IN (SELECT b FROM t_y WHERE c IN (SELECT d FROM t_z)) \
+         AND EXISTS (SELECT 1 FROM bc) AND e = (SELECT MAX(f) FROM t_w WHERE g = ?)",
+    );
+    let found = find(&statement, &sharded).unwrap();
+    assert_eq!(found.len(), 2);
+    assert_eq!(
+        found[0].shape,
+        Shape::In {
+            negated: false,
+            arity: 1
+        }
+    );
+    assert_eq!(found[1].shape, Shape::Scalar);
+    assert_eq!(found[1].placeholders.len(), 1);
+    assert!(found[0].placeholders.is_empty());
+}
+
+#[test]
+fn in_list_takes_the_rows_and_empty_results_are_constants() {
+    let sql = "SELECT a FROM t_x WHERE a IN (SELECT b FROM t_y) AND c NOT IN (SELECT d FROM t_z)";
+    let rows = vec![vec![Value::Bytes(b"1".to_vec())], vec![Value::NULL]];
+    let first = answer(
+        Shape::In {
+            negated: false,
+            arity: 1,
+        },
+        &[int_column("b")],
+        &rows,
+    )
+    .unwrap();
+    let second = answer(
+        Shape::In {
+            negated: true,
+            arity: 1,
+        },
+        &[int_column("d")],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        run(sql, vec![first, second]),
+        "SELECT a FROM t_x WHERE a IN (1, NULL) AND (true)"
+    );
+}
+
+#[test]
+fn strings_are_quoted_and_escaped() {
+    let sql = "SELECT a FROM t_x WHERE s = (SELECT MAX(s) FROM t_y)";
+    let rows = vec![vec![Value::Bytes("it's é".as_bytes().to_vec())]];
+    let a = answer(Shape::Scalar, &[text_column("s")], &rows).unwrap();
+    assert_eq!(
+        run(sql, vec![a]),
+        "SELECT a FROM t_x WHERE s = ('it''s é' COLLATE utf8mb4_general_ci)"
+    );
+    let rows = vec![vec![Value::Bytes(b"a\\b".to_vec())]];
+    let a = answer(Shape::Scalar, &[text_column("s")], &rows).unwrap();
+    assert_eq!(
+        run(sql, vec![a]),
+        "SELECT a FROM t_x WHERE s = (_utf8mb4 X'615C62' COLLATE utf8mb4_general_ci)"
+    );
+    let float = Column::new(ColumnType::MYSQL_TYPE_FLOAT).with_name(b"f");
+    let rows = vec![vec![Value::Bytes(b"1.1".to_vec())]];
+    assert_eq!(
+        answer(Shape::Scalar, &[float], &rows).unwrap_err().code,
+        1235
+    );
+}
+
+#[test]
+fn a_subquery_in_the_select_list_is_refused() {
+    let statement = one("SELECT a, (SELECT MAX(b) FROM t_y) FROM t_x");
+    let e = find(&statement, &sharded).unwrap_err();
+    assert_eq!(e.code, 1235);
+    assert!(e.message.contains("select list"), "{}", e.message);
+    let statement = one("SELECT a, (SELECT MAX(b) FROM bc) FROM t_x");
+    assert!(find(&statement, &sharded).unwrap().is_empty());
+}
+
+#[test]
+fn stand_ins_keep_the_placeholders() {
+    let statement = one(
+        "SELECT a FROM t_x WHERE a IN (SELECT b FROM t_y WHERE c = ?) AND d > ? \
+         AND EXISTS (SELECT 1 FROM t_z WHERE e = ? AND f = ?) AND g = (SELECT MAX(h) FROM t_w)",
+    );
+    assert_eq!(
+        with_stand_ins(&statement, &sharded).unwrap().to_string(),
+        "SELECT a FROM t_x WHERE a IN (SELECT NULL WHERE COALESCE(?, NULL) IS NULL) \
+         AND d > ? AND EXISTS (SELECT NULL WHERE COALESCE(?, ?) IS NULL) \
+         AND g = (SELECT NULL)"
+    );
+}
+
+#[test]
+fn a_scalar_of_two_rows_is_1242() {
+    let rows = vec![vec![Value::Int(1)], vec![Value::Int(2)]];
+    let e = answer(Shape::Scalar, &[int_column("a")], &rows).unwrap_err();
+    assert_eq!(e.code, 1242);
+    assert!(matches!(
+        answer(Shape::Scalar, &[int_column("a")], &[]).unwrap(),
+        Answer::Value(v) if matches!(*v, Expr::Value(_))
+    ));
+}
+
+#[test]
+fn exists_becomes_a_boolean() {
+    let sql = "SELECT a FROM t_x WHERE NOT EXISTS (SELECT 1 FROM t_y)";
+    let a = answer(Shape::Exists { negated: true }, &[int_column("1")], &[]).unwrap();
+    assert_eq!(run(sql, vec![a]), "SELECT a FROM t_x WHERE (true)");
+}
+
+#[test]
+fn dates_are_typed_literals() {
+    let column = Column::new(ColumnType::MYSQL_TYPE_DATE).with_name(b"d");
+    let rows = vec![vec![Value::Bytes(b"2024-01-02".to_vec())]];
+    let a = answer(Shape::Scalar, &[column], &rows).unwrap();
+    let Answer::Value(v) = a else { panic!() };
+    assert_eq!(v.to_string(), "DATE '2024-01-02'");
+}
