@@ -126,19 +126,7 @@ else
   cargo build --release --bin shardgate
   BIN=$PWD/target/release/shardgate
 fi
-RELAY=$(cargo bench --bench relay --no-run --message-format=json-render-diagnostics |
-  python3 -c '
-import json, sys
-for line in sys.stdin:
-    try:
-        msg = json.loads(line)
-    except ValueError:
-        continue
-    if (msg.get("reason") == "compiler-artifact" and msg.get("executable")
-            and msg.get("target", {}).get("name") == "relay"):
-        print(msg["executable"])
-')
-[[ -x $RELAY ]] || die "could not find the relay executable in cargo's output"
+RELAY=$(build_relay)
 
 # --- endpoints ------------------------------------------------------------
 # name -> "port user password database"

@@ -299,3 +299,23 @@ cleanup_on_exit() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
 }
+
+# build_relay: builds the zero-work relay of benches/relay.rs (bench
+# profile) and prints its executable's path.
+build_relay() {
+  local relay
+  relay=$(cargo bench --bench relay --no-run --message-format=json-render-diagnostics |
+    python3 -c '
+import json, sys
+for line in sys.stdin:
+    try:
+        msg = json.loads(line)
+    except ValueError:
+        continue
+    if (msg.get("reason") == "compiler-artifact" and msg.get("executable")
+            and msg.get("target", {}).get("name") == "relay"):
+        print(msg["executable"])
+')
+  [[ -x $relay ]] || die "could not find the relay executable in cargo's output"
+  printf '%s\n' "$relay"
+}

@@ -112,6 +112,24 @@ fn collated(column: &Column) -> bool {
     natural(column) == Comparator::Bytes && stringy && column.character_set() != BINARY_CHARSET
 }
 
+/// The comparators of ORDER BY keys `order` (see [`resolve`]).
+pub(crate) fn order_keys(
+    columns: &[Column],
+    weights: &[Weight],
+    order: &[super::spec::SortKey],
+) -> Result<Vec<Key>, Error> {
+    order
+        .iter()
+        .map(|k| {
+            Ok(Key {
+                column: k.column,
+                comparator: resolve(columns, weights, k.column, Purpose::Order)?,
+                descending: k.descending,
+            })
+        })
+        .collect()
+}
+
 /// How `column` compares for `purpose`; a string of a non-binary collation
 /// needs its weight column, and ORDER BY an ENUM or SET is refused.
 pub(crate) fn resolve(

@@ -15,7 +15,9 @@
 //! (each unit sends it as a derived column) is refused instead, as soon as
 //! it does, so a group never holds more than the limit.
 
-use super::compare::{compare_rows, key_part, operand, resolve, Comparator, Key, KeyPart, Purpose};
+use super::compare::{
+    compare_rows, key_part, operand, order_keys, resolve, Comparator, Key, KeyPart, Purpose,
+};
 use super::number::{int_of, text_bytes};
 use super::spec::{SortKey, Weight};
 use crate::error::Error;
@@ -144,17 +146,7 @@ impl Concatenator {
                 Ok((v, comparator))
             })
             .collect::<Result<_, Error>>()?;
-        let order: Vec<Key> = plan
-            .order
-            .iter()
-            .map(|k| {
-                Ok(Key {
-                    column: k.column,
-                    comparator: resolve(columns, weights, k.column, Purpose::Order)?,
-                    descending: k.descending,
-                })
-            })
-            .collect::<Result<_, Error>>()?;
+        let order = order_keys(columns, weights, &plan.order)?;
         // An entry keeps each key's operand (its weight, for a string).
         let entry_order = order
             .iter()

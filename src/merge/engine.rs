@@ -10,7 +10,7 @@
 //!
 //! DISTINCT remembers each distinct row sent.
 
-use super::compare::{compare_rows, natural, resolve, Comparator, Key, Purpose};
+use super::compare::{compare_rows, natural, order_keys, Comparator};
 use super::group::{Group, Grouper, HashGroups};
 use super::output::Output;
 use super::rollup::Rollup;
@@ -50,17 +50,7 @@ pub async fn merge<S: RowSource, K: RowSink>(
     let spec = spec.as_ref();
     check(spec, width)?;
     refuse_string_computed(spec, columns)?;
-    let order = spec
-        .order_by
-        .iter()
-        .map(|k| {
-            Ok(Key {
-                column: k.column,
-                comparator: resolve(columns, &spec.weights, k.column, Purpose::Order)?,
-                descending: k.descending,
-            })
-        })
-        .collect::<Result<Vec<_>, Error>>()?;
+    let order = order_keys(columns, &spec.weights, &spec.order_by)?;
     if let Some(window) = &spec.window {
         let mut output = Output::new(spec, columns, sink)?;
         return super::window::run(spec, window, order, columns, sources, &mut output).await;

@@ -1,7 +1,9 @@
 //! The last stages, row by row: HAVING, DISTINCT, OFFSET, LIMIT, and the
 //! derived columns stripped before a row reaches the sink.
 
-use super::compare::{compare_rows, key_part, resolve, Comparator, Key, KeyPart, Purpose};
+use super::compare::{
+    compare_rows, key_part, order_keys, resolve, Comparator, Key, KeyPart, Purpose,
+};
 use super::having::Having;
 use super::source::RowSink;
 use super::spec::SelectMerge;
@@ -43,17 +45,7 @@ impl<'s, K: RowSink> Output<'s, K> {
                 .map(|i| resolve(columns, &spec.weights, i, Purpose::Value))
                 .collect::<Result<_, Error>>()?;
             let seen = if sorted_by_visible(spec) {
-                let keys = spec
-                    .order_by
-                    .iter()
-                    .map(|k| {
-                        Ok(Key {
-                            column: k.column,
-                            comparator: resolve(columns, &spec.weights, k.column, Purpose::Order)?,
-                            descending: k.descending,
-                        })
-                    })
-                    .collect::<Result<_, Error>>()?;
+                let keys = order_keys(columns, &spec.weights, &spec.order_by)?;
                 Seen::Last { keys, last: None }
             } else {
                 Seen::All(HashSet::new())

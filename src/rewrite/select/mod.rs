@@ -245,6 +245,16 @@ pub fn derive(query: &Query, bindings: &Bindings<'_>) -> Result<Derived, Error> 
     })
 }
 
+/// `parts` joined by UNION ALL, left to right; `None` when there are none.
+fn union_all(parts: impl Iterator<Item = SetExpr>) -> Option<SetExpr> {
+    parts.reduce(|left, right| SetExpr::SetOperation {
+        left: Box::new(left),
+        op: SetOperator::Union,
+        set_quantifier: SetQuantifier::All,
+        right: Box::new(right),
+    })
+}
+
 /// One data source's statement from the copies of its nodes (see the
 /// module docs).
 pub fn combine(derived: &Derived, mut copies: Vec<Query>) -> Query {
@@ -254,21 +264,14 @@ pub fn combine(derived: &Derived, mut copies: Vec<Query>) -> Query {
         }
     }
     let with = copies.first_mut().and_then(|q| q.with.take());
-    let body = copies
-        .into_iter()
-        .map(|mut copy| {
-            copy.with = None;
-            if copy.limit_clause.is_none() {
-                copy.order_by = None;
-            }
-            SetExpr::Query(Box::new(copy))
-        })
-        .reduce(|left, right| SetExpr::SetOperation {
-            left: Box::new(left),
-            op: SetOperator::Union,
-            set_quantifier: SetQuantifier::All,
-            right: Box::new(right),
-        });
+    let body = copies.into_iter().map(|mut copy| {
+        copy.with = None;
+        if copy.limit_clause.is_none() {
+            copy.order_by = None;
+        }
+        SetExpr::Query(Box::new(copy))
+    });
+    let body = union_all(body);
     Query {
         with,
         body: Box::new(body.unwrap_or_else(|| derived.query.body.as_ref().clone())),

@@ -18,7 +18,9 @@
 //! first), so equal rows meet in the k-way merge.
 
 use super::limit::Limit;
-use super::{check_query, check_select, limit_clause, number, order_by_expr, order_keys, refuse};
+use super::{
+    check_query, check_select, limit_clause, number, order_by_expr, order_keys, refuse, union_all,
+};
 use crate::error::Error;
 use crate::merge::{SelectMerge, SortKey, Weight};
 use crate::sql::aggregates::{find, Found};
@@ -143,19 +145,11 @@ pub fn combine_union(derived: &UnionDerived, mut copies: Vec<Query>) -> Result<Q
     let inner = if copies.len() == 1 {
         copies.pop()
     } else {
-        copies
-            .into_iter()
-            .map(|mut copy| {
-                copy.with = None;
-                SetExpr::Query(Box::new(copy))
-            })
-            .reduce(|left, right| SetExpr::SetOperation {
-                left: Box::new(left),
-                op: SetOperator::Union,
-                set_quantifier: SetQuantifier::All,
-                right: Box::new(right),
-            })
-            .map(bare_query)
+        union_all(copies.into_iter().map(|mut copy| {
+            copy.with = None;
+            SetExpr::Query(Box::new(copy))
+        }))
+        .map(bare_query)
     };
     let inner = inner.ok_or_else(|| Error::internal("a data source without union copies"))?;
     let mut wrapper = wrapper_template()?.clone();
