@@ -106,22 +106,22 @@ fn merges(c: &mut Criterion) {
     };
     for units in [4, 16] {
         let data = sorted_units(units);
-        group.bench_function(format!("sorted k-way, {units} streams"), |b| {
-            b.iter_batched(
-                || data.clone(),
-                |units| run(&order, &ints, units),
-                BatchSize::LargeInput,
-            )
-        });
+        bench_spec(
+            &mut group,
+            format!("sorted k-way, {units} streams"),
+            &order,
+            &ints,
+            data,
+        );
     }
     let data = sorted_units(4);
-    group.bench_function("concat, 4 streams", |b| {
-        b.iter_batched(
-            || data.clone(),
-            |units| run(&SelectMerge::new(2), &ints, units),
-            BatchSize::LargeInput,
-        )
-    });
+    bench_spec(
+        &mut group,
+        "concat, 4 streams".to_string(),
+        &SelectMerge::new(2),
+        &ints,
+        data,
+    );
 
     let columns = [
         column(ColumnType::MYSQL_TYPE_LONGLONG, 0),
@@ -154,13 +154,7 @@ fn merges(c: &mut Criterion) {
         } else {
             "group by, 1000 groups, hashed"
         };
-        group.bench_function(name, |b| {
-            b.iter_batched(
-                || data.clone(),
-                |units| run(&spec, &columns, units),
-                BatchSize::LargeInput,
-            )
-        });
+        bench_spec(&mut group, name.to_string(), &spec, &columns, data);
     }
     // `SELECT k, COUNT(*), SUM(x), SUM(x) / COUNT(*) ... GROUP BY k`: the
     // expression over the merged aggregates computed per group.
@@ -205,15 +199,12 @@ fn merges(c: &mut Criterion) {
                     .collect()
             })
             .collect();
-        group.bench_function(
+        bench_spec(
+            &mut group,
             format!("group by + SUM/COUNT computed, {units} streams"),
-            |b| {
-                b.iter_batched(
-                    || data.clone(),
-                    |units| run(&spec, &computed_columns, units),
-                    BatchSize::LargeInput,
-                )
-            },
+            &spec,
+            &computed_columns,
+            data,
         );
     }
     // UNION DISTINCT: units sorted by every column, duplicates within and
@@ -253,13 +244,13 @@ fn merges(c: &mut Criterion) {
         };
         for units in [4, 16] {
             let data = union_units(units);
-            group.bench_function(format!("union distinct, {units} streams"), |b| {
-                b.iter_batched(
-                    || data.clone(),
-                    |units| run(&distinct, &ints, units),
-                    BatchSize::LargeInput,
-                )
-            });
+            bench_spec(
+                &mut group,
+                format!("union distinct, {units} streams"),
+                &distinct,
+                &ints,
+                data,
+            );
         }
     }
     group.finish();
@@ -348,13 +339,13 @@ fn windows(c: &mut Criterion) {
     group.throughput(Throughput::Elements(ROWS as u64));
     for units in [4, 16] {
         let data = window_units(units);
-        group.bench_function(format!("window ROW_NUMBER/SUM/LAG, {units} streams"), |b| {
-            b.iter_batched(
-                || data.clone(),
-                |units| run(&spec, &columns, units),
-                BatchSize::LargeInput,
-            )
-        });
+        bench_spec(
+            &mut group,
+            format!("window ROW_NUMBER/SUM/LAG, {units} streams"),
+            &spec,
+            &columns,
+            data,
+        );
     }
     group.finish();
 }

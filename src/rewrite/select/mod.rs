@@ -274,9 +274,19 @@ pub fn combine(derived: &Derived, mut copies: Vec<Query>) -> Query {
     let body = union_all(body);
     Query {
         with,
-        body: Box::new(body.unwrap_or_else(|| derived.query.body.as_ref().clone())),
         order_by: derived.outer_order.clone(),
         limit_clause: derived.outer_limit.clone(),
+        ..bare_query(body.unwrap_or_else(|| derived.query.body.as_ref().clone()))
+    }
+}
+
+/// A query of `body` alone: no WITH, ORDER BY, LIMIT or locking clause.
+fn bare_query(body: SetExpr) -> Query {
+    Query {
+        with: None,
+        body: Box::new(body),
+        order_by: None,
+        limit_clause: None,
         fetch: None,
         locks: Vec::new(),
         for_clause: None,

@@ -19,7 +19,8 @@
 
 use super::limit::Limit;
 use super::{
-    check_query, check_select, limit_clause, number, order_by_expr, order_keys, refuse, union_all,
+    bare_query, check_query, check_select, limit_clause, number, order_by_expr, order_keys, refuse,
+    union_all,
 };
 use crate::error::Error;
 use crate::merge::{SelectMerge, SortKey, Weight};
@@ -233,22 +234,6 @@ fn wrapper_template() -> Result<&'static Query, Error> {
         })
         .as_ref()
         .ok_or_else(|| Error::internal("the union wrapper does not parse"))
-}
-
-/// A query of `body` alone.
-fn bare_query(body: SetExpr) -> Query {
-    Query {
-        with: None,
-        body: Box::new(body),
-        order_by: None,
-        limit_clause: None,
-        fetch: None,
-        locks: Vec::new(),
-        for_clause: None,
-        settings: None,
-        format_clause: None,
-        pipe_operators: Vec::new(),
-    }
 }
 
 /// Whether the union removes duplicates. MySQL's rule: a DISTINCT union
