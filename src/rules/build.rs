@@ -95,14 +95,14 @@ pub(super) fn schema(
             }
         }
     }
-    SchemaRules {
-        name: name.to_string(),
-        default_data_source: config.default_data_source.clone(),
-        data_sources: schema_sources,
+    SchemaRules::new(
+        name.to_string(),
+        config.default_data_source.clone(),
+        schema_sources,
         tables,
         broadcast_tables,
         binding_groups,
-    }
+    )
 }
 
 /// Checks `broadcast_tables`: valid, distinct, and not also sharded.

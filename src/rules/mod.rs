@@ -48,6 +48,29 @@ pub struct SchemaRules {
     /// Binding groups: lower-cased logical names; `TableRule::binding_group`
     /// indexes into this.
     pub binding_groups: Vec<Vec<String>>,
+    /// The byte lengths of the sharded and broadcast tables' names, a bit
+    /// each (see [`length_bit`]): most words of a statement are told apart
+    /// from them by length alone.
+    routed_name_lengths: u64,
+}
+
+/// A name's length as one bit of a `u64`: 63 stands for 63 bytes or more.
+fn length_bit(len: usize) -> u64 {
+    1 << len.min(63)
+}
+
+/// `name` lower-cased (ASCII, as the rule file's names are), on the stack
+/// when it fits: a lookup per word of a statement allocates nothing.
+fn lower_case<'b>(name: &str, buf: &'b mut [u8; 64]) -> std::borrow::Cow<'b, str> {
+    if let Some(slot) = buf.get_mut(..name.len()) {
+        slot.copy_from_slice(name.as_bytes());
+        slot.make_ascii_lowercase();
+        // ASCII lower-casing keeps UTF-8 valid.
+        if let Ok(lower) = std::str::from_utf8(slot) {
+            return std::borrow::Cow::Borrowed(lower);
+        }
+    }
+    std::borrow::Cow::Owned(name.to_ascii_lowercase())
 }
 
 /// How a logical table is placed.
@@ -62,21 +85,58 @@ pub enum TableKind<'a> {
 }
 
 impl SchemaRules {
+    /// Builds a schema's rules; `tables` and `broadcast_tables` lower-cased.
+    pub fn new(
+        name: String,
+        default_data_source: String,
+        data_sources: Vec<String>,
+        tables: BTreeMap<String, TableRule>,
+        broadcast_tables: BTreeSet<String>,
+        binding_groups: Vec<Vec<String>>,
+    ) -> SchemaRules {
+        let routed_name_lengths = tables
+            .keys()
+            .chain(&broadcast_tables)
+            .fold(0, |bits, name| bits | length_bit(name.len()));
+        SchemaRules {
+            name,
+            default_data_source,
+            data_sources,
+            tables,
+            broadcast_tables,
+            binding_groups,
+            routed_name_lengths,
+        }
+    }
+
     /// How `table` (any case) is placed.
     pub fn table_kind(&self, table: &str) -> TableKind<'_> {
-        let lower = table.to_ascii_lowercase();
-        if let Some(rule) = self.tables.get(&lower) {
+        if self.routed_name_lengths & length_bit(table.len()) == 0 {
+            return TableKind::Unsharded;
+        }
+        let mut buf = [0u8; 64];
+        let lower = lower_case(table, &mut buf);
+        if let Some(rule) = self.tables.get(lower.as_ref()) {
             TableKind::Sharded(rule)
-        } else if self.broadcast_tables.contains(&lower) {
+        } else if self.broadcast_tables.contains(lower.as_ref()) {
             TableKind::Broadcast
         } else {
             TableKind::Unsharded
         }
     }
 
+    /// Whether `word` (any case) names a sharded or broadcast table.
+    pub fn names_routed(&self, word: &str) -> bool {
+        !matches!(self.table_kind(word), TableKind::Unsharded)
+    }
+
     /// The sharded table `table` (any case), if it is one.
     pub fn table(&self, table: &str) -> Option<&TableRule> {
-        self.tables.get(&table.to_ascii_lowercase())
+        if self.routed_name_lengths & length_bit(table.len()) == 0 {
+            return None;
+        }
+        let mut buf = [0u8; 64];
+        self.tables.get(lower_case(table, &mut buf).as_ref())
     }
 
     /// The binding group (lower-cased names) that `table` is in, if any.
@@ -133,6 +193,6 @@ pub fn is_table_name(name: &str) -> bool {
 }
 
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 #[cfg(test)]
 mod tests;

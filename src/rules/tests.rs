@@ -30,6 +30,20 @@ fn node_names(rule: &TableRule, indexes: &[usize]) -> Vec<String> {
 }
 
 #[test]
+fn table_names_are_matched_in_any_case_and_length() {
+    let shop = shop();
+    for word in ["t_order", "T_ORDER", "`t_order`", "t_dict", "T_Dict"] {
+        let word = word.trim_matches('`');
+        assert!(shop.names_routed(word), "{word}");
+    }
+    let long = "t".repeat(70);
+    for word in ["t_orde", "t_orderx", "SELECT", "", "t_ördér", long.as_str()] {
+        assert!(!shop.names_routed(word), "{word}");
+        assert!(shop.table(word).is_none(), "{word}");
+    }
+}
+
+#[test]
 fn shop_model() {
     let shop = shop();
     assert_eq!(shop.data_sources, ["ds_0", "ds_1"]);

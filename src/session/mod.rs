@@ -35,10 +35,11 @@ use crate::execute::rows::fetch_rows;
 use crate::execute::{relay_execute, Backends, PooledConn, RawExecute};
 use crate::key_service::KeyService;
 use crate::keygen::{Clock, KeyGenerator, SystemClock};
-use crate::rules::{SchemaRules, TableKind};
+use crate::rules::SchemaRules;
 use crate::security::Security;
 use crate::sql::boundary::{self, Subject, Verdict};
 use crate::sql::scan::{Scanner, Token};
+pub use crate::sql::tables::names_routed_table;
 use crate::sql::{classify, split_statements, StatementKind};
 use arc_swap::ArcSwap;
 use conns::SessionConns;
@@ -426,7 +427,11 @@ impl Session {
             }
         }
         let last = statements.len() - 1;
-        for (i, (sql, verdict)) in statements.into_iter().zip(verdicts).enumerate() {
+        for (i, (sql, mut verdict)) in statements.into_iter().zip(verdicts).enumerate() {
+            if i > 0 {
+                // An earlier statement may have changed the schema in use.
+                verdict.names_routed = None;
+            }
             if let Err(e) = self
                 .run_verified(sql, None, reply, i < last, verdict, None)
                 .await
@@ -451,6 +456,7 @@ impl Session {
             schema: self.schema.as_deref(),
             privileges: user.privileges,
             backend_databases: &self.shared.backend_databases,
+            routed: self.schema_rules().ok(),
         };
         boundary::check(sql, &subject)
     }
@@ -771,20 +777,26 @@ impl Session {
                         return self.mixed_variable_select(select, reply, more).await;
                     }
                 }
-                self.pass_through(backend_sql, params, reply, more_after)
+                self.pass_through(backend_sql, params, reply, more_after, verdict.names_routed)
                     .await
             }
             StatementKind::Stateful | StatementKind::Other => {
                 match crate::sql::prepared::parse(sql).filter(|_| params.is_none()) {
                     Some(command) => self.run_sql_prepared(command, sql, reply, more_after).await,
                     None => {
-                        self.pass_through(backend_sql, params, reply, more_after)
-                            .await
+                        self.pass_through(
+                            backend_sql,
+                            params,
+                            reply,
+                            more_after,
+                            verdict.names_routed,
+                        )
+                        .await
                     }
                 }
             }
             StatementKind::Write => {
-                self.pass_through(backend_sql, params, reply, more_after)
+                self.pass_through(backend_sql, params, reply, more_after, verdict.names_routed)
                     .await
             }
         }
@@ -1053,15 +1065,18 @@ impl Session {
 
     /// A statement on unsharded tables: sent as the client wrote it to the
     /// schema's default data source.
+    /// `names_routed`: the boundary's finding on that, when it has one.
     async fn pass_through<R: Reply>(
         &mut self,
         sql: &[u8],
         params: Params,
         reply: &mut R,
         more_after: bool,
+        names_routed: Option<bool>,
     ) -> Result<(), Error> {
         let rules = self.schema_rules()?;
-        if names_routed_table(rules, sql).is_some() {
+        let routed = names_routed.unwrap_or_else(|| names_routed_table(rules, sql).is_some());
+        if routed {
             return self.run_routed(sql, params, reply, more_after).await;
         }
         if let Some(text) = std::str::from_utf8(sql)
@@ -1432,22 +1447,6 @@ impl Session {
         };
         Ok((params, columns))
     }
-}
-
-/// The first sharded or broadcast table a statement names, if any. A word
-/// that merely looks like one (a column called `t_order`) also counts: such a
-/// statement takes the routed path, which is exact, only slower.
-pub fn names_routed_table<'a>(rules: &SchemaRules, sql: &'a [u8]) -> Option<&'a str> {
-    if rules.tables.is_empty() && rules.broadcast_tables.is_empty() {
-        return None;
-    }
-    Scanner::new(sql).find_map(|token| match token {
-        Token::Word(w) | Token::Quoted(w) => match rules.table_kind(w) {
-            TableKind::Sharded(_) | TableKind::Broadcast => Some(w),
-            TableKind::Unsharded => None,
-        },
-        _ => None,
-    })
 }
 
 /// Runs a one-row query and returns its columns and values.

@@ -38,7 +38,7 @@ impl Session {
                 };
                 if names_routed_table(self.schema_rules()?, text.as_bytes()).is_none() {
                     self.sql_prepared.remove(&name);
-                    return self.pass_through(sql, None, reply, more_after).await;
+                    return self.pass_through(sql, None, reply, more_after, None).await;
                 }
                 // Parse errors are the PREPARE's, as in MySQL.
                 let statements = crate::sql::parse(&text).map_err(|e| {
@@ -65,7 +65,7 @@ impl Session {
             }
             SqlPrepared::Execute { name, using } => {
                 let Some(text) = self.sql_prepared.get(&name).cloned() else {
-                    return self.pass_through(sql, None, reply, more_after).await;
+                    return self.pass_through(sql, None, reply, more_after, None).await;
                 };
                 let values = match using {
                     Some(list) => self.user_values(list).await?,
@@ -77,7 +77,7 @@ impl Session {
             }
             SqlPrepared::Deallocate { name } => {
                 if self.sql_prepared.remove(&name).is_none() {
-                    return self.pass_through(sql, None, reply, more_after).await;
+                    return self.pass_through(sql, None, reply, more_after, None).await;
                 }
                 reply.ok(&OkInfo::default(), self.status() | more);
                 Ok(())

@@ -31,6 +31,10 @@ pub struct Subject<'a> {
     /// The data sources' database names: refused as qualifiers (unless one
     /// is also a logical schema of the user).
     pub backend_databases: &'a [String],
+    /// The schema in use's rules: the check also notes whether a word of
+    /// the statement names a sharded or broadcast table, so the passthrough
+    /// needs no scan of its own.
+    pub routed: Option<&'a crate::rules::SchemaRules>,
 }
 
 /// What the check learnt about a statement it allows.
@@ -44,6 +48,10 @@ pub struct Verdict {
     /// It may change a table's definition: DDL (in a stored program's body
     /// or a prepared text too), `CALL`, `EXECUTE` of a prepared statement.
     pub ddl: bool,
+    /// Whether a word of the statement (outside string literals) names a
+    /// sharded or broadcast table of [`Subject::routed`], so that the
+    /// statement is routed; `None` when the check was given no rules.
+    pub names_routed: Option<bool>,
 }
 
 /// Checks one statement (a stored program's body included).
@@ -136,7 +144,10 @@ impl<'s, 'a> State<'s, 'a> {
     fn new(subject: &'s Subject<'s>) -> Self {
         State {
             subject,
-            verdict: Verdict::default(),
+            verdict: Verdict {
+                names_routed: subject.routed.map(|_| false),
+                ..Verdict::default()
+            },
             seen: [Seen::default(); 4],
             index: 0,
             pending: Pending::None,
@@ -197,7 +208,13 @@ impl<'s, 'a> State<'s, 'a> {
 
     fn see(&mut self, token: Token<'a>) -> Result<(), Error> {
         let (class, name) = match token {
-            Token::Word(w) | Token::Quoted(w) => (Class::Name, w),
+            Token::Word(w) | Token::Quoted(w) => {
+                if let (Some(false), Some(rules)) = (self.verdict.names_routed, self.subject.routed)
+                {
+                    self.verdict.names_routed = Some(rules.names_routed(w));
+                }
+                (Class::Name, w)
+            }
             Token::Str(s) if s.starts_with('"') => (Class::Name, s.trim_matches('"')),
             Token::Other => (Class::Opaque, ""),
             Token::Punct('.') => (Class::Dot, ""),

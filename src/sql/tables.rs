@@ -2,6 +2,7 @@
 //! table), resolved against the schema's rules, and column references
 //! resolved to them.
 
+use super::scan::{Scanner, Token};
 use crate::error::Error;
 use crate::rules::{SchemaRules, TableKind, TableRule};
 use sqlparser::ast::{Expr, Ident, ObjectName, ObjectNamePart};
@@ -179,4 +180,17 @@ pub fn column_start(expr: &Expr) -> Option<Location> {
         Expr::Nested(inner) => column_start(inner),
         _ => None,
     }
+}
+
+/// The first sharded or broadcast table a statement names, if any. A word
+/// that merely looks like one (a column called `t_order`) also counts: such a
+/// statement takes the routed path, which is exact, only slower.
+pub fn names_routed_table<'a>(rules: &SchemaRules, sql: &'a [u8]) -> Option<&'a str> {
+    if rules.tables.is_empty() && rules.broadcast_tables.is_empty() {
+        return None;
+    }
+    Scanner::new(sql).find_map(|token| match token {
+        Token::Word(w) | Token::Quoted(w) if rules.names_routed(w) => Some(w),
+        _ => None,
+    })
 }

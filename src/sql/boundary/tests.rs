@@ -17,6 +17,7 @@ fn verdict(sql: &str, privileges: Privileges) -> Result<Verdict, Error> {
         schema: Some("shop"),
         privileges,
         backend_databases: &backends,
+        routed: None,
     };
     check(sql.as_bytes(), &subject)
 }
@@ -359,4 +360,36 @@ fn privileges_are_checked_per_command_and_table() {
             .code,
         1142
     );
+}
+
+#[test]
+fn routed_names_are_noted_as_the_passthrough_scan_finds_them() {
+    let config = crate::config::parse(crate::rules::test_support::SHOP).expect("shop rules");
+    let rules = &config.rules.schemas["shop"];
+    let (schemas, backends, privileges) = subject(Privileges::ALL);
+    let subject = Subject {
+        user: "app",
+        host: "10.0.0.7",
+        schemas: &schemas,
+        schema: Some("shop"),
+        privileges,
+        backend_databases: &backends,
+        routed: Some(rules),
+    };
+    let extra = [
+        "SELECT * FROM T_ORDER WHERE user_id = 1",
+        "SELECT * FROM `t_order`",
+        "SELECT 't_order' FROM t_user_x",
+        "SELECT t_dict.id FROM shop.t_dict",
+        "UPDATE t_item SET n = 1 /* t_order */",
+    ];
+    let sqls = CASES.iter().map(|(sql, _)| *sql).chain(extra);
+    for sql in sqls {
+        if let Ok(verdict) = check(sql.as_bytes(), &subject) {
+            let scanned = crate::sql::tables::names_routed_table(rules, sql.as_bytes()).is_some();
+            assert_eq!(verdict.names_routed, Some(scanned), "{sql}");
+        }
+    }
+    let unruled = verdict("SELECT * FROM t_order", Privileges::ALL).expect("allowed");
+    assert_eq!(unruled.names_routed, None);
 }
