@@ -64,6 +64,7 @@ fn passthrough_decision(c: &mut Criterion) {
         privileges: Privileges::ALL,
         backend_databases: &backends,
         routed: None,
+        replica_check: false,
     };
     c.bench_function("boundary check: point select", |b| {
         b.iter(|| boundary::check(black_box(point_select), &subject))

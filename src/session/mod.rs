@@ -457,6 +457,7 @@ impl Session {
             privileges: user.privileges,
             backend_databases: &self.shared.backend_databases,
             routed: self.schema_rules().ok(),
+            replica_check: self.generation.backends.any_replicas(),
         };
         boundary::check(sql, &subject)
     }
@@ -629,7 +630,7 @@ impl Session {
                     && !self.own_session_state
                     && self.autocommit
                     && !self.conns.any_in_transaction()
-                    && replica_read.unwrap_or_else(|| {
+                    && replica_read.or(verdict.replica_read).unwrap_or_else(|| {
                         crate::sql::replica_read::may_read_from_replica(sql)
                     }) =>
             {

@@ -11,6 +11,7 @@
 //! refused wherever they qualify a name, so an alias cannot smuggle them in.
 
 use super::classify::unquote_string;
+use super::replica_read::ReplicaCheck;
 use super::scan::{Scanner, Token};
 use crate::config::Privileges;
 use crate::error::Error;
@@ -35,6 +36,9 @@ pub struct Subject<'a> {
     /// the statement names a sharded or broadcast table, so the passthrough
     /// needs no scan of its own.
     pub routed: Option<&'a crate::rules::SchemaRules>,
+    /// Whether to note if the statement may read from a replica (there are
+    /// replicas): one scan serves both checks.
+    pub replica_check: bool,
 }
 
 /// What the check learnt about a statement it allows.
@@ -52,15 +56,25 @@ pub struct Verdict {
     /// sharded or broadcast table of [`Subject::routed`], so that the
     /// statement is routed; `None` when the check was given no rules.
     pub names_routed: Option<bool>,
+    /// Whether the statement, if a SELECT, may read from a replica
+    /// ([`may_read_from_replica`](super::replica_read::may_read_from_replica));
+    /// `None` unless [`Subject::replica_check`].
+    pub replica_read: Option<bool>,
 }
 
 /// Checks one statement (a stored program's body included).
 pub fn check(sql: &[u8], subject: &Subject<'_>) -> Result<Verdict, Error> {
     let mut state = State::new(subject);
+    let mut replica = subject.replica_check.then(|| ReplicaCheck::new(sql));
     for token in Scanner::new(sql) {
+        if let Some(replica) = &mut replica {
+            replica.see(token);
+        }
         state.see(token)?;
     }
-    state.finish()
+    let mut verdict = state.finish()?;
+    verdict.replica_read = replica.map(|r| r.may_read());
+    Ok(verdict)
 }
 
 /// The shape of a token, as the name rules see it.

@@ -34,29 +34,58 @@ const PRIMARY_VARIABLES: &[&str] = &["identity", "last_insert_id", "last_gtid"];
 
 /// Whether the SELECT `sql` may run on a replica.
 pub fn may_read_from_replica(sql: &[u8]) -> bool {
-    if hint_primary(sql) {
-        return false;
-    }
-    let mut previous = None;
+    let mut check = ReplicaCheck::new(sql);
     for token in Scanner::new(sql) {
-        match token {
-            Token::Word(w) if keeps_on_primary(w) => return false,
+        if !check.see(token) {
+            return false;
+        }
+    }
+    check.may_read()
+}
+
+/// [`may_read_from_replica`] a token at a time, for a caller that scans the
+/// statement anyway (the boundary).
+#[derive(Debug, Clone, Copy)]
+pub struct ReplicaCheck {
+    may_read: bool,
+    after_colon: bool,
+}
+
+impl ReplicaCheck {
+    /// The check of statement `sql`, before its first token.
+    pub fn new(sql: &[u8]) -> ReplicaCheck {
+        ReplicaCheck {
+            may_read: !hint_primary(sql),
+            after_colon: false,
+        }
+    }
+
+    /// Takes the next token; false once the statement must read on the primary.
+    pub fn see(&mut self, token: Token<'_>) -> bool {
+        if !self.may_read {
+            return false;
+        }
+        let keeps = match token {
+            Token::Word(w) => keeps_on_primary(w),
             Token::Variable(v) if v.starts_with("@@") => {
                 let name = v.rsplit('.').next().unwrap_or(v).trim_start_matches('@');
-                if PRIMARY_VARIABLES
+                PRIMARY_VARIABLES
                     .iter()
                     .any(|k| name.eq_ignore_ascii_case(k))
-                {
-                    return false;
-                }
             }
-            Token::Punct('=') if previous == Some(Token::Punct(':')) => return false,
-            Token::Other => return false,
-            _ => {}
-        }
-        previous = Some(token);
+            Token::Punct('=') => self.after_colon,
+            Token::Other => true,
+            _ => false,
+        };
+        self.after_colon = token == Token::Punct(':');
+        self.may_read &= !keeps;
+        self.may_read
     }
-    true
+
+    /// Whether the statement seen so far may read from a replica.
+    pub fn may_read(&self) -> bool {
+        self.may_read
+    }
 }
 
 /// The body of a leading `/* shardgate: ... */` comment, trimmed.

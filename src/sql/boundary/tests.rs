@@ -18,6 +18,7 @@ fn verdict(sql: &str, privileges: Privileges) -> Result<Verdict, Error> {
         privileges,
         backend_databases: &backends,
         routed: None,
+        replica_check: false,
     };
     check(sql.as_bytes(), &subject)
 }
@@ -363,7 +364,7 @@ fn privileges_are_checked_per_command_and_table() {
 }
 
 #[test]
-fn routed_names_are_noted_as_the_passthrough_scan_finds_them() {
+fn routed_names_and_replica_reads_are_noted_as_their_own_scans_find_them() {
     let config = crate::config::parse(crate::rules::test_support::SHOP).expect("shop rules");
     let rules = &config.rules.schemas["shop"];
     let (schemas, backends, privileges) = subject(Privileges::ALL);
@@ -375,6 +376,7 @@ fn routed_names_are_noted_as_the_passthrough_scan_finds_them() {
         privileges,
         backend_databases: &backends,
         routed: Some(rules),
+        replica_check: true,
     };
     let extra = [
         "SELECT * FROM T_ORDER WHERE user_id = 1",
@@ -382,14 +384,24 @@ fn routed_names_are_noted_as_the_passthrough_scan_finds_them() {
         "SELECT 't_order' FROM t_user_x",
         "SELECT t_dict.id FROM shop.t_dict",
         "UPDATE t_item SET n = 1 /* t_order */",
+        "SELECT * FROM t_item WHERE id = 1 FOR UPDATE",
+        "SELECT * FROM t_item LOCK IN SHARE MODE",
+        "SELECT @x := 1",
+        "SELECT @x : = 1",
+        "SELECT LAST_INSERT_ID(), @@session.last_gtid",
+        "/* shardgate: primary */ SELECT 1",
+        "SELECT NEXTVAL(s)",
     ];
     let sqls = CASES.iter().map(|(sql, _)| *sql).chain(extra);
     for sql in sqls {
         if let Ok(verdict) = check(sql.as_bytes(), &subject) {
             let scanned = crate::sql::tables::names_routed_table(rules, sql.as_bytes()).is_some();
             assert_eq!(verdict.names_routed, Some(scanned), "{sql}");
+            let replica = crate::sql::replica_read::may_read_from_replica(sql.as_bytes());
+            assert_eq!(verdict.replica_read, Some(replica), "{sql}");
         }
     }
     let unruled = verdict("SELECT * FROM t_order", Privileges::ALL).expect("allowed");
     assert_eq!(unruled.names_routed, None);
+    assert_eq!(unruled.replica_read, None);
 }
