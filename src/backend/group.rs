@@ -133,28 +133,19 @@ impl DataSource {
             return Ok(&self.endpoints[0]);
         }
         let writer = self.writer();
-        let eligible: Vec<&Arc<EndpointPool>> = self
-            .endpoints
-            .iter()
-            .enumerate()
-            .filter(|(i, e)| writer != Writer::One(*i) && e.health.lock().eligible)
-            .map(|(_, e)| e)
-            .collect();
-        if let Some(e) = self.choose(&eligible) {
+        let eligible =
+            |i: usize, e: &EndpointPool| writer != Writer::One(i) && e.health.lock().eligible;
+        if let Some(e) = self.choose(eligible) {
             return Ok(e);
         }
         if let Ok(primary) = self.primary() {
             return Ok(primary);
         }
-        let up: Vec<&Arc<EndpointPool>> = self
-            .endpoints
-            .iter()
-            .filter(|e| {
-                let h = e.health.lock();
-                h.up && h.answer.as_ref().is_some_and(|a| a.read_only)
-            })
-            .collect();
-        self.choose(&up).ok_or_else(|| {
+        let up = |_: usize, e: &EndpointPool| {
+            let h = e.health.lock();
+            h.up && h.answer.as_ref().is_some_and(|a| a.read_only)
+        };
+        self.choose(up).ok_or_else(|| {
             Error::data_source_unreachable(
                 &self.name,
                 format!("no endpoint is reachable ({})", self.addresses()),
@@ -162,15 +153,27 @@ impl DataSource {
         })
     }
 
-    fn choose<'a>(&self, from: &[&'a Arc<EndpointPool>]) -> Option<&'a Arc<EndpointPool>> {
-        if from.is_empty() {
+    /// One of the endpoints `fits` accepts, by `read_balance`. Two passes
+    /// over the few endpoints instead of a list: this runs on every replica
+    /// read. Should an endpoint change state between them, the first that
+    /// still fits is taken.
+    fn choose(&self, fits: impl Fn(usize, &EndpointPool) -> bool) -> Option<&Arc<EndpointPool>> {
+        let fitting = || {
+            self.endpoints
+                .iter()
+                .enumerate()
+                .filter(|(i, e)| fits(*i, e))
+                .map(|(_, e)| e)
+        };
+        let count = fitting().count();
+        if count == 0 {
             return None;
         }
         let at = match self.read_balance {
-            ReadBalance::RoundRobin => self.turn.fetch_add(1, Ordering::Relaxed) % from.len(),
-            ReadBalance::Random => rand::random::<u32>() as usize % from.len(),
+            ReadBalance::RoundRobin => self.turn.fetch_add(1, Ordering::Relaxed) % count,
+            ReadBalance::Random => rand::random::<u32>() as usize % count,
         };
-        Some(from[at])
+        fitting().nth(at).or_else(|| fitting().next())
     }
 
     /// Whether `endpoint` is the writer now.
