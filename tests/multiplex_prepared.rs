@@ -294,7 +294,6 @@ async fn backend_prepares(env: &MuxEnv) -> u64 {
 /// The same SQL prepared by 100 clients is prepared on the backend at most
 /// once per backend connection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known gap: COM_STMT_PREPARE always prepares on a backend for its metadata; a shared registry of statement metadata is not built yet"]
 async fn same_sql_from_a_hundred_clients_prepares_once_per_connection() {
     const POOL_MAX: usize = 4;
     within(Duration::from_secs(120), async {
@@ -324,6 +323,50 @@ async fn same_sql_from_a_hundred_clients_prepares_once_per_connection() {
         );
         env.assert_backend_conns_at_most(POOL_MAX, "at the end")
             .await;
+    })
+    .await;
+}
+
+/// Metadata kept from one client's prepare is not given out after a DDL
+/// through the proxy: a later prepare of the same text sees the new column,
+/// and a session holding a temporary table that shadows the table gets its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_statement_metadata_follows_ddl_and_temporary_tables() {
+    within(Duration::from_secs(60), async {
+        let env = MuxEnv::start_private("ps_kept", 2, SETUP);
+        let sql = "SELECT * FROM five WHERE id = ?";
+        let mut a = env.client().await;
+        let before = step("prepare", a.prep(sql)).await;
+        assert_eq!(before.columns().len(), 1);
+        step(
+            "alter",
+            a.query_drop("ALTER TABLE five ADD COLUMN extra INT"),
+        )
+        .await;
+        let mut b = env.client().await;
+        let after = step("prepare after DDL", b.prep(sql)).await;
+        assert_eq!(
+            after.columns().len(),
+            2,
+            "the prepare after ALTER shows the new column"
+        );
+        let row: Option<(i64, Option<i64>)> = step("execute", b.exec_first(&after, (3,))).await;
+        assert_eq!(row, Some((3, None)));
+        let mut c = env.client().await;
+        step(
+            "temporary",
+            c.query_drop("CREATE TEMPORARY TABLE five (id INT, a INT, b INT, d INT)"),
+        )
+        .await;
+        let shadowed = step("prepare on the temporary table", c.prep(sql)).await;
+        assert_eq!(shadowed.columns().len(), 4, "the temporary table's columns");
+        let mut d = env.client().await;
+        let again = step("prepare elsewhere", d.prep(sql)).await;
+        assert_eq!(
+            again.columns().len(),
+            2,
+            "another session sees the real table"
+        );
     })
     .await;
 }

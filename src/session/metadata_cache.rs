@@ -5,6 +5,12 @@
 //! [`Generation`](super::Generation): `RELOAD CONFIG` starts an empty one,
 //! and every DDL statement through the proxy empties it. Answers that follow
 //! the data (`SHOW TABLE STATUS`, `EXPLAIN`, row counts) are never kept.
+//!
+//! Prepared statements' metadata is kept the same way: the parameter and
+//! column definitions a backend gave for a statement text, so the next
+//! client preparing the same text is answered without a backend prepare
+//! (each backend connection then prepares it once, at its first execute
+//! there), as Vitess and ProxySQL share statement metadata.
 
 use super::Session;
 use crate::error::Error;
@@ -31,6 +37,14 @@ struct Inner {
     /// Bumped by every clear: an answer read before a DDL finished is not stored after it.
     epoch: u64,
     answers: HashMap<Key, Arc<Rows>>,
+    described: HashMap<Key, Arc<Described>>,
+}
+
+/// A prepared statement's metadata as a backend gave it.
+#[derive(Debug)]
+pub struct Described {
+    pub params: Vec<mysql_common::packets::Column>,
+    pub columns: Vec<mysql_common::packets::Column>,
 }
 
 impl MetadataCache {
@@ -42,7 +56,7 @@ impl MetadataCache {
         self.lock().answers.get(key).cloned()
     }
 
-    fn epoch(&self) -> u64 {
+    pub(super) fn epoch(&self) -> u64 {
         self.lock().epoch
     }
 
@@ -54,11 +68,25 @@ impl MetadataCache {
         }
     }
 
+    /// The kept metadata of statement `key.2` on data source `key.0`.
+    pub(super) fn described(&self, key: &Key) -> Option<Arc<Described>> {
+        self.lock().described.get(key).cloned()
+    }
+
+    /// Keeps a statement's metadata, unless the cache was cleared since `epoch`.
+    pub(super) fn describe(&self, key: Key, epoch: u64, described: Arc<Described>) {
+        let mut inner = self.lock();
+        if inner.epoch == epoch && inner.described.len() < MAX_ENTRIES {
+            inner.described.insert(key, described);
+        }
+    }
+
     /// DDL may have changed any table.
     pub fn clear(&self) {
         let mut inner = self.lock();
         inner.epoch += 1;
         inner.answers.clear();
+        inner.described.clear();
     }
 }
 

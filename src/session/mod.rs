@@ -1418,18 +1418,7 @@ impl Session {
         } else {
             (self.default_data_source()?, sql.to_string())
         };
-        let (conn, ds) = self.backend_conn(&data_source).await?;
-        let statement =
-            crate::backend::statements::prepare(&mut conn.conn, &ds, &backend_sql).await?;
-        // The connection keeps the handle: the first execute here needs no prepare.
-        if let Some(evicted) = conn.statements.insert(
-            Arc::from(backend_sql.as_str()),
-            statement.id,
-            statement.params.len(),
-            statement.columns.len(),
-        ) {
-            crate::backend::statements::buffer_close(&mut conn.conn, evicted);
-        }
+        let statement = self.describe_on(&data_source, backend_sql).await?;
         let mut columns = statement.columns.clone();
         if let Some(spec) = merge {
             // Derived columns the merge strips are not the client's.
@@ -1444,9 +1433,47 @@ impl Session {
                 .map(|_| Column::new(ColumnType::MYSQL_TYPE_VAR_STRING).with_name(b"?"))
                 .collect()
         } else {
-            statement.params
+            statement.params.clone()
         };
         Ok((params, columns))
+    }
+
+    /// The metadata of `sql` prepared on `data_source`: kept from an earlier
+    /// prepare of the same text under the same session state, or prepared
+    /// there now (the connection keeps the handle, so the first execute
+    /// there needs no prepare). A session with state no fingerprint
+    /// describes (a temporary table may shadow a table) always prepares.
+    async fn describe_on(
+        &mut self,
+        data_source: &str,
+        sql: String,
+    ) -> Result<Arc<metadata_cache::Described>, Error> {
+        let generation = self.generation.clone();
+        let cache = &generation.metadata;
+        let shared = !self.own_session_state;
+        let (conn, ds) = self.backend_conn(data_source).await?;
+        let key = (ds, conn.state, sql);
+        if let Some(described) = cache.described(&key).filter(|_| shared) {
+            return Ok(described);
+        }
+        let epoch = cache.epoch();
+        let statement = crate::backend::statements::prepare(&mut conn.conn, &key.0, &key.2).await?;
+        if let Some(evicted) = conn.statements.insert(
+            Arc::from(key.2.as_str()),
+            statement.id,
+            statement.params.len(),
+            statement.columns.len(),
+        ) {
+            crate::backend::statements::buffer_close(&mut conn.conn, evicted);
+        }
+        let described = Arc::new(metadata_cache::Described {
+            params: statement.params,
+            columns: statement.columns,
+        });
+        if shared {
+            cache.describe(key, epoch, described.clone());
+        }
+        Ok(described)
     }
 }
 
