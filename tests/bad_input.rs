@@ -11,7 +11,7 @@ mod raw_client;
 use common::{cluster, fresh_databases, passthrough_rules, Proxy, APP_PASSWORD, APP_USER};
 use mysql_common::constants::{CapabilityFlags, ColumnType};
 use mysql_common::packets::AuthPlugin;
-use mysql_common::scramble::{scramble_native, scramble_sha256};
+use mysql_common::scramble::scramble_native;
 use std::io::{self, Write};
 use std::net::Shutdown;
 use std::time::{Duration, Instant};
@@ -522,49 +522,6 @@ fn field_list_matches_the_backend() {
 // ---------------------------------------------------------------------------
 // Logins
 // ---------------------------------------------------------------------------
-
-/// MySQL 8 clients start with caching_sha2_password; the proxy switches
-/// them to mysql_native_password.
-#[test]
-#[ignore = "obsolete: caching_sha2_password is now answered on its fast path instead of switching to mysql_native_password (tests/ops_auth_tls.rs)"]
-fn caching_sha2_password_client_is_switched_to_native() {
-    let (mut proxy, _) = start("sha2", "");
-    let port = proxy.port();
-    let login = |password: &str| -> (Raw, Reply) {
-        let mut raw = Raw::connect(port);
-        let (nonce, version) = raw.handshake();
-        assert_eq!(version, "8.0.36-shardgate");
-        let scramble = scramble_sha256(&nonce, APP_PASSWORD.as_bytes()).unwrap();
-        raw.write_packet(&Raw::response(
-            APP_USER,
-            Some(SCHEMA),
-            AuthPlugin::CachingSha2Password,
-            &scramble,
-        ));
-        let switch = raw.packet();
-        assert_eq!(switch[0], 0xfe, "an auth switch request: {switch:?}");
-        let plugin_end = switch.iter().position(|&b| b == 0).unwrap();
-        assert_eq!(&switch[1..plugin_end], b"mysql_native_password");
-        let salt = &switch[plugin_end + 1..];
-        let salt = salt.strip_suffix(&[0]).unwrap_or(salt);
-        assert_eq!(salt.len(), 20, "a 20-byte salt");
-        raw.write_packet(&scramble_native(salt, password.as_bytes()).unwrap());
-        let reply = raw.reply();
-        (raw, reply)
-    };
-    let (mut raw, reply) = login(APP_PASSWORD);
-    assert!(matches!(reply, Reply::Ok { .. }), "{reply:?}");
-    assert_eq!(
-        raw.scalar("SELECT DATABASE()"),
-        Some(SCHEMA.as_bytes().to_vec())
-    );
-    assert_eq!(raw.scalar("SELECT CURRENT_USER()"), Some(b"app@%".to_vec()));
-
-    let (mut raw, reply) = login("wrong");
-    assert_eq!(reply.err_code(), (1045, "28000"), "{reply:?}");
-    assert!(raw.is_closed());
-    assert_healthy(&mut proxy);
-}
 
 #[test]
 fn max_connections_refuses_the_next_client_with_1040() {
