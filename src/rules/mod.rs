@@ -125,6 +125,11 @@ impl SchemaRules {
         }
     }
 
+    /// Whether the schema has sharded or broadcast tables at all.
+    pub fn has_routed_tables(&self) -> bool {
+        self.routed_name_lengths != 0
+    }
+
     /// Whether `word` (any case) names a sharded or broadcast table.
     pub fn names_routed(&self, word: &str) -> bool {
         !matches!(self.table_kind(word), TableKind::Unsharded)

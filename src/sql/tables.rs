@@ -186,7 +186,7 @@ pub fn column_start(expr: &Expr) -> Option<Location> {
 /// that merely looks like one (a column called `t_order`) also counts: such a
 /// statement takes the routed path, which is exact, only slower.
 pub fn names_routed_table<'a>(rules: &SchemaRules, sql: &'a [u8]) -> Option<&'a str> {
-    if rules.tables.is_empty() && rules.broadcast_tables.is_empty() {
+    if !rules.has_routed_tables() {
         return None;
     }
     Scanner::new(sql).find_map(|token| match token {
