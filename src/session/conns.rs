@@ -30,6 +30,10 @@ struct Held {
     sticky: bool,
     /// LOCK TABLES is in force on it.
     locked: bool,
+    /// The client's own `XA PREPARE` ran on it and its transaction is not
+    /// over: it may hold a prepared branch, which a reset would leave
+    /// unfinishable (committing it then commits nothing), so it is closed instead.
+    xa_prepared: bool,
     /// Held through the next statement (warnings, errors, FOUND_ROWS).
     next: bool,
     /// ... because the next statement may ask FOUND_ROWS(), which no copy answers.
@@ -244,6 +248,7 @@ impl SessionConns {
                     in_transaction: false,
                     sticky: false,
                     locked: false,
+                    xa_prepared: false,
                     next: false,
                     next_found_rows: false,
                     cursors: Vec::new(),
@@ -482,8 +487,9 @@ impl SessionConns {
                 let backend = &held.conn.data_source.backend_latency;
                 backend.observe(held.used_since.elapsed());
                 let status = held.conn.conn.status;
-                held.in_transaction = status.contains(StatusFlags::SERVER_STATUS_IN_TRANS)
-                    || (explicit && held.in_transaction);
+                let backend_in_trans = status.contains(StatusFlags::SERVER_STATUS_IN_TRANS);
+                held.in_transaction = backend_in_trans || (explicit && held.in_transaction);
+                held.xa_prepared = backend_in_trans && (held.xa_prepared || effects.prepares_xa());
                 held.sticky |= effects.sticky();
                 if effects.locks_tables() {
                     held.locked = true;
@@ -589,9 +595,15 @@ impl SessionConns {
 
     /// Gives every connection back; those left with session state (an open
     /// transaction and its locks, temporary tables, variables) are reset
-    /// first, and closed if the reset fails. The session state is forgotten.
+    /// first, and closed if the reset fails. One that may hold the client's
+    /// prepared XA branch is closed: the branch stays prepared on the server
+    /// for the client to finish from another connection, as on a direct
+    /// disconnect. The session state is forgotten.
     pub async fn release_all(&mut self) {
         for mut held in self.held.drain(..) {
+            if held.xa_prepared {
+                continue;
+            }
             if held.pinned() && !held.conn.conn.broken && held.conn.reset().await.is_err() {
                 continue;
             }

@@ -34,6 +34,7 @@ fn names(e: Effects) -> Vec<&'static str> {
         ("reads_warnings", e.reads_warnings()),
         ("reads_found_rows", e.reads_found_rows()),
         ("reads_row_count", e.reads_row_count()),
+        ("prepares_xa", e.prepares_xa()),
     ];
     all.into_iter()
         .filter(|(_, on)| *on)
