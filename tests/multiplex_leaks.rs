@@ -199,7 +199,6 @@ leak_cases! {
         &["SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"],
         &["SELECT @@tx_isolation"],
     );
-    #[ignore = "known gap: SET TRANSACTION (next transaction only) pins the session instead of following it to the connection of its next transaction"]
     isolation_next_transaction: shared(
         &["SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"],
         &[
@@ -488,6 +487,81 @@ async fn xa_prepared_branch_is_kept_then_released() {
             "the branch A left was committed for real"
         );
         env.assert_backend_conns_at_most(1, "after the prepared branches")
+            .await;
+    })
+    .await;
+}
+
+/// `SET TRANSACTION` (no scope) waits for the session's next transaction
+/// without pinning: between A's statements B gets the one connection, sees
+/// none of it, and A's characteristics are used up exactly when MariaDB
+/// itself uses them up (a statement on a table, COMMIT, a BEGIN), as a
+/// private direct connection answers the same statements. A session-scope
+/// `SET ... TRANSACTION` replaces the waiting one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_transaction_characteristics_follow_the_session() {
+    within(Duration::from_secs(60), async {
+        let env = MuxEnv::start("leak_next_trx", 1, SETUP, "");
+        // A write that writes nothing: refused only in a READ ONLY transaction.
+        const WRITE: &str = "INSERT INTO t SELECT 6 FROM DUAL WHERE 0";
+        let a_statements: &[&str] = &[
+            "SET TRANSACTION READ ONLY",
+            "SELECT 1",
+            WRITE,
+            WRITE,
+            "SELECT COUNT(*) FROM t",
+            WRITE,
+            "SET TRANSACTION READ ONLY",
+            "COMMIT",
+            WRITE,
+            "SET TRANSACTION READ ONLY",
+            "SET SESSION TRANSACTION READ WRITE",
+            WRITE,
+            "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ ONLY",
+            "START TRANSACTION",
+            WRITE,
+            "SELECT COUNT(*) FROM t LOCK IN SHARE MODE",
+            "DO SLEEP(0.15)",
+            "SELECT trx_isolation_level FROM information_schema.INNODB_TRX WHERE trx_query LIKE '%iso_probe%'",
+            "COMMIT",
+            WRITE,
+            "SET TRANSACTION READ ONLY",
+            "SET TRANSACTION READ ONLY",
+            "DO 1",
+            "BEGIN",
+            "ROLLBACK",
+            WRITE,
+        ];
+        let mut oracle = env.direct(1).await;
+        let want = outcomes(&mut oracle, "direct A", a_statements).await;
+        assert!(
+            want.contains(&Err(1792)) && want.iter().filter(|o| o.is_ok()).count() > 10,
+            "the oracle shows the characteristics: {want:?}"
+        );
+        let mut a = env.client().await;
+        let mut b = env.client().await;
+        let mut got = Vec::new();
+        // Inside A's transactions B would wait for the connection: not asked then.
+        let mut a_in_transaction = false;
+        for sql in a_statements {
+            got.push(outcome(&mut a, "A", sql).await);
+            match *sql {
+                "START TRANSACTION" | "BEGIN" => a_in_transaction = true,
+                "COMMIT" | "ROLLBACK" => a_in_transaction = false,
+                _ => {}
+            }
+            if !a_in_transaction {
+                assert_eq!(
+                    outcome(&mut b, "B", WRITE).await,
+                    Ok(vec![]),
+                    "B, after A's {sql:?}, sees none of A's characteristics"
+                );
+            }
+        }
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(g, w, "A's {:?} (#{i})", a_statements[i]);
+        }
+        env.assert_backend_conns_at_most(1, "after the characteristics")
             .await;
     })
     .await;

@@ -51,6 +51,9 @@ pub struct Connection {
     pub broken: bool,
     /// The GTID of the last write committed on it, when the server reports it.
     pub last_gtid: Option<String>,
+    /// The transaction characteristics the server last reported (tracked
+    /// only while a session's `SET TRANSACTION` waits on it), until taken.
+    pub characteristics: Option<String>,
 }
 
 /// Capabilities the proxy always asks for (when the server has them).
@@ -103,6 +106,7 @@ impl Connection {
             warnings: 0,
             broken: false,
             last_gtid: None,
+            characteristics: None,
         };
         auth::login(&mut conn, endpoint, wanted_capabilities(class)).await?;
         Ok(conn)
@@ -140,6 +144,9 @@ impl Connection {
         self.warnings = ok.warnings;
         if ok.gtid.is_some() {
             self.last_gtid.clone_from(&ok.gtid);
+        }
+        if ok.characteristics.is_some() {
+            self.characteristics.clone_from(&ok.characteristics);
         }
     }
 

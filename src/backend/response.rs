@@ -29,6 +29,9 @@ pub struct OkSummary {
     pub info: String,
     /// `last_gtid` from the session state (a committed write, when tracked).
     pub gtid: Option<String>,
+    /// The transaction characteristics the session state reports, when
+    /// tracked and changed: empty once `SET TRANSACTION`'s were used up.
+    pub characteristics: Option<String>,
 }
 
 /// Reads the first packet of an answer.
@@ -78,10 +81,10 @@ pub fn parse_terminator(packet: &[u8], caps: CapabilityFlags) -> Option<OkSummar
 
 fn summary(ok: &OkPacket<'_>) -> OkSummary {
     let status = ok.status_flags();
-    let gtid = if status.contains(StatusFlags::SERVER_SESSION_STATE_CHANGED) {
-        tracked_gtid(ok)
+    let (gtid, characteristics) = if status.contains(StatusFlags::SERVER_SESSION_STATE_CHANGED) {
+        tracked(ok)
     } else {
-        None
+        (None, None)
     };
     OkSummary {
         affected_rows: ok.affected_rows(),
@@ -90,21 +93,32 @@ fn summary(ok: &OkPacket<'_>) -> OkSummary {
         warnings: ok.warnings(),
         info: ok.info_str().map(|s| s.into_owned()).unwrap_or_default(),
         gtid,
+        characteristics,
     }
 }
 
-/// The `last_gtid` system variable among the OK packet's session state changes.
-fn tracked_gtid(ok: &OkPacket<'_>) -> Option<String> {
+/// The `last_gtid` system variable and the transaction characteristics
+/// among the OK packet's session state changes.
+fn tracked(ok: &OkPacket<'_>) -> (Option<String>, Option<String>) {
     use mysql_common::packets::session_state_change::SessionStateChange;
-    let infos = ok.session_state_info().ok()?;
-    infos.iter().find_map(|info| match info.decode() {
-        Ok(SessionStateChange::SystemVariables(vars)) => vars
-            .iter()
-            .find(|v| v.name_bytes() == b"last_gtid")
-            .map(|v| v.value_str().into_owned())
-            .filter(|v| !v.is_empty()),
-        _ => None,
-    })
+    let (mut gtid, mut characteristics) = (None, None);
+    let Ok(infos) = ok.session_state_info() else {
+        return (None, None);
+    };
+    for info in &infos {
+        match info.decode() {
+            Ok(SessionStateChange::SystemVariables(vars)) => {
+                if let Some(v) = vars.iter().find(|v| v.name_bytes() == b"last_gtid") {
+                    gtid = Some(v.value_str().into_owned()).filter(|v| !v.is_empty());
+                }
+            }
+            Ok(SessionStateChange::TransactionCharacteristics(c)) => {
+                characteristics = Some(c.as_str().into_owned());
+            }
+            _ => {}
+        }
+    }
+    (gtid, characteristics)
 }
 
 /// The number of columns a result-set header announces.

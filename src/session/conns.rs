@@ -126,6 +126,40 @@ async fn run_state(conn: &mut PooledConn, text: &str) -> Result<(), Error> {
     }
 }
 
+/// Turns on the tracking that reports when `SET TRANSACTION` is used up,
+/// then sets the waiting characteristics on `conn`; what that reported is
+/// dropped, and the connection is put back before another session uses it.
+async fn apply_next_transaction(
+    conn: &mut PooledConn,
+    characteristics: &BTreeMap<String, String>,
+) -> Result<(), Error> {
+    let mut sql = String::from("SET SESSION session_track_transaction_info = 'CHARACTERISTICS'");
+    for statement in characteristics.values() {
+        sql.push_str(";\n");
+        sql.push_str(statement);
+    }
+    conn.stale_characteristics = true;
+    run_ok(conn, &sql, None).await?;
+    conn.conn.characteristics = None;
+    Ok(())
+}
+
+/// Puts a connection's transaction characteristics back to its session's
+/// values (dropping a waiting `SET TRANSACTION`) and the tracking back to
+/// what `applied` set, or the default.
+fn forget_characteristics(applied: &BTreeMap<String, String>) -> String {
+    let tracking = applied
+        .get(TRACK_TRANSACTION_INFO)
+        .cloned()
+        .unwrap_or_else(|| revert(TRACK_TRANSACTION_INFO));
+    format!(
+        "SET SESSION tx_isolation = @@session.tx_isolation, tx_read_only = @@session.tx_read_only;\n{tracking}"
+    )
+}
+
+/// The tracking that reports transaction characteristics.
+const TRACK_TRANSACTION_INFO: &str = "session_track_transaction_info";
+
 /// The statement that puts what `key` names back as a new connection has it.
 fn revert(key: &str) -> String {
     match key {
@@ -164,6 +198,14 @@ pub struct SessionConns {
     state: SessionState,
     /// The client's `BEGIN`/`START TRANSACTION` text while a transaction is open.
     transaction: Option<Vec<u8>>,
+    /// `SET TRANSACTION` characteristics waiting for the session's next
+    /// transaction, by what they set ("tx_isolation", "tx_read_only"):
+    /// applied to each connection a statement runs on until the server
+    /// reports them used (or a BEGIN takes them).
+    next_transaction: BTreeMap<String, String>,
+    /// The characteristics the open transaction took at its BEGIN: sent
+    /// before its BEGIN on each data source it reaches.
+    transaction_characteristics: Option<String>,
     /// The open transaction is an XA one: its branches start with `XA START`.
     xa: Option<XaOpen>,
     /// That transaction is `READ ONLY`: it may run on one replica per data source.
@@ -264,9 +306,20 @@ impl SessionConns {
             held.used = true;
             held.used_since = Instant::now();
         }
+        let in_backend_transaction = held
+            .conn
+            .conn
+            .status
+            .contains(StatusFlags::SERVER_STATUS_IN_TRANS);
+        if self.transaction.is_none()
+            && !self.next_transaction.is_empty()
+            && !in_backend_transaction
+        {
+            apply_next_transaction(&mut held.conn, &self.next_transaction).await?;
+        }
         if let Some(begin) = &self.transaction {
             if !held.in_transaction {
-                let begin = match &self.xa {
+                let mut begin = match &self.xa {
                     // The branch stays pinned from here to its COMMIT or ROLLBACK.
                     Some(xa) => format!(
                         "XA START {}",
@@ -274,6 +327,9 @@ impl SessionConns {
                     ),
                     None => String::from_utf8_lossy(begin).into_owned(),
                 };
+                if let Some(characteristics) = &self.transaction_characteristics {
+                    begin = format!("{characteristics};\n{begin}");
+                }
                 run_ok(&mut held.conn, &begin, None).await?;
                 held.in_transaction = true;
             }
@@ -316,14 +372,18 @@ impl SessionConns {
     /// the whole state when that fails or the connection holds state no SET
     /// describes.
     async fn bring_to_state(&self, conn: &mut PooledConn) -> Result<(), Error> {
+        conn.conn.characteristics = None;
         let same = conn.state == self.state.fingerprint && !conn.dirty;
-        if same && !conn.stale_diagnostics {
+        if same && !conn.stale_diagnostics && !conn.stale_characteristics {
             return Ok(());
         }
         if !conn.dirty {
-            let mut texts = Vec::with_capacity(2);
+            let mut texts = Vec::with_capacity(3);
             if conn.stale_diagnostics {
                 texts.push(CLEAR_DIAGNOSTICS.to_string());
+            }
+            if conn.stale_characteristics {
+                texts.push(forget_characteristics(&conn.applied));
             }
             if !same {
                 texts.push(self.state.diff(&conn.applied));
@@ -335,6 +395,7 @@ impl SessionConns {
                 conn.state = self.state.fingerprint;
                 conn.applied = self.state.sets.clone();
                 conn.stale_diagnostics = false;
+                conn.stale_characteristics = false;
                 return Ok(());
             }
             if conn.conn.broken {
@@ -371,6 +432,8 @@ impl SessionConns {
         statement: String,
         already_on: &str,
     ) -> Result<(), Error> {
+        // As in the server, the session's value replaces the next transaction's.
+        self.next_transaction.remove(&key);
         self.state.record(key, statement.clone());
         let fingerprint = self.state.fingerprint;
         for held in &mut self.held {
@@ -391,6 +454,7 @@ impl SessionConns {
     /// Opens a transaction lazily: each data source gets `begin` when the
     /// session first uses it inside the transaction.
     pub fn begin(&mut self, begin: &[u8]) {
+        self.take_characteristics();
         self.transaction = Some(begin.to_vec());
         self.read_only_transaction = crate::sql::replica_read::is_read_only_begin(begin);
     }
@@ -398,12 +462,40 @@ impl SessionConns {
     /// Opens an XA transaction lazily: each data source gets `XA START` with
     /// its branch of `gtrid` when the session first uses it.
     pub fn begin_xa(&mut self, gtrid: String, explicit: bool) {
+        self.take_characteristics();
         self.transaction = Some(b"XA START".to_vec());
         self.xa = Some(XaOpen {
             gtrid,
             explicit,
             wrote: Vec::new(),
         });
+    }
+
+    /// The transaction being opened takes the waiting `SET TRANSACTION`
+    /// characteristics, for every data source it reaches.
+    fn take_characteristics(&mut self) {
+        let texts: Vec<&str> = self.next_transaction.values().map(String::as_str).collect();
+        self.transaction_characteristics = (!texts.is_empty()).then(|| texts.join(";\n"));
+        self.next_transaction.clear();
+    }
+
+    /// Whether a transaction is open: begun by the session, or reported by
+    /// a backend (autocommit off after a statement, the client's XA).
+    /// `SET TRANSACTION` then goes to the server, which refuses it.
+    pub fn in_active_transaction(&self) -> bool {
+        self.transaction.is_some()
+            || self.held.iter().any(|h| {
+                h.conn
+                    .conn
+                    .status
+                    .contains(StatusFlags::SERVER_STATUS_IN_TRANS)
+            })
+    }
+
+    /// `SET TRANSACTION ...` (no scope): its characteristics wait for the
+    /// session's next transaction, on whatever connection runs it.
+    pub fn set_next_transaction(&mut self, items: Vec<(String, String)>) {
+        self.next_transaction.extend(items);
     }
 
     /// The open XA transaction, if any.
@@ -432,6 +524,7 @@ impl SessionConns {
     pub fn take_xa(&mut self) -> Option<(XaOpen, Vec<(&mut PooledConn, bool)>)> {
         let xa = self.xa.take()?;
         self.transaction = None;
+        self.transaction_characteristics = None;
         let branches = self
             .held
             .iter_mut()
@@ -475,7 +568,15 @@ impl SessionConns {
     pub fn finish_statement(&mut self, effects: &Effects, failed: bool, diagnostic: bool) {
         let explicit = self.transaction.is_some();
         self.intent = Intent::Primary;
+        let mut characteristics_used = false;
         for held in &mut self.held {
+            // Reported only where `SET TRANSACTION` was applied: empty once
+            // a transaction used them (and ended), or naming the transaction
+            // they started.
+            if let Some(reported) = held.conn.conn.characteristics.take() {
+                characteristics_used |=
+                    reported.is_empty() || reported.contains("START TRANSACTION");
+            }
             if let Some(gtid) = held.conn.conn.last_gtid.take() {
                 if !held.on_replica {
                     self.gtids.insert(held.conn.data_source.name.clone(), gtid);
@@ -507,6 +608,9 @@ impl SessionConns {
                 held.next = false;
                 held.next_found_rows = false;
             }
+        }
+        if characteristics_used {
+            self.next_transaction.clear();
         }
         self.release_unpinned();
     }
@@ -558,6 +662,9 @@ impl SessionConns {
     /// that did and did not finish; every connection leaves the transaction.
     pub async fn end_transaction(&mut self, statement: &str) -> Result<(), Error> {
         self.transaction = None;
+        // COMMIT and ROLLBACK use up `SET TRANSACTION`, with or without a transaction.
+        self.transaction_characteristics = None;
+        self.next_transaction.clear();
         self.xa = None;
         self.read_only_transaction = false;
         let mut done: Vec<String> = Vec::new();
@@ -611,6 +718,8 @@ impl SessionConns {
         }
         self.state = SessionState::default();
         self.transaction = None;
+        self.transaction_characteristics = None;
+        self.next_transaction.clear();
         self.xa = None;
         self.read_only_transaction = false;
         self.gtids.clear();

@@ -997,6 +997,15 @@ impl Session {
         more_after: bool,
     ) -> Result<(), Error> {
         let data_source = self.schema_rules()?.default_data_source.clone();
+        if params.is_none() && !self.conns.in_active_transaction() {
+            if let crate::sql::SetKind::NextTransaction(items) = crate::sql::set_kind(sql) {
+                // Kept for the next transaction, wherever it runs; inside
+                // one the server refuses it (1568), so it goes there instead.
+                self.conns.set_next_transaction(items);
+                reply.ok(&OkInfo::default(), self.status() | more_results(more_after));
+                return Ok(());
+            }
+        }
         let autocommit = variables::autocommit_assignment(sql);
         if autocommit == Some(true) && self.conns.xa().is_some() {
             // A branch refuses SET autocommit = 1 (1399): the transaction it

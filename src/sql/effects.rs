@@ -31,7 +31,7 @@ impl Effects {
     /// Pins the session to its backend connection until the client
     /// disconnects or resets: temporary tables, user variables, lock
     /// functions, SQL-level prepared statements, `CALL`, `HANDLER`,
-    /// `SET TRANSACTION`, `sql_log_bin`, compound statements, and `SET` forms
+    /// `sql_log_bin`, compound statements, and `SET` forms
     /// not understood. (A client's own `XA` transaction pins through the
     /// server's IN_TRANS flag instead, from `XA START` to its end.)
     pub fn sticky(&self) -> bool {
@@ -115,7 +115,8 @@ pub fn effects(sql: &[u8]) -> Effects {
                     None => Effects(STICKY),
                 };
             }
-            set::Scope::Session | set::Scope::Global => 0,
+            // The next transaction's characteristics follow the session.
+            set::Scope::Session | set::Scope::Global | set::Scope::NextTransaction => 0,
         },
         b"SHOW" => show(&mut tokens),
         b"GET" => {

@@ -72,6 +72,7 @@ fn set_cases_from_data_file() {
     for case in &cases.set {
         let want = match case.kind.as_str() {
             "session" => SetKind::Session(case.items.clone()),
+            "next_transaction" => SetKind::NextTransaction(case.items.clone()),
             "statement" => SetKind::Statement,
             "global" => SetKind::Global,
             "sticky" => SetKind::Sticky,
