@@ -40,6 +40,9 @@ pub struct Connection {
     packet: Vec<u8>,
     /// What both sides agreed on.
     pub capabilities: CapabilityFlags,
+    /// MariaDB's extended metadata was negotiated: column definitions
+    /// carry their extended type info (format=json, geometry types).
+    pub extended_metadata: bool,
     pub class: ConnClass,
     /// The backend's id of this connection (for KILL and messages).
     pub thread_id: u32,
@@ -100,6 +103,7 @@ impl Connection {
             write_buf: BytesMut::with_capacity(INITIAL_BUFFER),
             packet: Vec::with_capacity(INITIAL_BUFFER),
             capabilities: CapabilityFlags::empty(),
+            extended_metadata: false,
             class,
             thread_id: 0,
             status: StatusFlags::empty(),

@@ -130,6 +130,49 @@ fn column_count(packet: &[u8]) -> Option<usize> {
         .and_then(|n| usize::try_from(n).ok())
 }
 
+/// Where a column definition's MariaDB extended metadata (type name and
+/// format, e.g. `json`, `point`) lies: after its six names, as one
+/// length-encoded string. Present only on connections that negotiated
+/// MARIADB_CLIENT_EXTENDED_METADATA. `None`: malformed.
+fn extended_metadata_range(definition: &[u8]) -> Option<std::ops::Range<usize>> {
+    let mut reader = crate::protocol::wire::Reader::new(definition);
+    for _ in 0..6 {
+        reader.lenenc_bytes().ok()?;
+    }
+    let start = definition.len() - reader.remaining();
+    reader.lenenc_bytes().ok()?;
+    Some(start..definition.len() - reader.remaining())
+}
+
+/// `definition` (from a connection with extended metadata) as a client
+/// without it reads it, into `out`; false if malformed.
+pub fn without_extended_metadata(definition: &[u8], out: &mut Vec<u8>) -> bool {
+    let Some(range) = extended_metadata_range(definition) else {
+        return false;
+    };
+    out.clear();
+    out.extend_from_slice(&definition[..range.start]);
+    out.extend_from_slice(&definition[range.end..]);
+    true
+}
+
+/// `definition` (from a connection without extended metadata) as a client
+/// with it reads it: with none, into `out`; false if malformed.
+pub fn with_empty_extended_metadata(definition: &[u8], out: &mut Vec<u8>) -> bool {
+    let mut reader = crate::protocol::wire::Reader::new(definition);
+    for _ in 0..6 {
+        if reader.lenenc_bytes().is_err() {
+            return false;
+        }
+    }
+    let at = definition.len() - reader.remaining();
+    out.clear();
+    out.extend_from_slice(&definition[..at]);
+    out.push(0);
+    out.extend_from_slice(&definition[at..]);
+    true
+}
+
 /// A backend's ERR packet as the client's error: code, SQLSTATE, message kept.
 pub fn server_error(packet: &[u8], caps: CapabilityFlags, data_source: &str) -> Error {
     match ParseBuf(packet).parse::<ErrPacket<'_>>(caps) {
@@ -177,6 +220,29 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(frame(&[3], CAPS, "ds"), Frame::Columns(3)));
+    }
+
+    #[test]
+    fn extended_metadata_is_cut_out_and_put_in() {
+        // `d` JSON as MariaDB describes it with extended metadata:
+        // format=json (type 1, "json") between the names and the fixed part.
+        let names: &[u8] = b"\x03def\x02db\x01j\x01j\x01d\x01d";
+        let extended: &[u8] = b"\x06\x01\x04json";
+        let fixed: &[u8] = &[
+            0x0c, 0x2d, 0, 0xfc, 0xff, 0xff, 0xff, 0xfc, 0x90, 0, 0, 0, 0,
+        ];
+        let with = [names, extended, fixed].concat();
+        let plain = [names, fixed].concat();
+        let mut out = Vec::new();
+        assert!(without_extended_metadata(&with, &mut out));
+        assert_eq!(out, plain);
+        assert!(ParseBuf(&out)
+            .parse::<mysql_common::packets::Column>(())
+            .is_ok());
+        assert!(with_empty_extended_metadata(&plain, &mut out));
+        assert_eq!(out, [names, &[0][..], fixed].concat());
+        assert!(!without_extended_metadata(b"\x03def\x02d", &mut out));
+        assert!(!with_empty_extended_metadata(b"\xfc", &mut out));
     }
 
     #[test]

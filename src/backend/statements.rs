@@ -127,12 +127,23 @@ pub async fn read_columns(
     n: usize,
 ) -> Result<Vec<Column>, Error> {
     let mut columns = Vec::with_capacity(n);
+    let extended = conn.extended_metadata;
+    let mut plain = Vec::new();
     for _ in 0..n {
         let packet = conn
             .read_packet()
             .await
             .map_err(|e| super::conn::io_error(data_source, &e))?;
-        let column: Column = ParseBuf(packet).parse(()).map_err(|_| {
+        // mysql_common's column has no extended metadata: read without it.
+        let definition = if extended {
+            if !response::without_extended_metadata(packet, &mut plain) {
+                plain.clear();
+            }
+            plain.as_slice()
+        } else {
+            packet
+        };
+        let column: Column = ParseBuf(definition).parse(()).map_err(|_| {
             conn.broken = true;
             response::malformed(data_source)
         })?;

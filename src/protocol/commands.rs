@@ -145,7 +145,7 @@ async fn field_list(conn: &mut ClientConn, session: &mut Session, body: &[u8]) {
         Ok(columns) => {
             for column in &columns {
                 conn.payload.clear();
-                packets::column_definition(column, &mut conn.payload);
+                packets::column_definition(column, conn.extended_metadata, &mut conn.payload);
                 conn.payload.push(0xfb);
                 conn.write_scratch();
             }
