@@ -522,7 +522,8 @@ async fn next_transaction_characteristics_follow_the_session() {
             WRITE,
             "SELECT COUNT(*) FROM t LOCK IN SHARE MODE",
             "DO SLEEP(0.15)",
-            "SELECT trx_isolation_level FROM information_schema.INNODB_TRX WHERE trx_query LIKE '%iso_probe%'",
+            // Its own marker: other tests' transactions on the server must not match.
+            "SELECT trx_isolation_level FROM information_schema.INNODB_TRX WHERE trx_query LIKE '%next_trx_probe%'",
             "COMMIT",
             WRITE,
             "SET TRANSACTION READ ONLY",
@@ -561,6 +562,16 @@ async fn next_transaction_characteristics_follow_the_session() {
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
             assert_eq!(g, w, "A's {:?} (#{i})", a_statements[i]);
         }
+        // The same as a prepared statement (the binary protocol).
+        let prepared = async |conn: &mut mysql_async::Conn, who: &str| {
+            multiplex_support::step(who, conn.exec_drop("SET TRANSACTION READ ONLY", ())).await;
+        };
+        prepared(&mut oracle, "direct A prepares SET TRANSACTION").await;
+        let want = outcome(&mut oracle, "direct A", WRITE).await;
+        assert_eq!(want, Err(1792), "a prepared SET TRANSACTION, directly");
+        prepared(&mut a, "A prepares SET TRANSACTION").await;
+        assert_eq!(outcome(&mut b, "B", WRITE).await, Ok(vec![]), "B after A's prepared SET");
+        assert_eq!(outcome(&mut a, "A", WRITE).await, want, "A after its prepared SET");
         env.assert_backend_conns_at_most(1, "after the characteristics")
             .await;
     })

@@ -6,6 +6,7 @@
 //! may ask for. The session state it set with SET follows it to whatever
 //! connection it gets next (an idle one already in that state is preferred).
 
+use super::characteristics;
 use super::diagnostics::Warning;
 use crate::backend::conn::ConnClass;
 use crate::backend::pool::AppliedState;
@@ -125,40 +126,6 @@ async fn run_state(conn: &mut PooledConn, text: &str) -> Result<(), Error> {
         other => other.map(drop),
     }
 }
-
-/// Turns on the tracking that reports when `SET TRANSACTION` is used up,
-/// then sets the waiting characteristics on `conn`; what that reported is
-/// dropped, and the connection is put back before another session uses it.
-async fn apply_next_transaction(
-    conn: &mut PooledConn,
-    characteristics: &BTreeMap<String, String>,
-) -> Result<(), Error> {
-    let mut sql = String::from("SET SESSION session_track_transaction_info = 'CHARACTERISTICS'");
-    for statement in characteristics.values() {
-        sql.push_str(";\n");
-        sql.push_str(statement);
-    }
-    conn.stale_characteristics = true;
-    run_ok(conn, &sql, None).await?;
-    conn.conn.characteristics = None;
-    Ok(())
-}
-
-/// Puts a connection's transaction characteristics back to its session's
-/// values (dropping a waiting `SET TRANSACTION`) and the tracking back to
-/// what `applied` set, or the default.
-fn forget_characteristics(applied: &BTreeMap<String, String>) -> String {
-    let tracking = applied
-        .get(TRACK_TRANSACTION_INFO)
-        .cloned()
-        .unwrap_or_else(|| revert(TRACK_TRANSACTION_INFO));
-    format!(
-        "SET SESSION tx_isolation = @@session.tx_isolation, tx_read_only = @@session.tx_read_only;\n{tracking}"
-    )
-}
-
-/// The tracking that reports transaction characteristics.
-const TRACK_TRANSACTION_INFO: &str = "session_track_transaction_info";
 
 /// The statement that puts what `key` names back as a new connection has it.
 fn revert(key: &str) -> String {
@@ -315,7 +282,7 @@ impl SessionConns {
             && !self.next_transaction.is_empty()
             && !in_backend_transaction
         {
-            apply_next_transaction(&mut held.conn, &self.next_transaction).await?;
+            characteristics::apply(&mut held.conn, &self.next_transaction).await?;
         }
         if let Some(begin) = &self.transaction {
             if !held.in_transaction {
@@ -383,7 +350,7 @@ impl SessionConns {
                 texts.push(CLEAR_DIAGNOSTICS.to_string());
             }
             if conn.stale_characteristics {
-                texts.push(forget_characteristics(&conn.applied));
+                texts.push(characteristics::forget(&conn.applied));
             }
             if !same {
                 texts.push(self.state.diff(&conn.applied));
@@ -574,8 +541,7 @@ impl SessionConns {
             // a transaction used them (and ended), or naming the transaction
             // they started.
             if let Some(reported) = held.conn.conn.characteristics.take() {
-                characteristics_used |=
-                    reported.is_empty() || reported.contains("START TRANSACTION");
+                characteristics_used |= characteristics::used_up(&reported);
             }
             if let Some(gtid) = held.conn.conn.last_gtid.take() {
                 if !held.on_replica {

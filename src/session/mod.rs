@@ -3,6 +3,7 @@
 //! tracks the state it sets, or sends it to the data source that holds its
 //! tables, and writes the answer to a [`Reply`].
 
+mod characteristics;
 pub mod conns;
 mod diagnostics;
 mod facts;
@@ -997,8 +998,12 @@ impl Session {
         more_after: bool,
     ) -> Result<(), Error> {
         let data_source = self.schema_rules()?.default_data_source.clone();
-        if params.is_none() && !self.conns.in_active_transaction() {
-            if let crate::sql::SetKind::NextTransaction(items) = crate::sql::set_kind(sql) {
+        let next_transaction = match crate::sql::set_kind(sql) {
+            crate::sql::SetKind::NextTransaction(items) => Some(items),
+            _ => None,
+        };
+        if let Some(items) = next_transaction.clone() {
+            if !self.conns.in_active_transaction() {
                 // Kept for the next transaction, wherever it runs; inside
                 // one the server refuses it (1568), so it goes there instead.
                 self.conns.set_next_transaction(items);
@@ -1033,6 +1038,10 @@ impl Session {
             }
             None => variables::run_with_mysql8_names(conn, sql, reply, status, more_after).await?,
         };
+        if next_transaction.is_some() {
+            // Accepted where no transaction was open after all: never left for another session.
+            conn.stale_characteristics = true;
+        }
         // What it set follows the session to other connections; what no
         // replay reproduces pins it instead (sql::effects says so).
         if let crate::sql::SetKind::Session(assignments) = crate::sql::set_kind(&sent) {
