@@ -11,7 +11,7 @@ mod raw_client;
 
 use common::{cluster, data_sources_toml, fresh_databases, mariadb_command, Proxy};
 use mysql_async::prelude::Queryable;
-use raw_client::{Raw, Reply, COM_QUERY};
+use raw_client::{Raw, Reply, COM_QUERY, COM_STMT_PREPARE};
 use std::process::Stdio;
 
 const USER: &str = "app";
@@ -180,5 +180,33 @@ fn raw_clients_get_extended_metadata_exactly_when_they_negotiate_it() {
             assert!(rows.contains(&b"\x04shop".to_vec()), "{rows:?}");
         }
         other => panic!("SHOW DATABASES: {other:?}"),
+    }
+}
+
+/// The column definitions COM_STMT_PREPARE answers for [`QUERY`].
+fn prepared_definitions(
+    port: u16,
+    user: &str,
+    password: &str,
+    db: &str,
+    patch: fn(&mut [u8]),
+) -> Vec<Vec<u8>> {
+    let mut raw = Raw::login_patched(port, user, password, Some(db), |r: &mut Vec<u8>| patch(r));
+    raw.command(COM_STMT_PREPARE, QUERY.as_bytes());
+    let ok = raw.packet();
+    assert_eq!(ok[0], 0x00, "COM_STMT_PREPARE: {ok:?}");
+    let columns = u16::from_le_bytes([ok[5], ok[6]]) as usize;
+    assert_eq!(u16::from_le_bytes([ok[7], ok[8]]), 0, "no parameters");
+    (0..columns).map(|_| raw.packet()).collect()
+}
+
+#[test]
+fn prepared_statements_describe_their_columns_as_the_backend_does() {
+    let env = start("extmeta_prepare", Some(MARIADB_VERSION));
+    let db = env.dbs[0].as_str();
+    for patch in [ask_for_extended_metadata, |_: &mut [u8]| {}] {
+        let via_proxy = prepared_definitions(env.proxy.port(), USER, PASSWORD, "shop", patch);
+        let straight = prepared_definitions(cluster()[0].port(), "root", "", db, patch);
+        assert_eq!(via_proxy, straight);
     }
 }

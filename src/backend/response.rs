@@ -144,6 +144,12 @@ fn extended_metadata_range(definition: &[u8]) -> Option<std::ops::Range<usize>> 
     Some(start..definition.len() - reader.remaining())
 }
 
+/// The extended metadata field of `definition` (from a connection with
+/// extended metadata), length prefix included; `None`: malformed.
+pub fn extended_metadata(definition: &[u8]) -> Option<&[u8]> {
+    extended_metadata_range(definition).map(|range| &definition[range])
+}
+
 /// `definition` (from a connection with extended metadata) as a client
 /// without it reads it, into `out`; false if malformed.
 pub fn without_extended_metadata(definition: &[u8], out: &mut Vec<u8>) -> bool {

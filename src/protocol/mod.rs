@@ -129,10 +129,17 @@ impl ClientConn {
         self.write_packet(&packet);
     }
 
-    fn write_columns(&mut self, columns: &[Column], status: StatusFlags) {
-        for column in columns {
+    /// `extended`: the columns' extended metadata fields as a backend sent
+    /// them, for a client that reads them (empty: none known).
+    fn write_columns(&mut self, columns: &[Column], extended: &[Vec<u8>], status: StatusFlags) {
+        for (i, column) in columns.iter().enumerate() {
             self.payload.clear();
-            packets::column_definition(column, self.extended_metadata, &mut self.payload);
+            match extended.get(i).filter(|_| self.extended_metadata) {
+                Some(field) => packets::column_definition_with(column, field, &mut self.payload),
+                None => {
+                    packets::column_definition(column, self.extended_metadata, &mut self.payload)
+                }
+            }
             self.write_scratch();
         }
         if !self.deprecate_eof() && !columns.is_empty() {

@@ -152,15 +152,20 @@ pub fn column_count(n: usize) -> Vec<u8> {
 /// serializer swaps the charset and length fields.
 /// `extended`: the client reads MariaDB's extended metadata, here none.
 pub fn column_definition(column: &Column, extended: bool, out: &mut Vec<u8>) {
+    let none: &[u8] = if extended { &[0] } else { &[] };
+    column_definition_with(column, none, out);
+}
+
+/// A column definition with `extended` (a length-encoded extended
+/// metadata field, or nothing) after its names.
+pub fn column_definition_with(column: &Column, extended: &[u8], out: &mut Vec<u8>) {
     put_lenenc_bytes(out, b"def");
     put_lenenc_bytes(out, column.schema_ref());
     put_lenenc_bytes(out, column.table_ref());
     put_lenenc_bytes(out, column.org_table_ref());
     put_lenenc_bytes(out, column.name_ref());
     put_lenenc_bytes(out, column.org_name_ref());
-    if extended {
-        out.push(0);
-    }
+    out.extend_from_slice(extended);
     out.push(0x0c);
     out.extend_from_slice(&column.character_set().to_le_bytes());
     out.extend_from_slice(&column.column_length().to_le_bytes());

@@ -1380,7 +1380,7 @@ impl Session {
         &mut self,
         sql: &str,
         verdict: &Verdict,
-    ) -> Result<(Vec<Column>, Vec<Column>), Error> {
+    ) -> Result<PreparedMetadata, Error> {
         let with_values = self
             .session_values(sql.as_bytes(), verdict)
             .and_then(|v| String::from_utf8(v).ok());
@@ -1433,9 +1433,11 @@ impl Session {
             crate::backend::statements::buffer_close(&mut conn.conn, evicted);
         }
         let mut columns = statement.columns.clone();
+        let mut extended = statement.extended;
         if let Some(spec) = merge {
             // Derived columns the merge strips are not the client's.
             columns.truncate(spec.visible_in(columns.len()));
+            extended.truncate(columns.len());
         }
         let params = if routed {
             // The client's statement, not the unit's, decides the parameter count.
@@ -1448,8 +1450,21 @@ impl Session {
         } else {
             statement.params
         };
-        Ok((params, columns))
+        Ok(PreparedMetadata {
+            params,
+            columns,
+            extended,
+        })
     }
+}
+
+/// What COM_STMT_PREPARE answers: the parameters' and columns' definitions.
+pub struct PreparedMetadata {
+    pub params: Vec<Column>,
+    pub columns: Vec<Column>,
+    /// The columns' MariaDB extended metadata fields, as the backend sent
+    /// them (none when it sent none).
+    pub extended: Vec<Vec<u8>>,
 }
 
 /// The first sharded or broadcast table a statement names, if any. A word
