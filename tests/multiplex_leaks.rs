@@ -25,7 +25,7 @@
 mod common;
 mod multiplex_support;
 
-use multiplex_support::{outcomes, within, MuxEnv, Outcome, STEP};
+use multiplex_support::{outcome, outcomes, within, MuxEnv, Outcome, STEP};
 use mysql_async::prelude::Queryable;
 use std::time::Duration;
 
@@ -199,7 +199,6 @@ leak_cases! {
         &["SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"],
         &["SELECT @@tx_isolation"],
     );
-    #[ignore = "known gap: SET TRANSACTION (next transaction only) pins the session instead of following it to the connection of its next transaction"]
     isolation_next_transaction: shared(
         &["SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"],
         &[
@@ -252,11 +251,15 @@ leak_cases! {
         &["SELECT IS_FREE_LOCK('leak_get_lock_call')"],
     );
     lock_tables: pinned_until(&["LOCK TABLES t WRITE"], &["SELECT COUNT(*) FROM five"], &["UNLOCK TABLES"]);
-    #[ignore = "known gap: XA statements pin the session until it ends (the XA issue builds the release on XA COMMIT/ROLLBACK)"]
     xa_transaction: pinned_until(
         &["XA START 'leak_xa'", "INSERT INTO t VALUES (1)"],
         &["SELECT COUNT(*) FROM t"],
         &["XA END 'leak_xa'", "XA ROLLBACK 'leak_xa'"],
+    );
+    xa_transaction_committed_in_one_phase: pinned_until(
+        &["XA START 'leak_xa1'", "INSERT INTO t VALUES (1)", "XA END 'leak_xa1'"],
+        &["SELECT @@in_transaction"],
+        &["XA COMMIT 'leak_xa1' ONE PHASE"],
     );
     savepoint: pinned_until(
         &["BEGIN", "INSERT INTO t VALUES (1)", "SAVEPOINT s1", "INSERT INTO t VALUES (2)", "ROLLBACK TO SAVEPOINT s1"],
@@ -412,6 +415,164 @@ async fn warnings_of_an_idle_client_do_not_hold_the_connection() {
         );
         assert_eq!(got_ids[2], want_ids[2], "ROW_COUNT() after a SELECT");
         env.assert_backend_conns_at_most(1, "after the warnings")
+            .await;
+    })
+    .await;
+}
+
+/// A client's prepared XA branch keeps its connection until the client
+/// commits it; then the connection serves others again. A client that
+/// leaves with a prepared branch leaves it prepared on the server (the
+/// connection is closed, never reset: a reset branch can no longer be
+/// committed), and another client commits it from a connection of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xa_prepared_branch_is_kept_then_released() {
+    within(Duration::from_secs(60), async {
+        let env = MuxEnv::start("leak_xa_prepared", 1, SETUP, "");
+        let mut a = env.client().await;
+        let b = env.client().await;
+        let prepare = |xid: &str, id: i32| {
+            [
+                format!("XA START '{xid}'"),
+                format!("INSERT INTO t VALUES ({id})"),
+                format!("XA END '{xid}'"),
+                format!("XA PREPARE '{xid}'"),
+            ]
+        };
+        let ok: Vec<Outcome> = vec![Ok(vec![]); 4];
+        let first = prepare("leak_p1", 7);
+        let first: Vec<&str> = first.iter().map(String::as_str).collect();
+        assert_eq!(outcomes(&mut a, "A", &first).await, ok, "A prepares");
+        let b_probe = tokio::spawn(async move {
+            let mut b = b;
+            let seen = outcomes(&mut b, "B", &["SELECT COUNT(*) FROM t WHERE id = 7"]).await;
+            (seen, b)
+        });
+        tokio::time::sleep(B_WAITS).await;
+        assert!(
+            !b_probe.is_finished(),
+            "B got the connection of A's prepared branch"
+        );
+        assert_eq!(
+            outcomes(&mut a, "A", &["XA COMMIT 'leak_p1'"]).await,
+            vec![Ok(vec![])],
+            "A commits its prepared branch"
+        );
+        let (seen, mut b) = tokio::time::timeout(STEP, b_probe)
+            .await
+            .expect("B answered once A's branch was committed")
+            .expect("B's task");
+        let one = Ok(vec![vec![Some("1".to_string())]]);
+        assert_eq!(seen, vec![one.clone()], "B sees the committed row");
+
+        let second = prepare("leak_p2", 8);
+        let second: Vec<&str> = second.iter().map(String::as_str).collect();
+        assert_eq!(outcomes(&mut a, "A", &second).await, ok, "A prepares again");
+        a.disconnect().await.expect("A disconnects");
+        // The server notices the closed connection a moment later; until
+        // then the branch counts as attached (1397).
+        let started = std::time::Instant::now();
+        loop {
+            match outcome(&mut b, "B", "XA COMMIT 'leak_p2'").await {
+                Ok(_) => break,
+                Err(1397) if started.elapsed() < STEP => {
+                    tokio::time::sleep(Duration::from_millis(50)).await
+                }
+                Err(code) => panic!("B's XA COMMIT of A's prepared branch: error {code}"),
+            }
+        }
+        assert_eq!(
+            outcomes(&mut b, "B", &["SELECT COUNT(*) FROM t WHERE id = 8"]).await,
+            vec![one],
+            "the branch A left was committed for real"
+        );
+        env.assert_backend_conns_at_most(1, "after the prepared branches")
+            .await;
+    })
+    .await;
+}
+
+/// `SET TRANSACTION` (no scope) waits for the session's next transaction
+/// without pinning: between A's statements B gets the one connection, sees
+/// none of it, and A's characteristics are used up exactly when MariaDB
+/// itself uses them up (a statement on a table, COMMIT, a BEGIN), as a
+/// private direct connection answers the same statements. A session-scope
+/// `SET ... TRANSACTION` replaces the waiting one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_transaction_characteristics_follow_the_session() {
+    within(Duration::from_secs(60), async {
+        let env = MuxEnv::start("leak_next_trx", 1, SETUP, "");
+        // A write that writes nothing: refused only in a READ ONLY transaction.
+        const WRITE: &str = "INSERT INTO t SELECT 6 FROM DUAL WHERE 0";
+        let a_statements: &[&str] = &[
+            "SET TRANSACTION READ ONLY",
+            "SELECT 1",
+            WRITE,
+            WRITE,
+            "SELECT COUNT(*) FROM t",
+            WRITE,
+            "SET TRANSACTION READ ONLY",
+            "COMMIT",
+            WRITE,
+            "SET TRANSACTION READ ONLY",
+            "SET SESSION TRANSACTION READ WRITE",
+            WRITE,
+            "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ ONLY",
+            "START TRANSACTION",
+            WRITE,
+            "SELECT COUNT(*) FROM t LOCK IN SHARE MODE",
+            "DO SLEEP(0.15)",
+            // Its own marker: other tests' transactions on the server must not match.
+            "SELECT trx_isolation_level FROM information_schema.INNODB_TRX WHERE trx_query LIKE '%next_trx_probe%'",
+            "COMMIT",
+            WRITE,
+            "SET TRANSACTION READ ONLY",
+            "SET TRANSACTION READ ONLY",
+            "DO 1",
+            "BEGIN",
+            "ROLLBACK",
+            WRITE,
+        ];
+        let mut oracle = env.direct(1).await;
+        let want = outcomes(&mut oracle, "direct A", a_statements).await;
+        assert!(
+            want.contains(&Err(1792)) && want.iter().filter(|o| o.is_ok()).count() > 10,
+            "the oracle shows the characteristics: {want:?}"
+        );
+        let mut a = env.client().await;
+        let mut b = env.client().await;
+        let mut got = Vec::new();
+        // Inside A's transactions B would wait for the connection: not asked then.
+        let mut a_in_transaction = false;
+        for sql in a_statements {
+            got.push(outcome(&mut a, "A", sql).await);
+            match *sql {
+                "START TRANSACTION" | "BEGIN" => a_in_transaction = true,
+                "COMMIT" | "ROLLBACK" => a_in_transaction = false,
+                _ => {}
+            }
+            if !a_in_transaction {
+                assert_eq!(
+                    outcome(&mut b, "B", WRITE).await,
+                    Ok(vec![]),
+                    "B, after A's {sql:?}, sees none of A's characteristics"
+                );
+            }
+        }
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(g, w, "A's {:?} (#{i})", a_statements[i]);
+        }
+        // The same as a prepared statement (the binary protocol).
+        let prepared = async |conn: &mut mysql_async::Conn, who: &str| {
+            multiplex_support::step(who, conn.exec_drop("SET TRANSACTION READ ONLY", ())).await;
+        };
+        prepared(&mut oracle, "direct A prepares SET TRANSACTION").await;
+        let want = outcome(&mut oracle, "direct A", WRITE).await;
+        assert_eq!(want, Err(1792), "a prepared SET TRANSACTION, directly");
+        prepared(&mut a, "A prepares SET TRANSACTION").await;
+        assert_eq!(outcome(&mut b, "B", WRITE).await, Ok(vec![]), "B after A's prepared SET");
+        assert_eq!(outcome(&mut a, "A", WRITE).await, want, "A after its prepared SET");
+        env.assert_backend_conns_at_most(1, "after the characteristics")
             .await;
     })
     .await;

@@ -8,7 +8,7 @@ use super::conn::Connection;
 use super::endpoint::Endpoint;
 use super::tls::{self, TlsMode};
 use mysql_common::collations::CollationId;
-use mysql_common::constants::{CapabilityFlags, StatusFlags};
+use mysql_common::constants::{CapabilityFlags, MariadbCapabilities, StatusFlags};
 use mysql_common::io::ParseBuf;
 use mysql_common::packets::{
     AuthPlugin, AuthSwitchRequest, ErrPacket, HandshakePacket, HandshakeResponse, SslRequest,
@@ -50,7 +50,19 @@ pub async fn login(
     let offers_tls = handshake
         .capabilities()
         .contains(CapabilityFlags::CLIENT_SSL);
+    // A MariaDB server (no CLIENT_MYSQL) offers its own capabilities in the
+    // handshake's last filler bytes: extended metadata is always asked for,
+    // and cut out for clients that did not ask (execute::relay).
+    let mariadb = if handshake
+        .capabilities()
+        .contains(CapabilityFlags::CLIENT_LONG_PASSWORD)
+    {
+        MariadbCapabilities::empty()
+    } else {
+        handshake.mariadb_ext_capabilities() & MariadbCapabilities::MARIADB_CLIENT_EXTENDED_METADATA
+    };
     conn.thread_id = handshake.connection_id();
+    conn.extended_metadata = !mariadb.is_empty();
     if let Some(connector) = endpoint.tls.connector().filter(|_| offers_tls) {
         capabilities |= CapabilityFlags::CLIENT_SSL;
         // The same collation the handshake response will name.
@@ -59,7 +71,8 @@ pub async fn login(
         } else {
             CollationId::UTF8MB3_GENERAL_CI
         };
-        let request = SslRequest::new(capabilities, MAX_PACKET, collation as u8);
+        let request = SslRequest::new(capabilities, MAX_PACKET, collation as u8)
+            .with_mariadb_capabilities(mariadb);
         let mut payload = Vec::with_capacity(32);
         request.serialize(&mut payload);
         conn.buffer_packet(payload.as_slice());
@@ -85,7 +98,8 @@ pub async fn login(
         capabilities,
         None,
         MAX_PACKET,
-    );
+    )
+    .with_mariadb_ext_capabilities(mariadb);
     let mut payload = Vec::with_capacity(128);
     response.serialize(&mut payload);
     conn.buffer_packet(payload.as_slice());

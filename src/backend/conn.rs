@@ -40,6 +40,9 @@ pub struct Connection {
     packet: Vec<u8>,
     /// What both sides agreed on.
     pub capabilities: CapabilityFlags,
+    /// MariaDB's extended metadata was negotiated: column definitions
+    /// carry their extended type info (format=json, geometry types).
+    pub extended_metadata: bool,
     pub class: ConnClass,
     /// The backend's id of this connection (for KILL and messages).
     pub thread_id: u32,
@@ -51,6 +54,9 @@ pub struct Connection {
     pub broken: bool,
     /// The GTID of the last write committed on it, when the server reports it.
     pub last_gtid: Option<String>,
+    /// The transaction characteristics the server last reported (tracked
+    /// only while a session's `SET TRANSACTION` waits on it), until taken.
+    pub characteristics: Option<String>,
 }
 
 /// Capabilities the proxy always asks for (when the server has them).
@@ -97,12 +103,14 @@ impl Connection {
             write_buf: BytesMut::with_capacity(INITIAL_BUFFER),
             packet: Vec::with_capacity(INITIAL_BUFFER),
             capabilities: CapabilityFlags::empty(),
+            extended_metadata: false,
             class,
             thread_id: 0,
             status: StatusFlags::empty(),
             warnings: 0,
             broken: false,
             last_gtid: None,
+            characteristics: None,
         };
         auth::login(&mut conn, endpoint, wanted_capabilities(class)).await?;
         Ok(conn)
@@ -140,6 +148,9 @@ impl Connection {
         self.warnings = ok.warnings;
         if ok.gtid.is_some() {
             self.last_gtid.clone_from(&ok.gtid);
+        }
+        if ok.characteristics.is_some() {
+            self.characteristics.clone_from(&ok.characteristics);
         }
     }
 

@@ -91,6 +91,10 @@ pub struct PooledConn {
     /// diagnostics area, which only some statements clear: cleared before
     /// the next session uses it.
     pub stale_diagnostics: bool,
+    /// A session's `SET TRANSACTION` was applied to it (with the tracking
+    /// that reports when it is used up): it may still be waiting for a
+    /// transaction, so it is put back before the next session uses it.
+    pub stale_characteristics: bool,
     idle_since: Instant,
 }
 
@@ -242,6 +246,7 @@ impl EndpointPool {
                     applied: AppliedState::default(),
                     dirty: false,
                     stale_diagnostics: false,
+                    stale_characteristics: false,
                     idle_since: Instant::now(),
                 };
                 conn.track_gtid().await?;
@@ -271,6 +276,7 @@ impl EndpointPool {
                 applied: AppliedState::default(),
                 dirty: false,
                 stale_diagnostics: false,
+                stale_characteristics: false,
                 idle_since: Instant::now(),
             }),
             Err(message) => Err(Error::data_source_unreachable(&self.name, message)),
@@ -440,6 +446,8 @@ impl PooledConn {
                 self.applied = AppliedState::default();
                 self.dirty = false;
                 self.stale_diagnostics = false;
+                self.stale_characteristics = false;
+                self.conn.characteristics = None;
                 // The reset put session_track_system_variables back too.
                 self.track_gtid().await
             }

@@ -29,6 +29,9 @@ pub struct OkSummary {
     pub info: String,
     /// `last_gtid` from the session state (a committed write, when tracked).
     pub gtid: Option<String>,
+    /// The transaction characteristics the session state reports, when
+    /// tracked and changed: empty once `SET TRANSACTION`'s were used up.
+    pub characteristics: Option<String>,
 }
 
 /// Reads the first packet of an answer.
@@ -78,10 +81,10 @@ pub fn parse_terminator(packet: &[u8], caps: CapabilityFlags) -> Option<OkSummar
 
 fn summary(ok: &OkPacket<'_>) -> OkSummary {
     let status = ok.status_flags();
-    let gtid = if status.contains(StatusFlags::SERVER_SESSION_STATE_CHANGED) {
-        tracked_gtid(ok)
+    let (gtid, characteristics) = if status.contains(StatusFlags::SERVER_SESSION_STATE_CHANGED) {
+        tracked(ok)
     } else {
-        None
+        (None, None)
     };
     OkSummary {
         affected_rows: ok.affected_rows(),
@@ -90,21 +93,32 @@ fn summary(ok: &OkPacket<'_>) -> OkSummary {
         warnings: ok.warnings(),
         info: ok.info_str().map(|s| s.into_owned()).unwrap_or_default(),
         gtid,
+        characteristics,
     }
 }
 
-/// The `last_gtid` system variable among the OK packet's session state changes.
-fn tracked_gtid(ok: &OkPacket<'_>) -> Option<String> {
+/// The `last_gtid` system variable and the transaction characteristics
+/// among the OK packet's session state changes.
+fn tracked(ok: &OkPacket<'_>) -> (Option<String>, Option<String>) {
     use mysql_common::packets::session_state_change::SessionStateChange;
-    let infos = ok.session_state_info().ok()?;
-    infos.iter().find_map(|info| match info.decode() {
-        Ok(SessionStateChange::SystemVariables(vars)) => vars
-            .iter()
-            .find(|v| v.name_bytes() == b"last_gtid")
-            .map(|v| v.value_str().into_owned())
-            .filter(|v| !v.is_empty()),
-        _ => None,
-    })
+    let (mut gtid, mut characteristics) = (None, None);
+    let Ok(infos) = ok.session_state_info() else {
+        return (None, None);
+    };
+    for info in &infos {
+        match info.decode() {
+            Ok(SessionStateChange::SystemVariables(vars)) => {
+                if let Some(v) = vars.iter().find(|v| v.name_bytes() == b"last_gtid") {
+                    gtid = Some(v.value_str().into_owned()).filter(|v| !v.is_empty());
+                }
+            }
+            Ok(SessionStateChange::TransactionCharacteristics(c)) => {
+                characteristics = Some(c.as_str().into_owned());
+            }
+            _ => {}
+        }
+    }
+    (gtid, characteristics)
 }
 
 /// The number of columns a result-set header announces.
@@ -114,6 +128,55 @@ fn column_count(packet: &[u8]) -> Option<usize> {
         .lenenc_int()
         .ok()
         .and_then(|n| usize::try_from(n).ok())
+}
+
+/// Where a column definition's MariaDB extended metadata (type name and
+/// format, e.g. `json`, `point`) lies: after its six names, as one
+/// length-encoded string. Present only on connections that negotiated
+/// MARIADB_CLIENT_EXTENDED_METADATA. `None`: malformed.
+fn extended_metadata_range(definition: &[u8]) -> Option<std::ops::Range<usize>> {
+    let mut reader = crate::protocol::wire::Reader::new(definition);
+    for _ in 0..6 {
+        reader.lenenc_bytes().ok()?;
+    }
+    let start = definition.len() - reader.remaining();
+    reader.lenenc_bytes().ok()?;
+    Some(start..definition.len() - reader.remaining())
+}
+
+/// The extended metadata field of `definition` (from a connection with
+/// extended metadata), length prefix included; `None`: malformed.
+pub fn extended_metadata(definition: &[u8]) -> Option<&[u8]> {
+    extended_metadata_range(definition).map(|range| &definition[range])
+}
+
+/// `definition` (from a connection with extended metadata) as a client
+/// without it reads it, into `out`; false if malformed.
+pub fn without_extended_metadata(definition: &[u8], out: &mut Vec<u8>) -> bool {
+    let Some(range) = extended_metadata_range(definition) else {
+        return false;
+    };
+    out.clear();
+    out.extend_from_slice(&definition[..range.start]);
+    out.extend_from_slice(&definition[range.end..]);
+    true
+}
+
+/// `definition` (from a connection without extended metadata) as a client
+/// with it reads it: with none, into `out`; false if malformed.
+pub fn with_empty_extended_metadata(definition: &[u8], out: &mut Vec<u8>) -> bool {
+    let mut reader = crate::protocol::wire::Reader::new(definition);
+    for _ in 0..6 {
+        if reader.lenenc_bytes().is_err() {
+            return false;
+        }
+    }
+    let at = definition.len() - reader.remaining();
+    out.clear();
+    out.extend_from_slice(&definition[..at]);
+    out.push(0);
+    out.extend_from_slice(&definition[at..]);
+    true
 }
 
 /// A backend's ERR packet as the client's error: code, SQLSTATE, message kept.
@@ -163,6 +226,29 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(frame(&[3], CAPS, "ds"), Frame::Columns(3)));
+    }
+
+    #[test]
+    fn extended_metadata_is_cut_out_and_put_in() {
+        // `d` JSON as MariaDB describes it with extended metadata:
+        // format=json (type 1, "json") between the names and the fixed part.
+        let names: &[u8] = b"\x03def\x02db\x01j\x01j\x01d\x01d";
+        let extended: &[u8] = b"\x06\x01\x04json";
+        let fixed: &[u8] = &[
+            0x0c, 0x2d, 0, 0xfc, 0xff, 0xff, 0xff, 0xfc, 0x90, 0, 0, 0, 0,
+        ];
+        let with = [names, extended, fixed].concat();
+        let plain = [names, fixed].concat();
+        let mut out = Vec::new();
+        assert!(without_extended_metadata(&with, &mut out));
+        assert_eq!(out, plain);
+        assert!(ParseBuf(&out)
+            .parse::<mysql_common::packets::Column>(())
+            .is_ok());
+        assert!(with_empty_extended_metadata(&plain, &mut out));
+        assert_eq!(out, [names, &[0][..], fixed].concat());
+        assert!(!without_extended_metadata(b"\x03def\x02d", &mut out));
+        assert!(!with_empty_extended_metadata(b"\xfc", &mut out));
     }
 
     #[test]

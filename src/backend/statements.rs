@@ -85,6 +85,9 @@ pub struct Prepared {
     pub id: u32,
     pub params: Vec<Column>,
     pub columns: Vec<Column>,
+    /// Each column's MariaDB extended metadata field as the backend sent
+    /// it (length-encoded); none on a connection without extended metadata.
+    pub extended: Vec<Vec<u8>>,
 }
 
 /// Prepares `sql` on `conn` (COM_STMT_PREPARE) and reads its metadata.
@@ -112,11 +115,13 @@ pub async fn prepare(
         ok.num_columns() as usize,
     );
     let params = read_columns(conn, data_source, n_params).await?;
-    let columns = read_columns(conn, data_source, n_columns).await?;
+    let mut extended = Vec::new();
+    let columns = read_definitions(conn, data_source, n_columns, Some(&mut extended)).await?;
     Ok(Prepared {
         id,
         params,
         columns,
+        extended,
     })
 }
 
@@ -126,13 +131,43 @@ pub async fn read_columns(
     data_source: &str,
     n: usize,
 ) -> Result<Vec<Column>, Error> {
+    read_definitions(conn, data_source, n, None).await
+}
+
+/// [`read_columns`], keeping each extended metadata field in `extended`
+/// when asked to (and the connection has them).
+async fn read_definitions(
+    conn: &mut Connection,
+    data_source: &str,
+    n: usize,
+    mut extended_fields: Option<&mut Vec<Vec<u8>>>,
+) -> Result<Vec<Column>, Error> {
     let mut columns = Vec::with_capacity(n);
+    let extended = conn.extended_metadata;
+    let mut plain = Vec::new();
     for _ in 0..n {
         let packet = conn
             .read_packet()
             .await
             .map_err(|e| super::conn::io_error(data_source, &e))?;
-        let column: Column = ParseBuf(packet).parse(()).map_err(|_| {
+        // mysql_common's column has no extended metadata: read without it.
+        let definition = if extended {
+            match response::extended_metadata(packet) {
+                Some(field) => {
+                    if let Some(fields) = extended_fields.as_deref_mut() {
+                        fields.push(field.to_vec());
+                    }
+                    if !response::without_extended_metadata(packet, &mut plain) {
+                        plain.clear();
+                    }
+                }
+                None => plain.clear(),
+            }
+            plain.as_slice()
+        } else {
+            packet
+        };
+        let column: Column = ParseBuf(definition).parse(()).map_err(|_| {
             conn.broken = true;
             response::malformed(data_source)
         })?;

@@ -186,6 +186,8 @@ pub async fn relay_answer<R: Reply>(
     let data_source = conn.data_source.clone();
     let name = data_source.name.as_str();
     let mut relayed = Relayed::default();
+    // Column definitions with the client's extended metadata or without.
+    let mut scratch = Vec::new();
     loop {
         let caps = conn.conn.capabilities;
         let packet = conn.read().await?;
@@ -202,14 +204,20 @@ pub async fn relay_answer<R: Reply>(
             Frame::Err(e) => return Err(e),
             Frame::Columns(n) => {
                 reply.column_count(n);
+                let backend_extended = conn.conn.extended_metadata;
+                let client_extended = reply.extended_metadata();
                 for _ in 0..n {
                     let packet = conn.read().await?;
-                    // Checked, not kept: a malformed definition must not reach the client.
-                    if ParseBuf(packet).parse::<Column>(()).is_err() {
+                    if !relay_column(
+                        packet,
+                        backend_extended,
+                        client_extended,
+                        reply,
+                        &mut scratch,
+                    ) {
                         conn.conn.broken = true;
                         return Err(response::malformed(name));
                     }
-                    reply.raw_column(packet);
                 }
                 let end = relay_rows(conn, reply, true).await?;
                 let more = end.status.contains(StatusFlags::SERVER_MORE_RESULTS_EXISTS);
@@ -227,6 +235,41 @@ pub async fn relay_answer<R: Reply>(
             }
         }
     }
+}
+
+/// Relays one column definition as the client reads it: with MariaDB's
+/// extended metadata if it negotiated it (empty when the backend sent
+/// none), else without. Checked, not kept: false when malformed, which
+/// must not reach the client.
+pub(crate) fn relay_column<R: Reply>(
+    packet: &[u8],
+    backend_extended: bool,
+    client_extended: bool,
+    reply: &mut R,
+    scratch: &mut Vec<u8>,
+) -> bool {
+    let plain = if backend_extended {
+        if !response::without_extended_metadata(packet, scratch) {
+            return false;
+        }
+        scratch.as_slice()
+    } else {
+        packet
+    };
+    if ParseBuf(plain).parse::<Column>(()).is_err() {
+        return false;
+    }
+    match (backend_extended, client_extended) {
+        (true, false) => reply.raw_column(scratch),
+        (false, true) => {
+            if !response::with_empty_extended_metadata(packet, scratch) {
+                return false;
+            }
+            reply.raw_column(scratch)
+        }
+        _ => reply.raw_column(packet),
+    }
+    true
 }
 
 /// Relays rows up to the result set's end and returns that end.

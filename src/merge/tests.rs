@@ -389,6 +389,9 @@ impl Reply for Client {
     fn columns(&mut self, _: &[Column]) {}
     fn column_count(&mut self, _: usize) {}
     fn raw_column(&mut self, _: &[u8]) {}
+    fn extended_metadata(&self) -> bool {
+        false
+    }
     fn columns_done(&mut self) {}
     fn raw_row(&mut self, _: &[u8]) {
         self.rows += 1;

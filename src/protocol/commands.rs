@@ -145,7 +145,7 @@ async fn field_list(conn: &mut ClientConn, session: &mut Session, body: &[u8]) {
         Ok(columns) => {
             for column in &columns {
                 conn.payload.clear();
-                packets::column_definition(column, &mut conn.payload);
+                packets::column_definition(column, conn.extended_metadata, &mut conn.payload);
                 conn.payload.push(0xfb);
                 conn.write_scratch();
             }
@@ -244,10 +244,14 @@ async fn prepare(conn: &mut ClientConn, session: &mut Session, sql: &str) {
         | StatementKind::Stateful
         | StatementKind::Select
         | StatementKind::Set => session.prepare_on_backend(sql, &verdict).await,
-        _ => Ok((generic_params(param_count(sql)), Vec::new())),
+        _ => Ok(crate::session::PreparedMetadata {
+            params: generic_params(param_count(sql)),
+            columns: Vec::new(),
+            extended: Vec::new(),
+        }),
     };
-    let (params, columns) = match result {
-        Ok(meta) => meta,
+    let (params, columns, extended) = match result {
+        Ok(meta) => (meta.params, meta.columns, meta.extended),
         Err(e) => return conn.error(&e),
     };
     let statement = PreparedStatement {
@@ -273,10 +277,10 @@ async fn prepare(conn: &mut ClientConn, session: &mut Session, sql: &str) {
     ));
     let status = session.status();
     if n_params > 0 {
-        conn.write_columns(&params, status);
+        conn.write_columns(&params, &[], status);
     }
     if n_columns > 0 {
-        conn.write_columns(&columns, status);
+        conn.write_columns(&columns, &extended, status);
     }
 }
 

@@ -15,7 +15,7 @@ use crate::error::{Error, Origin};
 use crate::security::Security;
 use crate::session::reply::{OkInfo, Reply};
 use crate::session::Session;
-use mysql_common::constants::CapabilityFlags;
+use mysql_common::constants::{CapabilityFlags, MariadbCapabilities};
 use mysql_common::io::ParseBuf;
 use mysql_common::packets::{AuthPlugin, HandshakeResponse};
 use std::io;
@@ -45,11 +45,13 @@ pub async fn handshake(conn: &mut ClientConn, session: &mut Session) -> io::Resu
     if security.tls.is_some() {
         offered |= CapabilityFlags::CLIENT_SSL;
     }
+    let (version, offered, mariadb) = packets::announced(&version, offered);
     conn.write_packet(&packets::handshake(
         &version,
         session.connection_id,
         &salt,
         offered,
+        mariadb,
         ADVERTISED,
     ));
     conn.flush_buffer().await?;
@@ -79,6 +81,14 @@ pub async fn handshake(conn: &mut ClientConn, session: &mut Session) -> io::Resu
         }
     };
     conn.capabilities = response.capabilities() & offered;
+    // A client's MariaDB capabilities count only without CLIENT_MYSQL, as in MariaDB.
+    conn.extended_metadata = !mariadb.is_empty()
+        && !response
+            .capabilities()
+            .contains(CapabilityFlags::CLIENT_LONG_PASSWORD)
+        && response
+            .mariadb_ext_capabilities()
+            .contains(MariadbCapabilities::MARIADB_CLIENT_EXTENDED_METADATA);
     session.multi_statements = conn
         .capabilities
         .contains(CapabilityFlags::CLIENT_MULTI_STATEMENTS);

@@ -37,6 +37,9 @@ pub struct ClientConn {
     payload: Vec<u8>,
     /// The capabilities both sides agreed on.
     capabilities: CapabilityFlags,
+    /// The client negotiated MariaDB's extended metadata: every column
+    /// definition it gets carries that field (empty when nothing is known).
+    extended_metadata: bool,
     /// Whether rows go out in the binary protocol (COM_STMT_EXECUTE).
     binary: bool,
     /// The last result set's columns (binary rows are encoded by them)
@@ -61,6 +64,7 @@ impl ClientConn {
             write_buf: BytesMut::with_capacity(1024),
             payload: Vec::new(),
             capabilities: CapabilityFlags::empty(),
+            extended_metadata: false,
             binary: false,
             columns: Vec::new(),
             column_payloads: Vec::new(),
@@ -125,10 +129,17 @@ impl ClientConn {
         self.write_packet(&packet);
     }
 
-    fn write_columns(&mut self, columns: &[Column], status: StatusFlags) {
-        for column in columns {
+    /// `extended`: the columns' extended metadata fields as a backend sent
+    /// them, for a client that reads them (empty: none known).
+    fn write_columns(&mut self, columns: &[Column], extended: &[Vec<u8>], status: StatusFlags) {
+        for (i, column) in columns.iter().enumerate() {
             self.payload.clear();
-            packets::column_definition(column, &mut self.payload);
+            match extended.get(i).filter(|_| self.extended_metadata) {
+                Some(field) => packets::column_definition_with(column, field, &mut self.payload),
+                None => {
+                    packets::column_definition(column, self.extended_metadata, &mut self.payload)
+                }
+            }
             self.write_scratch();
         }
         if !self.deprecate_eof() && !columns.is_empty() {
@@ -153,7 +164,11 @@ impl Reply for ClientConn {
             self.column_payloads.clear();
             self.column_ends.clear();
             for column in columns {
-                packets::column_definition(column, &mut self.column_payloads);
+                packets::column_definition(
+                    column,
+                    self.extended_metadata,
+                    &mut self.column_payloads,
+                );
                 self.column_ends.push(self.column_payloads.len());
             }
         }
@@ -174,6 +189,10 @@ impl Reply for ClientConn {
 
     fn raw_column(&mut self, payload: &[u8]) {
         self.write_packet(payload);
+    }
+
+    fn extended_metadata(&self) -> bool {
+        self.extended_metadata
     }
 
     fn columns_done(&mut self) {

@@ -3,7 +3,7 @@
 
 use super::wire::{put_lenenc_bytes, put_lenenc_int};
 use crate::error::Error;
-use mysql_common::constants::{CapabilityFlags, StatusFlags};
+use mysql_common::constants::{CapabilityFlags, MariadbCapabilities, StatusFlags};
 use mysql_common::packets::{Column, ErrPacket, HandshakePacket, ServerError, SqlState};
 use mysql_common::proto::MySerialize;
 
@@ -32,6 +32,37 @@ pub fn server_capabilities() -> CapabilityFlags {
         | CapabilityFlags::CLIENT_FOUND_ROWS
 }
 
+/// The MariaDB capabilities offered in the handshake's last filler bytes.
+pub const MARIADB_CAPABILITIES: MariadbCapabilities =
+    MariadbCapabilities::MARIADB_CLIENT_EXTENDED_METADATA;
+
+/// What MariaDB servers put before their version in the handshake; MariaDB
+/// clients read the MariaDB capabilities only after it.
+const MARIADB_VERSION_PREFIX: &str = "5.5.5-";
+
+/// How the handshake announces a server of `version`: one that names
+/// MariaDB as MariaDB does (the version prefix, no CLIENT_MYSQL, its own
+/// capabilities), anything else as MySQL does.
+pub fn announced(
+    version: &str,
+    capabilities: CapabilityFlags,
+) -> (String, CapabilityFlags, MariadbCapabilities) {
+    if !version.contains("MariaDB") {
+        return (
+            version.to_string(),
+            capabilities,
+            MariadbCapabilities::empty(),
+        );
+    }
+    let version = if version.starts_with(MARIADB_VERSION_PREFIX) {
+        version.to_string()
+    } else {
+        format!("{MARIADB_VERSION_PREFIX}{version}")
+    };
+    let mysql = CapabilityFlags::CLIENT_LONG_PASSWORD; // CLIENT_MYSQL's bit
+    (version, capabilities - mysql, MARIADB_CAPABILITIES)
+}
+
 /// utf8mb4_general_ci: the handshake's default collation.
 pub const DEFAULT_COLLATION: u8 = 45;
 
@@ -41,6 +72,7 @@ pub fn handshake(
     connection_id: u32,
     salt: &[u8; 20],
     capabilities: CapabilityFlags,
+    mariadb: MariadbCapabilities,
     auth_plugin: &str,
 ) -> Vec<u8> {
     let mut scramble_1 = [0u8; 8];
@@ -57,7 +89,8 @@ pub fn handshake(
         DEFAULT_COLLATION,
         StatusFlags::SERVER_STATUS_AUTOCOMMIT,
         Some(auth_plugin.as_bytes()),
-    );
+    )
+    .with_mariadb_ext_capabilities(mariadb);
     let mut out = Vec::with_capacity(128);
     packet.serialize(&mut out);
     out
@@ -117,13 +150,22 @@ pub fn column_count(n: usize) -> Vec<u8> {
 /// A column definition (Protocol::ColumnDefinition41), exactly as the
 /// backend described it. Written here because mysql_common 0.37's own
 /// serializer swaps the charset and length fields.
-pub fn column_definition(column: &Column, out: &mut Vec<u8>) {
+/// `extended`: the client reads MariaDB's extended metadata, here none.
+pub fn column_definition(column: &Column, extended: bool, out: &mut Vec<u8>) {
+    let none: &[u8] = if extended { &[0] } else { &[] };
+    column_definition_with(column, none, out);
+}
+
+/// A column definition with `extended` (a length-encoded extended
+/// metadata field, or nothing) after its names.
+pub fn column_definition_with(column: &Column, extended: &[u8], out: &mut Vec<u8>) {
     put_lenenc_bytes(out, b"def");
     put_lenenc_bytes(out, column.schema_ref());
     put_lenenc_bytes(out, column.table_ref());
     put_lenenc_bytes(out, column.org_table_ref());
     put_lenenc_bytes(out, column.name_ref());
     put_lenenc_bytes(out, column.org_name_ref());
+    out.extend_from_slice(extended);
     out.push(0x0c);
     out.extend_from_slice(&column.character_set().to_le_bytes());
     out.extend_from_slice(&column.column_length().to_le_bytes());
@@ -190,7 +232,7 @@ mod tests {
             .with_flags(ColumnFlags::BINARY_FLAG)
             .with_decimals(0);
         let mut out = Vec::new();
-        column_definition(&column, &mut out);
+        column_definition(&column, false, &mut out);
         let parsed: Column = ParseBuf(&out).parse(()).unwrap();
         assert_eq!(parsed, column);
         assert_eq!(parsed.character_set(), 63);

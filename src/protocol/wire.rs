@@ -30,6 +30,11 @@ impl<'a> Reader<'a> {
         self.buf.is_empty()
     }
 
+    /// Bytes not read yet.
+    pub fn remaining(&self) -> usize {
+        self.buf.len()
+    }
+
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], Truncated> {
         if self.buf.len() < n {
             return Err(Truncated);

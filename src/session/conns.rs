@@ -6,6 +6,7 @@
 //! may ask for. The session state it set with SET follows it to whatever
 //! connection it gets next (an idle one already in that state is preferred).
 
+use super::characteristics;
 use super::diagnostics::Warning;
 use crate::backend::conn::ConnClass;
 use crate::backend::pool::AppliedState;
@@ -30,6 +31,10 @@ struct Held {
     sticky: bool,
     /// LOCK TABLES is in force on it.
     locked: bool,
+    /// The client's own `XA PREPARE` ran on it and its transaction is not
+    /// over: it may hold a prepared branch, which a reset would leave
+    /// unfinishable (committing it then commits nothing), so it is closed instead.
+    xa_prepared: bool,
     /// Held through the next statement (warnings, errors, FOUND_ROWS).
     next: bool,
     /// ... because the next statement may ask FOUND_ROWS(), which no copy answers.
@@ -160,6 +165,14 @@ pub struct SessionConns {
     state: SessionState,
     /// The client's `BEGIN`/`START TRANSACTION` text while a transaction is open.
     transaction: Option<Vec<u8>>,
+    /// `SET TRANSACTION` characteristics waiting for the session's next
+    /// transaction, by what they set ("tx_isolation", "tx_read_only"):
+    /// applied to each connection a statement runs on until the server
+    /// reports them used (or a BEGIN takes them).
+    next_transaction: BTreeMap<String, String>,
+    /// The characteristics the open transaction took at its BEGIN: sent
+    /// before its BEGIN on each data source it reaches.
+    transaction_characteristics: Option<String>,
     /// The open transaction is an XA one: its branches start with `XA START`.
     xa: Option<XaOpen>,
     /// That transaction is `READ ONLY`: it may run on one replica per data source.
@@ -244,6 +257,7 @@ impl SessionConns {
                     in_transaction: false,
                     sticky: false,
                     locked: false,
+                    xa_prepared: false,
                     next: false,
                     next_found_rows: false,
                     cursors: Vec::new(),
@@ -259,9 +273,20 @@ impl SessionConns {
             held.used = true;
             held.used_since = Instant::now();
         }
+        let in_backend_transaction = held
+            .conn
+            .conn
+            .status
+            .contains(StatusFlags::SERVER_STATUS_IN_TRANS);
+        if self.transaction.is_none()
+            && !self.next_transaction.is_empty()
+            && !in_backend_transaction
+        {
+            characteristics::apply(&mut held.conn, &self.next_transaction).await?;
+        }
         if let Some(begin) = &self.transaction {
             if !held.in_transaction {
-                let begin = match &self.xa {
+                let mut begin = match &self.xa {
                     // The branch stays pinned from here to its COMMIT or ROLLBACK.
                     Some(xa) => format!(
                         "XA START {}",
@@ -269,6 +294,9 @@ impl SessionConns {
                     ),
                     None => String::from_utf8_lossy(begin).into_owned(),
                 };
+                if let Some(characteristics) = &self.transaction_characteristics {
+                    begin = format!("{characteristics};\n{begin}");
+                }
                 run_ok(&mut held.conn, &begin, None).await?;
                 held.in_transaction = true;
             }
@@ -311,14 +339,18 @@ impl SessionConns {
     /// the whole state when that fails or the connection holds state no SET
     /// describes.
     async fn bring_to_state(&self, conn: &mut PooledConn) -> Result<(), Error> {
+        conn.conn.characteristics = None;
         let same = conn.state == self.state.fingerprint && !conn.dirty;
-        if same && !conn.stale_diagnostics {
+        if same && !conn.stale_diagnostics && !conn.stale_characteristics {
             return Ok(());
         }
         if !conn.dirty {
-            let mut texts = Vec::with_capacity(2);
+            let mut texts = Vec::with_capacity(3);
             if conn.stale_diagnostics {
                 texts.push(CLEAR_DIAGNOSTICS.to_string());
+            }
+            if conn.stale_characteristics {
+                texts.push(characteristics::forget(&conn.applied));
             }
             if !same {
                 texts.push(self.state.diff(&conn.applied));
@@ -330,6 +362,7 @@ impl SessionConns {
                 conn.state = self.state.fingerprint;
                 conn.applied = self.state.sets.clone();
                 conn.stale_diagnostics = false;
+                conn.stale_characteristics = false;
                 return Ok(());
             }
             if conn.conn.broken {
@@ -366,6 +399,8 @@ impl SessionConns {
         statement: String,
         already_on: &str,
     ) -> Result<(), Error> {
+        // As in the server, the session's value replaces the next transaction's.
+        self.next_transaction.remove(&key);
         self.state.record(key, statement.clone());
         let fingerprint = self.state.fingerprint;
         for held in &mut self.held {
@@ -386,6 +421,7 @@ impl SessionConns {
     /// Opens a transaction lazily: each data source gets `begin` when the
     /// session first uses it inside the transaction.
     pub fn begin(&mut self, begin: &[u8]) {
+        self.take_characteristics();
         self.transaction = Some(begin.to_vec());
         self.read_only_transaction = crate::sql::replica_read::is_read_only_begin(begin);
     }
@@ -393,12 +429,40 @@ impl SessionConns {
     /// Opens an XA transaction lazily: each data source gets `XA START` with
     /// its branch of `gtrid` when the session first uses it.
     pub fn begin_xa(&mut self, gtrid: String, explicit: bool) {
+        self.take_characteristics();
         self.transaction = Some(b"XA START".to_vec());
         self.xa = Some(XaOpen {
             gtrid,
             explicit,
             wrote: Vec::new(),
         });
+    }
+
+    /// The transaction being opened takes the waiting `SET TRANSACTION`
+    /// characteristics, for every data source it reaches.
+    fn take_characteristics(&mut self) {
+        let texts: Vec<&str> = self.next_transaction.values().map(String::as_str).collect();
+        self.transaction_characteristics = (!texts.is_empty()).then(|| texts.join(";\n"));
+        self.next_transaction.clear();
+    }
+
+    /// Whether a transaction is open: begun by the session, or reported by
+    /// a backend (autocommit off after a statement, the client's XA).
+    /// `SET TRANSACTION` then goes to the server, which refuses it.
+    pub fn in_active_transaction(&self) -> bool {
+        self.transaction.is_some()
+            || self.held.iter().any(|h| {
+                h.conn
+                    .conn
+                    .status
+                    .contains(StatusFlags::SERVER_STATUS_IN_TRANS)
+            })
+    }
+
+    /// `SET TRANSACTION ...` (no scope): its characteristics wait for the
+    /// session's next transaction, on whatever connection runs it.
+    pub fn set_next_transaction(&mut self, items: Vec<(String, String)>) {
+        self.next_transaction.extend(items);
     }
 
     /// The open XA transaction, if any.
@@ -427,6 +491,7 @@ impl SessionConns {
     pub fn take_xa(&mut self) -> Option<(XaOpen, Vec<(&mut PooledConn, bool)>)> {
         let xa = self.xa.take()?;
         self.transaction = None;
+        self.transaction_characteristics = None;
         let branches = self
             .held
             .iter_mut()
@@ -470,7 +535,14 @@ impl SessionConns {
     pub fn finish_statement(&mut self, effects: &Effects, failed: bool, diagnostic: bool) {
         let explicit = self.transaction.is_some();
         self.intent = Intent::Primary;
+        let mut characteristics_used = false;
         for held in &mut self.held {
+            // Reported only where `SET TRANSACTION` was applied: empty once
+            // a transaction used them (and ended), or naming the transaction
+            // they started.
+            if let Some(reported) = held.conn.conn.characteristics.take() {
+                characteristics_used |= characteristics::used_up(&reported);
+            }
             if let Some(gtid) = held.conn.conn.last_gtid.take() {
                 if !held.on_replica {
                     self.gtids.insert(held.conn.data_source.name.clone(), gtid);
@@ -482,8 +554,9 @@ impl SessionConns {
                 let backend = &held.conn.data_source.backend_latency;
                 backend.observe(held.used_since.elapsed());
                 let status = held.conn.conn.status;
-                held.in_transaction = status.contains(StatusFlags::SERVER_STATUS_IN_TRANS)
-                    || (explicit && held.in_transaction);
+                let backend_in_trans = status.contains(StatusFlags::SERVER_STATUS_IN_TRANS);
+                held.in_transaction = backend_in_trans || (explicit && held.in_transaction);
+                held.xa_prepared = backend_in_trans && (held.xa_prepared || effects.prepares_xa());
                 held.sticky |= effects.sticky();
                 if effects.locks_tables() {
                     held.locked = true;
@@ -501,6 +574,9 @@ impl SessionConns {
                 held.next = false;
                 held.next_found_rows = false;
             }
+        }
+        if characteristics_used {
+            self.next_transaction.clear();
         }
         self.release_unpinned();
     }
@@ -552,6 +628,9 @@ impl SessionConns {
     /// that did and did not finish; every connection leaves the transaction.
     pub async fn end_transaction(&mut self, statement: &str) -> Result<(), Error> {
         self.transaction = None;
+        // COMMIT and ROLLBACK use up `SET TRANSACTION`, with or without a transaction.
+        self.transaction_characteristics = None;
+        self.next_transaction.clear();
         self.xa = None;
         self.read_only_transaction = false;
         let mut done: Vec<String> = Vec::new();
@@ -589,9 +668,15 @@ impl SessionConns {
 
     /// Gives every connection back; those left with session state (an open
     /// transaction and its locks, temporary tables, variables) are reset
-    /// first, and closed if the reset fails. The session state is forgotten.
+    /// first, and closed if the reset fails. One that may hold the client's
+    /// prepared XA branch is closed: the branch stays prepared on the server
+    /// for the client to finish from another connection, as on a direct
+    /// disconnect. The session state is forgotten.
     pub async fn release_all(&mut self) {
         for mut held in self.held.drain(..) {
+            if held.xa_prepared {
+                continue;
+            }
             if held.pinned() && !held.conn.conn.broken && held.conn.reset().await.is_err() {
                 continue;
             }
@@ -599,6 +684,8 @@ impl SessionConns {
         }
         self.state = SessionState::default();
         self.transaction = None;
+        self.transaction_characteristics = None;
+        self.next_transaction.clear();
         self.xa = None;
         self.read_only_transaction = false;
         self.gtids.clear();

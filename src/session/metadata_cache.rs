@@ -45,6 +45,8 @@ struct Inner {
 pub struct Described {
     pub params: Vec<mysql_common::packets::Column>,
     pub columns: Vec<mysql_common::packets::Column>,
+    /// The columns' MariaDB extended metadata fields, as the backend sent them.
+    pub extended: Vec<Vec<u8>>,
 }
 
 impl MetadataCache {

@@ -3,6 +3,7 @@
 //! tracks the state it sets, or sends it to the data source that holds its
 //! tables, and writes the answer to a [`Reply`].
 
+mod characteristics;
 pub mod conns;
 mod diagnostics;
 mod facts;
@@ -1011,6 +1012,19 @@ impl Session {
         more_after: bool,
     ) -> Result<(), Error> {
         let data_source = self.schema_rules()?.default_data_source.clone();
+        let next_transaction = match crate::sql::set_kind(sql) {
+            crate::sql::SetKind::NextTransaction(items) => Some(items),
+            _ => None,
+        };
+        if let Some(items) = next_transaction.clone() {
+            if !self.conns.in_active_transaction() {
+                // Kept for the next transaction, wherever it runs; inside
+                // one the server refuses it (1568), so it goes there instead.
+                self.conns.set_next_transaction(items);
+                reply.ok(&OkInfo::default(), self.status() | more_results(more_after));
+                return Ok(());
+            }
+        }
         let autocommit = variables::autocommit_assignment(sql);
         if autocommit == Some(true) && self.conns.xa().is_some() {
             // A branch refuses SET autocommit = 1 (1399): the transaction it
@@ -1038,6 +1052,10 @@ impl Session {
             }
             None => variables::run_with_mysql8_names(conn, sql, reply, status, more_after).await?,
         };
+        if next_transaction.is_some() {
+            // Accepted where no transaction was open after all: never left for another session.
+            conn.stale_characteristics = true;
+        }
         // What it set follows the session to other connections; what no
         // replay reproduces pins it instead (sql::effects says so).
         if let crate::sql::SetKind::Session(assignments) = crate::sql::set_kind(&sent) {
@@ -1379,7 +1397,7 @@ impl Session {
         &mut self,
         sql: &str,
         verdict: &Verdict,
-    ) -> Result<(Vec<Column>, Vec<Column>), Error> {
+    ) -> Result<PreparedMetadata, Error> {
         let with_values = self
             .session_values(sql.as_bytes(), verdict)
             .and_then(|v| String::from_utf8(v).ok());
@@ -1421,9 +1439,11 @@ impl Session {
         };
         let statement = self.describe_on(&data_source, backend_sql).await?;
         let mut columns = statement.columns.clone();
+        let mut extended = statement.extended.clone();
         if let Some(spec) = merge {
             // Derived columns the merge strips are not the client's.
             columns.truncate(spec.visible_in(columns.len()));
+            extended.truncate(columns.len());
         }
         let params = if routed {
             // The client's statement, not the unit's, decides the parameter count.
@@ -1436,7 +1456,11 @@ impl Session {
         } else {
             statement.params.clone()
         };
-        Ok((params, columns))
+        Ok(PreparedMetadata {
+            params,
+            columns,
+            extended,
+        })
     }
 
     /// The metadata of `sql` prepared on `data_source`: kept from an earlier
@@ -1470,12 +1494,22 @@ impl Session {
         let described = Arc::new(metadata_cache::Described {
             params: statement.params,
             columns: statement.columns,
+            extended: statement.extended,
         });
         if shared {
             cache.describe(key, epoch, described.clone());
         }
         Ok(described)
     }
+}
+
+/// What COM_STMT_PREPARE answers: the parameters' and columns' definitions.
+pub struct PreparedMetadata {
+    pub params: Vec<Column>,
+    pub columns: Vec<Column>,
+    /// The columns' MariaDB extended metadata fields, as the backend sent
+    /// them (none when it sent none).
+    pub extended: Vec<Vec<u8>>,
 }
 
 /// Runs a one-row query and returns its columns and values.

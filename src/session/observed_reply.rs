@@ -49,6 +49,9 @@ impl<R: Reply> Reply for ObservedReply<'_, R> {
     fn raw_column(&mut self, payload: &[u8]) {
         self.inner.raw_column(payload)
     }
+    fn extended_metadata(&self) -> bool {
+        self.inner.extended_metadata()
+    }
     fn columns_done(&mut self) {
         self.inner.columns_done()
     }

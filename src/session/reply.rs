@@ -29,8 +29,12 @@ pub trait Reply: Send {
     /// Starts a result set whose `n` column definitions follow as a
     /// backend sent them ([`Reply::raw_column`]), then [`Reply::columns_done`].
     fn column_count(&mut self, n: usize);
-    /// One column definition packet, relayed as is.
+    /// One column definition packet, relayed as is (with MariaDB's
+    /// extended metadata exactly when [`Reply::extended_metadata`]).
     fn raw_column(&mut self, payload: &[u8]);
+    /// Whether column definitions carry MariaDB's extended metadata (the
+    /// client negotiated MARIADB_CLIENT_EXTENDED_METADATA).
+    fn extended_metadata(&self) -> bool;
     /// The column definitions are complete.
     fn columns_done(&mut self);
     /// One row packet (text or binary), relayed as is.

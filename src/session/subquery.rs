@@ -281,6 +281,9 @@ impl Reply for Collected {
             Err(_) => self.failed = Some(Error::internal("a malformed column definition")),
         }
     }
+    fn extended_metadata(&self) -> bool {
+        false // read with mysql_common, which knows none
+    }
     fn columns_done(&mut self) {
         self.shared_columns = Some(self.columns.as_slice().into());
     }

@@ -25,13 +25,15 @@ const HOLDS_NEXT: u8 = 1 << 3;
 const READS_WARNINGS: u8 = 1 << 4;
 const READS_FOUND_ROWS: u8 = 1 << 5;
 const READS_ROW_COUNT: u8 = 1 << 6;
+const PREPARES_XA: u8 = 1 << 7;
 
 impl Effects {
     /// Pins the session to its backend connection until the client
     /// disconnects or resets: temporary tables, user variables, lock
-    /// functions, SQL-level prepared statements, `CALL`, `HANDLER`, `XA`,
-    /// `SET TRANSACTION`, `sql_log_bin`, compound statements, and `SET` forms
-    /// not understood.
+    /// functions, SQL-level prepared statements, `CALL`, `HANDLER`,
+    /// `sql_log_bin`, compound statements, and `SET` forms
+    /// not understood. (A client's own `XA` transaction pins through the
+    /// server's IN_TRANS flag instead, from `XA START` to its end.)
     pub fn sticky(&self) -> bool {
         self.0 & STICKY != 0
     }
@@ -66,6 +68,12 @@ impl Effects {
     /// `ROW_COUNT()`.
     pub fn reads_row_count(&self) -> bool {
         self.0 & READS_ROW_COUNT != 0
+    }
+
+    /// `XA PREPARE`: the connection may hold a prepared branch, which a
+    /// `COM_RESET_CONNECTION` would turn into a zombie (never committed).
+    pub fn prepares_xa(&self) -> bool {
+        self.0 & PREPARES_XA != 0
     }
 
     /// No effect at all: the statement may run on any connection.
@@ -107,7 +115,8 @@ pub fn effects(sql: &[u8]) -> Effects {
                     None => Effects(STICKY),
                 };
             }
-            set::Scope::Session | set::Scope::Global => 0,
+            // The next transaction's characteristics follow the session.
+            set::Scope::Session | set::Scope::Global | set::Scope::NextTransaction => 0,
         },
         b"SHOW" => show(&mut tokens),
         b"GET" => {
@@ -132,7 +141,9 @@ pub fn effects(sql: &[u8]) -> Effects {
             Some(t) if is_keyword(&t, "UNLOCK") => UNLOCKS_TABLES,
             _ => STICKY, // BACKUP STAGE ... holds its stage on the connection
         },
-        b"PREPARE" | b"EXECUTE" | b"DEALLOCATE" | b"CALL" | b"HANDLER" | b"XA" => STICKY,
+        b"PREPARE" | b"EXECUTE" | b"DEALLOCATE" | b"CALL" | b"HANDLER" => STICKY,
+        b"XA" if next_is(&tokens, "PREPARE") => PREPARES_XA,
+        b"XA" => 0,
         b"DROP" if next_is(&tokens, "PREPARE") => STICKY,
         b"CREATE" | b"ALTER" => match definition(&mut tokens) {
             Definition::Temporary => STICKY,

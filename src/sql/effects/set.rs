@@ -14,13 +14,17 @@ pub enum SetKind {
     /// "tx_read_only"), and one `SET SESSION ...` statement that reproduces
     /// the assignment, its value as written. A key assigned twice appears once, last.
     Session(Vec<(String, String)>),
+    /// `SET TRANSACTION ISOLATION LEVEL ..., READ ONLY|WRITE` without a
+    /// scope: the next transaction's characteristics, as items keyed like
+    /// the session's ("tx_isolation", "tx_read_only"), each with the `SET
+    /// TRANSACTION ...` statement that sets it again.
+    NextTransaction(Vec<(String, String)>),
     /// `SET STATEMENT ... FOR <stmt>`: changes nothing after it; run it as a plain statement.
     Statement,
     /// `SET GLOBAL ...`, `SET @@global.x`, `SET PERSIST ...`: not session state.
     Global,
-    /// User variables (`SET @x = ...`, or a value that reads one), `SET
-    /// TRANSACTION` (the next transaction only), `sql_log_bin`, `SET
-    /// PASSWORD`, `SET ROLE`, `SET DEFAULT ROLE`, mixed scopes and forms not
+    /// User variables (`SET @x = ...`, or a value that reads one),
+    /// `sql_log_bin`, `SET PASSWORD`, `SET ROLE`, `SET DEFAULT ROLE`, mixed scopes and forms not
     /// understood: pins the session to its connection.
     Sticky,
 }
@@ -31,6 +35,7 @@ pub fn set_kind(sql: &[u8]) -> SetKind {
     let mut items = Vec::new();
     match walk(sql, Some(&mut items)) {
         Scope::Session => SetKind::Session(items),
+        Scope::NextTransaction => SetKind::NextTransaction(items),
         Scope::Statement => SetKind::Statement,
         Scope::Global => SetKind::Global,
         Scope::Sticky => SetKind::Sticky,
@@ -64,6 +69,7 @@ pub fn set_statement_body(sql: &[u8]) -> Option<&[u8]> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Scope {
     Session,
+    NextTransaction,
     Statement,
     Global,
     Sticky,
@@ -97,6 +103,7 @@ fn walk(sql: &[u8], mut items: Option<&mut Vec<(String, String)>>) -> Scope {
     // and MySQL); `@@global.x` holds for x alone.
     let mut keyword_scope: Option<Scope> = None;
     let (mut global, mut session) = (false, false);
+    let mut first = true;
     loop {
         let Some(mut head) = tokens.next() else {
             return Scope::Sticky; // `SET` alone, or a trailing `,`
@@ -115,8 +122,12 @@ fn walk(sql: &[u8], mut items: Option<&mut Vec<(String, String)>>) -> Scope {
         match item_scope {
             Scope::Global => global = true,
             Scope::Session => session = true,
+            // It ends the statement, and only a statement of its own is one.
+            Scope::NextTransaction if first => return Scope::NextTransaction,
+            Scope::NextTransaction => return Scope::Sticky,
             other => return other,
         }
+        first = false;
         match tokens.next() {
             None => break,
             Some(Token::Punct(',')) => continue,
@@ -169,7 +180,7 @@ fn item<'a>(
     }
     if is("TRANSACTION") {
         // Without a scope keyword it sets the next transaction only.
-        let scope = keyword_scope?;
+        let scope = keyword_scope.unwrap_or(Scope::NextTransaction);
         transaction(tokens, scope, items)?;
         return Some(scope);
     }
@@ -276,9 +287,9 @@ fn transaction(
             if level != "SERIALIZABLE" {
                 tokens.next();
             }
-            if scope == Scope::Session {
+            if let Some(verb) = transaction_verb(scope) {
                 record(items.as_deref_mut(), "tx_isolation", || {
-                    format!("SET SESSION TRANSACTION ISOLATION LEVEL {level}")
+                    format!("{verb} ISOLATION LEVEL {level}")
                 });
             }
         } else if is_keyword(&first, "READ") {
@@ -287,9 +298,9 @@ fn transaction(
                 t if is_keyword(&t, "WRITE") => "WRITE",
                 _ => return None,
             };
-            if scope == Scope::Session {
+            if let Some(verb) = transaction_verb(scope) {
                 record(items.as_deref_mut(), "tx_read_only", || {
-                    format!("SET SESSION TRANSACTION READ {mode}")
+                    format!("{verb} READ {mode}")
                 });
             }
         } else {
@@ -303,6 +314,15 @@ fn transaction(
             }
             Some(_) => return None,
         }
+    }
+}
+
+/// How a recorded characteristic of `scope` is set again.
+fn transaction_verb(scope: Scope) -> Option<&'static str> {
+    match scope {
+        Scope::Session => Some("SET SESSION TRANSACTION"),
+        Scope::NextTransaction => Some("SET TRANSACTION"),
+        _ => None,
     }
 }
 

@@ -34,6 +34,7 @@ fn names(e: Effects) -> Vec<&'static str> {
         ("reads_warnings", e.reads_warnings()),
         ("reads_found_rows", e.reads_found_rows()),
         ("reads_row_count", e.reads_row_count()),
+        ("prepares_xa", e.prepares_xa()),
     ];
     all.into_iter()
         .filter(|(_, on)| *on)
@@ -71,6 +72,7 @@ fn set_cases_from_data_file() {
     for case in &cases.set {
         let want = match case.kind.as_str() {
             "session" => SetKind::Session(case.items.clone()),
+            "next_transaction" => SetKind::NextTransaction(case.items.clone()),
             "statement" => SetKind::Statement,
             "global" => SetKind::Global,
             "sticky" => SetKind::Sticky,
