@@ -458,6 +458,8 @@ enum P {
 /// Binary-protocol statements (`exec` with `?`; `&[]` still runs prepared).
 #[rustfmt::skip]
 const PREPARED: &[(&str, &[P], Rows)] = &[
+    // A correlated subquery on one node: both sides held to the same bound user_id.
+    ("SELECT o.order_id, o.qty FROM m_order o WHERE o.user_id = ? AND EXISTS (SELECT 1 FROM m_order_item i WHERE i.order_id = o.order_id AND i.user_id = ?) ORDER BY o.order_id", &[P::I(3), P::I(3)], Ordered),
     // Window functions, prepared (issue 10, item 3).
     ("SELECT order_id, ROW_NUMBER() OVER (PARTITION BY status ORDER BY order_id), SUM(amount) OVER (PARTITION BY status ORDER BY order_id) FROM m_order WHERE qty > ?", &[P::I(5)], Unordered),
     ("SELECT order_id, PERCENT_RANK() OVER (PARTITION BY user_id ORDER BY order_id), LAG(created) OVER (PARTITION BY user_id ORDER BY order_id), AVG(qty) OVER (PARTITION BY user_id), MAX(title) OVER (PARTITION BY user_id ORDER BY order_id ROWS 2 PRECEDING) FROM m_order", &[], Folded),
