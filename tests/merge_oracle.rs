@@ -442,6 +442,7 @@ const SQL_PREPARED: &[(&[&str], &str, Rows)] = &[
     (&["SET @u = 5", "PREPARE s FROM 'SELECT qty MOD 4 AS r, COUNT(*) FROM m_order WHERE user_id <> ? GROUP BY r ORDER BY r'"], "EXECUTE s USING @u", Ordered),
     (&["SET @u = 3", "PREPARE `Big Stmt` FROM \"SELECT o.order_id, i.item_id FROM m_order o JOIN m_order_item i ON o.user_id = i.user_id AND o.order_id = i.order_id WHERE o.user_id = ? ORDER BY i.item_id\""], "EXECUTE `big stmt` USING @u", Ordered),
     (&["PREPARE s FROM 'SELECT DISTINCT status FROM m_order WHERE qty BETWEEN ? AND ? ORDER BY status'"], "EXECUTE s USING 0, 5", Ordered),
+    (&["PREPARE s FROM 'SELECT status, (SELECT MAX(age) FROM m_user) AS m, COUNT(*) FROM m_order GROUP BY status ORDER BY status'"], "EXECUTE s", Ordered),
     // GROUP_CONCAT under a small group_concat_max_len: VARCHAR(300), not
     // TEXT (last: the session keeps the setting).
     (&["SET SESSION group_concat_max_len = 300"], "SELECT status, GROUP_CONCAT(order_id ORDER BY order_id), GROUP_CONCAT(qty), JSON_ARRAYAGG(order_id) FROM m_order WHERE order_id < 30 GROUP BY status ORDER BY status", Bag),
@@ -460,6 +461,10 @@ enum P {
 const PREPARED: &[(&str, &[P], Rows)] = &[
     // A correlated subquery on one node: both sides held to the same bound user_id.
     ("SELECT o.order_id, o.qty FROM m_order o WHERE o.user_id = ? AND EXISTS (SELECT 1 FROM m_order_item i WHERE i.order_id = o.order_id AND i.user_id = ?) ORDER BY o.order_id", &[P::I(3), P::I(3)], Ordered),
+    // Scalar subqueries in the select list, prepared: described at the prepare as at the execute.
+    ("SELECT order_id, (SELECT MAX(price) FROM m_order_item) AS top, (SELECT COUNT(*) FROM m_order) FROM m_order WHERE user_id = ? ORDER BY order_id", &[P::I(5)], Ordered),
+    ("SELECT (SELECT MAX(amount) FROM m_order) AS a, (SELECT MIN(created) FROM m_order) AS c, (SELECT MAX(title) FROM m_order) AS t, (SELECT MAX(qty) FROM m_order_item WHERE price < 0) AS n", &[], Folded),
+    ("SELECT user_id, (SELECT MAX(weight) FROM m_order) AS w, (SELECT MAX(age) FROM m_user), (SELECT MAX(big) FROM m_order) AS b FROM m_user WHERE user_id < ? ORDER BY user_id", &[P::I(4)], Ordered),
     // Window functions, prepared (issue 10, item 3).
     ("SELECT order_id, ROW_NUMBER() OVER (PARTITION BY status ORDER BY order_id), SUM(amount) OVER (PARTITION BY status ORDER BY order_id) FROM m_order WHERE qty > ?", &[P::I(5)], Unordered),
     ("SELECT order_id, PERCENT_RANK() OVER (PARTITION BY user_id ORDER BY order_id), LAG(created) OVER (PARTITION BY user_id ORDER BY order_id), AVG(qty) OVER (PARTITION BY user_id), MAX(title) OVER (PARTITION BY user_id ORDER BY order_id ROWS 2 PRECEDING) FROM m_order", &[], Folded),

@@ -289,11 +289,17 @@ impl Session {
         let binary = params.is_some();
         let completed = self.with_column_list(text).await?;
         let text = completed.as_deref().unwrap_or(text);
-        let plan = self.plan_routed(text, params.as_deref()).await?;
+        let (plan, described) = self.plan_routed(text, params.as_deref()).await?;
         let kind = crate::sql::classify(sql);
         let is_write = kind == crate::sql::StatementKind::Write;
-        self.execute_plan(plan, binary, is_write, reply, more_after)
-            .await?;
+        if described.is_empty() {
+            self.execute_plan(plan, binary, is_write, reply, more_after)
+                .await?;
+        } else {
+            let mut reply = super::scalar_column::DescribedReply::new(reply, described, binary);
+            self.execute_plan(plan, binary, is_write, &mut reply, more_after)
+                .await?;
+        }
         if is_ddl(text) {
             self.shared.refresh_column_kinds().await;
         }
