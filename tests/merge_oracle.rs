@@ -1338,3 +1338,61 @@ async fn subqueries_answered_first_are_capped_and_bind_parameters() {
     })
     .await
 }
+
+/// GROUP_CONCAT cut at a small `group_concat_max_len`
+/// (`group_concat_cut.txt`): rows, columns, the warning count and `SHOW
+/// WARNINGS` as the oracle's; forms whose cut the merge cannot number
+/// exactly stay refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_concat_cuts_warn_as_mariadb_does() {
+    const CUT_FILE: &str = include_str!("merge_env/cases/group_concat_cut.txt");
+    const STILL_REFUSED: &[&str] = &[
+        "SELECT status, GROUP_CONCAT(order_id ORDER BY order_id) FROM m_order GROUP BY status",
+        "SELECT GROUP_CONCAT(order_id) FROM m_order",
+        "SELECT GROUP_CONCAT(DISTINCT title) FROM m_order",
+        "SELECT GROUP_CONCAT(order_id ORDER BY order_id) FROM m_order LIMIT 1",
+    ];
+    within_timeout(async {
+        let mut env = Env::start("merge_cut").await;
+        for conn in [&mut env.client, &mut env.oracle] {
+            conn.query_drop("SET SESSION group_concat_max_len = 20")
+                .await
+                .expect("SET group_concat_max_len");
+        }
+        let mut failures = Vec::new();
+        let mut cut = 0;
+        let lines = CUT_FILE
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'));
+        for sql in lines {
+            let params = sql.contains('?').then(|| params_of(&[P::I(7)]));
+            let mut answers = Vec::new();
+            for conn in [&mut env.client, &mut env.oracle] {
+                let answer = run(conn, sql, params.clone()).await;
+                let count = conn.get_warnings();
+                let warnings: Vec<(String, u64, String)> = conn
+                    .query("SHOW WARNINGS")
+                    .await
+                    .unwrap_or_else(|e| panic!("SHOW WARNINGS after {sql}: {e}"));
+                answers.push((answer, count, warnings));
+            }
+            cut += usize::from(answers[1].1 > 0);
+            if answers[0] != answers[1] {
+                failures.push(format!(
+                    "{sql}\n    proxy:  {:?}\n    oracle: {:?}",
+                    answers[0], answers[1]
+                ));
+            }
+        }
+        for sql in STILL_REFUSED {
+            match run(&mut env.client, sql, None).await {
+                Err((1235, _, message)) if message.contains("group_concat_max_len") => {}
+                other => failures.push(format!("{sql}\n    expected 1235, got {other:?}")),
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        assert!(cut >= 10, "only {cut} cases cut: the limit did not apply");
+    })
+    .await
+}

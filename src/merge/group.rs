@@ -22,6 +22,8 @@ pub(crate) struct Grouper {
     keys: Vec<Key>,
     /// Expressions over the merged aggregates, filled in at close.
     computed: Vec<Computed>,
+    /// GROUP_CONCAT values cut at close ([`Grouper::take_cuts`]).
+    cuts: std::sync::Mutex<Vec<u64>>,
 }
 
 /// One group being merged.
@@ -83,10 +85,21 @@ impl Grouper {
             .iter()
             .map(|c| Computed::new(c, columns, &exact_averages))
             .collect::<Result<_, Error>>()?;
+        // MariaDB counts cut values across the groups in the order it
+        // evaluates them: known here for one group only, sent at once.
+        let one_group = spec.group_by.is_empty()
+            && spec.having.is_none()
+            && spec.limit.is_none()
+            && spec.offset == 0
+            && !spec.rollup;
+        for folder in &mut folders {
+            folder.allow_cut(one_group);
+        }
         Ok(Grouper {
             folders,
             keys,
             computed,
+            cuts: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -121,12 +134,25 @@ impl Grouper {
     pub fn close(&self, group: Group) -> Result<Vec<Value>, Error> {
         let mut row = group.row;
         for (folder, acc) in self.folders.iter().zip(group.accs) {
-            folder.finish(acc, &mut row);
+            if let Some(cut) = folder.finish(acc, &mut row) {
+                if let Ok(mut cuts) = self.cuts.lock() {
+                    cuts.push(cut);
+                }
+            }
         }
         for computed in &self.computed {
             computed.fill(&mut row)?;
         }
         Ok(row)
+    }
+
+    /// The numbers of the GROUP_CONCAT values cut so far, in order (each
+    /// one warning 1260), taken.
+    pub fn take_cuts(&self) -> Vec<u64> {
+        self.cuts
+            .lock()
+            .map(|mut cuts| std::mem::take(&mut *cuts))
+            .unwrap_or_default()
     }
 
     /// The one row aggregates without GROUP BY give over no rows: COUNT 0,
