@@ -437,7 +437,7 @@ impl Folder {
     }
 
     /// Writes the merged value into `row` (and a MIN/MAX winner's weight).
-    pub fn finish(&self, acc: Acc, row: &mut [Value]) -> Option<u64> {
+    pub fn finish(&self, acc: Acc, row: &mut [Value]) -> Option<(u64, bool)> {
         let mut cut = None;
         let value = match (&self.kind, acc) {
             (Kind::Count, Acc::Count(n)) => text(n.to_string()),
@@ -516,10 +516,10 @@ impl Folder {
     }
 
     /// A GROUP_CONCAT past the limit is cut rather than refused where the
-    /// statement is `one_group` ([`super::concat::Concatenator::allow_cut`]).
-    pub fn allow_cut(&mut self, one_group: bool) {
+    /// merge closes groups `in_order` ([`super::concat::Concatenator::allow_cut`]).
+    pub fn allow_cut(&mut self, in_order: bool) {
         if let Kind::Concat(concatenator) = &mut self.kind {
-            concatenator.allow_cut(one_group);
+            concatenator.allow_cut(in_order);
         }
     }
 }

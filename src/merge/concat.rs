@@ -12,8 +12,8 @@
 //!
 //! MariaDB cuts a result at `group_concat_max_len` bytes with warning 1260.
 //! Where the merge knows the order MariaDB appends and counts values in
-//! ([`cut`]: one group, ORDER BY inside) it cuts the same way and reports
-//! the warning; elsewhere a result that reaches the session's limit (each
+//! ([`cut`]: groups closed in MariaDB's order, ORDER BY inside) it cuts
+//! the same way and reports the warning; elsewhere a result that reaches the session's limit (each
 //! unit sends it as a derived column) is refused, as soon as it does, so a
 //! group never holds more than the limit (a cut one keeps only the values
 //! up to the cut).
@@ -201,9 +201,9 @@ impl Concatenator {
 
     /// A result past the limit is cut as MariaDB cuts it, with the warning
     /// ([`cut`]), when the statement's evaluation order is the merge's
-    /// (`one_group`) and the values have an order of their own.
-    pub fn allow_cut(&mut self, one_group: bool) {
-        self.cuts = one_group && self.form == ConcatForm::Values && !self.order.is_empty();
+    /// (`in_order`) and the values have an order of their own.
+    pub fn allow_cut(&mut self, in_order: bool) {
+        self.cuts = in_order && self.form == ConcatForm::Values && !self.order.is_empty();
     }
 
     /// Folds one unit row into `state`.
@@ -303,18 +303,20 @@ impl Concatenator {
         Ok(())
     }
 
-    /// The merged value (NULL when no row had one) and, when it was cut,
-    /// the number of the value cut ([`cut`]).
-    pub fn finish(&self, state: ConcatState) -> (Value, Option<u64>) {
+    /// The merged value (NULL when no row had one) and, where it may be
+    /// cut ([`cut`]), how many values it appended and whether one was cut.
+    pub fn finish(&self, state: ConcatState) -> (Value, Option<(u64, bool)>) {
+        let counted = self.cuts.then_some((0, false));
         if !state.any {
-            return (Value::NULL, None);
+            return (Value::NULL, counted);
         }
         if self.cuts {
             let mut entries = state.entries;
             entries.sort_by(|a, b| compare_rows(&self.entry_order, &a.keys, &b.keys));
             let max_len = usize::try_from(state.limit).unwrap_or(usize::MAX);
-            let (text, cut) = cut::joined(&entries, &self.separator, max_len, self.binary);
-            return (Value::Bytes(text), cut);
+            let (text, appended, cut) =
+                cut::joined(&entries, &self.separator, max_len, self.binary);
+            return (Value::Bytes(text), Some((appended, cut)));
         }
         (self.finished(state), None)
     }

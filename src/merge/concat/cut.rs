@@ -4,20 +4,22 @@
 //! for a binary result); no value follows. MariaDB then warns 1260 "Row N
 //! was cut by GROUP_CONCAT()", N counting the values it appended so far in
 //! the statement, across groups in the order it evaluates them, so the
-//! merge cuts only where that order is known: one group (no GROUP BY, no
-//! HAVING, no LIMIT or OFFSET), with ORDER BY inside (the values' order is
-//! then the statement's, not the nodes').
+//! merge cuts only where that order is its own ([`super::super::group`]:
+//! one group, or groups streamed in GROUP BY order, no HAVING, LIMIT or
+//! OFFSET), with ORDER BY inside (the values' order is then the
+//! statement's, not the nodes').
 
 use super::Entry;
 
 /// Appends `entries`' values (each `count` times) with `separator`, cut at
-/// `max_len`: the text and, when cut, the 1-based number of the value cut.
+/// `max_len`: the text, how many values were appended (the cut one
+/// included) and whether one was cut.
 pub(super) fn joined(
     entries: &[Entry],
     separator: &[u8],
     max_len: usize,
     binary: bool,
-) -> (Vec<u8>, Option<u64>) {
+) -> (Vec<u8>, u64, bool) {
     let mut out = Vec::new();
     let mut appended = 0u64;
     for entry in entries {
@@ -31,11 +33,11 @@ pub(super) fn joined(
             if out.len() > max_len {
                 let fits = whole_prefix(&out[before..max_len.max(before)], binary);
                 out.truncate(before + fits);
-                return (out, Some(appended));
+                return (out, appended, true);
             }
         }
     }
-    (out, None)
+    (out, appended, false)
 }
 
 /// How many bytes of `bytes` make whole characters (all of them, binary).
@@ -96,17 +98,17 @@ mod tests {
     #[test]
     fn the_value_past_the_limit_is_cut_to_whole_characters() {
         let entries = [entry("é", 1), entry("日本語日本語", 1), entry("x", 1)];
-        let (text, cut) = joined(&entries, b",", 20, false);
+        let (text, appended, cut) = joined(&entries, b",", 20, false);
         assert_eq!(String::from_utf8(text).unwrap(), "é,日本語日本");
-        assert_eq!(cut, Some(2));
+        assert_eq!((appended, cut), (2, true));
         let entries = [entry("aaaa", 4), entry("eeee", 1)];
-        let (text, cut) = joined(&entries, b",", 20, false);
+        let (text, appended, cut) = joined(&entries, b",", 20, false);
         assert_eq!(text, b"aaaa,aaaa,aaaa,aaaa,");
-        assert_eq!(cut, Some(5));
-        let (text, cut) = joined(&entries[..1], b",", 19, false);
-        assert_eq!((text.len(), cut), (19, None));
-        let (text, cut) = joined(&[entry("日本", 1)], b",", 4, true);
-        assert_eq!((text.len(), cut), (4, Some(1)));
+        assert_eq!((appended, cut), (5, true));
+        let (text, appended, cut) = joined(&entries[..1], b",", 19, false);
+        assert_eq!((text.len(), appended, cut), (19, 4, false));
+        let (text, appended, cut) = joined(&[entry("日本", 1)], b",", 4, true);
+        assert_eq!((text.len(), appended, cut), (4, 1, true));
     }
 
     #[test]
