@@ -245,7 +245,9 @@ impl Visitor for Finder<'_> {
         if self.walk.taken_at.is_some() {
             return ControlFlow::Continue(());
         }
-        let is_top = self.top.is_some_and(|top| std::ptr::eq(top, select));
+        // After a wildcard an item's place is not its column's.
+        let is_top = self.top.is_some_and(|top| std::ptr::eq(top, select))
+            && !select_list::has_wildcard(select);
         for (position, item) in select.projection.iter().enumerate() {
             if is_top {
                 if let Some(at) = select_list::whole_scalar(item, position) {

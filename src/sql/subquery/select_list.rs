@@ -28,6 +28,16 @@ pub(super) fn top_select(statement: &Statement) -> Option<*const Select> {
     }
 }
 
+/// Whether `select` lists a `*` or `t.*`.
+pub(super) fn has_wildcard(select: &Select) -> bool {
+    select.projection.iter().any(|item| {
+        matches!(
+            item,
+            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
+        )
+    })
+}
+
 /// The item's subquery expression and place when `item` is one scalar
 /// subquery, aliased or not.
 pub(super) fn whole_scalar(

@@ -128,6 +128,7 @@ fn other_subqueries_in_the_select_list_are_refused() {
         "SELECT a IN (SELECT b FROM t_y) FROM t_x",
         "SELECT d.m FROM (SELECT (SELECT MAX(b) FROM t_y) AS m FROM t_x) d",
         "SELECT (SELECT MAX(b) FROM t_y) FROM t_x UNION SELECT 1",
+        "SELECT *, (SELECT MAX(b) FROM t_y) AS m FROM t_x",
     ] {
         let e = find(&one(sql), &sharded).unwrap_err();
         assert_eq!(e.code, 1235, "{sql}");
