@@ -437,7 +437,8 @@ impl Folder {
     }
 
     /// Writes the merged value into `row` (and a MIN/MAX winner's weight).
-    pub fn finish(&self, acc: Acc, row: &mut [Value]) {
+    pub fn finish(&self, acc: Acc, row: &mut [Value]) -> Option<(u64, bool)> {
+        let mut cut = None;
         let value = match (&self.kind, acc) {
             (Kind::Count, Acc::Count(n)) => text(n.to_string()),
             (Kind::Sum(output), Acc::Sum(sum)) => sum.map_or(Value::NULL, |s| s.print(*output)),
@@ -476,7 +477,11 @@ impl Folder {
             },
             (Kind::Bits(..), Acc::Bits(bits)) => text(bits.to_string()),
             (Kind::DistinctTuple(_), Acc::Tuples(seen)) => text(seen.len().to_string()),
-            (Kind::Concat(concatenator), Acc::Concat(state)) => concatenator.finish(*state),
+            (Kind::Concat(concatenator), Acc::Concat(state)) => {
+                let (value, was_cut) = concatenator.finish(*state);
+                cut = was_cut;
+                value
+            }
             (
                 Kind::Variance {
                     count,
@@ -506,6 +511,15 @@ impl Folder {
         };
         if let Some(slot) = row.get_mut(self.column) {
             *slot = value;
+        }
+        cut
+    }
+
+    /// A GROUP_CONCAT past the limit is cut rather than refused where the
+    /// merge closes groups `in_order` ([`super::concat::Concatenator::allow_cut`]).
+    pub fn allow_cut(&mut self, in_order: bool) {
+        if let Kind::Concat(concatenator) = &mut self.kind {
+            concatenator.allow_cut(in_order);
         }
     }
 }

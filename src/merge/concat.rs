@@ -10,10 +10,13 @@
 //! DISTINCT, how many rows had it; the merge deduplicates by collation
 //! weight, sorts and joins.
 //!
-//! MariaDB cuts a result at `group_concat_max_len` bytes with warning 1260,
-//! which the merge cannot send: a result that reaches the session's limit
-//! (each unit sends it as a derived column) is refused instead, as soon as
-//! it does, so a group never holds more than the limit.
+//! MariaDB cuts a result at `group_concat_max_len` bytes with warning 1260.
+//! Where the merge knows the order MariaDB appends and counts values in
+//! ([`cut`]: groups closed in MariaDB's order, ORDER BY inside) it cuts
+//! the same way and reports the warning; elsewhere a result that reaches the session's limit (each
+//! unit sends it as a derived column) is refused, as soon as it does, so a
+//! group never holds more than the limit (a cut one keeps only the values
+//! up to the cut).
 
 use super::compare::{
     compare_rows, key_part, operand, order_keys, resolve, Comparator, Key, KeyPart, Purpose,
@@ -27,6 +30,10 @@ use mysql_common::value::Value;
 use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::HashSet;
+
+mod cut;
+
+pub use cut::{cut_warning, CUT_BY_GROUP_CONCAT};
 
 /// How one GROUP_CONCAT or JSON aggregate merges (an
 /// [`super::Aggregate::Concat`] names it by its place in
@@ -83,6 +90,10 @@ pub(crate) struct Concatenator {
     distinct: bool,
     /// ORDER BY keys as they read the unit row.
     order: Vec<Key>,
+    /// Whether the result is binary (cut at bytes, not characters).
+    binary: bool,
+    /// Whether a result past the limit is cut ([`cut`]) rather than refused.
+    cuts: bool,
     /// The same keys reading an entry's saved operands.
     entry_order: Vec<Key>,
     count: Option<usize>,
@@ -101,6 +112,8 @@ pub(crate) struct ConcatState {
     entries: Vec<Entry>,
     /// Values form with DISTINCT: their collation keys.
     seen: HashSet<Vec<KeyPart>>,
+    /// The session's `group_concat_max_len`, as the units sent it.
+    limit: u64,
 }
 
 /// One combination of the arguments (values form).
@@ -177,6 +190,8 @@ impl Concatenator {
             separator,
             values,
             printed,
+            binary: columns[column].character_set() == 63,
+            cuts: false,
             distinct: plan.distinct,
             order,
             entry_order,
@@ -184,10 +199,18 @@ impl Concatenator {
         })
     }
 
+    /// A result past the limit is cut as MariaDB cuts it, with the warning
+    /// ([`cut`]), when the statement's evaluation order is the merge's
+    /// (`in_order`) and the values have an order of their own.
+    pub fn allow_cut(&mut self, in_order: bool) {
+        self.cuts = in_order && self.form == ConcatForm::Values && !self.order.is_empty();
+    }
+
     /// Folds one unit row into `state`.
     pub fn fold(&self, state: &mut ConcatState, row: &[Value]) -> Result<(), Error> {
         let at = |i: usize| row.get(i).unwrap_or(&super::compare::NULL);
         let limit = int_of(at(self.max_len)).unwrap_or(i128::MAX);
+        state.limit = u64::try_from(limit).unwrap_or(u64::MAX);
         match self.form {
             ConcatForm::Values => self.fold_values(state, row)?,
             form => {
@@ -209,6 +232,18 @@ impl Concatenator {
                 let brackets = if form == ConcatForm::Joined { 0 } else { 2 };
                 state.length = state.text.len() as u64 + brackets;
             }
+        }
+        if self.cuts {
+            // Only the values up to the cut can appear: the rest are dropped.
+            let max_len = usize::try_from(state.limit).unwrap_or(usize::MAX);
+            if state.length > state.limit.saturating_mul(2).saturating_add(1024) {
+                let order = &self.entry_order;
+                state
+                    .entries
+                    .sort_by(|a, b| compare_rows(order, &a.keys, &b.keys));
+                state.length = cut::prune(&mut state.entries, &self.separator, max_len);
+            }
+            return Ok(());
         }
         // A unit's own partial may have been cut at the limit already: a
         // result that reaches it is refused, not only one that passes it.
@@ -268,11 +303,25 @@ impl Concatenator {
         Ok(())
     }
 
-    /// The merged value: NULL when no row had one.
-    pub fn finish(&self, state: ConcatState) -> Value {
+    /// The merged value (NULL when no row had one) and, where it may be
+    /// cut ([`cut`]), how many values it appended and whether one was cut.
+    pub fn finish(&self, state: ConcatState) -> (Value, Option<(u64, bool)>) {
+        let counted = self.cuts.then_some((0, false));
         if !state.any {
-            return Value::NULL;
+            return (Value::NULL, counted);
         }
+        if self.cuts {
+            let mut entries = state.entries;
+            entries.sort_by(|a, b| compare_rows(&self.entry_order, &a.keys, &b.keys));
+            let max_len = usize::try_from(state.limit).unwrap_or(usize::MAX);
+            let (text, appended, cut) =
+                cut::joined(&entries, &self.separator, max_len, self.binary);
+            return (Value::Bytes(text), Some((appended, cut)));
+        }
+        (self.finished(state), None)
+    }
+
+    fn finished(&self, state: ConcatState) -> Value {
         match self.form {
             ConcatForm::Joined => Value::Bytes(state.text),
             ConcatForm::JsonArray => Value::Bytes(wrap(b'[', state.text, b']')),

@@ -22,7 +22,7 @@ use mysql_common::packets::Column;
 use serde::Serialize;
 
 /// What a merge did, for logs and tests.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct MergeStats {
     /// Rows pulled from the sources.
     pub rows_read: u64,
@@ -30,6 +30,9 @@ pub struct MergeStats {
     pub rows_sent: u64,
     /// Groups merged (0 without grouping).
     pub groups: u64,
+    /// GROUP_CONCAT values cut at `group_concat_max_len`, each MariaDB's
+    /// warning 1260 naming its number.
+    pub cut_values: Vec<u64>,
 }
 
 /// Merges the rows of `sources` (one per execution unit, every row with the
@@ -65,7 +68,7 @@ pub async fn merge<S: RowSource, K: RowSink>(
     if output.is_full() {
         return Ok(stats);
     }
-    match grouper {
+    match &grouper {
         Some(grouper) if spec.streams_sorted && streams_groups(spec) => {
             let mut rollup = match spec.rollup {
                 true => Some(Rollup::new(spec, &order)?),
@@ -82,7 +85,7 @@ pub async fn merge<S: RowSource, K: RowSink>(
                         if let Some(done) = open.replace(grouper.open(row)?) {
                             stats.groups += 1;
                             let done = grouper.close(done)?;
-                            emit(&mut output, &grouper, rollup.as_mut(), done).await?;
+                            emit(&mut output, grouper, rollup.as_mut(), done).await?;
                             if output.is_full() {
                                 break;
                             }
@@ -93,10 +96,10 @@ pub async fn merge<S: RowSource, K: RowSink>(
             if let Some(done) = open.filter(|_| !output.is_full()) {
                 stats.groups += 1;
                 let done = grouper.close(done)?;
-                emit(&mut output, &grouper, rollup.as_mut(), done).await?;
+                emit(&mut output, grouper, rollup.as_mut(), done).await?;
             }
             if let Some(rollup) = rollup.as_mut() {
-                for total in rollup.finish(&grouper)? {
+                for total in rollup.finish(grouper)? {
                     if output.is_full() {
                         break;
                     }
@@ -114,11 +117,11 @@ pub async fn merge<S: RowSource, K: RowSink>(
             let mut input = Input::concat(sources, width);
             let mut groups = HashGroups::default();
             while let Some(row) = input.next().await? {
-                groups.add(&grouper, row)?;
+                groups.add(grouper, row)?;
             }
             stats.rows_read = input.rows_read();
             stats.groups = groups.len() as u64;
-            let mut rows = groups.into_rows(&grouper)?;
+            let mut rows = groups.into_rows(grouper)?;
             if rows.is_empty() && spec.group_by.is_empty() {
                 rows.push(grouper.empty(width)?);
             }
@@ -180,6 +183,9 @@ pub async fn merge<S: RowSource, K: RowSink>(
         }
     }
     stats.rows_sent = output.sent();
+    if let Some(grouper) = &grouper {
+        stats.cut_values = grouper.take_cuts();
+    }
     Ok(stats)
 }
 

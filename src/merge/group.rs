@@ -22,6 +22,17 @@ pub(crate) struct Grouper {
     keys: Vec<Key>,
     /// Expressions over the merged aggregates, filled in at close.
     computed: Vec<Computed>,
+    /// GROUP_CONCAT values appended and cut at close ([`Grouper::take_cuts`]).
+    cuts: std::sync::Mutex<Cuts>,
+}
+
+/// MariaDB's numbering of cut GROUP_CONCAT values ([`super::concat`]).
+#[derive(Debug, Default)]
+struct Cuts {
+    /// Per folder: the values its GROUP_CONCAT appended in the groups closed.
+    appended: Vec<u64>,
+    /// The numbers of the values cut, in order.
+    cut: Vec<u64>,
 }
 
 /// One group being merged.
@@ -83,10 +94,38 @@ impl Grouper {
             .iter()
             .map(|c| Computed::new(c, columns, &exact_averages))
             .collect::<Result<_, Error>>()?;
+        // MariaDB numbers cut values across the groups in the order it
+        // evaluates them: that of one group, or of groups streamed in
+        // GROUP BY order; each group evaluated (no HAVING, LIMIT or OFFSET
+        // skipping one).
+        let in_key_order = spec.group_by.is_empty()
+            || (spec.streams_sorted
+                && spec
+                    .order_by
+                    .iter()
+                    .map(|k| k.column)
+                    .eq(spec.group_by.iter().copied())
+                && spec
+                    .order_by
+                    .windows(2)
+                    .all(|w| w[0].descending == w[1].descending));
+        let in_order = in_key_order
+            && spec.having.is_none()
+            && spec.limit.is_none()
+            && spec.offset == 0
+            && !spec.rollup;
+        for folder in &mut folders {
+            folder.allow_cut(in_order);
+        }
+        let counted = folders.len();
         Ok(Grouper {
             folders,
             keys,
             computed,
+            cuts: std::sync::Mutex::new(Cuts {
+                appended: vec![0; counted],
+                cut: Vec::new(),
+            }),
         })
     }
 
@@ -120,13 +159,36 @@ impl Grouper {
     /// The merged row of a finished group.
     pub fn close(&self, group: Group) -> Result<Vec<Value>, Error> {
         let mut row = group.row;
-        for (folder, acc) in self.folders.iter().zip(group.accs) {
-            folder.finish(acc, &mut row);
+        for (i, (folder, acc)) in self.folders.iter().zip(group.accs).enumerate() {
+            let Some((appended, was_cut)) = folder.finish(acc, &mut row) else {
+                continue;
+            };
+            if let Ok(mut cuts) = self.cuts.lock() {
+                let Cuts {
+                    appended: so_far,
+                    cut,
+                } = &mut *cuts;
+                if let Some(total) = so_far.get_mut(i) {
+                    *total += appended;
+                    if was_cut {
+                        cut.push(*total);
+                    }
+                }
+            }
         }
         for computed in &self.computed {
             computed.fill(&mut row)?;
         }
         Ok(row)
+    }
+
+    /// The numbers of the GROUP_CONCAT values cut so far, in order (each
+    /// one warning 1260), taken.
+    pub fn take_cuts(&self) -> Vec<u64> {
+        self.cuts
+            .lock()
+            .map(|mut cuts| std::mem::take(&mut cuts.cut))
+            .unwrap_or_default()
     }
 
     /// The one row aggregates without GROUP BY give over no rows: COUNT 0,

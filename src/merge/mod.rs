@@ -76,6 +76,7 @@ mod stream;
 // Window functions (issue 10, item 3).
 mod window;
 pub mod window_spec;
+pub use concat::{cut_warning, CUT_BY_GROUP_CONCAT};
 pub use window_spec::{Frame, WindowColumn, WindowFunction, WindowMerge};
 
 pub use engine::{merge, MergeStats};

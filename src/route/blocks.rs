@@ -178,8 +178,10 @@ fn check_joins(context: &StatementContext<'_>, b: usize, sharded: &[usize]) -> R
     }
 }
 
-/// Whether subquery block `b` is linked on all sharding columns to a sharded
-/// table of an enclosing block that itself runs node by node.
+/// Whether subquery block `b` finds its rows on the node of a sharded table
+/// of an enclosing block that itself runs node by node: linked to it on
+/// every sharding column, or on some and held to the same one value on
+/// both sides on the others ([`super::correlated`]).
 fn is_correlated(context: &StatementContext<'_>, b: usize, local: &[bool]) -> bool {
     let refs = &context.refs;
     context.blocks[b].links.iter().any(|&(p, q)| {
@@ -192,7 +194,8 @@ fn is_correlated(context: &StatementContext<'_>, b: usize, local: &[bool]) -> bo
         refs[inner].block == b
             && outer_block != b
             && local.get(outer_block).copied().unwrap_or(false)
-            && linked(context, b, inner, outer)
+            && (linked(context, b, inner, outer)
+                || super::correlated::on_one_node(context, b, inner, outer))
     })
 }
 

@@ -4,6 +4,7 @@
 //! needs to make each unit's SQL. Pure: no I/O.
 
 mod blocks;
+mod correlated;
 mod ddl;
 mod insert;
 mod merge;

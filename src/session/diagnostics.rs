@@ -90,6 +90,11 @@ impl Warning {
     }
 }
 
+/// MariaDB's default `max_error_count`: SHOW WARNINGS lists at most this
+/// many, while the counts count them all (a merge's GROUP_CONCAT cuts can
+/// be more).
+const MAX_ERROR_COUNT: usize = 64;
+
 /// The answer to `diagnostic` from the warnings kept.
 pub fn answer(diagnostic: &Diagnostic, warnings: &[Warning]) -> LocalResult {
     let counted = |errors_only: bool| {
@@ -108,6 +113,7 @@ pub fn answer(diagnostic: &Diagnostic, warnings: &[Warning]) -> LocalResult {
             rows: warnings
                 .iter()
                 .filter(|w| !errors_only || w.level == "Error")
+                .take(MAX_ERROR_COUNT)
                 .map(|w| vec![text(&w.level), Value::UInt(w.code), text(&w.message)])
                 .collect(),
         },

@@ -22,6 +22,7 @@ pub mod registry;
 mod reload;
 pub mod reply;
 mod routed;
+mod scalar_column;
 mod sql_prepared;
 mod subquery;
 mod variables;
@@ -1405,6 +1406,7 @@ impl Session {
         let sql = with_values.as_deref().unwrap_or(sql);
         let routed = names_routed_table(self.schema_rules()?, sql.as_bytes()).is_some();
         let mut merge = None;
+        let mut described = Vec::new();
         let (data_source, backend_sql) = if routed {
             let completed = self.with_column_list(sql).await?;
             let text = completed.as_deref().unwrap_or(sql);
@@ -1412,7 +1414,10 @@ impl Session {
                 // Subqueries answered at each execute: described by stand-ins.
                 Err(e) if subquery::is_subquery_refusal(&e) => {
                     match self.with_subquery_stand_ins(text)? {
-                        Some(stand_ins) => self.plan(&stand_ins, &[])?,
+                        Some(stand_ins) => {
+                            described = self.describe_select_items(text).await?;
+                            self.plan(&stand_ins, &[])?
+                        }
                         None => return Err(e),
                     }
                 }
@@ -1444,6 +1449,12 @@ impl Session {
             // Derived columns the merge strips are not the client's.
             columns.truncate(spec.visible_in(columns.len()));
             extended.truncate(columns.len());
+        }
+        for (position, subquery) in &described {
+            // A select-list subquery's stand-in is described as the subquery.
+            if let Some(column) = columns.get_mut(*position) {
+                *column = scalar_column::described_as(column, subquery);
+            }
         }
         let params = if routed {
             // The client's statement, not the unit's, decides the parameter count.

@@ -289,11 +289,17 @@ impl Session {
         let binary = params.is_some();
         let completed = self.with_column_list(text).await?;
         let text = completed.as_deref().unwrap_or(text);
-        let plan = self.plan_routed(text, params.as_deref()).await?;
+        let (plan, described) = self.plan_routed(text, params.as_deref()).await?;
         let kind = crate::sql::classify(sql);
         let is_write = kind == crate::sql::StatementKind::Write;
-        self.execute_plan(plan, binary, is_write, reply, more_after)
-            .await?;
+        if described.is_empty() {
+            self.execute_plan(plan, binary, is_write, reply, more_after)
+                .await?;
+        } else {
+            let mut reply = super::scalar_column::DescribedReply::new(reply, described, binary);
+            self.execute_plan(plan, binary, is_write, &mut reply, more_after)
+                .await?;
+        }
         if is_ddl(text) {
             self.shared.refresh_column_kinds().await;
         }
@@ -429,7 +435,7 @@ impl Session {
         let mut sources = opened.into_iter().collect::<Result<Vec<_>, _>>()?;
         let cap = self.generation.config.server.max_window_partition_rows;
         let spec = spec.with_window_cap(cap);
-        let merged = run_merge(&spec, described, &mut sources, reply).await?;
+        let (merged, cut_values) = run_merge(&spec, described, &mut sources, reply).await?;
         // Rows past the merge's LIMIT are read to their end: dropping the
         // connection instead would silently end an open transaction's
         // branch there (and its locks) or lose its temporary tables.
@@ -439,18 +445,33 @@ impl Session {
         drop(sources);
         self.shared.metrics.rows_merged.inc_by(merged);
         self.after_units(&names);
-        reply.end_rows(self.status() | more, 0);
+        let warnings = u16::try_from(cut_values.len()).unwrap_or(u16::MAX);
+        if !cut_values.is_empty() {
+            // The merge's own warnings: SHOW WARNINGS answers them.
+            self.kept_warnings = Some(
+                cut_values
+                    .into_iter()
+                    .map(|n| super::diagnostics::Warning {
+                        level: "Warning".to_string(),
+                        code: crate::merge::CUT_BY_GROUP_CONCAT,
+                        message: crate::merge::cut_warning(n),
+                    })
+                    .collect(),
+            );
+        }
+        reply.end_rows(self.status() | more, warnings);
         Ok(())
     }
 }
 
-/// Sends the visible columns (as `described`, when given), then the merged rows.
+/// Sends the visible columns (as `described`, when given), then the merged
+/// rows; the number sent and the GROUP_CONCAT values cut.
 async fn run_merge<R: Reply>(
     spec: &crate::merge::SelectMerge,
     described: Option<Vec<Column>>,
     sources: &mut [UnitRows<'_>],
     reply: &mut R,
-) -> Result<u64, Error> {
+) -> Result<(u64, Vec<u64>), Error> {
     let streamed = sources.first().map(|s| s.columns()).unwrap_or_default();
     let columns = match described {
         // Where the rows are encoded otherwise than described (a `?` select
@@ -478,8 +499,9 @@ async fn run_merge<R: Reply>(
     let visible = spec.visible_in(columns.len()).min(columns.len());
     reply.columns(&columns[..visible]);
     let mut sink = crate::merge::ReplySink::new(reply);
-    crate::merge::merge(spec, &columns, sources.iter_mut().collect(), &mut sink).await?;
-    Ok(sink.rows())
+    let stats =
+        crate::merge::merge(spec, &columns, sources.iter_mut().collect(), &mut sink).await?;
+    Ok((sink.rows(), stats.cut_values))
 }
 
 /// How the binary protocol encodes a value of this column type: by its

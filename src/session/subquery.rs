@@ -6,11 +6,14 @@
 //! planned on the values it got.
 
 use super::reply::{OkInfo, Reply};
+use super::scalar_column::{item_name, Described};
 use super::Session;
 use crate::error::Error;
 use crate::execute::decode_row;
 use crate::plan::ExecutionPlan;
-use crate::sql::subquery::{answer, find, first_table, substitute, with_stand_ins, Found, Shape};
+use crate::sql::subquery::{
+    answer, find, first_table, name_select_items, substitute, with_stand_ins, Found, Shape,
+};
 use mysql_common::constants::StatusFlags;
 use mysql_common::io::ParseBuf;
 use mysql_common::packets::Column;
@@ -50,16 +53,20 @@ impl Session {
         let statement = statements.remove(0);
         let sharded: HashSet<String> = self.schema_rules()?.tables.keys().cloned().collect();
         let is_sharded = |name: &str| sharded.contains(&name.to_ascii_lowercase());
-        if find(&statement, &is_sharded)?.is_empty() {
+        let found = find(&statement, &is_sharded)?;
+        if found.is_empty() {
             return Ok(None);
         }
+        let mut statement = statement;
+        name_select_items(&mut statement, &select_item_names(text, &found)?);
         Ok(Some(with_stand_ins(&statement, &is_sharded)?.to_string()))
     }
 }
 
-/// A statement with its subqueries answered: its text and the values of
-/// the `?`s left in it.
-pub(super) type Answered = (String, Vec<Value>);
+/// A statement with its subqueries answered: its text, the values of the
+/// `?`s left in it and the select-list columns to describe as the
+/// subqueries' that stood there.
+pub(super) type Answered = (String, Vec<Value>, Vec<Described>);
 
 impl Session {
     /// A routed statement's plan; an execute's text is parsed once
@@ -69,7 +76,7 @@ impl Session {
         &mut self,
         text: &str,
         params: Option<&[Value]>,
-    ) -> Result<ExecutionPlan, Error> {
+    ) -> Result<(ExecutionPlan, Vec<Described>), Error> {
         let planned = match params {
             Some(values) => self.plan_with(text, values, crate::plan::plan_execute),
             None => self.plan(text, &[]),
@@ -77,11 +84,13 @@ impl Session {
         match planned {
             Err(e) if is_subquery_refusal(&e) => {
                 match self.answer_subqueries(text, params).await? {
-                    Some((answered, rest)) => self.plan(&answered, &rest),
+                    Some((answered, rest, described)) => {
+                        Ok((self.plan(&answered, &rest)?, described))
+                    }
                     None => Err(e),
                 }
             }
-            planned => planned,
+            planned => Ok((planned?, Vec::new())),
         }
     }
 
@@ -108,6 +117,8 @@ impl Session {
                 return Ok(None);
             }
             check_write_target(&statement, &found)?;
+            name_select_items(&mut statement, &select_item_names(text, &found)?);
+            let mut described = Vec::new();
             let params = params.unwrap_or_default();
             let bindings = crate::sql::params::Bindings::new(&statement, params)?;
             let cap = self.config().server.max_subquery_rows;
@@ -128,6 +139,9 @@ impl Session {
                 let rows = self
                     .subquery_rows(subquery, (!params.is_empty()).then_some(values), cap)
                     .await?;
+                if let (Some(at), [column]) = (&subquery.select_item, rows.columns.as_slice()) {
+                    described.push((at.position, column.clone()));
+                }
                 answers.push(answer(subquery.shape, &rows.columns, &rows.rows)?);
             }
             substitute(&mut statement, answers, &is_sharded)?;
@@ -137,12 +151,12 @@ impl Session {
                 .filter(|(i, _)| !inner_params.contains(i))
                 .map(|(_, v)| v.clone())
                 .collect();
-            Ok(Some((statement.to_string(), rest)))
+            Ok(Some((statement.to_string(), rest, described)))
         })
     }
 
     /// Runs one subquery as a statement of its own and keeps its rows.
-    async fn subquery_rows(
+    pub(super) async fn subquery_rows(
         &mut self,
         subquery: &Found,
         params: Option<Vec<Value>>,
@@ -190,6 +204,26 @@ impl Session {
     }
 }
 
+/// The names of the unaliased whole-item scalar subqueries of the select
+/// list, as MariaDB names their columns: their text as written.
+fn select_item_names(text: &str, found: &[Found]) -> Result<Vec<(usize, String)>, Error> {
+    // Spans are of the text parsed, its identifier words quoted (an item
+    // holding one is then refused: the backtick is not the client's).
+    let parsed = crate::sql::dialect::quote_identifier_words(text);
+    let text = parsed.as_ref();
+    found
+        .iter()
+        .filter_map(|f| f.select_item.as_ref())
+        .filter_map(|at| Some((at.position, at.unaliased?)))
+        .map(|(position, span)| match item_name(text, span) {
+            Some(name) => Ok((position, name)),
+            None => Err(Error::not_supported(
+                "scalar subquery in the select list, without alias, whose name MariaDB would cut or quote",
+            )),
+        })
+        .collect()
+}
+
 /// An UPDATE or DELETE may not read the table it changes in a subquery
 /// (MariaDB's 1093): answered first, it would see rows MariaDB refuses to.
 fn check_write_target(statement: &Statement, found: &[Found]) -> Result<(), Error> {
@@ -233,7 +267,7 @@ pub(super) struct Collected {
     /// The most rows kept.
     cap: u64,
     /// The result's columns.
-    columns: Vec<Column>,
+    pub(super) columns: Vec<Column>,
     /// The same, for decoding relayed rows.
     shared_columns: Option<Arc<[Column]>>,
     /// The rows kept.
@@ -245,7 +279,7 @@ pub(super) struct Collected {
 }
 
 impl Collected {
-    fn new(binary: bool, cap: u64) -> Self {
+    pub(super) fn new(binary: bool, cap: u64) -> Self {
         Collected {
             binary,
             cap,

@@ -3,8 +3,10 @@
 //! `EXISTS`, scalar) that read a sharded table; the session runs each one
 //! through the proxy's own pipeline, and [`substitute`] puts the answers
 //! in as literals ([`answer`]), so the outer statement then routes on the
-//! values (an `IN` list prunes per node). A correlated subquery fails on
-//! its own (it names a column it does not have) and stays refused.
+//! values (an `IN` list prunes per node). A whole-item scalar subquery of
+//! the top select list is taken too ([`select_list`]). A correlated
+//! subquery fails on its own (it names a column it does not have) and
+//! stays refused.
 
 use crate::error::Error;
 use sqlparser::ast::{
@@ -15,8 +17,10 @@ use sqlparser::tokenizer::Location;
 use std::ops::ControlFlow;
 
 mod answer;
+mod select_list;
 
 pub use answer::answer;
+pub use select_list::{name_select_items, SelectItemAt};
 
 /// What the statement does with a subquery's rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +42,9 @@ pub struct Found {
     pub shape: Shape,
     /// Where its `?`s start, in text order.
     pub placeholders: Vec<Location>,
+    /// A scalar subquery that is a whole item of the top select list: the
+    /// client sees its column described as the subquery's.
+    pub select_item: Option<SelectItemAt>,
 }
 
 /// A subquery's answer: what replaces it.
@@ -51,13 +58,17 @@ pub enum Answer {
 }
 
 /// The outermost subqueries of `statement` that read a table `is_sharded`
-/// names, in the order [`substitute`] replaces them. One in a select item
-/// is refused: a literal in its place would not be described (type,
-/// length, nullability) as MariaDB describes the subquery's column.
+/// names, in the order [`substitute`] replaces them. In the select list
+/// only a scalar subquery that is a whole item of the top SELECT is taken
+/// (its column is then described as the subquery's, [`SelectItemAt`]);
+/// others are refused: a literal in their place would not be described
+/// (type, length, nullability) as MariaDB describes them.
 pub fn find(statement: &Statement, is_sharded: &dyn Fn(&str) -> bool) -> Result<Vec<Found>, Error> {
     let mut finder = Finder {
         walk: Walk::new(is_sharded),
         found: Vec::new(),
+        top: select_list::top_select(statement),
+        items: Vec::new(),
     };
     match Visit::visit(statement, &mut finder) {
         ControlFlow::Break(e) => Err(e),
@@ -222,6 +233,10 @@ fn reads_sharded(query: &Query, is_sharded: &dyn Fn(&str) -> bool) -> bool {
 struct Finder<'a> {
     walk: Walk<'a>,
     found: Vec<Found>,
+    /// The top SELECT, whose whole-item scalar subqueries are taken.
+    top: Option<*const Select>,
+    /// Those items' expressions and where they stand.
+    items: Vec<(*const Expr, SelectItemAt)>,
 }
 
 impl Visitor for Finder<'_> {
@@ -230,7 +245,16 @@ impl Visitor for Finder<'_> {
         if self.walk.taken_at.is_some() {
             return ControlFlow::Continue(());
         }
-        for item in &select.projection {
+        // After a wildcard an item's place is not its column's.
+        let is_top = self.top.is_some_and(|top| std::ptr::eq(top, select))
+            && !select_list::has_wildcard(select);
+        for (position, item) in select.projection.iter().enumerate() {
+            if is_top {
+                if let Some(at) = select_list::whole_scalar(item, position) {
+                    self.items.push(at);
+                    continue;
+                }
+            }
             let expr = match item {
                 SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => expr,
                 _ => continue,
@@ -238,6 +262,8 @@ impl Visitor for Finder<'_> {
             let mut inner = Finder {
                 walk: Walk::new(self.walk.is_sharded),
                 found: Vec::new(),
+                top: None,
+                items: Vec::new(),
             };
             let _ = Visit::visit(expr, &mut inner);
             if let Some(found) = inner.found.first() {
@@ -257,10 +283,16 @@ impl Visitor for Finder<'_> {
                     "LIMIT & IN/ALL/ANY/SOME subquery",
                 ));
             }
+            let select_item = self
+                .items
+                .iter()
+                .find(|(e, _)| std::ptr::eq(*e, expr))
+                .map(|(_, at)| at.clone());
             self.found.push(Found {
                 query: query.clone(),
                 shape,
                 placeholders: placeholders(query),
+                select_item,
             });
         }
         ControlFlow::Continue(())

@@ -99,12 +99,42 @@ fn strings_are_quoted_and_escaped() {
 }
 
 #[test]
-fn a_subquery_in_the_select_list_is_refused() {
-    let statement = one("SELECT a, (SELECT MAX(b) FROM t_y) FROM t_x");
-    let e = find(&statement, &sharded).unwrap_err();
-    assert_eq!(e.code, 1235);
-    assert!(e.message.contains("select list"), "{}", e.message);
-    let statement = one("SELECT a, (SELECT MAX(b) FROM bc) FROM t_x");
+fn a_whole_scalar_item_of_the_top_select_list_is_taken() {
+    let statement = one("SELECT a, (SELECT MAX(b) FROM t_y), (SELECT c FROM t_z) AS z FROM t_x");
+    let found = find(&statement, &sharded).unwrap();
+    let items: Vec<_> = found.iter().map(|f| f.select_item.clone()).collect();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0].as_ref().map(|at| at.position), Some(1));
+    assert!(items[0].as_ref().is_some_and(|at| at.unaliased.is_some()));
+    assert_eq!(
+        items[1],
+        Some(SelectItemAt {
+            position: 2,
+            unaliased: None
+        })
+    );
+    let mut named = statement.clone();
+    name_select_items(&mut named, &[(1, "(SELECT `MAX`(b))".into())]);
+    assert!(
+        named.to_string().contains("AS `(SELECT ``MAX``(b))`"),
+        "{named}"
+    );
+}
+
+#[test]
+fn other_subqueries_in_the_select_list_are_refused() {
+    for sql in [
+        "SELECT a, (SELECT MAX(b) FROM t_y) + 1 FROM t_x",
+        "SELECT a IN (SELECT b FROM t_y) FROM t_x",
+        "SELECT d.m FROM (SELECT (SELECT MAX(b) FROM t_y) AS m FROM t_x) d",
+        "SELECT (SELECT MAX(b) FROM t_y) FROM t_x UNION SELECT 1",
+        "SELECT *, (SELECT MAX(b) FROM t_y) AS m FROM t_x",
+    ] {
+        let e = find(&one(sql), &sharded).unwrap_err();
+        assert_eq!(e.code, 1235, "{sql}");
+        assert!(e.message.contains("select list"), "{sql}: {}", e.message);
+    }
+    let statement = one("SELECT a, (SELECT MAX(b) FROM bc) + 1 FROM t_x");
     assert!(find(&statement, &sharded).unwrap().is_empty());
 }
 
