@@ -3,6 +3,7 @@
 //! tracks the state it sets, or sends it to the data source that holds its
 //! tables, and writes the answer to a [`Reply`].
 
+mod answered_first;
 pub mod conns;
 mod diagnostics;
 mod facts;
@@ -1374,6 +1375,21 @@ impl Session {
             let completed = self.with_column_list(sql).await?;
             let text = completed.as_deref().unwrap_or(sql);
             let plan = match self.plan(text, &[]) {
+                // Derived tables and UNION branches answered first at each
+                // execute: the statement on its first node describes it.
+                Err(e) if answered_first::is_refusal(&e) => {
+                    let unit = self.plan_with(text, &[], crate::plan::plan_describe)?;
+                    crate::plan::ExecutionPlan {
+                        units: Vec::new(),
+                        merge: crate::plan::MergePlan::Union(Box::new(
+                            crate::plan_model::UnionMerge {
+                                spec: crate::merge::SelectMerge::new(0),
+                                describe: unit,
+                            },
+                        )),
+                        generated_key: None,
+                    }
+                }
                 // Subqueries answered at each execute: described by stand-ins.
                 Err(e) if subquery::is_subquery_refusal(&e) => {
                     match self.with_subquery_stand_ins(text)? {

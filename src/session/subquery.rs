@@ -233,19 +233,19 @@ pub(super) struct Collected {
     /// The most rows kept.
     cap: u64,
     /// The result's columns.
-    columns: Vec<Column>,
+    pub(super) columns: Vec<Column>,
     /// The same, for decoding relayed rows.
     shared_columns: Option<Arc<[Column]>>,
     /// The rows kept.
-    rows: Vec<Vec<Value>>,
+    pub(super) rows: Vec<Vec<Value>>,
     /// More rows came than the cap.
-    over: bool,
+    pub(super) over: bool,
     /// A row that did not decode, or an error reply.
-    failed: Option<Error>,
+    pub(super) failed: Option<Error>,
 }
 
 impl Collected {
-    fn new(binary: bool, cap: u64) -> Self {
+    pub(super) fn new(binary: bool, cap: u64) -> Self {
         Collected {
             binary,
             cap,
