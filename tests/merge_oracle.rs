@@ -1339,3 +1339,59 @@ async fn subqueries_answered_first_are_capped_and_bind_parameters() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn derived_tables_and_union_branches_answered_first_are_capped() {
+    within_timeout(async {
+        let mut env = Env::start_with("merge_derived", "max_subquery_rows = 100").await;
+        let mut failures = Failures::default();
+        let within = [
+            // 100 rows: within the cap.
+            (
+                "SELECT COUNT(*), MAX(order_id), SUM(amount) FROM (SELECT order_id, amount FROM m_order ORDER BY order_id LIMIT 100) d",
+                Ordered,
+            ),
+            (
+                "(SELECT order_id FROM m_order ORDER BY order_id DESC LIMIT 100) UNION SELECT lvl FROM m_dict ORDER BY 1",
+                Ordered,
+            ),
+            // Only the parts answered first are held: the union's other
+            // branches stream past the cap.
+            (
+                "SELECT COUNT(*) FROM m_order UNION ALL SELECT item_id FROM m_order_item",
+                Unordered,
+            ),
+        ];
+        for (sql, how) in within {
+            check(&mut env, &mut failures, "within the cap", sql, None, how).await;
+        }
+        if let Some(report) = failures.report(within.len()) {
+            panic!("{report}");
+        }
+        for (over, what) in [
+            (
+                "SELECT COUNT(*) FROM (SELECT order_id FROM m_order ORDER BY order_id LIMIT 101) d",
+                "derived table of more than 100 rows",
+            ),
+            (
+                "(SELECT order_id FROM m_order ORDER BY order_id LIMIT 101) UNION ALL SELECT 1",
+                "UNION branch of more than 100 rows",
+            ),
+        ] {
+            match run(&mut env.client, over, None).await {
+                Err((1235, state, message)) => {
+                    assert_eq!(state, "42000");
+                    assert!(message.contains("server.max_subquery_rows"), "{message}");
+                    assert!(message.contains(what), "{message}");
+                }
+                other => panic!("{over}: expected 1235 naming the cap, got {other:?}"),
+            }
+        }
+        // The session goes on.
+        let after = run(&mut env.client, within[0].0, None)
+            .await
+            .expect("runs after the refusal");
+        assert_eq!(after.rows.len(), 1);
+    })
+    .await
+}
