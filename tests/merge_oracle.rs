@@ -466,6 +466,7 @@ const PREPARED: &[(&str, &[P], Rows)] = &[
     ("SELECT s, total FROM (SELECT status AS s, SUM(amount) AS total, MAX(weight) AS w FROM m_order GROUP BY status) d WHERE total > ? ORDER BY s", &[P::S("10.5")], Ordered),
     ("SELECT status, COUNT(*) FROM m_order WHERE qty > ? GROUP BY status UNION ALL SELECT sku, qty FROM m_order_item WHERE user_id = ? ORDER BY 1, 2", &[P::I(10), P::I(3)], OrderedFolded),
     ("(SELECT order_id, created FROM m_order WHERE qty > ? ORDER BY order_id LIMIT 3) UNION ALL (SELECT item_id, NULL FROM m_order_item ORDER BY item_id DESC LIMIT 2)", &[P::I(3)], Unordered),
+    ("SELECT * FROM (SELECT order_id, title FROM m_order ORDER BY order_id DESC LIMIT ?) d ORDER BY order_id", &[P::I(4)], Ordered),
     // Window functions, prepared (issue 10, item 3).
     ("SELECT order_id, ROW_NUMBER() OVER (PARTITION BY status ORDER BY order_id), SUM(amount) OVER (PARTITION BY status ORDER BY order_id) FROM m_order WHERE qty > ?", &[P::I(5)], Unordered),
     ("SELECT order_id, PERCENT_RANK() OVER (PARTITION BY user_id ORDER BY order_id), LAG(created) OVER (PARTITION BY user_id ORDER BY order_id), AVG(qty) OVER (PARTITION BY user_id), MAX(title) OVER (PARTITION BY user_id ORDER BY order_id ROWS 2 PRECEDING) FROM m_order", &[], Folded),

@@ -1374,40 +1374,36 @@ impl Session {
         let (data_source, backend_sql) = if routed {
             let completed = self.with_column_list(sql).await?;
             let text = completed.as_deref().unwrap_or(sql);
-            let plan = match self.plan(text, &[]) {
+            let (unit, whole) = match self.plan(text, &[]) {
                 // Derived tables and UNION branches answered first at each
-                // execute: the statement on its first node describes it.
-                Err(e) if answered_first::is_refusal(&e) => {
-                    let unit = self.plan_with(text, &[], crate::plan::plan_describe)?;
-                    crate::plan::ExecutionPlan {
-                        units: Vec::new(),
-                        merge: crate::plan::MergePlan::Union(Box::new(
-                            crate::plan_model::UnionMerge {
-                                spec: crate::merge::SelectMerge::new(0),
-                                describe: unit,
-                            },
-                        )),
-                        generated_key: None,
+                // execute: the statement as written, on its first node,
+                // describes it (all of it, as a UNION's describe does).
+                Err(e) if answered_first::is_refusal(&e) => (
+                    Some(self.plan_with(text, &[], crate::plan::plan_describe)?),
+                    true,
+                ),
+                planned => {
+                    let plan = match planned {
+                        // Subqueries answered at each execute: described by stand-ins.
+                        Err(e) if subquery::is_subquery_refusal(&e) => {
+                            match self.with_subquery_stand_ins(text)? {
+                                Some(stand_ins) => self.plan(&stand_ins, &[])?,
+                                None => return Err(e),
+                            }
+                        }
+                        planned => planned?,
+                    };
+                    match plan.merge {
+                        crate::plan::MergePlan::Select(spec) => {
+                            merge = Some(spec);
+                            (plan.units.into_iter().next(), false)
+                        }
+                        // A UNION's units return derived names: the union itself
+                        // (all of it: every branch counts for the types) describes it.
+                        crate::plan::MergePlan::Union(union) => (Some(union.describe), true),
+                        _ => (plan.units.into_iter().next(), false),
                     }
                 }
-                // Subqueries answered at each execute: described by stand-ins.
-                Err(e) if subquery::is_subquery_refusal(&e) => {
-                    match self.with_subquery_stand_ins(text)? {
-                        Some(stand_ins) => self.plan(&stand_ins, &[])?,
-                        None => return Err(e),
-                    }
-                }
-                planned => planned?,
-            };
-            let (unit, whole) = match plan.merge {
-                crate::plan::MergePlan::Select(spec) => {
-                    merge = Some(spec);
-                    (plan.units.into_iter().next(), false)
-                }
-                // A UNION's units return derived names: the union itself
-                // (all of it: every branch counts for the types) describes it.
-                crate::plan::MergePlan::Union(union) => (Some(union.describe), true),
-                _ => (plan.units.into_iter().next(), false),
             };
             let unit = unit.ok_or_else(|| Error::internal("a plan without execution units"))?;
             let sql = match whole {

@@ -18,11 +18,12 @@ use std::ops::ControlFlow;
 pub type IsSharded<'a> = &'a dyn Fn(&str) -> bool;
 
 /// The branches of a top-level UNION that need their own merge and read a
-/// sharded table, left to right, each as a query of its own.
+/// sharded table, left to right, each as a query of its own; none under a
+/// WITH clause (run alone, a branch would lose the CTEs it may name).
 pub fn union_branches(statement: &Statement, is_sharded: IsSharded<'_>) -> Vec<Query> {
     let mut out = Vec::new();
     if let Statement::Query(query) = statement {
-        if is_union(&query.body) {
+        if is_union(&query.body) && query.with.is_none() {
             collect_branches(&query.body, is_sharded, &mut out);
         }
     }
@@ -39,7 +40,7 @@ pub fn replace_union_branches(
     let mut answers = answers.into_iter();
     let mut used = 0;
     if let Statement::Query(query) = statement {
-        if is_union(&query.body) {
+        if is_union(&query.body) && query.with.is_none() {
             replace_branches(&mut query.body, is_sharded, &mut answers, &mut used);
         }
     }
@@ -68,10 +69,12 @@ fn branch_query(body: &SetExpr, is_sharded: IsSharded<'_>) -> Option<Query> {
         SetExpr::Select(select) if needs_own_merge(select) && names_sharded(select, is_sharded) => {
             bare(SetExpr::Select(select.clone()))
         }
+        // A branch's own WITH goes with it.
         SetExpr::Query(query)
             if (query.order_by.is_some()
                 || query.limit_clause.is_some()
-                || query.fetch.is_some())
+                || query.fetch.is_some()
+                || query.with.is_some())
                 && names_sharded(query.as_ref(), is_sharded) =>
         {
             Some(query.as_ref().clone())
@@ -151,11 +154,15 @@ fn bare(body: SetExpr) -> Option<Query> {
 /// The outermost derived tables of `statement` that read a sharded table,
 /// in the order [`replace_derived_tables`] replaces them. A LATERAL one,
 /// or one joined with a sharded table in its SELECT (its rows would meet
-/// each node's rows of that table), is refused.
+/// each node's rows of that table), is refused. Under a WITH clause none
+/// is taken: run alone, a part would lose the CTEs it may name.
 pub fn derived_tables(
     statement: &Statement,
     is_sharded: IsSharded<'_>,
 ) -> Result<Vec<Query>, Error> {
+    if matches!(statement, Statement::Query(query) if query.with.is_some()) {
+        return Ok(Vec::new());
+    }
     let mut finder = Finder {
         is_sharded,
         depth: 0,
@@ -175,6 +182,9 @@ pub fn replace_derived_tables(
     is_sharded: IsSharded<'_>,
 ) -> Result<(), Error> {
     let expected = answers.len();
+    if expected == 0 {
+        return Ok(());
+    }
     let mut replacer = Replacer {
         is_sharded,
         answers: answers.into_iter(),

@@ -89,3 +89,15 @@ fn union_branches_that_need_their_own_merge_are_found_and_replaced() {
          UNION ALL SELECT code, COUNT(*) FROM t_dict GROUP BY code ORDER BY 2"
     );
 }
+
+#[test]
+fn nothing_is_taken_under_a_with_clause() {
+    let sql = "WITH d AS (SELECT code FROM t_dict) SELECT status, COUNT(*) FROM t_order \
+               WHERE status IN (SELECT code FROM d) GROUP BY status \
+               UNION ALL SELECT n, 1 FROM (SELECT code AS n FROM d JOIN t_order_item ON sku = code GROUP BY code) x";
+    let statement = statement(sql);
+    assert!(union_branches(&statement, &sharded).is_empty());
+    assert!(derived_tables(&statement, &sharded)
+        .expect("no refusal")
+        .is_empty());
+}
