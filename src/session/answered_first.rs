@@ -7,28 +7,25 @@
 //! those rows (on one node, or merged as a plain UNION), and the client
 //! sees the columns MariaDB gives the statement as written: it runs with
 //! `LIMIT 0` on the first node ([`crate::plan::plan_describe`]), and the
-//! rows are sent under those columns ([`Redescribed`]).
+//! rows are sent under those columns
+//! ([`super::redescribed::Redescribed`]).
 
-use super::reply::{OkInfo, Reply};
+use super::redescribed::{DynReply, Redescribed};
 use super::subquery::Collected;
 use super::Session;
 use crate::error::Error;
-use crate::execute::decode_row;
 use crate::sql::answered_first::{
     derived_tables, replace_derived_tables, replace_union_branches, union_branches,
 };
 use crate::sql::literal_table::{literal_branch, literal_table};
 use mysql_common::constants::StatusFlags;
-use mysql_common::io::ParseBuf;
 use mysql_common::packets::Column;
 use mysql_common::value::Value;
 use sqlparser::ast::{Query, Statement};
 use sqlparser::tokenizer::Span;
 use std::collections::HashSet;
 use std::future::Future;
-use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 
 /// The MySQL error of a column name the statement's tables lack: what a
 /// correlated derived table run on its own answers.
@@ -306,131 +303,4 @@ fn values_at(all: &[Value], at: &[usize]) -> Vec<Value> {
 /// The columns' names as the client sees them.
 fn names(columns: &[Column]) -> Vec<String> {
     columns.iter().map(|c| c.name_str().into_owned()).collect()
-}
-
-/// [`Reply`] as an object: what [`Redescribed`] passes rows on to (a reply
-/// of its own type, so the statements answered first inside a statement
-/// answered first need no new type).
-pub(super) trait DynReply: Send {
-    fn columns(&mut self, columns: &[Column]);
-    fn row(&mut self, values: &[Value]);
-    fn end_rows(&mut self, status: StatusFlags, warnings: u16);
-    fn ok(&mut self, ok: &OkInfo, status: StatusFlags);
-    fn error(&mut self, error: &Error);
-    fn pending(&self) -> usize;
-    fn flush(&mut self) -> Pin<Box<dyn Future<Output = io::Result<()>> + Send + '_>>;
-}
-
-impl<R: Reply> DynReply for R {
-    fn columns(&mut self, columns: &[Column]) {
-        Reply::columns(self, columns)
-    }
-    fn row(&mut self, values: &[Value]) {
-        Reply::row(self, values)
-    }
-    fn end_rows(&mut self, status: StatusFlags, warnings: u16) {
-        Reply::end_rows(self, status, warnings)
-    }
-    fn ok(&mut self, ok: &OkInfo, status: StatusFlags) {
-        Reply::ok(self, ok, status)
-    }
-    fn error(&mut self, error: &Error) {
-        Reply::error(self, error)
-    }
-    fn pending(&self) -> usize {
-        Reply::pending(self)
-    }
-    fn flush(&mut self) -> Pin<Box<dyn Future<Output = io::Result<()>> + Send + '_>> {
-        Box::pin(Reply::flush(self))
-    }
-}
-
-/// A result passed on under other column definitions (of the same width):
-/// rows decoded by the columns they came with, encoded by the client's.
-struct Redescribed<'a> {
-    inner: &'a mut dyn DynReply,
-    /// The client's columns.
-    described: Vec<Column>,
-    /// Whether rows come in the binary protocol's encoding.
-    binary: bool,
-    /// The columns the rows come with.
-    own: Vec<Column>,
-    shared: Option<Arc<[Column]>>,
-    failed: Option<Error>,
-}
-
-impl<'a> Redescribed<'a> {
-    fn new(inner: &'a mut dyn DynReply, described: Vec<Column>, binary: bool) -> Self {
-        Redescribed {
-            inner,
-            described,
-            binary,
-            own: Vec::new(),
-            shared: None,
-            failed: None,
-        }
-    }
-
-    /// The rows' own columns are known: the client gets its own.
-    fn start(&mut self) {
-        if self.own.len() == self.described.len() {
-            self.shared = Some(self.own.as_slice().into());
-            self.inner.columns(&self.described);
-        } else {
-            self.shared = None;
-            self.failed = Some(Error::internal(
-                "a statement answered in parts returned another number of columns",
-            ));
-        }
-    }
-}
-
-impl Reply for Redescribed<'_> {
-    fn columns(&mut self, columns: &[Column]) {
-        self.own = columns.to_vec();
-        self.start();
-    }
-    fn column_count(&mut self, n: usize) {
-        self.own = Vec::with_capacity(n);
-    }
-    fn raw_column(&mut self, payload: &[u8]) {
-        match ParseBuf(payload).parse::<Column>(()) {
-            Ok(column) => self.own.push(column),
-            Err(_) => self.failed = Some(Error::internal("a malformed column definition")),
-        }
-    }
-    fn columns_done(&mut self) {
-        self.start();
-    }
-    fn raw_row(&mut self, payload: &[u8]) {
-        let Some(columns) = &self.shared else {
-            return;
-        };
-        match decode_row(payload, columns, self.binary) {
-            Some(row) => self.inner.row(&row),
-            None => self.failed = Some(Error::internal("a malformed row")),
-        }
-    }
-    fn row(&mut self, values: &[Value]) {
-        if self.shared.is_some() {
-            self.inner.row(values);
-        }
-    }
-    fn end_rows(&mut self, status: StatusFlags, warnings: u16) {
-        if self.shared.is_some() {
-            self.inner.end_rows(status, warnings);
-        }
-    }
-    fn ok(&mut self, ok: &OkInfo, status: StatusFlags) {
-        self.inner.ok(ok, status);
-    }
-    fn error(&mut self, error: &Error) {
-        self.inner.error(error);
-    }
-    fn pending(&self) -> usize {
-        self.inner.pending()
-    }
-    async fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush().await
-    }
 }

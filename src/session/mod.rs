@@ -18,6 +18,7 @@ mod names;
 mod observe;
 mod observed_reply;
 pub mod prepared;
+mod redescribed;
 pub mod registry;
 mod reload;
 pub mod reply;
