@@ -98,11 +98,12 @@ fn literal_sql(
     if names.len() != columns.len() || columns.is_empty() || collations.len() != columns.len() {
         return Err(Error::internal("a literal table's names out of step"));
     }
-    let types = columns
+    let mut types = columns
         .iter()
         .zip(collations)
         .map(|(column, collation)| cast_type(column, collation.as_deref()))
         .collect::<Result<Vec<_>, Error>>()?;
+    widen_decimals(&mut types, rows);
     let mut sql = String::from("SELECT ");
     let first = match rows.first() {
         Some(row) => cells(columns, &types, row)?,
@@ -152,6 +153,8 @@ enum CastType {
     Binary,
     /// `ROUND(CAST(v AS DOUBLE), d)`: a DOUBLE of `d` decimals.
     Rounded(u32),
+    /// `CAST(v AS DECIMAL(p,s))`, `p` widened to the values' digits.
+    Decimal(u32, u32),
     /// A column of NULLs only (`SELECT NULL`).
     Null,
 }
@@ -160,6 +163,13 @@ enum CastType {
 /// is refused.
 fn cast_type(column: &Column, collation: Option<&str>) -> Result<CastType, Error> {
     use ColumnType::*;
+    if column
+        .flags()
+        .intersects(ColumnFlags::ENUM_FLAG | ColumnFlags::SET_FLAG)
+    {
+        // Ordered by member index, which a string literal is not.
+        return Err(unsupported(column));
+    }
     let unsigned = column.flags().contains(ColumnFlags::UNSIGNED_FLAG);
     let decimals = u32::from(column.decimals());
     Ok(match column.column_type() {
@@ -177,7 +187,7 @@ fn cast_type(column: &Column, collation: Option<&str>) -> Result<CastType, Error
                 .saturating_sub(point + sign)
                 .clamp(scale.max(1), 65);
             // No UNSIGNED DECIMAL cast: the values are the same.
-            CastType::Cast(format!("DECIMAL({precision},{scale})"))
+            CastType::Decimal(precision, scale)
         }
         // A DOUBLE of fixed decimals (an aggregate's) prints with them.
         MYSQL_TYPE_DOUBLE if decimals < 31 => CastType::Rounded(decimals),
@@ -249,14 +259,34 @@ fn cells(
                     return Err(Error::internal("a DOUBLE that is no number"));
                 }
                 CastType::Rounded(_) => format!("'{}'", String::from_utf8_lossy(&bytes)),
+                CastType::Decimal(precision, scale) => {
+                    let text = String::from_utf8_lossy(&bytes);
+                    match decimal_digits(&text) {
+                        Some((whole, fraction))
+                            if fraction <= *scale && whole + scale <= *precision =>
+                        {
+                            format!("'{text}'")
+                        }
+                        _ => {
+                            return Err(out_of_type(
+                                &text,
+                                &format!("DECIMAL({precision},{scale})"),
+                            ))
+                        }
+                    }
+                }
                 CastType::Cast(to) => {
                     let text = String::from_utf8_lossy(&bytes);
-                    if !is_plain(&text) || (is_temporal(to) && text.starts_with("0000")) {
-                        // A zero date casts to NULL; anything else unexpected
-                        // is not what the column held.
-                        return Err(Error::not_supported(format!(
-                            "the value '{text}' of a {to} column in the rows of a derived table or UNION branch across data nodes"
-                        )));
+                    // A zero date casts to NULL, an integer out of range to
+                    // its limit: not what the column held.
+                    let fits = match to.as_str() {
+                        "SIGNED" => text.parse::<i64>().is_ok(),
+                        "UNSIGNED" => text.parse::<u64>().is_ok(),
+                        "DOUBLE" => text.parse::<f64>().is_ok(),
+                        _ => is_plain(&text) && !(is_temporal(to) && text.starts_with("0000")),
+                    };
+                    if !fits {
+                        return Err(out_of_type(&text, to));
                     }
                     format!("'{text}'")
                 }
@@ -266,6 +296,47 @@ fn cells(
             }))
         })
         .collect()
+}
+
+fn out_of_type(text: &str, to: &str) -> Error {
+    Error::not_supported(format!(
+        "the value '{text}' of a {to} column in the rows of a derived table or UNION branch across data nodes"
+    ))
+}
+
+/// The digits of a decimal number before and after its point.
+fn decimal_digits(text: &str) -> Option<(u32, u32)> {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    let significant = whole.trim_start_matches('0').len();
+    Some((
+        u32::try_from(significant).ok()?,
+        u32::try_from(fraction.len()).ok()?,
+    ))
+}
+
+/// Widens each DECIMAL cast to the integer digits its values have (a
+/// column definition's length may undercount them): a cast never clamps.
+fn widen_decimals(types: &mut [CastType], rows: &[Vec<Value>]) {
+    for (i, cast) in types.iter_mut().enumerate() {
+        let CastType::Decimal(precision, scale) = cast else {
+            continue;
+        };
+        for row in rows {
+            let whole = match row.get(i) {
+                Some(Value::Bytes(text)) => std::str::from_utf8(text)
+                    .ok()
+                    .and_then(decimal_digits)
+                    .map_or(0, |(whole, _)| whole),
+                _ => 0,
+            };
+            *precision = (*precision).max(whole + *scale).min(65);
+        }
+    }
 }
 
 /// Whether `text` is a number or a temporal value, nothing that needs quoting.
@@ -291,6 +362,9 @@ fn typed(cast: &CastType, value: Option<&str>) -> String {
         CastType::Binary if value == "NULL" => "CAST(NULL AS BINARY)".into(),
         CastType::Binary | CastType::Null => value.to_string(),
         CastType::Rounded(decimals) => format!("ROUND(CAST({value} AS DOUBLE), {decimals})"),
+        CastType::Decimal(precision, scale) => {
+            format!("CAST({value} AS DECIMAL({precision},{scale}))")
+        }
     }
 }
 
@@ -359,6 +433,31 @@ mod tests {
             query.to_string(),
             "SELECT CAST(NULL AS DATETIME(3)) AS `at`, CAST(NULL AS DOUBLE) AS `w` LIMIT 0"
         );
+    }
+
+    #[test]
+    fn decimals_widen_to_their_values_and_numbers_never_clamp() {
+        let columns = [column(ColumnType::MYSQL_TYPE_NEWDECIMAL, 63, 5, 2)];
+        let rows = vec![vec![Value::Bytes(b"-12345.50".to_vec())]];
+        let query = literal_table(&columns, &rows, &["d".to_string()], &[None]).expect("widened");
+        assert_eq!(
+            query.to_string(),
+            "SELECT CAST('-12345.50' AS DECIMAL(7,2)) AS `d` LIMIT 18446744073709551615"
+        );
+        let rows = vec![vec![Value::Bytes(b"1.505".to_vec())]];
+        let error =
+            literal_table(&columns, &rows, &["d".to_string()], &[None]).expect_err("refused");
+        assert_eq!(error.code, 1235);
+        let columns = [column(ColumnType::MYSQL_TYPE_LONGLONG, 63, 20, 0)];
+        let rows = vec![vec![Value::Bytes(b"18446744073709551615".to_vec())]];
+        let error =
+            literal_table(&columns, &rows, &["n".to_string()], &[None]).expect_err("refused");
+        assert_eq!(error.code, 1235);
+        let enum_column =
+            column(ColumnType::MYSQL_TYPE_STRING, 45, 16, 0).with_flags(ColumnFlags::ENUM_FLAG);
+        let error =
+            literal_table(&[enum_column], &[], &["e".to_string()], &[None]).expect_err("refused");
+        assert_eq!(error.code, 1235);
     }
 
     #[test]
