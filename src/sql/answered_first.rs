@@ -66,9 +66,9 @@ fn is_union(body: &SetExpr) -> bool {
 /// parts to look at).
 fn branch_query(body: &SetExpr, is_sharded: IsSharded<'_>) -> Option<Query> {
     match body {
-        SetExpr::Select(select) if needs_own_merge(select) && names_sharded(select, is_sharded) => {
-            bare(SetExpr::Select(select.clone()))
-        }
+        // One on a broadcast table or none is answered first as well: the
+        // union's nodes would repeat or split its groups all the same.
+        SetExpr::Select(select) if needs_own_merge(select) => bare(SetExpr::Select(select.clone())),
         // A branch's own WITH goes with it.
         SetExpr::Query(query)
             if (query.order_by.is_some()

@@ -70,7 +70,8 @@ fn union_branches_that_need_their_own_merge_are_found_and_replaced() {
         texts(&found),
         [
             "SELECT status, COUNT(*) FROM t_order GROUP BY status",
-            "SELECT sku, qty FROM t_order_item ORDER BY qty DESC LIMIT 3"
+            "SELECT sku, qty FROM t_order_item ORDER BY qty DESC LIMIT 3",
+            "SELECT code, COUNT(*) FROM t_dict GROUP BY code"
         ]
     );
     let answer = |sql: &str| match crate::sql::parse(sql).expect("parses").remove(0) {
@@ -79,14 +80,18 @@ fn union_branches_that_need_their_own_merge_are_found_and_replaced() {
     };
     replace_union_branches(
         &mut statement,
-        vec![answer("SELECT 'a', 1"), answer("SELECT 'b', 2")],
+        vec![
+            answer("SELECT 'a', 1"),
+            answer("SELECT 'b', 2"),
+            answer("SELECT 'c', 3"),
+        ],
         &sharded,
     )
     .expect("replaced");
     assert_eq!(
         statement.to_string(),
         "(SELECT 'a', 1) UNION ALL SELECT sku, 1 FROM t_order_item UNION ALL (SELECT 'b', 2) \
-         UNION ALL SELECT code, COUNT(*) FROM t_dict GROUP BY code ORDER BY 2"
+         UNION ALL (SELECT 'c', 3) ORDER BY 2"
     );
 }
 
