@@ -9,8 +9,8 @@
 
 use crate::error::Error;
 use sqlparser::ast::{
-    Distinct, GroupByExpr, ObjectName, Query, Select, SelectItem, SetExpr, SetOperator, Statement,
-    TableFactor, Visit, VisitMut, Visitor, VisitorMut,
+    Distinct, GroupByExpr, JoinOperator, ObjectName, Query, Select, SelectItem, SetExpr,
+    SetOperator, Statement, TableFactor, TableWithJoins, Visit, VisitMut, Visitor, VisitorMut,
 };
 use std::ops::ControlFlow;
 
@@ -153,8 +153,9 @@ fn bare(body: SetExpr) -> Option<Query> {
 
 /// The outermost derived tables of `statement` that read a sharded table,
 /// in the order [`replace_derived_tables`] replaces them. A LATERAL one,
-/// or one joined with a sharded table in its SELECT (its rows would meet
-/// each node's rows of that table), is refused. Under a WITH clause none
+/// or one outer-joined with a sharded table in its SELECT (an unmatched
+/// row would come from every node), is refused; inner-joined, each node
+/// joins its rows with all of the derived table's. Under a WITH clause none
 /// is taken: run alone, a part would lose the CTEs it may name.
 pub fn derived_tables(
     statement: &Statement,
@@ -215,22 +216,23 @@ impl Visitor for Finder<'_> {
             return ControlFlow::Continue(());
         }
         let mut factors = Vec::new();
+        let mut inner_only = true;
         for from in &select.from {
-            factors.push(&from.relation);
-            factors.extend(from.joins.iter().map(|j| &j.relation));
+            from_factors(from, &mut factors, &mut inner_only);
         }
-        let derived = factors
-            .iter()
-            .any(|f| matches!(f, TableFactor::Derived { subquery, .. } if names_sharded(subquery.as_ref(), self.is_sharded)));
+        let derived = factors.iter().any(|f| {
+            matches!(f, TableFactor::Derived { subquery, .. } if names_sharded(subquery.as_ref(), self.is_sharded))
+        });
         let sharded = factors.iter().find_map(|f| match f {
-            TableFactor::Table { .. } | TableFactor::NestedJoin { .. } => {
-                first_sharded(*f, self.is_sharded)
-            }
+            TableFactor::Table { .. } => first_sharded(*f, self.is_sharded),
             _ => None,
         });
         match (derived, sharded) {
-            (true, Some(table)) => ControlFlow::Break(Error::not_supported(format!(
-                "derived table on sharded table joined with sharded table '{table}' across data nodes"
+            // Inner joins only: each node's rows meet all of the derived
+            // table's, every joined row comes from one node. An outer join
+            // could repeat a derived row unmatched on every node.
+            (true, Some(table)) if !inner_only => ControlFlow::Break(Error::not_supported(format!(
+                "derived table on sharded table outer-joined with sharded table '{table}' across data nodes"
             ))),
             _ => ControlFlow::Continue(()),
         }
@@ -262,6 +264,36 @@ impl Visitor for Finder<'_> {
         }
         self.depth = self.depth.saturating_sub(1);
         ControlFlow::Continue(())
+    }
+}
+
+/// The table factors of a FROM item, through nested joins; `inner_only`
+/// is cleared by any join but an inner or cross one.
+fn from_factors<'s>(
+    from: &'s TableWithJoins,
+    out: &mut Vec<&'s TableFactor>,
+    inner_only: &mut bool,
+) {
+    let mut factor = |factor: &'s TableFactor, out: &mut Vec<&'s TableFactor>| match factor {
+        TableFactor::NestedJoin {
+            table_with_joins, ..
+        } => from_factors(table_with_joins, out, inner_only),
+        other => out.push(other),
+    };
+    factor(&from.relation, out);
+    for join in &from.joins {
+        factor(&join.relation, out);
+    }
+    if !from.joins.iter().all(|join| {
+        matches!(
+            join.join_operator,
+            JoinOperator::Join(_)
+                | JoinOperator::Inner(_)
+                | JoinOperator::CrossJoin(_)
+                | JoinOperator::StraightJoin(_)
+        )
+    }) {
+        *inner_only = false;
     }
 }
 

@@ -46,16 +46,20 @@ fn the_outermost_derived_tables_on_sharded_tables_are_found_and_replaced() {
 }
 
 #[test]
-fn a_derived_table_joined_with_a_sharded_table_or_lateral_is_refused() {
-    let joined = statement("SELECT * FROM t_order o JOIN (SELECT user_id FROM t_order_item GROUP BY user_id) i ON i.user_id = o.user_id");
-    let error = derived_tables(&joined, &sharded).expect_err("refused");
-    assert!(
-        error
-            .message
-            .contains("joined with sharded table 't_order'"),
-        "{}",
-        error.message
-    );
+fn a_derived_table_outer_joined_with_a_sharded_table_is_refused() {
+    let inner = statement("SELECT * FROM t_order o JOIN (SELECT user_id, COUNT(*) n FROM t_order_item GROUP BY user_id) i ON i.user_id = o.user_id");
+    assert_eq!(derived_tables(&inner, &sharded).expect("taken").len(), 1);
+    for outer in [
+        "SELECT * FROM (SELECT user_id, COUNT(*) n FROM t_order_item GROUP BY user_id) i LEFT JOIN t_order o ON i.user_id = o.user_id",
+        "SELECT * FROM t_dict d LEFT JOIN (t_order o JOIN (SELECT user_id FROM t_order_item GROUP BY user_id) i ON i.user_id = o.user_id) ON d.code = o.status",
+    ] {
+        let error = derived_tables(&statement(outer), &sharded).expect_err("refused");
+        assert!(
+            error.message.contains("outer-joined with sharded table 't_order'"),
+            "{}",
+            error.message
+        );
+    }
 }
 
 #[test]
