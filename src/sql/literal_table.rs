@@ -148,7 +148,13 @@ enum CastType {
     /// `CAST(v AS <type>)` of a number or a temporal string.
     Cast(String),
     /// `CONVERT(X'..' USING <charset>) COLLATE <collation>`.
-    Text { charset: String, collation: String },
+    /// `source`: the character set the value's bytes came in (the
+    /// result's, which the column definition names).
+    Text {
+        source: String,
+        charset: String,
+        collation: String,
+    },
     /// `X'..'`, NULL as `CAST(NULL AS BINARY)`.
     Binary,
     /// `ROUND(CAST(v AS DOUBLE), d)`: a DOUBLE of `d` decimals.
@@ -212,8 +218,9 @@ fn cast_type(column: &Column, collation: Option<&str>) -> Result<CastType, Error
                     CastType::Null
                 }
                 Some("binary") => CastType::Binary,
-                Some(name) => match name.split_once('_') {
-                    Some((charset, _)) if is_name(name) => CastType::Text {
+                Some(name) => match (name.split_once('_'), result_charset(column)) {
+                    (Some((charset, _)), Some(source)) if is_name(name) => CastType::Text {
+                        source,
                         charset: charset.to_string(),
                         collation: name.to_string(),
                     },
@@ -356,8 +363,17 @@ fn typed(cast: &CastType, value: Option<&str>) -> String {
     let value = value.unwrap_or("NULL");
     match cast {
         CastType::Cast(to) => format!("CAST({value} AS {to})"),
-        CastType::Text { charset, collation } => {
-            format!("CONVERT({value} USING {charset}) COLLATE {collation}")
+        CastType::Text {
+            source,
+            charset,
+            collation,
+        } if source == charset => format!("CONVERT({value} USING {charset}) COLLATE {collation}"),
+        CastType::Text {
+            source,
+            charset,
+            collation,
+        } => {
+            format!("CONVERT(CONVERT({value} USING {source}) USING {charset}) COLLATE {collation}")
         }
         CastType::Binary if value == "NULL" => "CAST(NULL AS BINARY)".into(),
         CastType::Binary | CastType::Null => value.to_string(),
@@ -366,6 +382,19 @@ fn typed(cast: &CastType, value: Option<&str>) -> String {
             format!("CAST({value} AS DECIMAL({precision},{scale}))")
         }
     }
+}
+
+/// The character set a string column's values come in: the column
+/// definition's id is the result character set's; `None` past 254 (named
+/// otherwise by MySQL and MariaDB) or for binary.
+fn result_charset(column: &Column) -> Option<String> {
+    let id = column.character_set();
+    if id >= 255 || id == BINARY_CHARSET {
+        return None;
+    }
+    let collation = mysql_common::collations::Collation::resolve(id.into());
+    let charset = collation.charset();
+    is_name(charset).then(|| charset.to_string())
 }
 
 /// Whether `name` is a plain collation name (nothing to quote).
@@ -391,6 +420,19 @@ mod tests {
             .with_character_set(charset)
             .with_column_length(length)
             .with_decimals(decimals)
+    }
+
+    #[test]
+    fn strings_are_converted_from_the_result_character_set() {
+        let columns = [column(ColumnType::MYSQL_TYPE_VAR_STRING, 45, 64, 0)];
+        let rows = vec![vec![Value::Bytes("é".as_bytes().to_vec())]];
+        let collations = [Some("latin1_swedish_ci".to_string())];
+        let query =
+            literal_table(&columns, &rows, &["s".to_string()], &collations).expect("converted");
+        assert_eq!(
+            query.to_string(),
+            "SELECT CONVERT(CONVERT(X'C3A9' USING utf8mb4) USING latin1) COLLATE latin1_swedish_ci AS `s` LIMIT 18446744073709551615"
+        );
     }
 
     #[test]
