@@ -73,6 +73,60 @@ fn plan_parsed(
     })
 }
 
+/// The unit that describes a query's columns without reading its rows:
+/// the query with `LIMIT 0` on the first node alone
+/// ([`route::route_first_node`]). For a query whose derived tables or
+/// UNION branches are answered first, the types are then exactly
+/// MariaDB's for the whole query.
+pub fn plan_describe(
+    sql: &str,
+    params: &[Value],
+    ctx: &PlanContext<'_>,
+) -> Result<ExecutionUnit, Error> {
+    let mut statements = sql::parse(sql).map_err(|e| Error::parse(e.to_string()))?;
+    if statements.len() != 1 {
+        return Err(Error::not_supported("several statements in one plan"));
+    }
+    let mut statement = statements.remove(0);
+    let sqlparser::ast::Statement::Query(query) = &mut statement else {
+        return Err(Error::internal("a described statement that is no query"));
+    };
+    query.limit_clause = Some(sqlparser::ast::LimitClause::LimitOffset {
+        limit: Some(sql::parse_expr("0").map_err(|e| Error::internal(e.to_string()))?),
+        offset: None,
+        limit_by: Vec::new(),
+    });
+    query.fetch = None;
+    first_node(statement, params, ctx)
+}
+
+/// The unit of a query on the first node alone, whatever rows it needs
+/// ([`route::route_first_node`]): for what reads no rows of it.
+pub fn plan_first_node(
+    sql: &str,
+    params: &[Value],
+    ctx: &PlanContext<'_>,
+) -> Result<ExecutionUnit, Error> {
+    let mut statements = sql::parse(sql).map_err(|e| Error::parse(e.to_string()))?;
+    if statements.len() != 1 {
+        return Err(Error::not_supported("several statements in one plan"));
+    }
+    first_node(statements.remove(0), params, ctx)
+}
+
+fn first_node(
+    statement: sqlparser::ast::Statement,
+    params: &[Value],
+    ctx: &PlanContext<'_>,
+) -> Result<ExecutionUnit, Error> {
+    let bindings = Bindings::new(&statement, params)?;
+    let route = route::route_first_node(&statement, ctx, &bindings)?;
+    let (mut units, _) = rewrite::rewrite(statement, &route, &bindings, &ctx.schema.name)?;
+    units
+        .pop()
+        .ok_or_else(|| Error::internal("a described statement without a unit"))
+}
+
 /// A long INSERT of plain literals, planned from its literals without an
 /// expression per value ([`sql::Bulk`]); the same plan as [`plan`] gives
 /// (the tests compare them). `None` for the rare bulk INSERT this path

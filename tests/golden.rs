@@ -13,14 +13,18 @@
 //! `column_kinds = { "t_order.user_id" = "integer" }` (default unknown).
 //! A case holds `name`, `sql`, optional `params` (SQL literals: `"42"`,
 //! `"'abc'"`, `"NULL"`, or TOML integers / floats), optional
-//! `column_kinds` (added to the file's), and either `units = [{
+//! `column_kinds` (added to the file's), optional `planner` (`"describe"`
+//! or `"first_node"`: the one unit of [`plan_describe`] or
+//! [`plan_first_node`], shown with merge `single`), and either `units = [{
 //! data_source, sql, params }]` with `merge` (and `generated_key` when the
 //! proxy generates a snowflake id) or `error = { code, contains }`.
 
 use mysql_common::value::Value;
 use shardgate::config::{self, Config};
 use shardgate::keygen::{Clock, KeyGenerator};
-use shardgate::plan::{plan, ExecutionPlan, PlanContext};
+use shardgate::plan::{
+    plan, plan_describe, plan_first_node, ExecutionPlan, MergePlan, PlanContext,
+};
 use shardgate::rules::ColumnKind;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -210,7 +214,18 @@ fn run_case(file: &FileSettings, case: &Table) -> Result<ExecutionPlan, shardgat
         Some(array) => array.iter().map(param).collect(),
         None => Vec::new(),
     };
-    plan(&string(case, "sql"), &params, &ctx)
+    let sql = string(case, "sql");
+    let first_node = match case.get("planner").and_then(Item::as_str) {
+        None => return plan(&sql, &params, &ctx),
+        Some("describe") => plan_describe,
+        Some("first_node") => plan_first_node,
+        Some(other) => panic!("no planner {other:?}"),
+    };
+    Ok(ExecutionPlan {
+        units: vec![first_node(&sql, &params, &ctx)?],
+        merge: MergePlan::Single,
+        generated_key: None,
+    })
 }
 
 /// A parameter: a TOML number, or a SQL literal in a string.

@@ -98,6 +98,8 @@ const CASE_FILES: &[(&str, &str)] = &[
         include_str!("merge_env/cases/group_concat.txt"),
     ),
     ("rollup.txt", include_str!("merge_env/cases/rollup.txt")),
+    // Derived tables whose rows need several data nodes, answered first.
+    ("derived.txt", include_str!("merge_env/cases/derived.txt")),
     // Uncorrelated subqueries on sharded tables, answered first.
     (
         "subqueries.txt",
@@ -465,6 +467,13 @@ const PREPARED: &[(&str, &[P], Rows)] = &[
     ("SELECT order_id, (SELECT MAX(price) FROM m_order_item) AS top, (SELECT COUNT(*) FROM m_order) FROM m_order WHERE user_id = ? ORDER BY order_id", &[P::I(5)], Ordered),
     ("SELECT (SELECT MAX(amount) FROM m_order) AS a, (SELECT MIN(created) FROM m_order) AS c, (SELECT MAX(title) FROM m_order) AS t, (SELECT MAX(qty) FROM m_order_item WHERE price < 0) AS n", &[], Folded),
     ("SELECT user_id, (SELECT MAX(weight) FROM m_order) AS w, (SELECT MAX(age) FROM m_user), (SELECT MAX(big) FROM m_order) AS b FROM m_user WHERE user_id < ? ORDER BY user_id", &[P::I(4)], Ordered),
+    // Derived tables and UNION branches answered first, prepared.
+    ("SELECT status, c FROM (SELECT status, COUNT(*) c FROM m_order WHERE qty > ? GROUP BY status) x WHERE c > ? ORDER BY c, status", &[P::I(5), P::I(1)], Ordered),
+    ("SELECT * FROM (SELECT order_id, amount, updated, created FROM m_order WHERE order_id > ? ORDER BY amount DESC, order_id LIMIT 3) top", &[P::I(100)], Unordered),
+    ("SELECT s, total FROM (SELECT status AS s, SUM(amount) AS total, MAX(weight) AS w FROM m_order GROUP BY status) d WHERE total > ? ORDER BY s", &[P::S("10.5")], Ordered),
+    ("SELECT status, COUNT(*) FROM m_order WHERE qty > ? GROUP BY status UNION ALL SELECT sku, qty FROM m_order_item WHERE user_id = ? ORDER BY 1, 2", &[P::I(10), P::I(3)], OrderedFolded),
+    ("(SELECT order_id, created FROM m_order WHERE qty > ? ORDER BY order_id LIMIT 3) UNION ALL (SELECT item_id, NULL FROM m_order_item ORDER BY item_id DESC LIMIT 2)", &[P::I(3)], Unordered),
+    ("SELECT * FROM (SELECT order_id, title FROM m_order ORDER BY order_id DESC LIMIT ?) d ORDER BY order_id", &[P::I(4)], Ordered),
     // Window functions, prepared (issue 10, item 3).
     ("SELECT order_id, ROW_NUMBER() OVER (PARTITION BY status ORDER BY order_id), SUM(amount) OVER (PARTITION BY status ORDER BY order_id) FROM m_order WHERE qty > ?", &[P::I(5)], Unordered),
     ("SELECT order_id, PERCENT_RANK() OVER (PARTITION BY user_id ORDER BY order_id), LAG(created) OVER (PARTITION BY user_id ORDER BY order_id), AVG(qty) OVER (PARTITION BY user_id), MAX(title) OVER (PARTITION BY user_id ORDER BY order_id ROWS 2 PRECEDING) FROM m_order", &[], Folded),
@@ -1399,6 +1408,65 @@ async fn group_concat_cuts_warn_as_mariadb_does() {
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
         assert!(cut >= 10, "only {cut} cases cut: the limit did not apply");
+    })
+    .await
+}
+
+/// Derived tables and UNION branches answered first are capped by
+/// `server.max_subquery_rows`: within it they are exact, past it 1235
+/// names the key, and the session goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn derived_tables_and_union_branches_answered_first_are_capped() {
+    within_timeout(async {
+        let mut env = Env::start_with("merge_derived", "max_subquery_rows = 100").await;
+        let mut failures = Failures::default();
+        let within = [
+            // 100 rows: within the cap.
+            (
+                "SELECT COUNT(*), MAX(order_id), SUM(amount) FROM (SELECT order_id, amount FROM m_order ORDER BY order_id LIMIT 100) d",
+                Ordered,
+            ),
+            (
+                "(SELECT order_id FROM m_order ORDER BY order_id DESC LIMIT 100) UNION SELECT lvl FROM m_dict ORDER BY 1",
+                Ordered,
+            ),
+            // Only the parts answered first are held: the union's other
+            // branches stream past the cap.
+            (
+                "SELECT COUNT(*) FROM m_order UNION ALL SELECT item_id FROM m_order_item",
+                Unordered,
+            ),
+        ];
+        for (sql, how) in within {
+            check(&mut env, &mut failures, "within the cap", sql, None, how).await;
+        }
+        if let Some(report) = failures.report(within.len()) {
+            panic!("{report}");
+        }
+        for (over, what) in [
+            (
+                "SELECT COUNT(*) FROM (SELECT order_id FROM m_order ORDER BY order_id LIMIT 101) d",
+                "derived table of more than 100 rows",
+            ),
+            (
+                "(SELECT order_id FROM m_order ORDER BY order_id LIMIT 101) UNION ALL SELECT 1",
+                "UNION branch of more than 100 rows",
+            ),
+        ] {
+            match run(&mut env.client, over, None).await {
+                Err((1235, state, message)) => {
+                    assert_eq!(state, "42000");
+                    assert!(message.contains("server.max_subquery_rows"), "{message}");
+                    assert!(message.contains(what), "{message}");
+                }
+                other => panic!("{over}: expected 1235 naming the cap, got {other:?}"),
+            }
+        }
+        // The session goes on.
+        let after = run(&mut env.client, within[0].0, None)
+            .await
+            .expect("runs after the refusal");
+        assert_eq!(after.rows.len(), 1);
     })
     .await
 }

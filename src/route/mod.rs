@@ -180,6 +180,36 @@ fn route_query<'r>(env: Env<'_, 'r>, query: &Query) -> Result<RoutePlan<'r>, Err
     Ok(plan)
 }
 
+/// Routes a query to the first node of its node space alone, whatever
+/// rows it needs: what describes a statement whose parts are answered
+/// first (its column types are the same on every node, its rows are not
+/// read). A statement without sharded tables goes where it would.
+pub fn route_first_node<'r>(
+    statement: &Statement,
+    ctx: &PlanContext<'r>,
+    bindings: &Bindings<'_>,
+) -> Result<RoutePlan<'r>, Error> {
+    let Statement::Query(query) = statement else {
+        return Err(Error::internal("a described statement that is no query"));
+    };
+    let env = Env {
+        schema: ctx.schema,
+        column_kind: ctx.column_kind,
+        bindings,
+    };
+    let context = StatementContext::of_query(env, query)?;
+    let space = NodeSpace::of(env.schema, &context.refs)?;
+    check_unsharded(&context.refs, space.is_some())?;
+    match space {
+        None => Ok(RoutePlan::new(
+            None,
+            vec![unit(Target::DataSource(read_source(env.schema)))],
+            MergePlan::Single,
+        )),
+        Some(space) => Ok(with_context(space, &[0], MergePlan::Single, &context)),
+    }
+}
+
 /// The plan of a statement over sharded tables that runs on `nodes`.
 fn with_context<'r>(
     space: NodeSpace<'r>,

@@ -3,6 +3,7 @@
 //! tracks the state it sets, or sends it to the data source that holds its
 //! tables, and writes the answer to a [`Reply`].
 
+mod answered_first;
 mod characteristics;
 pub mod conns;
 mod diagnostics;
@@ -18,6 +19,7 @@ mod names;
 mod observe;
 mod observed_reply;
 pub mod prepared;
+mod redescribed;
 pub mod registry;
 mod reload;
 pub mod reply;
@@ -1410,28 +1412,39 @@ impl Session {
         let (data_source, backend_sql) = if routed {
             let completed = self.with_column_list(sql).await?;
             let text = completed.as_deref().unwrap_or(sql);
-            let plan = match self.plan(text, &[]) {
-                // Subqueries answered at each execute: described by stand-ins.
-                Err(e) if subquery::is_subquery_refusal(&e) => {
-                    match self.with_subquery_stand_ins(text)? {
-                        Some(stand_ins) => {
-                            described = self.describe_select_items(text).await?;
-                            self.plan(&stand_ins, &[])?
+            let (unit, whole) = match self.plan(text, &[]) {
+                // Derived tables and UNION branches answered first at each
+                // execute: the statement as written, on its first node,
+                // describes it (all of it, as a UNION's describe does).
+                Err(e) if answered_first::is_refusal(&e) => (
+                    Some(self.plan_with(text, &[], crate::plan::plan_describe)?),
+                    true,
+                ),
+                planned => {
+                    let plan = match planned {
+                        // Subqueries answered at each execute: described by stand-ins.
+                        Err(e) if subquery::is_subquery_refusal(&e) => {
+                            match self.with_subquery_stand_ins(text)? {
+                                Some(stand_ins) => {
+                                    described = self.describe_select_items(text).await?;
+                                    self.plan(&stand_ins, &[])?
+                                }
+                                None => return Err(e),
+                            }
                         }
-                        None => return Err(e),
+                        planned => planned?,
+                    };
+                    match plan.merge {
+                        crate::plan::MergePlan::Select(spec) => {
+                            merge = Some(spec);
+                            (plan.units.into_iter().next(), false)
+                        }
+                        // A UNION's units return derived names: the union itself
+                        // (all of it: every branch counts for the types) describes it.
+                        crate::plan::MergePlan::Union(union) => (Some(union.describe), true),
+                        _ => (plan.units.into_iter().next(), false),
                     }
                 }
-                planned => planned?,
-            };
-            let (unit, whole) = match plan.merge {
-                crate::plan::MergePlan::Select(spec) => {
-                    merge = Some(spec);
-                    (plan.units.into_iter().next(), false)
-                }
-                // A UNION's units return derived names: the union itself
-                // (all of it: every branch counts for the types) describes it.
-                crate::plan::MergePlan::Union(union) => (Some(union.describe), true),
-                _ => (plan.units.into_iter().next(), false),
             };
             let unit = unit.ok_or_else(|| Error::internal("a plan without execution units"))?;
             let sql = match whole {

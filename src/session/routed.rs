@@ -252,12 +252,12 @@ impl Session {
 
     /// [`Session::plan`] by `planner` ([`crate::plan::plan`] or, for an
     /// execute, [`crate::plan::plan_execute`]).
-    pub(super) fn plan_with(
+    pub(super) fn plan_with<T>(
         &self,
         sql: &str,
         params: &[Value],
-        planner: fn(&str, &[Value], &crate::plan::PlanContext<'_>) -> Result<ExecutionPlan, Error>,
-    ) -> Result<ExecutionPlan, Error> {
+        planner: fn(&str, &[Value], &crate::plan::PlanContext<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let schema = self.schema_rules()?;
         let kinds = &self.shared.column_kinds;
         let schema_name = schema.name.as_str();
@@ -289,7 +289,20 @@ impl Session {
         let binary = params.is_some();
         let completed = self.with_column_list(text).await?;
         let text = completed.as_deref().unwrap_or(text);
-        let (plan, described) = self.plan_routed(text, params.as_deref()).await?;
+        let (plan, described) = match self.plan_routed(text, params.as_deref()).await {
+            // Derived tables and UNION branches whose rows need several
+            // data nodes: answered first, the statement on their rows.
+            Err(e) if super::answered_first::is_refusal(&e) => {
+                return match self
+                    .run_answered_first(text, params.as_deref(), reply, more_after)
+                    .await?
+                {
+                    true => Ok(()),
+                    false => Err(e),
+                };
+            }
+            planned => planned?,
+        };
         let kind = crate::sql::classify(sql);
         let is_write = kind == crate::sql::StatementKind::Write;
         if described.is_empty() {

@@ -179,6 +179,9 @@ impl<'r, R: Reply> DescribedReply<'r, R> {
 }
 
 impl<R: Reply> Reply for DescribedReply<'_, R> {
+    fn extended_metadata(&self) -> bool {
+        false // read with mysql_common, which knows none
+    }
     fn columns(&mut self, columns: &[Column]) {
         self.send_columns(columns.to_vec());
     }

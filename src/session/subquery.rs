@@ -271,11 +271,11 @@ pub(super) struct Collected {
     /// The same, for decoding relayed rows.
     shared_columns: Option<Arc<[Column]>>,
     /// The rows kept.
-    rows: Vec<Vec<Value>>,
+    pub(super) rows: Vec<Vec<Value>>,
     /// More rows came than the cap.
-    over: bool,
+    pub(super) over: bool,
     /// A row that did not decode, or an error reply.
-    failed: Option<Error>,
+    pub(super) failed: Option<Error>,
 }
 
 impl Collected {

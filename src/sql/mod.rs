@@ -4,6 +4,7 @@
 //! sharding conditions, values and placeholders it holds.
 
 pub mod aggregates;
+pub mod answered_first;
 pub mod boundary;
 pub mod classify;
 pub mod collations;
@@ -12,6 +13,7 @@ pub mod context;
 pub mod dialect;
 pub mod effects;
 pub mod literal;
+pub mod literal_table;
 mod long_insert;
 pub use long_insert::{parse_bulk, values_of, Bulk, Literal};
 pub mod params;

@@ -352,7 +352,7 @@ impl<I: Iterator<Item = Query>> VisitorMut for StandIns<'_, I> {
 }
 
 /// Where the `?`s of `query` start, ascending.
-fn placeholders(query: &Query) -> Vec<Location> {
+pub fn placeholders(query: &Query) -> Vec<Location> {
     struct Places(Vec<Location>);
     impl Visitor for Places {
         type Break = ();
