@@ -198,7 +198,7 @@ impl Session {
     /// The collation of each of `query`'s string columns (`None` for the
     /// others), which its column definitions do not carry: MariaDB's
     /// `COLLATION()` of each, on the first node, over no rows of it.
-    async fn collations(
+    pub(super) async fn collations(
         &mut self,
         query: &Query,
         params: Option<Vec<Value>>,

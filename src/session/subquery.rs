@@ -136,13 +136,24 @@ impl Session {
                     .cloned()
                     .collect();
                 inner_params.extend(mine);
-                let rows = self
-                    .subquery_rows(subquery, (!params.is_empty()).then_some(values), cap)
-                    .await?;
+                let bound = (!params.is_empty()).then_some(values);
+                let rows = self.subquery_rows(subquery, bound.clone(), cap).await?;
+                let collations = match rows.rows.is_empty() {
+                    true => Vec::new(),
+                    false => {
+                        self.collations(&subquery.query, bound, &rows.columns)
+                            .await?
+                    }
+                };
                 if let (Some(at), [column]) = (&subquery.select_item, rows.columns.as_slice()) {
                     described.push((at.position, column.clone()));
                 }
-                answers.push(answer(subquery.shape, &rows.columns, &rows.rows)?);
+                answers.push(answer(
+                    subquery.shape,
+                    &rows.columns,
+                    &collations,
+                    &rows.rows,
+                )?);
             }
             substitute(&mut statement, answers, &is_sharded)?;
             let rest = params

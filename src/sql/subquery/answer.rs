@@ -9,7 +9,15 @@ use mysql_common::value::Value;
 use sqlparser::ast::{Expr, Value as SqlValue};
 
 /// The literal answer of a subquery of `shape` that returned `rows` of `columns`.
-pub fn answer(shape: Shape, columns: &[Column], rows: &[Vec<Value>]) -> Result<Answer, Error> {
+/// `collations`: each string column's collation, as `COLLATION()` names it
+/// (the column definitions carry the result character set's instead); a
+/// missing one gives its literals the connection's.
+pub fn answer(
+    shape: Shape,
+    columns: &[Column],
+    collations: &[Option<String>],
+    rows: &[Vec<Value>],
+) -> Result<Answer, Error> {
     match shape {
         Shape::Exists { negated } => {
             Ok(Answer::Value(Box::new(boolean(rows.is_empty() == negated))))
@@ -25,7 +33,7 @@ pub fn answer(shape: Shape, columns: &[Column], rows: &[Vec<Value>]) -> Result<A
             let items = rows
                 .iter()
                 .map(|row| {
-                    let values = literals(columns, row)?;
+                    let values = literals(columns, collations, row)?;
                     Ok(if arity == 1 {
                         values.into_iter().next().unwrap_or(null())
                     } else {
@@ -42,7 +50,10 @@ pub fn answer(shape: Shape, columns: &[Column], rows: &[Vec<Value>]) -> Result<A
             match rows {
                 [] => Ok(Answer::Value(Box::new(null()))),
                 [row] => Ok(Answer::Value(Box::new(
-                    literals(columns, row)?.into_iter().next().unwrap_or(null()),
+                    literals(columns, collations, row)?
+                        .into_iter()
+                        .next()
+                        .unwrap_or(null()),
                 ))),
                 _ => Err(Error::new(
                     1242,
@@ -76,11 +87,16 @@ fn null() -> Expr {
 /// A row's values as literals typed as MariaDB compares them: numbers as
 /// written (DECIMAL exact, DOUBLE with an exponent), strings quoted,
 /// temporal values as DATE / TIME / TIMESTAMP literals.
-fn literals(columns: &[Column], row: &[Value]) -> Result<Vec<Expr>, Error> {
+fn literals(
+    columns: &[Column],
+    collations: &[Option<String>],
+    row: &[Value],
+) -> Result<Vec<Expr>, Error> {
     bound_values(columns, row)
         .into_iter()
         .zip(columns)
-        .map(|(bound, column)| {
+        .enumerate()
+        .map(|(i, (bound, column))| {
             if matches!(
                 column.column_type(),
                 ColumnType::MYSQL_TYPE_FLOAT
@@ -106,7 +122,8 @@ fn literals(columns: &[Column], row: &[Value]) -> Result<Vec<Expr>, Error> {
                 }
                 _ => bound.literal(),
             };
-            let text = match (&bound, collation_of(column)) {
+            let collation = collations.get(i).cloned().flatten();
+            let text = match (&bound, collation.filter(|c| takes_collate(c, column))) {
                 // The subquery's column decides a comparison with a literal
                 // or an expression of another collation, as it does in MariaDB.
                 (Bound::Text(_), Some(collation)) => format!("{text} COLLATE {collation}"),
@@ -121,16 +138,10 @@ fn literals(columns: &[Column], row: &[Value]) -> Result<Vec<Expr>, Error> {
         .collect()
 }
 
-/// A utf8mb4 column's collation name (the backend connections' character
-/// set, so a literal takes it); ids past 254 are named otherwise by MySQL
-/// and MariaDB, so they get none.
-fn collation_of(column: &Column) -> Option<String> {
-    let id = column.character_set();
-    if id >= 255 || temporal_keyword(column.column_type()).is_some() {
-        return None;
-    }
-    let collation = mysql_common::collations::Collation::resolve(id.into());
-    (collation.charset() == "utf8mb4").then(|| collation.collation().to_string())
+/// Whether a string literal (in the connections' utf8mb4) may take
+/// `collation`: a utf8mb4 one, on a column that is not temporal.
+fn takes_collate(collation: &str, column: &Column) -> bool {
+    collation.starts_with("utf8mb4_") && temporal_keyword(column.column_type()).is_none()
 }
 
 /// The typed-literal keyword of a temporal column type.

@@ -51,7 +51,7 @@ fn finds_only_outermost_subqueries_on_sharded_tables() {
 fn in_list_takes_the_rows_and_empty_results_are_constants() {
     let sql = "SELECT a FROM t_x WHERE a IN (SELECT b FROM t_y) AND c NOT IN (SELECT d FROM t_z)";
     let rows = vec![vec![Value::Bytes(b"1".to_vec())], vec![Value::NULL]];
-    let first = answer(
+    let first = answer_as_general(
         Shape::In {
             negated: false,
             arity: 1,
@@ -60,7 +60,7 @@ fn in_list_takes_the_rows_and_empty_results_are_constants() {
         &rows,
     )
     .unwrap();
-    let second = answer(
+    let second = answer_as_general(
         Shape::In {
             negated: true,
             arity: 1,
@@ -79,13 +79,13 @@ fn in_list_takes_the_rows_and_empty_results_are_constants() {
 fn strings_are_quoted_and_escaped() {
     let sql = "SELECT a FROM t_x WHERE s = (SELECT MAX(s) FROM t_y)";
     let rows = vec![vec![Value::Bytes("it's é".as_bytes().to_vec())]];
-    let a = answer(Shape::Scalar, &[text_column("s")], &rows).unwrap();
+    let a = answer_as_general(Shape::Scalar, &[text_column("s")], &rows).unwrap();
     assert_eq!(
         run(sql, vec![a]),
         "SELECT a FROM t_x WHERE s = ('it''s é' COLLATE utf8mb4_general_ci)"
     );
     let rows = vec![vec![Value::Bytes(b"a\\b".to_vec())]];
-    let a = answer(Shape::Scalar, &[text_column("s")], &rows).unwrap();
+    let a = answer_as_general(Shape::Scalar, &[text_column("s")], &rows).unwrap();
     assert_eq!(
         run(sql, vec![a]),
         "SELECT a FROM t_x WHERE s = (_utf8mb4 X'615C62' COLLATE utf8mb4_general_ci)"
@@ -93,7 +93,9 @@ fn strings_are_quoted_and_escaped() {
     let float = Column::new(ColumnType::MYSQL_TYPE_FLOAT).with_name(b"f");
     let rows = vec![vec![Value::Bytes(b"1.1".to_vec())]];
     assert_eq!(
-        answer(Shape::Scalar, &[float], &rows).unwrap_err().code,
+        answer_as_general(Shape::Scalar, &[float], &rows)
+            .unwrap_err()
+            .code,
         1235
     );
 }
@@ -155,10 +157,10 @@ fn stand_ins_keep_the_placeholders() {
 #[test]
 fn a_scalar_of_two_rows_is_1242() {
     let rows = vec![vec![Value::Int(1)], vec![Value::Int(2)]];
-    let e = answer(Shape::Scalar, &[int_column("a")], &rows).unwrap_err();
+    let e = answer_as_general(Shape::Scalar, &[int_column("a")], &rows).unwrap_err();
     assert_eq!(e.code, 1242);
     assert!(matches!(
-        answer(Shape::Scalar, &[int_column("a")], &[]).unwrap(),
+        answer_as_general(Shape::Scalar, &[int_column("a")], &[]).unwrap(),
         Answer::Value(v) if matches!(*v, Expr::Value(_))
     ));
 }
@@ -166,7 +168,7 @@ fn a_scalar_of_two_rows_is_1242() {
 #[test]
 fn exists_becomes_a_boolean() {
     let sql = "SELECT a FROM t_x WHERE NOT EXISTS (SELECT 1 FROM t_y)";
-    let a = answer(Shape::Exists { negated: true }, &[int_column("1")], &[]).unwrap();
+    let a = answer_as_general(Shape::Exists { negated: true }, &[int_column("1")], &[]).unwrap();
     assert_eq!(run(sql, vec![a]), "SELECT a FROM t_x WHERE (true)");
 }
 
@@ -174,7 +176,18 @@ fn exists_becomes_a_boolean() {
 fn dates_are_typed_literals() {
     let column = Column::new(ColumnType::MYSQL_TYPE_DATE).with_name(b"d");
     let rows = vec![vec![Value::Bytes(b"2024-01-02".to_vec())]];
-    let a = answer(Shape::Scalar, &[column], &rows).unwrap();
+    let a = answer_as_general(Shape::Scalar, &[column], &rows).unwrap();
     let Answer::Value(v) = a else { panic!() };
     assert_eq!(v.to_string(), "DATE '2024-01-02'");
+}
+
+/// `answer` with every column taken as utf8mb4_general_ci, as `COLLATION()`
+/// names a string column of that collation.
+fn answer_as_general(
+    shape: Shape,
+    columns: &[Column],
+    rows: &[Vec<Value>],
+) -> Result<Answer, Error> {
+    let collations = vec![Some("utf8mb4_general_ci".to_string()); columns.len()];
+    answer(shape, columns, &collations, rows)
 }
