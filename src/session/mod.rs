@@ -1100,7 +1100,9 @@ impl Session {
         let rules = self.schema_rules()?;
         let routed = names_routed.unwrap_or_else(|| names_routed_table(rules, sql).is_some());
         if routed {
-            return self.run_routed(sql, params, reply, more_after).await;
+            // Boxed: the routed path's future is large, and kept inline it
+            // would size every client's task, idle or not.
+            return Box::pin(self.run_routed(sql, params, reply, more_after)).await;
         }
         if let Some(text) = std::str::from_utf8(sql)
             .ok()
@@ -1426,7 +1428,8 @@ impl Session {
                         Err(e) if subquery::is_subquery_refusal(&e) => {
                             match self.with_subquery_stand_ins(text)? {
                                 Some(stand_ins) => {
-                                    described = self.describe_select_items(text).await?;
+                                    // Boxed, as a rare path: inline, its future would size every client's task.
+                                    described = Box::pin(self.describe_select_items(text)).await?;
                                     self.plan(&stand_ins, &[])?
                                 }
                                 None => return Err(e),

@@ -72,8 +72,7 @@ impl Session {
                     None => Vec::new(),
                 };
                 let statement = bind(&text, &values)?;
-                self.run_routed(statement.as_bytes(), None, reply, more_after)
-                    .await
+                Box::pin(self.run_routed(statement.as_bytes(), None, reply, more_after)).await
             }
             SqlPrepared::Deallocate { name } => {
                 if self.sql_prepared.remove(&name).is_none() {
