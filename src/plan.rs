@@ -83,11 +83,7 @@ pub fn plan_describe(
     params: &[Value],
     ctx: &PlanContext<'_>,
 ) -> Result<ExecutionUnit, Error> {
-    let mut statements = sql::parse(sql).map_err(|e| Error::parse(e.to_string()))?;
-    if statements.len() != 1 {
-        return Err(Error::not_supported("several statements in one plan"));
-    }
-    let mut statement = statements.remove(0);
+    let mut statement = one_statement(sql)?;
     let sqlparser::ast::Statement::Query(query) = &mut statement else {
         return Err(Error::internal("a described statement that is no query"));
     };
@@ -107,11 +103,16 @@ pub fn plan_first_node(
     params: &[Value],
     ctx: &PlanContext<'_>,
 ) -> Result<ExecutionUnit, Error> {
+    first_node(one_statement(sql)?, params, ctx)
+}
+
+/// The one statement of `sql`, parsed.
+fn one_statement(sql: &str) -> Result<sqlparser::ast::Statement, Error> {
     let mut statements = sql::parse(sql).map_err(|e| Error::parse(e.to_string()))?;
     if statements.len() != 1 {
         return Err(Error::not_supported("several statements in one plan"));
     }
-    first_node(statements.remove(0), params, ctx)
+    Ok(statements.remove(0))
 }
 
 fn first_node(

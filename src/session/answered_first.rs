@@ -46,6 +46,10 @@ pub(super) fn is_refusal(error: &Error) -> bool {
 /// A part answered first: its columns and rows.
 type Part = (Vec<Column>, Vec<Vec<Value>>);
 
+/// Builds a part's literal rows ([`literal_table`] or [`literal_branch`]).
+type LiteralRows =
+    fn(&[Column], &[Vec<Value>], &[String], &[Option<String>]) -> Result<Query, Error>;
+
 impl Session {
     /// Runs `text` with its derived tables and UNION branches answered
     /// first; `false` when it has none (the caller's refusal stands).
@@ -100,51 +104,31 @@ impl Session {
         let mut used: HashSet<usize> = HashSet::new();
         let mut parts = 0;
         let branches = union_branches(&statement, &is_sharded);
-        let mut answers = Vec::with_capacity(branches.len());
-        for branch in &branches {
-            let mine = placeholder_indexes(branch, &bindings);
-            let (columns, rows) = self
-                .part_rows(
-                    branch,
-                    params.map(|_| values_at(all, &mine)),
-                    "UNION branch",
-                )
-                .await?;
-            let collations = self
-                .collations(branch, params.map(|_| values_at(all, &mine)), &columns)
-                .await?;
-            used.extend(mine);
-            answers.push(literal_branch(
-                &columns,
-                &rows,
-                &names(&columns),
-                &collations,
-            )?);
-        }
+        let answers = self
+            .answer_each(
+                &branches,
+                "UNION branch",
+                literal_branch,
+                all,
+                params.is_some(),
+                &bindings,
+                &mut used,
+            )
+            .await?;
         parts += answers.len();
         replace_union_branches(&mut statement, answers, &is_sharded)?;
         let derived = derived_tables(&statement, &is_sharded)?;
-        let mut answers = Vec::with_capacity(derived.len());
-        for table in &derived {
-            let mine = placeholder_indexes(table, &bindings);
-            let (columns, rows) = self
-                .part_rows(
-                    table,
-                    params.map(|_| values_at(all, &mine)),
-                    "derived table",
-                )
-                .await?;
-            let collations = self
-                .collations(table, params.map(|_| values_at(all, &mine)), &columns)
-                .await?;
-            used.extend(mine);
-            answers.push(literal_table(
-                &columns,
-                &rows,
-                &names(&columns),
-                &collations,
-            )?);
-        }
+        let answers = self
+            .answer_each(
+                &derived,
+                "derived table",
+                literal_table,
+                all,
+                params.is_some(),
+                &bindings,
+                &mut used,
+            )
+            .await?;
         parts += answers.len();
         replace_derived_tables(&mut statement, answers, &is_sharded)?;
         if parts == 0 {
@@ -157,6 +141,32 @@ impl Session {
             .map(|(_, v)| v.clone())
             .collect();
         Ok(Some((statement.to_string(), rest)))
+    }
+
+    /// Each of `parts` run with its own `?` values (`bound`: the client
+    /// bound some), capped, and turned into literal rows by `literal`; the
+    /// parameters they took are added to `used`.
+    #[allow(clippy::too_many_arguments)]
+    async fn answer_each(
+        &mut self,
+        parts: &[Query],
+        what: &str,
+        literal: LiteralRows,
+        all: &[Value],
+        bound: bool,
+        bindings: &crate::sql::params::Bindings<'_>,
+        used: &mut HashSet<usize>,
+    ) -> Result<Vec<Query>, Error> {
+        let mut answers = Vec::with_capacity(parts.len());
+        for part in parts {
+            let mine = placeholder_indexes(part, bindings);
+            let values = || bound.then(|| values_at(all, &mine));
+            let (columns, rows) = self.part_rows(part, values(), what).await?;
+            let collations = self.collations(part, values(), &columns).await?;
+            used.extend(&mine);
+            answers.push(literal(&columns, &rows, &names(&columns), &collations)?);
+        }
+        Ok(answers)
     }
 
     /// Runs one part as a SELECT of its own and keeps its rows.
