@@ -179,6 +179,35 @@ pub fn with_empty_extended_metadata(definition: &[u8], out: &mut Vec<u8>) -> boo
     true
 }
 
+/// Whether `definition` (without extended metadata) is a column definition
+/// mysql_common's `Column` would read, checked with its own field types but
+/// without building one, which copies five names: the relay checks every
+/// column definition it passes on.
+pub fn is_column_definition(definition: &[u8]) -> bool {
+    use mysql_common::constants::{ColumnFlags, ColumnType};
+    use mysql_common::misc::raw::bytes::LenEnc;
+    use mysql_common::misc::raw::int::{LeU16, LeU32};
+    use mysql_common::misc::raw::{Const, RawBytes, RawInt};
+    let Some(names) = definition.strip_prefix(b"\x03def") else {
+        return false;
+    };
+    let mut buf = ParseBuf(names);
+    // schema, table, org_table, name, org_name
+    for _ in 0..5 {
+        if buf.parse::<RawBytes<'_, LenEnc>>(()).is_err() {
+            return false;
+        }
+    }
+    let Ok(mut fixed) = buf.parse::<ParseBuf<'_>>(13) else {
+        return false;
+    };
+    fixed.parse::<RawInt<u8>>(()).is_ok_and(|len| *len == 0x0c)
+        && fixed.parse::<RawInt<LeU16>>(()).is_ok()
+        && fixed.parse::<RawInt<LeU32>>(()).is_ok()
+        && fixed.parse::<Const<ColumnType, u8>>(()).is_ok()
+        && fixed.parse::<Const<ColumnFlags, LeU16>>(()).is_ok()
+}
+
 /// A backend's ERR packet as the client's error: code, SQLSTATE, message kept.
 pub fn server_error(packet: &[u8], caps: CapabilityFlags, data_source: &str) -> Error {
     match ParseBuf(packet).parse::<ErrPacket<'_>>(caps) {
@@ -249,6 +278,31 @@ mod tests {
         assert_eq!(out, [names, &[0][..], fixed].concat());
         assert!(!without_extended_metadata(b"\x03def\x02d", &mut out));
         assert!(!with_empty_extended_metadata(b"\xfc", &mut out));
+    }
+
+    proptest::proptest! {
+        /// The relay's check agrees with mysql_common's `Column` on any
+        /// bytes: column definitions cut short, with bytes changed, or random.
+        #[test]
+        fn column_check_agrees_with_mysql_common(
+            cut in 0usize..40,
+            flip in 0usize..40,
+            byte in proptest::prelude::any::<u8>(),
+            random in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+        ) {
+            let names: &[u8] = b"\x03def\x02db\x01j\x01j\x01d\x01d";
+            let fixed: &[u8] = &[0x0c, 0x2d, 0, 0xfc, 0xff, 0xff, 0xff, 0xfc, 0x90, 0, 0, 0, 0];
+            let good = [names, fixed].concat();
+            let mut changed = good.clone();
+            let at = flip % changed.len();
+            changed[at] = byte;
+            let short = &good[..good.len().saturating_sub(cut)];
+            let prefixed = [&b"\x03def"[..], &random[..]].concat();
+            for bytes in [&good[..], short, &changed[..], &random[..], &prefixed[..]] {
+                let read = ParseBuf(bytes).parse::<mysql_common::packets::Column>(()).is_ok();
+                proptest::prop_assert_eq!(is_column_definition(bytes), read, "{:?}", bytes);
+            }
+        }
     }
 
     #[test]

@@ -8,8 +8,6 @@ use crate::backend::{statements, PooledConn};
 use crate::error::Error;
 use crate::session::reply::{OkInfo, Reply, FLUSH_THRESHOLD};
 use mysql_common::constants::{Command, StatusFlags};
-use mysql_common::io::ParseBuf;
-use mysql_common::packets::Column;
 use mysql_common::value::Value;
 use std::sync::Arc;
 
@@ -256,7 +254,7 @@ pub(crate) fn relay_column<R: Reply>(
     } else {
         packet
     };
-    if ParseBuf(plain).parse::<Column>(()).is_err() {
+    if !response::is_column_definition(plain) {
         return false;
     }
     match (backend_extended, client_extended) {

@@ -32,6 +32,9 @@ pub struct Activity {
     pub command: &'static str,
     pub since: Instant,
     pub statement: Option<String>,
+    /// The last statement's buffer while none runs, kept for the next one:
+    /// one allocation per session instead of one per statement.
+    spare: String,
     /// (endpoint address, backend thread id) the running statement uses.
     pub backend_threads: Vec<(String, u32)>,
 }
@@ -60,6 +63,7 @@ impl Registry {
                 command: "Sleep",
                 since: Instant::now(),
                 statement: None,
+                spare: String::new(),
                 backend_threads: Vec::new(),
             }),
             killed: AtomicBool::new(false),
@@ -96,7 +100,13 @@ impl Entry {
         let mut a = lock(&self.activity);
         a.command = "Query";
         a.since = Instant::now();
-        a.statement = Some(String::from_utf8_lossy(statement).into_owned());
+        let mut text = std::mem::take(&mut a.spare);
+        text.clear();
+        match std::str::from_utf8(statement) {
+            Ok(valid) => text.push_str(valid),
+            Err(_) => text.push_str(&String::from_utf8_lossy(statement)),
+        }
+        a.statement = Some(text);
         if a.schema.as_deref() != schema {
             a.schema = schema.map(str::to_string);
         }
@@ -120,7 +130,10 @@ impl Entry {
         let mut a = lock(&self.activity);
         a.command = "Sleep";
         a.since = Instant::now();
-        a.statement = None;
+        // A big statement's buffer is not kept for an idle session.
+        if let Some(text) = a.statement.take().filter(|t| t.capacity() <= 256) {
+            a.spare = text;
+        }
         a.backend_threads.clear();
     }
 
