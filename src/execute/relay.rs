@@ -202,21 +202,7 @@ pub async fn relay_answer<R: Reply>(
             Frame::Err(e) => return Err(e),
             Frame::Columns(n) => {
                 reply.column_count(n);
-                let backend_extended = conn.conn.extended_metadata;
-                let client_extended = reply.extended_metadata();
-                for _ in 0..n {
-                    let packet = conn.read().await?;
-                    if !relay_column(
-                        packet,
-                        backend_extended,
-                        client_extended,
-                        reply,
-                        &mut scratch,
-                    ) {
-                        conn.conn.broken = true;
-                        return Err(response::malformed(name));
-                    }
-                }
+                relay_columns(conn, n, Some(&mut *reply), &mut scratch).await?;
                 let end = relay_rows(conn, reply, true).await?;
                 let more = end.status.contains(StatusFlags::SERVER_MORE_RESULTS_EXISTS);
                 let passed = end.status & PASSED_ON;
@@ -233,6 +219,29 @@ pub async fn relay_answer<R: Reply>(
             }
         }
     }
+}
+
+/// Reads a result set's `n` column definitions and relays them to `reply`
+/// (`None`: read past), each as [`relay_column`] does; a malformed one
+/// breaks the connection.
+pub(crate) async fn relay_columns<R: Reply>(
+    conn: &mut PooledConn,
+    n: usize,
+    mut reply: Option<&mut R>,
+    scratch: &mut Vec<u8>,
+) -> Result<(), Error> {
+    let backend_extended = conn.conn.extended_metadata;
+    let client_extended = reply.as_ref().is_some_and(|r| r.extended_metadata());
+    for _ in 0..n {
+        let packet = conn.read().await?;
+        if let Some(reply) = reply.as_deref_mut() {
+            if !relay_column(packet, backend_extended, client_extended, reply, scratch) {
+                conn.conn.broken = true;
+                return Err(response::malformed(&conn.data_source.name));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Relays one column definition as the client reads it: with MariaDB's

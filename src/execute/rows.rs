@@ -125,24 +125,9 @@ pub async fn stream_rows<R: Reply>(
     if send_columns {
         reply.column_count(n);
     }
-    let (backend_extended, client_extended) =
-        (conn.conn.extended_metadata, reply.extended_metadata());
     let mut scratch = Vec::new();
-    for _ in 0..n {
-        let packet = conn.read().await?;
-        if send_columns
-            && !relay::relay_column(
-                packet,
-                backend_extended,
-                client_extended,
-                reply,
-                &mut scratch,
-            )
-        {
-            conn.conn.broken = true;
-            return Err(response::malformed(&conn.data_source.name));
-        }
-    }
+    let relayed = send_columns.then_some(&mut *reply);
+    relay::relay_columns(conn, n, relayed, &mut scratch).await?;
     if send_columns {
         reply.columns_done();
     }

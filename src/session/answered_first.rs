@@ -215,7 +215,7 @@ impl Session {
         columns: &[Column],
     ) -> Result<Vec<Option<String>>, Error> {
         let strings: Vec<usize> = (0..columns.len())
-            .filter(|&i| is_string(&columns[i]))
+            .filter(|&i| crate::sql::literal_table::is_string_type(columns[i].column_type()))
             .collect();
         if strings.is_empty() {
             return Ok(vec![None; columns.len()]);
@@ -281,21 +281,6 @@ impl Session {
             None => Ok(collected),
         }
     }
-}
-
-/// Whether a column holds strings (whose collation matters).
-fn is_string(column: &Column) -> bool {
-    use mysql_common::constants::ColumnType::*;
-    matches!(
-        column.column_type(),
-        MYSQL_TYPE_VARCHAR
-            | MYSQL_TYPE_VAR_STRING
-            | MYSQL_TYPE_STRING
-            | MYSQL_TYPE_TINY_BLOB
-            | MYSQL_TYPE_MEDIUM_BLOB
-            | MYSQL_TYPE_LONG_BLOB
-            | MYSQL_TYPE_BLOB
-    )
 }
 
 /// The indexes of the parameters whose `?`s lie in `query`.

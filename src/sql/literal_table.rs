@@ -205,13 +205,7 @@ fn cast_type(column: &Column, collation: Option<&str>) -> Result<CastType, Error
         | MYSQL_TYPE_TIMESTAMP2 => CastType::Cast(format!("DATETIME({})", decimals.min(6))),
         MYSQL_TYPE_TIME | MYSQL_TYPE_TIME2 => CastType::Cast(format!("TIME({})", decimals.min(6))),
         MYSQL_TYPE_NULL => CastType::Null,
-        MYSQL_TYPE_VARCHAR
-        | MYSQL_TYPE_VAR_STRING
-        | MYSQL_TYPE_STRING
-        | MYSQL_TYPE_TINY_BLOB
-        | MYSQL_TYPE_MEDIUM_BLOB
-        | MYSQL_TYPE_LONG_BLOB
-        | MYSQL_TYPE_BLOB => {
+        string if is_string_type(string) => {
             match collation {
                 // `SELECT NULL` described by a prepare.
                 _ if column.column_length() == 0 && column.character_set() == BINARY_CHARSET => {
@@ -234,6 +228,22 @@ fn cast_type(column: &Column, collation: Option<&str>) -> Result<CastType, Error
         // GEOMETRY and JSON have no literal of their type.
         _ => return Err(unsupported(column)),
     })
+}
+
+/// Whether a column of type `column_type` holds strings (text or bytes),
+/// whose collation matters.
+pub fn is_string_type(column_type: ColumnType) -> bool {
+    use ColumnType::*;
+    matches!(
+        column_type,
+        MYSQL_TYPE_VARCHAR
+            | MYSQL_TYPE_VAR_STRING
+            | MYSQL_TYPE_STRING
+            | MYSQL_TYPE_TINY_BLOB
+            | MYSQL_TYPE_MEDIUM_BLOB
+            | MYSQL_TYPE_LONG_BLOB
+            | MYSQL_TYPE_BLOB
+    )
 }
 
 fn unsupported(column: &Column) -> Error {

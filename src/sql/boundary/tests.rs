@@ -9,6 +9,15 @@ fn subject(privileges: Privileges) -> (Vec<String>, Vec<String>, Privileges) {
 }
 
 fn verdict(sql: &str, privileges: Privileges) -> Result<Verdict, Error> {
+    verdict_with(sql, privileges, None)
+}
+
+/// The verdict with `routed` rules given, which also asks for the replica check.
+fn verdict_with(
+    sql: &str,
+    privileges: Privileges,
+    routed: Option<&crate::rules::SchemaRules>,
+) -> Result<Verdict, Error> {
     let (schemas, backends, privileges) = subject(privileges);
     let subject = Subject {
         user: "app",
@@ -17,8 +26,8 @@ fn verdict(sql: &str, privileges: Privileges) -> Result<Verdict, Error> {
         schema: Some("shop"),
         privileges,
         backend_databases: &backends,
-        routed: None,
-        replica_check: false,
+        routed,
+        replica_check: routed.is_some(),
     };
     check(sql.as_bytes(), &subject)
 }
@@ -367,17 +376,6 @@ fn privileges_are_checked_per_command_and_table() {
 fn routed_names_and_replica_reads_are_noted_as_their_own_scans_find_them() {
     let config = crate::config::parse(crate::rules::test_support::SHOP).expect("shop rules");
     let rules = &config.rules.schemas["shop"];
-    let (schemas, backends, privileges) = subject(Privileges::ALL);
-    let subject = Subject {
-        user: "app",
-        host: "10.0.0.7",
-        schemas: &schemas,
-        schema: Some("shop"),
-        privileges,
-        backend_databases: &backends,
-        routed: Some(rules),
-        replica_check: true,
-    };
     let extra = [
         "SELECT * FROM T_ORDER WHERE user_id = 1",
         "SELECT * FROM `t_order`",
@@ -394,7 +392,7 @@ fn routed_names_and_replica_reads_are_noted_as_their_own_scans_find_them() {
     ];
     let sqls = CASES.iter().map(|(sql, _)| *sql).chain(extra);
     for sql in sqls {
-        if let Ok(verdict) = check(sql.as_bytes(), &subject) {
+        if let Ok(verdict) = verdict_with(sql, Privileges::ALL, Some(rules)) {
             let scanned = crate::sql::tables::names_routed_table(rules, sql.as_bytes()).is_some();
             assert_eq!(verdict.names_routed, Some(scanned), "{sql}");
             let replica = crate::sql::replica_read::may_read_from_replica(sql.as_bytes());
