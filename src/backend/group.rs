@@ -109,7 +109,7 @@ impl DataSource {
                 format!(
                     "writes are refused: several endpoints claim the primary role ({})",
                     all.iter()
-                        .map(|&i| self.endpoints[i].address.as_str())
+                        .map(|&i| self.endpoints[i].address.as_ref())
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
@@ -120,7 +120,7 @@ impl DataSource {
     fn addresses(&self) -> String {
         self.endpoints
             .iter()
-            .map(|e| e.address.as_str())
+            .map(|e| e.address.as_ref())
             .collect::<Vec<_>>()
             .join(", ")
     }

@@ -41,7 +41,7 @@ pub struct EndpointPool {
     pub name: String,
     pub endpoint: Endpoint,
     /// `host:port/db` (no password), for messages and SHOW BACKENDS.
-    pub address: String,
+    pub address: Arc<str>,
     pub pool_max: usize,
     /// Distinguishes data sources in the per-thread idle lists.
     id: usize,
@@ -70,8 +70,26 @@ pub struct EndpointPool {
     retired: AtomicBool,
 }
 
-/// A connection lent to a session, with what the proxy keeps of it.
-pub struct PooledConn {
+/// A connection lent to a session. Boxed: a connection changes hands
+/// several times per statement (idle list, session slot, back), and a
+/// pointer moves where the whole [`Lent`] would be copied.
+pub struct PooledConn(Box<Lent>);
+
+impl std::ops::Deref for PooledConn {
+    type Target = Lent;
+    fn deref(&self) -> &Lent {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for PooledConn {
+    fn deref_mut(&mut self) -> &mut Lent {
+        &mut self.0
+    }
+}
+
+/// A backend connection with what the proxy keeps of it.
+pub struct Lent {
     pub conn: Connection,
     pub data_source: Arc<EndpointPool>,
     /// Its place under `pool_max`; `None` for a standalone connection.
@@ -142,7 +160,7 @@ impl EndpointPool {
         let pool_max = pool_max.max(1);
         EndpointPool {
             name: name.to_string(),
-            address: endpoint.address(),
+            address: endpoint.address().into(),
             endpoint,
             pool_max,
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -236,7 +254,7 @@ impl EndpointPool {
         match Connection::open(&self.endpoint, class).await {
             Ok(conn) => {
                 self.open.fetch_add(1, Ordering::Relaxed);
-                let mut conn = PooledConn {
+                let mut conn = PooledConn(Box::new(Lent {
                     conn,
                     data_source: self.clone(),
                     _permit: Some(permit),
@@ -248,7 +266,7 @@ impl EndpointPool {
                     stale_diagnostics: false,
                     stale_characteristics: false,
                     idle_since: Instant::now(),
-                };
+                }));
                 conn.track_gtid().await?;
                 Ok(conn)
             }
@@ -266,7 +284,7 @@ impl EndpointPool {
     /// It must stay on the runtime that opened it.
     pub async fn connect_standalone(self: &Arc<Self>) -> Result<PooledConn, Error> {
         match Connection::open(&self.endpoint, ConnClass::default()).await {
-            Ok(conn) => Ok(PooledConn {
+            Ok(conn) => Ok(PooledConn(Box::new(Lent {
                 conn,
                 data_source: self.clone(),
                 _permit: None,
@@ -278,7 +296,7 @@ impl EndpointPool {
                 stale_diagnostics: false,
                 stale_characteristics: false,
                 idle_since: Instant::now(),
-            }),
+            }))),
             Err(message) => Err(Error::data_source_unreachable(&self.name, message)),
         }
     }
@@ -353,9 +371,9 @@ impl EndpointPool {
 impl PooledConn {
     /// The next packet of the answer; an I/O failure names the data source.
     pub async fn read(&mut self) -> Result<&[u8], Error> {
-        let PooledConn {
+        let Lent {
             conn, data_source, ..
-        } = self;
+        } = &mut *self.0;
         match conn.read_packet().await {
             Ok(packet) => Ok(packet),
             Err(e) => {
@@ -367,9 +385,9 @@ impl PooledConn {
 
     /// Sends a command packet; an I/O failure names the data source.
     pub async fn send(&mut self, command: u8, body: &[u8]) -> Result<(), Error> {
-        let PooledConn {
+        let Lent {
             conn, data_source, ..
-        } = self;
+        } = &mut *self.0;
         conn.send_command(command, body).await.map_err(|e| {
             data_source.health.connection_broke();
             super::conn::io_error(&data_source.name, &e)
@@ -378,9 +396,9 @@ impl PooledConn {
 
     /// Sends what is buffered.
     pub async fn flush(&mut self) -> Result<(), Error> {
-        let PooledConn {
+        let Lent {
             conn, data_source, ..
-        } = self;
+        } = &mut *self.0;
         conn.flush().await.map_err(|e| {
             data_source.health.connection_broke();
             super::conn::io_error(&data_source.name, &e)

@@ -184,8 +184,6 @@ pub async fn relay_answer<R: Reply>(
     let data_source = conn.data_source.clone();
     let name = data_source.name.as_str();
     let mut relayed = Relayed::default();
-    // Column definitions with the client's extended metadata or without.
-    let mut scratch = Vec::new();
     loop {
         let caps = conn.conn.capabilities;
         let packet = conn.read().await?;
@@ -202,7 +200,7 @@ pub async fn relay_answer<R: Reply>(
             Frame::Err(e) => return Err(e),
             Frame::Columns(n) => {
                 reply.column_count(n);
-                relay_columns(conn, n, Some(&mut *reply), &mut scratch).await?;
+                relay_columns(conn, n, Some(&mut *reply)).await?;
                 let end = relay_rows(conn, reply, true).await?;
                 let more = end.status.contains(StatusFlags::SERVER_MORE_RESULTS_EXISTS);
                 let passed = end.status & PASSED_ON;
@@ -228,14 +226,13 @@ pub(crate) async fn relay_columns<R: Reply>(
     conn: &mut PooledConn,
     n: usize,
     mut reply: Option<&mut R>,
-    scratch: &mut Vec<u8>,
 ) -> Result<(), Error> {
     let backend_extended = conn.conn.extended_metadata;
     let client_extended = reply.as_ref().is_some_and(|r| r.extended_metadata());
     for _ in 0..n {
         let packet = conn.read().await?;
         if let Some(reply) = reply.as_deref_mut() {
-            if !relay_column(packet, backend_extended, client_extended, reply, scratch) {
+            if !relay_column(packet, backend_extended, client_extended, reply) {
                 conn.conn.broken = true;
                 return Err(response::malformed(&conn.data_source.name));
             }
@@ -249,6 +246,37 @@ pub(crate) async fn relay_columns<R: Reply>(
 /// none), else without. Checked, not kept: false when malformed, which
 /// must not reach the client.
 pub(crate) fn relay_column<R: Reply>(
+    packet: &[u8],
+    backend_extended: bool,
+    client_extended: bool,
+    reply: &mut R,
+) -> bool {
+    if !backend_extended && !client_extended {
+        return response::is_column_definition(packet) && {
+            reply.raw_column(packet);
+            true
+        };
+    }
+    COLUMN_SCRATCH.with_borrow_mut(|scratch| {
+        let fits = relay_changed_column(packet, backend_extended, client_extended, reply, scratch);
+        if scratch.capacity() > SCRATCH_KEPT {
+            *scratch = Vec::new();
+        }
+        fits
+    })
+}
+
+thread_local! {
+    /// A column definition with its extended metadata added or taken
+    /// out, reused: a relayed result would otherwise allocate for it.
+    static COLUMN_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// What [`COLUMN_SCRATCH`] keeps between column definitions.
+const SCRATCH_KEPT: usize = 4096;
+
+/// [`relay_column`] where the client's form differs from the backend's.
+fn relay_changed_column<R: Reply>(
     packet: &[u8],
     backend_extended: bool,
     client_extended: bool,

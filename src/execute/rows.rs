@@ -125,9 +125,8 @@ pub async fn stream_rows<R: Reply>(
     if send_columns {
         reply.column_count(n);
     }
-    let mut scratch = Vec::new();
     let relayed = send_columns.then_some(&mut *reply);
-    relay::relay_columns(conn, n, relayed, &mut scratch).await?;
+    relay::relay_columns(conn, n, relayed).await?;
     if send_columns {
         reply.columns_done();
     }

@@ -258,9 +258,11 @@ async fn prepare(conn: &mut ClientConn, session: &mut Session, sql: &str) {
         sql: sql.into(),
         replica_read: kind == StatementKind::Select
             && crate::sql::replica_read::may_read_from_replica(sql.as_bytes()),
+        effects: crate::sql::effects(sql.as_bytes()),
         kind,
         long_data: vec![None; params.len()],
         param_types: Vec::new(),
+        raw_param_types: std::sync::Arc::from([]),
         params,
         columns,
         verdict: None,
@@ -333,7 +335,7 @@ fn decode_execute(session: &mut Session, body: &[u8]) -> Result<DecodedExecute, 
     let mut values = Vec::with_capacity(n);
     let after_id = &body[4.min(body.len())..];
     if n > 0 {
-        let null_bitmap = r.take(n.div_ceil(8)).map_err(malformed)?.to_vec();
+        let null_bitmap = r.take(n.div_ceil(8)).map_err(malformed)?;
         if r.u8().map_err(malformed)? == 1 {
             statement.param_types.clear();
             for _ in 0..n {
@@ -343,6 +345,11 @@ fn decode_execute(session: &mut Session, body: &[u8]) -> Result<DecodedExecute, 
                     .map_err(|_| Error::wrong_arguments("mysqld_stmt_execute"))?;
                 statement.param_types.push((column_type, f & 0x80 != 0));
             }
+            statement.raw_param_types = statement
+                .param_types
+                .iter()
+                .flat_map(|(t, unsigned)| [*t as u8, if *unsigned { 0x80 } else { 0 }])
+                .collect();
         }
         if statement.param_types.len() != n {
             return Err(Error::wrong_arguments("mysqld_stmt_execute"));
@@ -359,17 +366,19 @@ fn decode_execute(session: &mut Session, body: &[u8]) -> Result<DecodedExecute, 
             values.push(value);
         }
     }
+    // Most executes send no long data: nothing to hand over or renew.
+    let long_data = if statement.long_data.iter().any(Option::is_some) {
+        std::mem::replace(&mut statement.long_data, vec![None; n])
+    } else {
+        Vec::new()
+    };
     let raw = crate::session::ClientExecute {
+        sql: statement.sql.clone(),
         body: after_id.to_vec(),
         n_params: n,
-        types: statement
-            .param_types
-            .iter()
-            .flat_map(|(t, unsigned)| [*t as u8, if *unsigned { 0x80 } else { 0 }])
-            .collect(),
-        long_data: std::mem::take(&mut statement.long_data),
+        types: statement.raw_param_types.clone(),
+        long_data,
     };
-    statement.long_data = vec![None; n];
     Ok((statement.sql.clone(), values, Some(raw)))
 }
 

@@ -121,12 +121,12 @@ impl ClientConn {
     }
 
     fn write_terminator(&mut self, status: StatusFlags, warnings: u16) {
-        let packet = if self.deprecate_eof() {
-            packets::ok(0xfe, 0, 0, status, warnings, b"")
+        if self.deprecate_eof() {
+            packets::put_ok(&mut self.payload, 0xfe, 0, 0, status, warnings, b"");
+            self.write_scratch();
         } else {
-            packets::eof(status, warnings)
-        };
-        self.write_packet(&packet);
+            self.write_packet(&packets::eof(status, warnings));
+        }
     }
 
     /// `extended`: the columns' extended metadata fields as a backend sent
@@ -184,7 +184,9 @@ impl Reply for ClientConn {
     }
 
     fn column_count(&mut self, n: usize) {
-        self.write_packet(&packets::column_count(n));
+        self.payload.clear();
+        packets::put_column_count(&mut self.payload, n);
+        self.write_scratch();
     }
 
     fn raw_column(&mut self, payload: &[u8]) {
@@ -220,7 +222,9 @@ impl Reply for ClientConn {
     }
 
     fn ok(&mut self, ok: &OkInfo, status: StatusFlags) {
-        let packet = packets::ok(
+        self.payload.clear();
+        packets::put_ok(
+            &mut self.payload,
             0,
             ok.affected_rows,
             ok.last_insert_id,
@@ -228,7 +232,7 @@ impl Reply for ClientConn {
             ok.warnings,
             ok.info.as_bytes(),
         );
-        self.write_packet(&packet);
+        self.write_scratch();
     }
 
     fn error(&mut self, error: &Error) {
@@ -298,12 +302,20 @@ async fn commands_loop(
         return Ok(());
     }
     tracing::debug!(parent: span, "logged in");
+    // One wait for the whole session: a new one per command would register
+    // with the channel and leave it again on every statement.
+    let stopping = async move {
+        let _ = shutdown.wait_for(|&stop| stop).await;
+    };
+    tokio::pin!(stopping);
     loop {
         conn.codec.reset_seq_id();
         let packet = loop {
             let next = tokio::select! {
+                // In this order, without drawing a random one each time.
+                biased;
+                _ = &mut stopping => Idle::Shutdown,
                 packet = conn.read_packet() => Idle::Packet(packet),
-                _ = shutdown.changed() => Idle::Shutdown,
                 _ = session.warnings_hold_wanted() => Idle::HoldWanted,
             };
             match next {

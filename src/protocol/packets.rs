@@ -106,26 +106,45 @@ pub fn ok(
     info: &[u8],
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 + info.len());
+    put_ok(
+        &mut out,
+        header,
+        affected_rows,
+        last_insert_id,
+        status,
+        warnings,
+        info,
+    );
+    out
+}
+
+/// [`ok`] appended to `out`, for a caller that reuses its buffer.
+pub fn put_ok(
+    out: &mut Vec<u8>,
+    header: u8,
+    affected_rows: u64,
+    last_insert_id: u64,
+    status: StatusFlags,
+    warnings: u16,
+    info: &[u8],
+) {
     out.push(header);
-    put_lenenc_int(&mut out, affected_rows);
-    put_lenenc_int(&mut out, last_insert_id);
+    put_lenenc_int(out, affected_rows);
+    put_lenenc_int(out, last_insert_id);
     out.extend_from_slice(&status.bits().to_le_bytes());
     out.extend_from_slice(&warnings.to_le_bytes());
     if !info.is_empty() {
         // Servers write the info length-encoded and clients (libmariadb,
         // mysql_common) read it so, whatever the docs say of string<EOF>.
-        put_lenenc_bytes(&mut out, info);
+        put_lenenc_bytes(out, info);
     }
-    out
 }
 
 /// A classic EOF packet (clients without DEPRECATE_EOF).
-pub fn eof(status: StatusFlags, warnings: u16) -> Vec<u8> {
-    let mut out = Vec::with_capacity(5);
-    out.push(0xfe);
-    out.extend_from_slice(&warnings.to_le_bytes());
-    out.extend_from_slice(&status.bits().to_le_bytes());
-    out
+pub fn eof(status: StatusFlags, warnings: u16) -> [u8; 5] {
+    let [w0, w1] = warnings.to_le_bytes();
+    let [s0, s1] = status.bits().to_le_bytes();
+    [0xfe, w0, w1, s0, s1]
 }
 
 /// An ERR packet with the error's own code, SQLSTATE and message.
@@ -143,8 +162,13 @@ pub fn err(error: &Error) -> Vec<u8> {
 /// The column-count packet that starts a result set.
 pub fn column_count(n: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(9);
-    put_lenenc_int(&mut out, n as u64);
+    put_column_count(&mut out, n);
     out
+}
+
+/// [`column_count`] appended to `out`.
+pub fn put_column_count(out: &mut Vec<u8>, n: usize) {
+    put_lenenc_int(out, n as u64);
 }
 
 /// A column definition (Protocol::ColumnDefinition41), exactly as the

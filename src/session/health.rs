@@ -28,7 +28,7 @@ pub fn pool_readings(backends: &Backends) -> Vec<PoolReading> {
             readings.push(PoolReading {
                 data_source: ds.name.clone(),
                 role: if primary { "primary" } else { "replica" },
-                endpoint: e.address.clone(),
+                endpoint: e.address.to_string(),
                 in_use: in_use as i64,
                 idle: idle as i64,
                 max: e.pool_max as i64,

@@ -198,11 +198,13 @@ pub type Params = Option<Vec<Value>>;
 /// through to one connection: the backend gets the client's own bytes.
 #[derive(Debug, Default)]
 pub struct ClientExecute {
+    /// The statement's text, as prepared.
+    pub sql: Arc<str>,
     /// The packet's body after the statement id.
     pub body: Vec<u8>,
     pub n_params: usize,
     /// Two bytes per parameter, as last bound.
-    pub types: Vec<u8>,
+    pub types: Arc<[u8]>,
     pub long_data: Vec<Option<Vec<u8>>>,
 }
 
@@ -212,6 +214,7 @@ struct Known {
     kind: StatementKind,
     /// A SELECT that may read from a replica.
     replica_read: bool,
+    effects: crate::sql::Effects,
 }
 
 /// One client's session.
@@ -242,7 +245,7 @@ pub struct Session {
     /// This session's row in the registry, removed when the session is dropped.
     registered: Option<Registered>,
     /// The data sources the current statement ran on (for the slow log and the audit log).
-    touched: Vec<String>,
+    touched: observe::Touched,
     /// The last statement's warnings, read when its connection was given
     /// up while the client idled (see `diagnostics`).
     kept_warnings: Option<Vec<diagnostics::Warning>>,
@@ -291,7 +294,7 @@ impl Session {
             client_execute: None,
             sql_prepared: std::collections::HashMap::new(),
             registered: None,
-            touched: Vec::new(),
+            touched: observe::Touched::default(),
             kept_warnings: None,
             row_count: -1,
             own_session_state: false,
@@ -387,26 +390,30 @@ impl Session {
 
     /// The schema statements run in: the one in use, else the user's first.
     fn schema_rules(&self) -> Result<&SchemaRules, Error> {
-        let name = match &self.schema {
-            Some(s) => s.as_str(),
-            None => self
-                .user
-                .as_ref()
-                .and_then(|u| u.schemas.first())
-                .map(String::as_str)
-                .ok_or_else(Error::no_database)?,
-        };
-        self.generation
-            .config
-            .rules
-            .schemas
-            .get(name)
-            .ok_or_else(|| Error::unknown_database(name))
+        schema_rules_in(&self.generation, self.schema.as_deref(), self.user.as_ref())
     }
 
     /// COM_QUERY: runs every statement of `text`, in order, stopping at the
     /// first error as MySQL does.
     pub async fn query<R: Reply>(&mut self, text: &[u8], reply: &mut R) {
+        if let Some(lone) = crate::sql::lone_statement(text) {
+            // One statement, the common case: no list of them.
+            let Some(sql) = lone else {
+                reply.error(&Error::empty_query());
+                return;
+            };
+            let result = match self.check_boundary(sql) {
+                Ok(verdict) => {
+                    self.run_verified(sql, None, reply, false, verdict, None)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                reply.error(&e);
+            }
+            return;
+        }
         let statements = split_statements(text);
         if statements.is_empty() {
             reply.error(&Error::empty_query());
@@ -503,6 +510,7 @@ impl Session {
         let known = self.statements.get(id).map(|s| Known {
             kind: s.kind.clone(),
             replica_read: s.replica_read,
+            effects: s.effects,
         });
         let kept = self
             .statements
@@ -561,9 +569,9 @@ impl Session {
             }
         }
         let started = Instant::now();
-        let (kind, replica_read) = match known {
-            Some(known) => (known.kind, Some(known.replica_read)),
-            None => (classify(sql), None),
+        let (kind, replica_read, known_effects) = match known {
+            Some(known) => (known.kind, Some(known.replica_read), Some(known.effects)),
+            None => (classify(sql), None, None),
         };
         let label = StatementLabel::of(&kind, sql);
         if let Some(r) = &self.registered {
@@ -597,7 +605,7 @@ impl Session {
         self.client_execute = None;
         // Only checked while something waits for it: most statements skip the scan.
         let diagnostic = self.conns.holds_for_warnings() && diagnostics::diagnostic(sql).is_some();
-        let effects = crate::sql::effects(sql);
+        let effects = known_effects.unwrap_or_else(|| crate::sql::effects(sql));
         self.own_session_state |= effects.sticky();
         // Failed DDL may still have changed some shards' tables.
         if changes_definitions {
@@ -1051,7 +1059,7 @@ impl Session {
         let sent = match params {
             Some(values) => {
                 crate::execute::relay_values(conn, utf8(sql)?, &values, reply, status).await?;
-                sql.to_vec()
+                std::borrow::Cow::Borrowed(sql)
             }
             None => variables::run_with_mysql8_names(conn, sql, reply, status, more_after).await?,
         };
@@ -1146,7 +1154,7 @@ impl Session {
                 crate::error::Origin::Client,
             ));
         }
-        self.pass_through_on(data_source.to_string(), sql, params, reply, more_after)
+        self.pass_through_on(data_source, sql, params, reply, more_after)
             .await
     }
 
@@ -1158,34 +1166,36 @@ impl Session {
         reply: &mut R,
         more_after: bool,
     ) -> Result<(), Error> {
-        let data_source = self.schema_rules()?.default_data_source.clone();
-        self.pass_through_on(data_source, sql, params, reply, more_after)
+        // The generation outlives this statement: its name is borrowed, not copied.
+        let generation = Arc::clone(&self.generation);
+        let rules = schema_rules_in(&generation, self.schema.as_deref(), self.user.as_ref())?;
+        self.pass_through_on(&rules.default_data_source, sql, params, reply, more_after)
             .await
     }
 
     /// `sql` as it is, on `data_source`.
     async fn pass_through_on<R: Reply>(
         &mut self,
-        data_source: String,
+        data_source: &str,
         sql: &[u8],
         params: Params,
         reply: &mut R,
         more_after: bool,
     ) -> Result<(), Error> {
-        self.touched.push(data_source.clone());
+        self.touched.push(data_source);
         if !self.autocommit {
             // With autocommit off every statement runs inside a transaction,
             // which the status below must already show.
             self.conns
-                .conn(&self.generation.backends, &data_source)
+                .conn(&self.generation.backends, data_source)
                 .await?;
-            self.conns.mark_in_transaction(&data_source);
+            self.conns.mark_in_transaction(data_source);
         }
         let status = self.status();
         let client_execute = self.client_execute.take();
         let conn = self
             .conns
-            .conn(&self.generation.backends, &data_source)
+            .conn(&self.generation.backends, data_source)
             .await?;
         if let Some(r) = &self.registered {
             // The endpoint, not the data source: a read may run on a replica.
@@ -1194,7 +1204,12 @@ impl Session {
         }
         let relayed = match (params, client_execute) {
             (Some(_), Some(execute)) => {
-                let sql: Arc<str> = Arc::from(utf8(sql)?);
+                let sql: Arc<str> = if execute.sql.as_bytes() == sql {
+                    execute.sql.clone()
+                } else {
+                    // Rewritten on the way (names, session values).
+                    Arc::from(utf8(sql)?)
+                };
                 let raw = RawExecute {
                     sql: &sql,
                     body: &execute.body,
@@ -1207,7 +1222,7 @@ impl Session {
                     .last
                     .status
                     .contains(StatusFlags::SERVER_STATUS_CURSOR_EXISTS);
-                self.conns.note_cursor(&data_source, &sql, cursor);
+                self.conns.note_cursor(data_source, &sql, cursor);
                 relayed
             }
             (Some(values), None) => {
@@ -1562,6 +1577,27 @@ fn more_results(more_after: bool) -> StatusFlags {
 const READ_ONLY_SERVER: u16 = 1290;
 
 /// Prepared statements are UTF-8 text (COM_STMT_PREPARE checks it).
+/// The rules of the schema in use (`schema`), else of `user`'s first, in `generation`.
+fn schema_rules_in<'g>(
+    generation: &'g Generation,
+    schema: Option<&str>,
+    user: Option<&User>,
+) -> Result<&'g SchemaRules, Error> {
+    let name = match schema {
+        Some(s) => s,
+        None => user
+            .and_then(|u| u.schemas.first())
+            .map(String::as_str)
+            .ok_or_else(Error::no_database)?,
+    };
+    generation
+        .config
+        .rules
+        .schemas
+        .get(name)
+        .ok_or_else(|| Error::unknown_database(name))
+}
+
 fn utf8(sql: &[u8]) -> Result<&str, Error> {
     std::str::from_utf8(sql).map_err(|_| Error::internal("prepared statement text is not UTF-8"))
 }

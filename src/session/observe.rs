@@ -8,6 +8,45 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The data sources the statement running now used (for the slow log,
+/// the audit log and XA). Cleared after every statement but its strings
+/// kept: a passthrough statement would otherwise copy its data source's
+/// name into a new one.
+#[derive(Debug, Default)]
+pub struct Touched {
+    names: Vec<String>,
+    len: usize,
+}
+
+impl Touched {
+    pub fn push(&mut self, name: &str) {
+        match self.names.get_mut(self.len) {
+            Some(kept) => {
+                kept.clear();
+                kept.push_str(name);
+            }
+            None => self.names.push(name.to_string()),
+        }
+        self.len += 1;
+    }
+
+    pub fn extend_from_slice(&mut self, names: &[String]) {
+        for name in names {
+            self.push(name);
+        }
+    }
+
+    pub fn as_slice(&self) -> &[String] {
+        &self.names[..self.len]
+    }
+
+    pub fn clear(&mut self) {
+        self.len = 0;
+        // A statement over many data sources leaves no large list behind.
+        self.names.truncate(4);
+    }
+}
+
 /// Statement text longer than this is cut in logs.
 const LOGGED_STATEMENT_CHARS: usize = 1024;
 
@@ -91,7 +130,7 @@ impl Session {
             return;
         }
         let statement = truncated(sql);
-        let data_sources = self.touched.join(",");
+        let data_sources = self.touched.as_slice().join(",");
         if slow {
             tracing::warn!(
                 user = self.user_name(),
@@ -110,7 +149,7 @@ impl Session {
                 "client": self.client_host,
                 "schema": self.schema,
                 "statement": statement,
-                "data_sources": self.touched,
+                "data_sources": self.touched.as_slice(),
                 "rows": rows,
                 "duration_ms": elapsed.as_secs_f64() * 1e3,
                 "error": error.map(|e| e.to_string()),

@@ -17,11 +17,16 @@ pub struct PreparedStatement {
     /// A SELECT that may read from a replica (`sql::replica_read`), decided
     /// once for every execute.
     pub replica_read: bool,
+    /// What the statement does to its session (`sql::effects`), the same
+    /// at every execute.
+    pub effects: crate::sql::Effects,
     pub params: Vec<Column>,
     pub columns: Vec<Column>,
     /// Parameter types from the last execute that sent them (clients send
     /// them only when they change: new-params-bound flag).
     pub param_types: Vec<(ColumnType, bool)>,
+    /// The same as the execute packet writes them, two bytes each.
+    pub raw_param_types: std::sync::Arc<[u8]>,
     /// COM_STMT_SEND_LONG_DATA chunks, per parameter, until the next execute.
     pub long_data: Vec<Option<Vec<u8>>>,
     /// The boundary's verdict on the text, with what it was reached under

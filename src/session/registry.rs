@@ -36,7 +36,7 @@ pub struct Activity {
     /// one allocation per session instead of one per statement.
     spare: String,
     /// (endpoint address, backend thread id) the running statement uses.
-    pub backend_threads: Vec<(String, u32)>,
+    pub backend_threads: Vec<(Arc<str>, u32)>,
 }
 
 /// A copy of one session's row.
@@ -114,14 +114,14 @@ impl Entry {
     }
 
     /// The running statement uses backend thread `thread` of the endpoint at `data_source`.
-    pub fn on_backend(&self, data_source: &str, thread: u32) {
+    pub fn on_backend(&self, data_source: &Arc<str>, thread: u32) {
         let mut a = lock(&self.activity);
         if !a
             .backend_threads
             .iter()
-            .any(|(d, t)| d == data_source && *t == thread)
+            .any(|(d, t)| **d == **data_source && *t == thread)
         {
-            a.backend_threads.push((data_source.to_string(), thread));
+            a.backend_threads.push((Arc::clone(data_source), thread));
         }
     }
 
@@ -141,7 +141,7 @@ impl Entry {
         lock(&self.activity).user.clone()
     }
 
-    pub fn backend_threads(&self) -> Vec<(String, u32)> {
+    pub fn backend_threads(&self) -> Vec<(Arc<str>, u32)> {
         lock(&self.activity).backend_threads.clone()
     }
 

@@ -7,6 +7,7 @@ use crate::execute::{relay_text, PooledConn, Relayed};
 use crate::session::reply::Reply;
 use crate::sql::scan::{is_keyword, Scanner, Token};
 use mysql_common::constants::StatusFlags;
+use std::borrow::Cow;
 
 /// MySQL 8 variable names and their MariaDB (and MySQL 5.7) equivalents.
 const RENAMED: [(&str, &str); 2] = [
@@ -107,33 +108,33 @@ pub fn with_older_names(sql: &[u8]) -> Option<Vec<u8>> {
 /// Runs `sql` as a text query and relays its results; if the backend does
 /// not know a MySQL 8 transaction variable, runs it again with the older
 /// name. Returns the text that succeeded.
-pub async fn run_with_mysql8_names<R: Reply>(
+pub async fn run_with_mysql8_names<'a, R: Reply>(
     conn: &mut PooledConn,
-    sql: &[u8],
+    sql: &'a [u8],
     reply: &mut R,
     status: StatusFlags,
     more_after: bool,
-) -> Result<Vec<u8>, Error> {
+) -> Result<Cow<'a, [u8]>, Error> {
     run_with_mysql8_names_relayed(conn, sql, reply, status, more_after)
         .await
         .map(|(sent, _)| sent)
 }
 
 /// As [`run_with_mysql8_names`], with what the relay reported.
-pub async fn run_with_mysql8_names_relayed<R: Reply>(
+pub async fn run_with_mysql8_names_relayed<'a, R: Reply>(
     conn: &mut PooledConn,
-    sql: &[u8],
+    sql: &'a [u8],
     reply: &mut R,
     status: StatusFlags,
     more_after: bool,
-) -> Result<(Vec<u8>, Relayed), Error> {
+) -> Result<(Cow<'a, [u8]>, Relayed), Error> {
     match relay_text(conn, sql, reply, status, more_after).await {
-        Ok(relayed) => Ok((sql.to_vec(), relayed)),
+        Ok(relayed) => Ok((Cow::Borrowed(sql), relayed)),
         // The error came before any result: nothing reached the client yet.
         Err(e) if e.code == UNKNOWN_SYSTEM_VARIABLE => match with_older_names(sql) {
             Some(older) => {
                 let relayed = relay_text(conn, &older, reply, status, more_after).await?;
-                Ok((older, relayed))
+                Ok((Cow::Owned(older), relayed))
             }
             None => Err(e),
         },
@@ -143,7 +144,7 @@ pub async fn run_with_mysql8_names_relayed<R: Reply>(
             match crate::sql::collations::with_mariadb_collations(sql) {
                 Some((mapped, _)) => {
                     let relayed = relay_text(conn, &mapped, reply, status, more_after).await?;
-                    Ok((mapped, relayed))
+                    Ok((Cow::Owned(mapped), relayed))
                 }
                 None => Err(e),
             }

@@ -262,7 +262,7 @@ impl Session {
         }
         let reads = matches!(kind, StatementKind::Select | StatementKind::Metadata);
         if !reads {
-            for ds in self.touched.clone() {
+            for ds in self.touched.as_slice().to_vec() {
                 self.conns.note_xa_write(&ds);
             }
         }

@@ -31,7 +31,7 @@ use sqlparser::parser::{Parser, ParserError, ParserOptions};
 
 pub use classify::{classify, StatementKind};
 pub use effects::{effects, set_kind, Effects, SetKind};
-pub use scan::{split_statements, Scanner, Token};
+pub use scan::{lone_statement, split_statements, Scanner, Token};
 
 /// Parses one statement with MySQL's dialect as MariaDB speaks it, keeping literals exactly as
 /// written (`with_unescape(false)`), so a re-rendered statement keeps

@@ -6,27 +6,69 @@
 
 use super::scan::{Scanner, Token};
 
-/// Whether `word`, anywhere outside strings and comments, keeps a read on
-/// the primary. Matched upper-cased on the stack: it runs on every word of
-/// every read.
+/// The words that, anywhere outside strings and comments, keep a read on
+/// the primary.
+const PRIMARY_WORDS: &[&[u8]] = &[
+    // Locking clauses and writes hidden in a SELECT-looking statement.
+    b"UPDATE",
+    b"SHARE",
+    b"LOCK",
+    b"INTO",
+    b"INSERT",
+    b"DELETE",
+    b"REPLACE",
+    // Answers of the session's own connection.
+    b"LAST_INSERT_ID",
+    b"FOUND_ROWS",
+    b"ROW_COUNT",
+    b"SQL_CALC_FOUND_ROWS",
+    // Lock functions.
+    b"GET_LOCK",
+    b"RELEASE_LOCK",
+    b"RELEASE_ALL_LOCKS",
+    b"IS_FREE_LOCK",
+    b"IS_USED_LOCK",
+    // Sequences.
+    b"NEXTVAL",
+    b"LASTVAL",
+    b"SETVAL",
+    b"NEXT",
+    b"PREVIOUS",
+    // Replication waits are the proxy's business.
+    b"MASTER_GTID_WAIT",
+    b"MASTER_POS_WAIT",
+];
+
+/// Per first letter, a bit per length (under 32) of the [`PRIMARY_WORDS`]
+/// starting with it: most words of a read are rejected by it alone.
+const PRIMARY_SHAPES: [u32; 26] = {
+    let mut shapes = [0u32; 26];
+    let mut i = 0;
+    while i < PRIMARY_WORDS.len() {
+        let word = PRIMARY_WORDS[i];
+        assert!(word.len() < 32 && word[0].is_ascii_uppercase());
+        shapes[(word[0] - b'A') as usize] |= 1 << word.len();
+        i += 1;
+    }
+    shapes
+};
+
+/// Whether `word` is one of [`PRIMARY_WORDS`], in any case. It runs on
+/// every word of every read: its first letter and length are looked at
+/// before it is upper-cased (on the stack).
 fn keeps_on_primary(word: &str) -> bool {
+    let bytes = word.as_bytes();
+    let shapes = match bytes.first() {
+        Some(c) if c.is_ascii_alphabetic() => {
+            PRIMARY_SHAPES[(c.to_ascii_uppercase() - b'A') as usize]
+        }
+        _ => return false,
+    };
+    if bytes.len() >= 32 || shapes & (1 << bytes.len()) == 0 {
+        return false;
+    }
     let mut buf = [0u8; 24];
-    matches!(
-        super::scan::upper_keyword(word, &mut buf),
-        Some(
-            // Locking clauses and writes hidden in a SELECT-looking statement.
-            b"UPDATE" | b"SHARE" | b"LOCK" | b"INTO" | b"INSERT" | b"DELETE" | b"REPLACE"
-            // Answers of the session's own connection.
-            | b"LAST_INSERT_ID" | b"FOUND_ROWS" | b"ROW_COUNT" | b"SQL_CALC_FOUND_ROWS"
-            // Lock functions.
-            | b"GET_LOCK" | b"RELEASE_LOCK" | b"RELEASE_ALL_LOCKS" | b"IS_FREE_LOCK"
-            | b"IS_USED_LOCK"
-            // Sequences.
-            | b"NEXTVAL" | b"LASTVAL" | b"SETVAL" | b"NEXT" | b"PREVIOUS"
-            // Replication waits are the proxy's business.
-            | b"MASTER_GTID_WAIT" | b"MASTER_POS_WAIT"
-        )
-    )
+    super::scan::upper_keyword(word, &mut buf).is_some_and(|upper| PRIMARY_WORDS.contains(&upper))
 }
 
 /// System variables of the session's own connection.
@@ -77,7 +119,7 @@ impl ReplicaCheck {
             Token::Other => true,
             _ => false,
         };
-        self.after_colon = token == Token::Punct(':');
+        self.after_colon = matches!(token, Token::Punct(':'));
         self.may_read &= !keeps;
         self.may_read
     }

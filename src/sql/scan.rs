@@ -249,7 +249,7 @@ mod split;
 
 #[cfg(test)]
 use split::split_scanning;
-pub use split::split_statements;
+pub use split::{lone_statement, split_statements};
 
 #[cfg(test)]
 mod tests;

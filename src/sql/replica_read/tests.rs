@@ -51,3 +51,34 @@ fn hints_and_read_only_transactions() {
     assert!(!is_read_only_begin(b"START TRANSACTION READ WRITE"));
     assert!(!is_read_only_begin(b"BEGIN"));
 }
+
+#[test]
+fn every_primary_word_in_any_case_and_no_lookalike() {
+    for word in PRIMARY_WORDS {
+        let upper = std::str::from_utf8(word).expect("ascii");
+        let lower = upper.to_ascii_lowercase();
+        let mixed: String = upper
+            .chars()
+            .enumerate()
+            .map(|(i, c)| {
+                if i % 2 == 0 {
+                    c
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
+            .collect();
+        for form in [upper, lower.as_str(), mixed.as_str()] {
+            assert!(keeps_on_primary(form), "{form} keeps a read on the primary");
+            let longer = format!("{form}S");
+            let shorter = &form[..form.len() - 1];
+            assert!(!keeps_on_primary(&longer), "{longer} is another word");
+            assert!(!keeps_on_primary(shorter), "{shorter} is another word");
+        }
+    }
+    for other in [
+        "", "_", "SELECT", "id", "sbtest1", "1abc", "é", "updates", "LOCKED",
+    ] {
+        assert!(!keeps_on_primary(other), "{other} is no primary word");
+    }
+}

@@ -14,14 +14,29 @@ use super::{Scanner, Token};
 /// `BEGIN;` (a transaction), `IF(a, b, c)` and `CASE ... END` expressions do
 /// not open a block.
 pub fn split_statements(text: &[u8]) -> Vec<&[u8]> {
-    if !text.contains(&b';') {
-        // The common case, one statement: no need to scan all of it.
-        return match Scanner::new(text).next() {
-            Some(_) => vec![text.trim_ascii()],
-            None => Vec::new(),
-        };
+    match lone_statement(text) {
+        Some(one) => one.into_iter().collect(),
+        None => split_scanning(text),
     }
-    split_scanning(text)
+}
+
+/// The common case, a text without `;`: its one statement, trimmed
+/// (`Some(None)`: only blanks and comments), found without a list or a
+/// scan of all of it. `None` when the text has a `;`.
+pub fn lone_statement(text: &[u8]) -> Option<Option<&[u8]>> {
+    if text.contains(&b';') {
+        return None;
+    }
+    let trimmed = text.trim_ascii();
+    // Only these start what the scanner skips before a first token.
+    let may_be_blank = match trimmed.first() {
+        None => true,
+        Some(c) => matches!(c, b'#' | b'-' | b'/' | b'*' | b'\x0b'),
+    };
+    if may_be_blank && Scanner::new(text).next().is_none() {
+        return Some(None);
+    }
+    Some(Some(trimmed))
 }
 
 pub(super) fn split_scanning(text: &[u8]) -> Vec<&[u8]> {
