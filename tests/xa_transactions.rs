@@ -279,3 +279,136 @@ async fn a_second_process_on_the_same_decision_log_refuses_to_start() {
     let mut c = client(bank.proxy.port()).await;
     transfer(&mut c, "after", 0, 1, 1).await.unwrap();
 }
+
+/// The hex xid of `gtrid`'s branch on `data_source`, as the proxy writes it.
+fn xid_sql(gtrid: &str, data_source: &str) -> String {
+    let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    format!("X'{}',X'{}',21319", hex(gtrid), hex(data_source))
+}
+
+/// A branch's `XA START` goes in one round trip with its first statement:
+/// when it fails (here the xid is taken already), that statement never
+/// runs, not even in autocommit, and the client gets the XA error.
+#[tokio::test]
+async fn a_failed_xa_start_sent_with_the_first_statement_changes_nothing() {
+    let bank = Bank::start("xa_start_fails", "xa");
+    let s = servers();
+    // The proxy's first transaction is sg1:<instance>:1:1 (a new data_dir: epoch 1).
+    let taken = xid_sql(&format!("sg1:{}:1:1", bank.instance), "ds_1");
+    let mut squatter = mysql_async::Conn::new(s[1].opts(&bank.dbs[1]))
+        .await
+        .unwrap();
+    squatter
+        .query_drop(format!("XA START {taken}"))
+        .await
+        .unwrap();
+
+    let mut c = client(bank.proxy.port()).await;
+    c.query_drop("BEGIN").await.unwrap();
+    c.query_drop("UPDATE account SET balance = balance + 7 WHERE id = 0")
+        .await
+        .unwrap();
+    let (code, message) = err_code(
+        c.query_drop("UPDATE account SET balance = balance + 7 WHERE id = 1")
+            .await,
+    )
+    .await;
+    assert_eq!(code, 1440, "{message}");
+    // Read while the proxy's transaction is still open: the UPDATE did not
+    // run on its own.
+    assert_eq!(bank.balances()[1], (1, START_BALANCE));
+    c.query_drop("ROLLBACK").await.unwrap();
+    squatter
+        .query_drop(format!("XA END {taken}; XA ROLLBACK {taken}"))
+        .await
+        .unwrap();
+    assert_eq!(bank.balances()[..2], [(0, 1000), (1, 1000)]);
+    for server in servers() {
+        assert!(ours(server, &bank.instance).is_empty());
+    }
+    // The session goes on: the next transaction gets a new xid.
+    transfer(&mut c, "after", 0, 1, 3).await.unwrap();
+    assert_eq!(bank.balances()[..2], [(0, 997), (1, 1003)]);
+}
+
+/// The first statement on a data source inside a transaction (sent with
+/// its `XA START` or `BEGIN`) answers as it would alone: its affected rows,
+/// info and warnings, no trailing result; an error is its own, and the
+/// transaction still holds that data source.
+#[tokio::test]
+async fn the_statement_sent_with_the_opening_answers_as_its_own() {
+    for mode in ["xa", "local"] {
+        let bank = Bank::start(&format!("xa_opening_{mode}"), mode);
+        let mut c = client(bank.proxy.port()).await;
+        c.query_drop("INSERT INTO ledger VALUES ('dup', 0, 5)")
+            .await
+            .unwrap();
+
+        // Each the first statement on its data source.
+        c.query_drop("BEGIN").await.unwrap();
+        c.query_drop("INSERT IGNORE INTO ledger VALUES ('dup', 0, 5)")
+            .await
+            .unwrap();
+        assert_eq!((c.affected_rows(), c.get_warnings()), (0, 1), "{mode}");
+        let warnings: Vec<(String, u16, String)> = c.query("SHOW WARNINGS").await.unwrap();
+        assert_eq!(warnings.len(), 1, "{mode}: {warnings:?}");
+        assert_eq!(warnings[0].1, 1062, "{mode}: {warnings:?}");
+        c.query_drop("UPDATE account SET balance = balance WHERE id = 1")
+            .await
+            .unwrap();
+        assert_eq!((c.affected_rows(), c.get_warnings()), (0, 0), "{mode}");
+        assert_eq!(
+            c.info(),
+            "Rows matched: 1  Changed: 0  Warnings: 0",
+            "{mode}"
+        );
+        c.query_drop("UPDATE account SET balance = balance + 1 WHERE id = 1")
+            .await
+            .unwrap();
+        assert_eq!(c.affected_rows(), 1, "{mode}");
+        c.query_drop("ROLLBACK").await.unwrap();
+        assert_eq!(bank.balances()[..2], [(0, 1000), (1, 1000)], "{mode}");
+
+        // The first statement on ds_1 fails: its error, and the transaction
+        // goes on there (a later write on ds_1 is not autocommitted).
+        c.query_drop("BEGIN").await.unwrap();
+        c.query_drop("UPDATE account SET balance = balance + 1 WHERE id = 0")
+            .await
+            .unwrap();
+        let (code, message) = err_code(
+            c.query_drop("UPDATE account SET no_such_column = 1 WHERE id = 1")
+                .await,
+        )
+        .await;
+        assert_eq!(code, 1054, "{mode}: {message}");
+        c.query_drop("UPDATE account SET balance = balance + 1 WHERE id = 1")
+            .await
+            .unwrap();
+        assert_eq!(bank.balances()[..2], [(0, 1000), (1, 1000)], "{mode}");
+        c.query_drop("ROLLBACK").await.unwrap();
+        assert_eq!(bank.balances()[..2], [(0, 1000), (1, 1000)], "{mode}");
+
+        // The same failure, then COMMIT: what the transaction did commits.
+        c.query_drop("BEGIN").await.unwrap();
+        let failed = c
+            .query_drop("UPDATE account SET no_such_column = 1 WHERE id = 1")
+            .await;
+        assert_eq!(err_code(failed).await.0, 1054, "{mode}");
+        transfer_in_open(&mut c).await;
+        c.query_drop("COMMIT").await.unwrap();
+        assert_eq!(bank.balances()[..2], [(0, 998), (1, 1002)], "{mode}");
+        for server in servers() {
+            assert!(ours(server, &bank.instance).is_empty(), "{mode}");
+        }
+    }
+}
+
+/// Moves 2 from account 0 to account 1 inside the open transaction.
+async fn transfer_in_open(c: &mut mysql_async::Conn) {
+    c.query_drop("UPDATE account SET balance = balance - 2 WHERE id = 0")
+        .await
+        .unwrap();
+    c.query_drop("UPDATE account SET balance = balance + 2 WHERE id = 1")
+        .await
+        .unwrap();
+}

@@ -11,7 +11,9 @@ pub mod rows;
 pub use crate::backend::pool::ACQUIRE_TIMEOUT;
 pub use crate::backend::{DataSource, EndpointPool, PooledConn};
 pub use fetch::{exec_drop, fetch_rows, Rows};
-pub use relay::{relay_answer, relay_execute, relay_text, relay_values, RawExecute, Relayed};
+pub use relay::{
+    relay_answer, relay_execute, relay_text, relay_text_opening, relay_values, RawExecute, Relayed,
+};
 pub use rows::{decode_row, run_ok, stream_rows, UnitRows};
 
 use crate::backend::{BackendTls, Endpoint};

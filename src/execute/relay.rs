@@ -46,6 +46,44 @@ pub async fn relay_text<R: Reply>(
     relay_answer(conn, reply, status, more_after).await
 }
 
+/// Sends `opening` (what opens the transaction on this connection: `XA
+/// START`, `BEGIN`) and `sql` as one COM_QUERY, `opening; sql`, and relays
+/// the answer of `sql` alone, as [`relay_text`] would. The server stops a
+/// multi-statement at its first error, so `sql` runs only inside the
+/// transaction. `Err`: the opening failed (or the connection broke before
+/// its answer) and `sql` never ran; `Ok`: the transaction is open there,
+/// with `sql`'s own outcome inside.
+pub async fn relay_text_opening<R: Reply>(
+    conn: &mut PooledConn,
+    opening: &str,
+    sql: &[u8],
+    reply: &mut R,
+    status: StatusFlags,
+    more_after: bool,
+) -> Result<Result<Relayed, Error>, Error> {
+    let mut text = Vec::with_capacity(opening.len() + 2 + sql.len());
+    text.extend_from_slice(opening.as_bytes());
+    text.extend_from_slice(b"; ");
+    text.extend_from_slice(sql);
+    conn.send(QUERY, &text).await?;
+    let data_source = conn.data_source.clone();
+    let caps = conn.conn.capabilities;
+    let packet = conn.read().await?;
+    match response::frame(packet, caps, &data_source.name) {
+        Frame::Ok(ok) if ok.status.contains(StatusFlags::SERVER_MORE_RESULTS_EXISTS) => {
+            conn.conn.note(&ok);
+        }
+        Frame::Err(e) => return Err(e),
+        _ => {
+            // Not the opening's OK with the statement's answer after it:
+            // closing the connection ends whatever it opened.
+            conn.conn.broken = true;
+            return Err(response::malformed(&data_source.name));
+        }
+    }
+    Ok(relay_answer(conn, reply, status, more_after).await)
+}
+
 /// A client's COM_STMT_EXECUTE as it came, for a statement that runs on one
 /// backend connection: its parameters reach the backend byte for byte.
 pub struct RawExecute<'a> {

@@ -127,6 +127,18 @@ async fn run_state(conn: &mut PooledConn, text: &str) -> Result<(), Error> {
     }
 }
 
+/// Whether the client's BEGIN may go in one round trip before a
+/// statement: words only (`BEGIN`, `START TRANSACTION READ ONLY, WITH
+/// CONSISTENT SNAPSHOT`), so no comment, quote or `;` of the client's can
+/// swallow or split what follows; and the server, which stops a
+/// multi-statement at its first error, never runs the statement outside
+/// the transaction when the BEGIN fails.
+fn plain_words(begin: &[u8]) -> bool {
+    begin
+        .iter()
+        .all(|&b| b.is_ascii_alphabetic() || matches!(b, b' ' | b'_' | b','))
+}
+
 /// The statement that puts what `key` names back as a new connection has it.
 fn revert(key: &str) -> String {
     match key {
@@ -225,6 +237,44 @@ impl SessionConns {
         backends: &Backends,
         data_source: &str,
     ) -> Result<&mut PooledConn, Error> {
+        let index = self.ready_conn(backends, data_source).await?;
+        if let Some((opening, _)) = self.opening_statement(index, data_source) {
+            let held = &mut self.held[index];
+            run_ok(&mut held.conn, &opening, None).await?;
+            held.in_transaction = true;
+        }
+        Ok(&mut self.held[index].conn)
+    }
+
+    /// [`SessionConns::conn`] for one text statement: when the connection
+    /// has not joined the open transaction yet and the statement opening it
+    /// there (`XA START`, a plain `BEGIN`) can go in the same round trip,
+    /// that statement is returned instead of run, for the caller to send as
+    /// `opening; statement` and to report with
+    /// [`SessionConns::mark_in_transaction`] once its OK came.
+    pub async fn conn_with_opening(
+        &mut self,
+        backends: &Backends,
+        data_source: &str,
+    ) -> Result<(&mut PooledConn, Option<String>), Error> {
+        let index = self.ready_conn(backends, data_source).await?;
+        let opening = self.opening_statement(index, data_source);
+        let held = &mut self.held[index];
+        match opening {
+            Some((opening, true)) => Ok((&mut held.conn, Some(opening))),
+            Some((opening, false)) => {
+                run_ok(&mut held.conn, &opening, None).await?;
+                held.in_transaction = true;
+                Ok((&mut held.conn, None))
+            }
+            None => Ok((&mut held.conn, None)),
+        }
+    }
+
+    /// The index of the session's connection to `data_source` for the
+    /// statement running now, in the session's state; not yet in its
+    /// open transaction.
+    async fn ready_conn(&mut self, backends: &Backends, data_source: &str) -> Result<usize, Error> {
         let mut found = self
             .held
             .iter()
@@ -284,24 +334,34 @@ impl SessionConns {
         {
             characteristics::apply(&mut held.conn, &self.next_transaction).await?;
         }
-        if let Some(begin) = &self.transaction {
-            if !held.in_transaction {
-                let mut begin = match &self.xa {
-                    // The branch stays pinned from here to its COMMIT or ROLLBACK.
-                    Some(xa) => format!(
-                        "XA START {}",
-                        crate::xa::xid::sql(xa.gtrid.as_bytes(), data_source.as_bytes())
-                    ),
-                    None => String::from_utf8_lossy(begin).into_owned(),
-                };
-                if let Some(characteristics) = &self.transaction_characteristics {
-                    begin = format!("{characteristics};\n{begin}");
-                }
-                run_ok(&mut held.conn, &begin, None).await?;
-                held.in_transaction = true;
-            }
+        Ok(index)
+    }
+
+    /// What brings the connection at `index` into the open transaction,
+    /// when it is not in it yet: `XA START` of its branch (pinned from
+    /// there to its COMMIT or ROLLBACK) or the client's BEGIN, after the
+    /// characteristics that transaction took. True when it may go in one
+    /// round trip before a statement (see [`plain_words`]); with those
+    /// characteristics it is several statements and goes alone.
+    fn opening_statement(&self, index: usize, data_source: &str) -> Option<(String, bool)> {
+        let begin = self.transaction.as_ref()?;
+        if self.held[index].in_transaction {
+            return None;
         }
-        Ok(&mut held.conn)
+        let (opening, joins) = match &self.xa {
+            Some(xa) => {
+                let xid = crate::xa::xid::sql(xa.gtrid.as_bytes(), data_source.as_bytes());
+                (format!("XA START {xid}"), true)
+            }
+            None => (
+                String::from_utf8_lossy(begin).into_owned(),
+                plain_words(begin),
+            ),
+        };
+        match &self.transaction_characteristics {
+            Some(characteristics) => Some((format!("{characteristics};\n{opening}"), false)),
+            None => Some((opening, joins)),
+        }
     }
 
     /// A connection of `ds` for the statement running now: a replica's for

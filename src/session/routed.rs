@@ -6,7 +6,9 @@ use super::reply::{OkInfo, Reply};
 use super::{more_results, Session};
 use crate::admin::metrics::Fanout;
 use crate::error::Error;
-use crate::execute::{relay_text, relay_values, run_ok, stream_rows, PooledConn, UnitRows};
+use crate::execute::{
+    relay_text, relay_text_opening, relay_values, run_ok, stream_rows, PooledConn, UnitRows,
+};
 use crate::plan::{ExecutionPlan, ExecutionUnit, MergePlan};
 use futures_util::future::join_all;
 use mysql_common::constants::StatusFlags;
@@ -33,15 +35,14 @@ impl Session {
                 let Some(unit) = plan.units.into_iter().next() else {
                     return Err(Error::internal("a plan without execution units"));
                 };
-                let status = self.status();
                 let ds = unit.data_source.clone();
-                let conn = self.conns.conn(&self.generation.backends, &ds).await?;
                 let relayed = match generated {
                     Some(id) => {
                         let mut reply = ObservedReply::with_insert_id(reply, id);
-                        run_unit(conn, unit, binary, &mut reply, status, more_after).await?
+                        self.run_single(unit, binary, &mut reply, more_after)
+                            .await?
                     }
-                    None => run_unit(conn, unit, binary, reply, status, more_after).await?,
+                    None => self.run_single(unit, binary, reply, more_after).await?,
                 };
                 let backend_id = Some(relayed.last.last_insert_id).filter(|&id| id > 0);
                 if let Some(id) = generated.or(backend_id) {
@@ -226,6 +227,37 @@ impl Session {
         } else {
             Fanout::Several
         }
+    }
+}
+
+impl Session {
+    /// Runs a plan's one unit and relays its answer. A text statement on a
+    /// connection not yet in the open transaction takes what opens it there
+    /// (`XA START`, `BEGIN`) in the same round trip.
+    async fn run_single<R: Reply>(
+        &mut self,
+        unit: ExecutionUnit,
+        binary: bool,
+        reply: &mut R,
+        more_after: bool,
+    ) -> Result<crate::execute::Relayed, Error> {
+        let status = self.status();
+        let backends = &self.generation.backends;
+        if binary {
+            let conn = self.conns.conn(backends, &unit.data_source).await?;
+            return run_unit(conn, unit, binary, reply, status, more_after).await;
+        }
+        let (conn, opening) = self
+            .conns
+            .conn_with_opening(backends, &unit.data_source)
+            .await?;
+        let Some(opening) = opening else {
+            return run_unit(conn, unit, binary, reply, status, more_after).await;
+        };
+        let sql = unit.sql.as_bytes();
+        let outcome = relay_text_opening(conn, &opening, sql, reply, status, more_after).await?;
+        self.conns.mark_in_transaction(&unit.data_source);
+        outcome
     }
 }
 

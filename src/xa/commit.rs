@@ -139,7 +139,7 @@ pub async fn commit(
         .collect();
     coordinator.finished(gtrid);
     if pending.is_empty() {
-        coordinator.log.done(gtrid);
+        coordinator.log.done_lazily(gtrid);
         Ok(Committed::All)
     } else {
         tracing::warn!(

@@ -6,7 +6,8 @@
 //! Record: `[u32 len][u32 crc32][u8 kind][u64 ms][u16 n][gtrid][u16 n]{[u16 n][ds]}`
 //! (little endian; `len` and the crc cover everything after the crc). One
 //! writer thread takes what is queued, writes it with one `write` and one
-//! `fdatasync` (group commit), then wakes the waiting commits. A record
+//! `fdatasync` (group commit), then wakes the waiting commits; a commit's
+//! DONE mark waits for the next batch, so it costs no wake-up. A record
 //! cut short by a crash was never acknowledged: the tail from the first bad
 //! record on is cut off when the log is opened. When the segment grows past
 //! [`COMPACT_AT`], the open decisions go into a new segment and the old one
@@ -19,7 +20,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::oneshot;
 
 /// A segment this large is compacted at the next write.
@@ -46,10 +47,18 @@ enum Request {
     Done(String),
 }
 
+/// DONE marks of committed transactions not written yet: the writer takes
+/// them with its next batch, or after [`DONE_WAIT`] at the latest.
+type Lazy = Arc<Mutex<Vec<String>>>;
+
+/// How long a lazy DONE mark may wait for a batch to go with.
+pub const DONE_WAIT: Duration = Duration::from_secs(1);
+
 /// The open log: a queue to its writer thread.
 pub struct DecisionLog {
     queue: Mutex<mpsc::Sender<Request>>,
     open: Open,
+    lazy: Lazy,
     dir: PathBuf,
 }
 
@@ -258,15 +267,22 @@ impl DecisionLog {
             }
         }
         let open: Open = Arc::new(Mutex::new(open));
+        let lazy: Lazy = Arc::default();
         let (queue, requests) = mpsc::channel();
-        let writer_open = open.clone();
-        let writer_dir = dir.to_path_buf();
+        let log = Log {
+            segment,
+            open: open.clone(),
+            lazy: lazy.clone(),
+            dir: dir.to_path_buf(),
+            compact_at,
+        };
         std::thread::Builder::new()
             .name("xa-log".into())
-            .spawn(move || writer(requests, segment, writer_open, writer_dir, compact_at))?;
+            .spawn(move || writer(requests, log))?;
         Ok(DecisionLog {
             queue: Mutex::new(queue),
             open,
+            lazy,
             dir: dir.to_path_buf(),
         })
     }
@@ -289,6 +305,22 @@ impl DecisionLog {
     /// Marks `gtrid` done: every branch committed. Not waited for.
     pub fn done(&self, gtrid: &str) {
         self.send(Request::Done(gtrid.to_string()));
+    }
+
+    /// [`DecisionLog::done`] without waking the writer: the mark goes with
+    /// its next batch (a commit's), within [`DONE_WAIT`]. The decision is
+    /// closed in memory now. A crash before the mark is written leaves a
+    /// decision whose branches are all committed: recovery finds none of
+    /// them prepared and marks it done then.
+    pub fn done_lazily(&self, gtrid: &str) {
+        self.open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(gtrid);
+        self.lazy
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(gtrid.to_string());
     }
 
     fn send(&self, request: Request) {
@@ -322,70 +354,97 @@ fn fatal(what: &str) -> ! {
     std::process::abort()
 }
 
-fn writer(
-    requests: mpsc::Receiver<Request>,
-    mut segment: Segment,
+/// What the writer thread owns.
+struct Log {
+    segment: Segment,
     open: Open,
+    lazy: Lazy,
     dir: PathBuf,
     compact_at: u64,
-) {
-    while let Ok(first) = requests.recv() {
-        let mut batch = vec![first];
+}
+
+fn writer(requests: mpsc::Receiver<Request>, mut log: Log) {
+    loop {
+        let mut batch = Vec::new();
+        match requests.recv_timeout(DONE_WAIT) {
+            Ok(first) => batch.push(first),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                write_batch(&mut log, Vec::new());
+                return;
+            }
+        }
         while let Ok(more) = requests.try_recv() {
             batch.push(more);
         }
-        let mut bytes = Vec::new();
-        let mut sync = false;
-        for request in &batch {
+        write_batch(&mut log, batch);
+    }
+}
+
+/// Writes one batch and the lazy DONE marks with one `write`, syncs it
+/// when it holds a COMMIT, then wakes the commits waiting for it.
+fn write_batch(log: &mut Log, batch: Vec<Request>) {
+    let lazy = std::mem::take(&mut *log.lazy.lock().unwrap_or_else(|e| e.into_inner()));
+    if batch.is_empty() && lazy.is_empty() {
+        return;
+    }
+    let mut bytes = Vec::new();
+    let mut sync = false;
+    let done_record = |gtrid: &str| {
+        let decision = Decision {
+            gtrid: gtrid.to_string(),
+            data_sources: Vec::new(),
+            at_ms: now_ms(),
+        };
+        encode(DONE, &decision)
+    };
+    for request in &batch {
+        match request {
+            Request::Commit(decision, _) => {
+                bytes.extend(encode(COMMIT, decision));
+                sync = true;
+            }
+            Request::Done(gtrid) => bytes.extend(done_record(gtrid)),
+        }
+    }
+    // Each was committed (its COMMIT record synced) before it was marked.
+    for gtrid in &lazy {
+        bytes.extend(done_record(gtrid));
+    }
+    let segment = &mut log.segment;
+    if let Err(e) = segment.file.write_all(&bytes) {
+        fatal(&format!("writing the XA decision log failed: {e}"));
+    }
+    segment.len += bytes.len() as u64;
+    if sync {
+        crate::xa::crash_point("xa-log-before-sync");
+        if let Err(e) = segment.file.sync_data() {
+            fatal(&format!("fdatasync of the XA decision log failed: {e}"));
+        }
+    }
+    let mut waiting = Vec::new();
+    {
+        let mut open = log.open.lock().unwrap_or_else(|e| e.into_inner());
+        for request in batch {
             match request {
-                Request::Commit(decision, _) => {
-                    bytes.extend(encode(COMMIT, decision));
-                    sync = true;
+                Request::Commit(decision, done) => {
+                    open.insert(decision.gtrid.clone(), decision);
+                    waiting.push(done);
                 }
                 Request::Done(gtrid) => {
-                    let decision = Decision {
-                        gtrid: gtrid.clone(),
-                        data_sources: Vec::new(),
-                        at_ms: now_ms(),
-                    };
-                    bytes.extend(encode(DONE, &decision));
+                    open.remove(&gtrid);
                 }
             }
         }
-        if let Err(e) = segment.file.write_all(&bytes) {
-            fatal(&format!("writing the XA decision log failed: {e}"));
-        }
-        segment.len += bytes.len() as u64;
-        if sync {
-            crate::xa::crash_point("xa-log-before-sync");
-            if let Err(e) = segment.file.sync_data() {
-                fatal(&format!("fdatasync of the XA decision log failed: {e}"));
-            }
-        }
-        let mut waiting = Vec::new();
-        {
-            let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
-            for request in batch {
-                match request {
-                    Request::Commit(decision, done) => {
-                        open.insert(decision.gtrid.clone(), decision);
-                        waiting.push(done);
-                    }
-                    Request::Done(gtrid) => {
-                        open.remove(&gtrid);
-                    }
-                }
-            }
-        }
-        for done in waiting {
-            let _ = done.send(());
-        }
-        if segment.len >= compact_at {
-            let open = open.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            match compact(&dir, &segment, &open) {
-                Ok(next) => segment = next,
-                Err(e) => fatal(&format!("compacting the XA decision log failed: {e}")),
-            }
+    }
+    for done in waiting {
+        let _ = done.send(());
+    }
+    if segment.len >= log.compact_at {
+        let open = log.open.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        match compact(&log.dir, segment, &open) {
+            Ok(next) => log.segment = next,
+            Err(e) => fatal(&format!("compacting the XA decision log failed: {e}")),
         }
     }
 }
@@ -458,6 +517,34 @@ mod tests {
         let mut bad = data.clone();
         bad[whole + 12] ^= 1;
         assert_eq!(decode_all(&bad).0.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_lazy_done_closes_at_once_and_reaches_the_file_with_the_next_batch_or_soon() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("xa");
+        let log = DecisionLog::open(&path).unwrap();
+        log.commit("sg1:a:1:1", &["ds_0".into()]).await;
+        log.commit("sg1:a:1:2", &["ds_0".into()]).await;
+        log.done_lazily("sg1:a:1:1");
+        assert!(!log.is_open("sg1:a:1:1"));
+        assert!(log.is_open("sg1:a:1:2"));
+        // The next commit's write carries the mark.
+        log.commit("sg1:a:1:3", &["ds_0".into()]).await;
+        let on_disk = read_open(&path).unwrap();
+        assert!(!on_disk.contains_key("sg1:a:1:1"), "{on_disk:?}");
+        assert!(on_disk.contains_key("sg1:a:1:2"));
+        // With no commit after it, it is written within DONE_WAIT.
+        log.done_lazily("sg1:a:1:2");
+        let deadline = std::time::Instant::now() + DONE_WAIT * 3;
+        while read_open(&path).unwrap().contains_key("sg1:a:1:2") {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the mark was never written"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(read_open(&path).unwrap().len(), 1);
     }
 
     #[tokio::test]

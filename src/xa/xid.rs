@@ -39,7 +39,13 @@ pub fn sql(gtrid: &[u8], bqual: &[u8]) -> String {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        text.push(DIGITS[usize::from(b >> 4)] as char);
+        text.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    text
 }
 
 /// One row of `XA RECOVER`.
@@ -102,6 +108,7 @@ mod tests {
     #[test]
     fn xids_are_hex_literals() {
         assert_eq!(sql(b"sg1", b"ds_0"), "X'736731',X'64735f30',21319");
+        assert_eq!(sql(&[0x00, 0xff, 0x0a], b""), "X'00ff0a',X'',21319");
         assert_eq!(gtrid("w1", 3, 42), "sg1:w1:3:42");
         // An epoch (one per start) stays far below 2^32; seq is any u64.
         let longest = gtrid(&"a".repeat(MAX_PROXY_ID), u64::from(u32::MAX), u64::MAX);
