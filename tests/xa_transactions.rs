@@ -13,6 +13,10 @@ use mysql_async::prelude::*;
 use std::time::Duration;
 use xa_env::*;
 
+/// Held by every test of this file: some count the servers' XA prepares
+/// (a global status counter), which another test's transactions would move.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 struct Bank {
     proxy: Proxy,
     dbs: Vec<String>,
@@ -59,6 +63,7 @@ async fn err_code(result: Result<(), mysql_async::Error>) -> (u16, String) {
 
 #[tokio::test]
 async fn two_data_sources_commit_in_two_phases_one_in_one_phase() {
+    let _serial = SERIAL.lock().await;
     let bank = Bank::start("xa_2pc", "xa");
     let mut c = client(bank.proxy.port()).await;
     let before = prepares();
@@ -102,6 +107,7 @@ async fn two_data_sources_commit_in_two_phases_one_in_one_phase() {
 
 #[tokio::test]
 async fn implicit_and_autocommit_off_writes_are_atomic() {
+    let _serial = SERIAL.lock().await;
     let bank = Bank::start("xa_implicit", "xa");
     let mut c = client(bank.proxy.port()).await;
     let before = prepares();
@@ -145,6 +151,7 @@ async fn implicit_and_autocommit_off_writes_are_atomic() {
 
 #[tokio::test]
 async fn rollback_and_disconnect_leave_nothing_and_free_the_locks() {
+    let _serial = SERIAL.lock().await;
     let bank = Bank::start("xa_rollback", "xa");
     let mut c = client(bank.proxy.port()).await;
     c.query_drop("BEGIN").await.unwrap();
@@ -171,6 +178,7 @@ async fn rollback_and_disconnect_leave_nothing_and_free_the_locks() {
 
 #[tokio::test]
 async fn what_a_branch_refuses_is_refused_first_and_a_deadlock_rolls_back_all() {
+    let _serial = SERIAL.lock().await;
     let bank = Bank::start("xa_refuse", "xa");
     let mut c = client(bank.proxy.port()).await;
     c.query_drop("BEGIN").await.unwrap();
@@ -237,6 +245,7 @@ async fn what_a_branch_refuses_is_refused_first_and_a_deadlock_rolls_back_all() 
 
 #[tokio::test]
 async fn the_session_variable_picks_the_next_transactions_mode() {
+    let _serial = SERIAL.lock().await;
     let bank = Bank::start("xa_mode", "local");
     let mut c = client(bank.proxy.port()).await;
     let before = prepares();
@@ -263,6 +272,7 @@ async fn the_session_variable_picks_the_next_transactions_mode() {
 
 #[tokio::test]
 async fn a_second_process_on_the_same_decision_log_refuses_to_start() {
+    let _serial = SERIAL.lock().await;
     let bank = Bank::start("xa_lock", "xa");
     let dir = bank.proxy.data_dir();
     let rules = rules(&servers(), &bank.dbs, "xa", &bank.instance).replacen(
@@ -291,6 +301,7 @@ fn xid_sql(gtrid: &str, data_source: &str) -> String {
 /// runs, not even in autocommit, and the client gets the XA error.
 #[tokio::test]
 async fn a_failed_xa_start_sent_with_the_first_statement_changes_nothing() {
+    let _serial = SERIAL.lock().await;
     let bank = Bank::start("xa_start_fails", "xa");
     let s = servers();
     // The proxy's first transaction is sg1:<instance>:1:1 (a new data_dir: epoch 1).
@@ -337,6 +348,7 @@ async fn a_failed_xa_start_sent_with_the_first_statement_changes_nothing() {
 /// transaction still holds that data source.
 #[tokio::test]
 async fn the_statement_sent_with_the_opening_answers_as_its_own() {
+    let _serial = SERIAL.lock().await;
     for mode in ["xa", "local"] {
         let bank = Bank::start(&format!("xa_opening_{mode}"), mode);
         let mut c = client(bank.proxy.port()).await;
