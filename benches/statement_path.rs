@@ -4,13 +4,14 @@
 //! multiplexer reads, next to a full sqlparser parse for scale; the boundary
 //! check every statement gets, and what the metrics cost per statement;
 //! and the plan of a point select sharded over two data sources, as a
-//! prepared statement's execute and as text.
+//! prepared statement's execute and as text (fresh, and of a seen shape),
+//! both from plan templates once warm.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use mysql_common::value::Value;
 use shardgate::admin::metrics::{Fanout, Metrics, StatementLabel};
 use shardgate::config::{self, Privileges};
-use shardgate::plan::{plan, plan_execute, PlanContext};
+use shardgate::plan::{plan, plan_execute, plan_text, PlanContext};
 use shardgate::rules::ColumnKind;
 use shardgate::session::names_routed_table;
 use shardgate::sql::boundary::{self, Subject};
@@ -149,7 +150,9 @@ fn sharded_plan(c: &mut Criterion) {
     };
     let prepared = "SELECT status FROM t_order WHERE user_id = ? AND order_id = ?";
     let mut key = 0i64;
-    c.bench_function("sharded point select, prepared execute", |b| {
+    // The cache fills at the first executes; the key then changes the
+    // node, each of the four has its template.
+    c.bench_function("sharded point select, prepared execute, cached plan", |b| {
         b.iter(|| {
             key = (key + 1) % 1000;
             let values = [Value::Int(key), Value::Int(key + 7)];
@@ -169,6 +172,13 @@ fn sharded_plan(c: &mut Criterion) {
         b.iter(|| {
             next = (next + 1) % texts.len();
             plan(black_box(&texts[next]), &[], &ctx).expect("plans")
+        })
+    });
+    // The same texts as the proxy plans them: one shape, its template.
+    c.bench_function("sharded point select, text, seen shape", |b| {
+        b.iter(|| {
+            next = (next + 1) % texts.len();
+            plan_text(black_box(&texts[next]), &[], &ctx).expect("plans")
         })
     });
 }

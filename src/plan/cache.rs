@@ -14,6 +14,12 @@
 //! entries are never met again. Sharding columns' kinds are read by the
 //! route, which runs at every execute; the rewrite never reads them.
 //!
+//! A text statement of a seen shape ([`crate::sql::shape`]) uses the same
+//! templates, keyed by its shape's text: its literals bind as the `?`s'
+//! values for the route, and instantiation splices each literal back as
+//! written where its `?` stands, so the backend receives the text a fresh
+//! plan renders (the golden cases check that it is).
+//!
 //! Per worker thread rather than per prepared statement: no lock and no
 //! change to the session's statement registry, and clients that prepare the
 //! same text (every sysbench client does) share the entry. A session runs
@@ -44,9 +50,13 @@ pub(super) const MAX_TEXT: usize = 2048;
 /// Route outcomes kept per statement: a point select has one per data
 /// node; what routes more ways than this keeps its first ones.
 const MAX_ROUTES: usize = 64;
+/// Bytes of unit SQL kept per text and rules: an IN list's many route
+/// outcomes over many nodes stop adding templates there. With the other
+/// bounds, at most 256 × 2 × 32 KiB of SQL per worker thread.
+const MAX_TEMPLATE_BYTES: usize = 32 * 1024;
 /// Schemas' rules kept per text: a reload adds one, clients of two
 /// schemas sharing a text two.
-const MAX_RULES: usize = 4;
+const MAX_RULES: usize = 2;
 
 thread_local! {
     static PLANS: RefCell<LruCache<Box<str>, Vec<Planned>>> = RefCell::new(LruCache::new(CAPACITY));
@@ -61,6 +71,8 @@ struct Planned {
     statement: Statement,
     /// Templates by route outcome.
     templates: Vec<Template>,
+    /// The bytes of the templates' unit SQL.
+    bytes: usize,
 }
 
 /// The units and merge of one route outcome.
@@ -228,6 +240,7 @@ fn parse(key: &str, schema: &SchemaRules) -> Option<Planned> {
         generation: schema.generation(),
         statement,
         templates: Vec::new(),
+        bytes: 0,
     })
 }
 
@@ -254,12 +267,15 @@ fn plan_from(
     )?;
     let units: Vec<CachedUnit> = units.into_iter().map(CachedUnit::new).collect();
     let plan = instantiate(&units, &merge, fill, &route);
+    let bytes: usize = units.iter().map(|u| u.unit.sql.len()).sum();
     let keeps = !bindings.values_read()
+        && planned.bytes + bytes <= MAX_TEMPLATE_BYTES
         && route.generated.is_none()
         && !(bindings.is_bound() && matches!(merge, MergePlan::Union(_)))
         && planned.templates.len() < MAX_ROUTES
         && units.iter().all(|u| u.marks.is_some());
     if keeps {
+        planned.bytes += bytes;
         planned.templates.push(Template {
             route: RouteKey::of(&route),
             units,
