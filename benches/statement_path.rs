@@ -2,11 +2,17 @@
 //! backend: split, classify, and the check that it names no sharded table
 //! (the whole decision for unsharded passthrough), the session effects the
 //! multiplexer reads, next to a full sqlparser parse for scale; the boundary
-//! check every statement gets, and what the metrics cost per statement.
+//! check every statement gets, and what the metrics cost per statement;
+//! and the plan of a point select sharded over two data sources, as a
+//! prepared statement's execute and as text (fresh, and of a seen shape),
+//! both from plan templates once warm.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use mysql_common::value::Value;
 use shardgate::admin::metrics::{Fanout, Metrics, StatementLabel};
 use shardgate::config::{self, Privileges};
+use shardgate::plan::{plan, plan_execute, plan_text, PlanContext};
+use shardgate::rules::ColumnKind;
 use shardgate::session::names_routed_table;
 use shardgate::sql::boundary::{self, Subject};
 use shardgate::sql::{classify, effects, parse, set_kind, split_statements};
@@ -130,10 +136,58 @@ fn statement_metrics(c: &mut Criterion) {
     });
 }
 
+/// The sharded path's plan of a point select over two data sources (four
+/// data nodes): an execute of a prepared statement, and a text statement,
+/// with the key changing from one statement to the next as sysbench's do.
+fn sharded_plan(c: &mut Criterion) {
+    let config = config::parse(RULES).expect("bench rules load");
+    let kinds = |_: &str, _: &str| ColumnKind::Integer;
+    let ctx = PlanContext {
+        schema: &config.rules.schemas["shop"],
+        column_kind: &kinds,
+        keys: None,
+        binary_key: &|_: &str| false,
+    };
+    let prepared = "SELECT status FROM t_order WHERE user_id = ? AND order_id = ?";
+    let mut key = 0i64;
+    // The cache fills at the first executes; the key then changes the
+    // node, each of the four has its template.
+    c.bench_function("sharded point select, prepared execute, cached plan", |b| {
+        b.iter(|| {
+            key = (key + 1) % 1000;
+            let values = [Value::Int(key), Value::Int(key + 7)];
+            plan_execute(black_box(prepared), &values, &ctx).expect("plans")
+        })
+    });
+    let texts: Vec<String> = (0..1000)
+        .map(|k| {
+            format!(
+                "SELECT status FROM t_order WHERE user_id = {k} AND order_id = {}",
+                k + 7
+            )
+        })
+        .collect();
+    let mut next = 0usize;
+    c.bench_function("sharded point select, text", |b| {
+        b.iter(|| {
+            next = (next + 1) % texts.len();
+            plan(black_box(&texts[next]), &[], &ctx).expect("plans")
+        })
+    });
+    // The same texts as the proxy plans them: one shape, its template.
+    c.bench_function("sharded point select, text, seen shape", |b| {
+        b.iter(|| {
+            next = (next + 1) % texts.len();
+            plan_text(black_box(&texts[next]), &[], &ctx).expect("plans")
+        })
+    });
+}
+
 criterion_group!(
     benches,
     passthrough_decision,
     session_effects,
-    statement_metrics
+    statement_metrics,
+    sharded_plan
 );
 criterion_main!(benches);

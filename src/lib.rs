@@ -21,7 +21,8 @@
 //!   worker id lease) on a thread of its own.
 //! - [`merge`]: pure, over row streams: one result from many data nodes.
 //! - [`plan`]: pure kernel: sql + params + rules → execution plan (which
-//!   carries a merged SELECT's [`merge::SelectMerge`] description as data).
+//!   carries a merged SELECT's [`merge::SelectMerge`] description as data);
+//!   per worker thread, plan templates of executes and text shapes seen before.
 //! - [`rewrite`]: pure: the SQL each route unit's data source receives.
 //! - [`route`]: pure: which data nodes a statement runs on.
 //! - [`plan_model`]: the plan as data ([`plan_model::ExecutionPlan`],

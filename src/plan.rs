@@ -35,14 +35,46 @@ pub fn plan(sql: &str, params: &[Value], ctx: &PlanContext<'_>) -> Result<Execut
 }
 
 /// [`plan`] for an execute of a prepared statement: its text, the same
-/// at every execute, is parsed once per worker thread
-/// ([`sql::parse_cached`]); the values bind to a copy of the tree.
+/// at every execute, is parsed once per worker thread, and an execute
+/// whose route comes out as one seen before copies that route's units and
+/// picks its values ([`cache`]); the same plan as [`plan`] gives.
 pub fn plan_execute(
     sql: &str,
     params: &[Value],
     ctx: &PlanContext<'_>,
 ) -> Result<ExecutionPlan, Error> {
+    if sql.len() <= cache::MAX_TEXT {
+        if let Some(planned) = cache::plan_cached(sql, cache::Fill::Values(params), ctx) {
+            return planned;
+        }
+    }
     plan_parsed(sql::parse_cached(sql), params, ctx)
+}
+
+/// [`plan`] for a text statement (no params): one of a shape seen before
+/// (the same text but for its value literals, [`sql::shape`]) reuses
+/// that shape's plan template ([`cache`]), its literals spliced back in
+/// as written; the same plan as [`plan`] gives. What the template path
+/// refuses is planned afresh, for [`plan`]'s answer.
+pub fn plan_text(
+    sql: &str,
+    params: &[Value],
+    ctx: &PlanContext<'_>,
+) -> Result<ExecutionPlan, Error> {
+    if !params.is_empty() || sql.len() > cache::MAX_TEXT {
+        return plan(sql, params, ctx);
+    }
+    let Some(shape) = sql::shape::shape(sql) else {
+        return plan(sql, params, ctx);
+    };
+    let fill = cache::Fill::Texts {
+        values: &shape.values,
+        texts: &shape.texts,
+    };
+    match cache::plan_cached(&shape.text, fill, ctx) {
+        Some(Ok(planned)) => Ok(planned),
+        _ => plan(sql, params, ctx),
+    }
 }
 
 /// [`plan`] with the statement parsed into one AST.
@@ -163,5 +195,9 @@ fn first_generated(route: &route::RoutePlan<'_>) -> Option<u64> {
         })
 }
 
+mod cache;
+
 #[cfg(test)]
 mod bulk_tests;
+#[cfg(test)]
+mod cache_tests;

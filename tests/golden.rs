@@ -23,7 +23,8 @@ use mysql_common::value::Value;
 use shardgate::config::{self, Config};
 use shardgate::keygen::{Clock, KeyGenerator};
 use shardgate::plan::{
-    plan, plan_describe, plan_first_node, ExecutionPlan, MergePlan, PlanContext,
+    plan, plan_describe, plan_execute, plan_first_node, plan_text, ExecutionPlan, MergePlan,
+    PlanContext,
 };
 use shardgate::rules::ColumnKind;
 use std::collections::BTreeMap;
@@ -77,7 +78,7 @@ fn main() {
                 continue;
             }
             let outcome = run_case(&file, case);
-            match check(case, &outcome) {
+            match check(case, &outcome).and_then(|()| check_cached(&file, case)) {
                 Ok(()) => {
                     passed += 1;
                     println!("test golden::{name} ... ok");
@@ -187,8 +188,130 @@ fn string(case: &Table, key: &str) -> String {
         .to_string()
 }
 
+/// A planner: [`plan`], [`plan_execute`] or [`plan_text`].
+type Planner = fn(&str, &[Value], &PlanContext<'_>) -> Result<ExecutionPlan, Error>;
+type Error = shardgate::error::Error;
+
 /// Plans one case with a fresh key generator on a fake clock.
 fn run_case(file: &FileSettings, case: &Table) -> Result<ExecutionPlan, shardgate::error::Error> {
+    let params: Vec<Value> = match case.get("params").and_then(Item::as_array) {
+        Some(array) => array.iter().map(param).collect(),
+        None => Vec::new(),
+    };
+    let sql = string(case, "sql");
+    let first_node = match case.get("planner").and_then(Item::as_str) {
+        None => return run_with(file, case, &sql, &params, plan),
+        Some("describe") => plan_describe,
+        Some("first_node") => plan_first_node,
+        Some(other) => panic!("no planner {other:?}"),
+    };
+    with_context(file, case, |ctx| {
+        Ok(ExecutionPlan {
+            units: vec![first_node(&sql, &params, ctx)?],
+            merge: MergePlan::Single,
+            generated_key: None,
+        })
+    })
+}
+
+/// `sql` with `params` planned by `planner` in the case's context.
+fn run_with(
+    file: &FileSettings,
+    case: &Table,
+    sql: &str,
+    params: &[Value],
+    planner: Planner,
+) -> Result<ExecutionPlan, Error> {
+    with_context(file, case, |ctx| planner(sql, params, ctx))
+}
+
+/// The plan through the templates equals [`plan`]'s, for the case and
+/// for warm-up variants of it (other values in its value positions),
+/// planned first.
+fn check_cached(file: &FileSettings, case: &Table) -> Result<(), String> {
+    if case.get("planner").is_some() {
+        return Ok(());
+    }
+    let sql = string(case, "sql");
+    let params: Vec<Value> = match case.get("params").and_then(Item::as_array) {
+        Some(array) => array.iter().map(param).collect(),
+        None => Vec::new(),
+    };
+    let mut runs: Vec<(String, Vec<Value>)> = (1..=6)
+        .filter_map(|k| {
+            if params.is_empty() {
+                text_variant(&sql, k).map(|v| (v, Vec::new()))
+            } else {
+                Some((
+                    sql.clone(),
+                    params.iter().map(|p| value_variant(p, k)).collect(),
+                ))
+            }
+        })
+        .collect();
+    runs.push((sql.clone(), params.clone()));
+    runs.push((sql, params));
+    let cached: Planner = if runs[0].1.is_empty() {
+        plan_text
+    } else {
+        plan_execute
+    };
+    for (sql, params) in &runs {
+        let fresh = run_with(file, case, sql, params, plan);
+        let templated = run_with(file, case, sql, params, cached);
+        let same = match (&fresh, &templated) {
+            (Ok(a), Ok(b)) => a == b,
+            (Err(a), Err(b)) => a.code == b.code && a.message == b.message,
+            _ => false,
+        };
+        if !same {
+            return Err(format!(
+                "cached plan differs for {sql} {params:?}\nfresh: {fresh:?}\ncached: {templated:?}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Another value of a param's type.
+fn value_variant(param: &Value, k: i64) -> Value {
+    match param {
+        Value::Int(i) => Value::Int(i.wrapping_add(k * 7 + 1)),
+        Value::UInt(u) => Value::UInt(u.wrapping_add(k as u64 * 7 + 1)),
+        Value::Double(d) => Value::Double(d + k as f64),
+        Value::Bytes(b) => {
+            let mut b = b.clone();
+            b.extend_from_slice(format!("v{k}").as_bytes());
+            Value::Bytes(b)
+        }
+        other => other.clone(),
+    }
+}
+
+/// `sql` with other literals where its shape takes literals out; `None`
+/// when it has no shape or none to take out.
+fn text_variant(sql: &str, k: i64) -> Option<String> {
+    let shape = shardgate::sql::shape::shape(sql)?;
+    if shape.texts.is_empty() {
+        return None;
+    }
+    let mut out = String::new();
+    let mut from = 0;
+    for text in &shape.texts {
+        let start = text.as_ptr() as usize - sql.as_ptr() as usize;
+        out.push_str(&sql[from..start]);
+        match text.parse::<i64>() {
+            Ok(i) => out.push_str(&i.checked_add(k * 7 + 1).unwrap_or(k).to_string()),
+            Err(_) => out.push_str(&format!("{}v{k}'", &text[..text.len() - 1])),
+        }
+        from = start + text.len();
+    }
+    out.push_str(&sql[from..]);
+    Some(out)
+}
+
+/// Runs `f` in the case's context, with a fresh key generator.
+fn with_context<T>(file: &FileSettings, case: &Table, f: impl FnOnce(&PlanContext<'_>) -> T) -> T {
     let mut column_kinds = file.column_kinds.clone();
     column_kinds.extend(kinds(case.get("column_kinds")));
     let lookup = move |table: &str, column: &str| {
@@ -210,22 +333,7 @@ fn run_case(file: &FileSettings, case: &Table) -> Result<ExecutionPlan, shardgat
         keys: Some(&keys),
         binary_key: &|_: &str| false,
     };
-    let params: Vec<Value> = match case.get("params").and_then(Item::as_array) {
-        Some(array) => array.iter().map(param).collect(),
-        None => Vec::new(),
-    };
-    let sql = string(case, "sql");
-    let first_node = match case.get("planner").and_then(Item::as_str) {
-        None => return plan(&sql, &params, &ctx),
-        Some("describe") => plan_describe,
-        Some("first_node") => plan_first_node,
-        Some(other) => panic!("no planner {other:?}"),
-    };
-    Ok(ExecutionPlan {
-        units: vec![first_node(&sql, &params, &ctx)?],
-        merge: MergePlan::Single,
-        generated_key: None,
-    })
+    f(&ctx)
 }
 
 /// A parameter: a TOML number, or a SQL literal in a string.

@@ -321,6 +321,46 @@ async fn a_prepared_statement_follows_privileges_changed_by_reload() {
     read(app.exec_first(&select, (1,)).await.unwrap());
 }
 
+/// Executes and text statements planned from templates before a reload
+/// place by the new rules after it: `t_kv` moved from both data sources
+/// (by `id` mod 2) to `ds_1` alone, so its node 0 is now on `ds_1`: the
+/// row with id 2 left behind on `ds_0` is no longer found, the row on
+/// `ds_1` still is.
+#[tokio::test]
+async fn plans_kept_before_a_reload_follow_the_new_rules() {
+    let dbs = common::fresh_databases("ops_reload_plan");
+    let admin_port = free_port();
+    let base = kv_rules(&dbs, admin_port, "");
+    let proxy = Proxy::start(&base);
+    let mut app = app_conn(&proxy).await;
+    create_kv(&mut app, "(1, 'one'), (2, 'two')").await;
+    let select = app.prep("SELECT v FROM t_kv WHERE id = ?").await.unwrap();
+    for _ in 0..3 {
+        for (id, v) in [(1, "one"), (2, "two")] {
+            let got: Option<String> = app.exec_first(&select, (id,)).await.unwrap();
+            assert_eq!(got.as_deref(), Some(v));
+            let sql = format!("SELECT v FROM t_kv WHERE id = {id}");
+            let got: Option<String> = app.query_first(sql).await.unwrap();
+            assert_eq!(got.as_deref(), Some(v));
+        }
+    }
+
+    let moved = base.replace("nodes = \"ds_${0..1}.t_kv\"", "nodes = \"ds_1.t_kv\"");
+    assert_ne!(moved, base, "t_kv's nodes are found");
+    proxy.rewrite_config(&moved);
+    let mut admin = admin_conn(&proxy).await;
+    admin.query_drop("RELOAD CONFIG").await.unwrap();
+    let got: Option<String> = app.exec_first(&select, (2,)).await.unwrap();
+    assert_eq!(got, None, "id 2 is looked for on ds_1 only");
+    let got: Option<String> = app
+        .query_first("SELECT v FROM t_kv WHERE id = 2")
+        .await
+        .unwrap();
+    assert_eq!(got, None, "id 2 is looked for on ds_1 only");
+    let got: Option<String> = app.exec_first(&select, (1,)).await.unwrap();
+    assert_eq!(got.as_deref(), Some("one"));
+}
+
 /// Latencies (start, took) of `SELECT v FROM t_kv WHERE id = 1` in a loop.
 async fn latency_loop(
     proxy_url: String,

@@ -652,3 +652,78 @@ async fn result_columns_name_the_logical_table() {
     })
     .await
 }
+
+/// The oracle's text statements (those of this file, as written), planned
+/// through the plan templates after warm-up statements of their shape with
+/// other literals, give exactly the fresh plan. Pure: no server.
+#[test]
+fn oracle_statements_plan_from_templates_as_fresh() {
+    use shardgate::plan::{plan, plan_text, PlanContext};
+    use shardgate::rules::ColumnKind;
+    let data_sources: String = (0..DATA_SOURCES)
+        .map(|i| {
+            format!("[data_sources.ds_{i}]\nprimary = \"mysql://root@127.0.0.1:1/db_{i}\"\n\n")
+        })
+        .collect();
+    let text = format!("{}{data_sources}{SCHEMA_TOML}", users_toml());
+    let config = shardgate::config::parse(&text).expect("the oracle's rules load");
+    let kinds = |_: &str, column: &str| match column {
+        "user_id" | "order_id" | "event_id" | "item_id" | "age" | "seq" => ColumnKind::Integer,
+        "name" | "device" | "token" | "status" | "code" => ColumnKind::String,
+        _ => ColumnKind::Unknown,
+    };
+    let ctx = PlanContext {
+        schema: &config.rules.schemas[SCHEMA],
+        column_kind: &kinds,
+        keys: None,
+        binary_key: &|_: &str| false,
+    };
+    let source = include_str!("sharding_oracle.rs");
+    let mut statements = Vec::new();
+    for piece in source.split("env.same").skip(1) {
+        let Some(rest) = piece.split_once("(\"").map(|(_, r)| r) else {
+            continue;
+        };
+        let Some((sql, _)) = rest.split_once("\")") else {
+            continue;
+        };
+        if !sql.contains('\\') && !sql.contains('"') {
+            statements.push(sql.to_string());
+        }
+    }
+    assert!(
+        statements.len() > 50,
+        "{} statements found",
+        statements.len()
+    );
+    let mut shaped = 0;
+    for sql in &statements {
+        let mut runs = Vec::new();
+        if let Some(shape) = shardgate::sql::shape::shape(sql) {
+            if !shape.texts.is_empty() {
+                shaped += 1;
+                for k in 1..=4i64 {
+                    let mut variant = shape.text.clone();
+                    for text in &shape.texts {
+                        let other = match text.parse::<i64>() {
+                            Ok(i) => (i + k * 5 + 1).to_string(),
+                            Err(_) => format!("{}{k}'", &text[..text.len() - 1]),
+                        };
+                        variant = variant.replacen('?', &other, 1);
+                    }
+                    if variant.matches('?').count() == 0 {
+                        runs.push(variant);
+                    }
+                }
+            }
+        }
+        runs.push(sql.clone());
+        runs.push(sql.clone());
+        for run in &runs {
+            let fresh = plan(run, &[], &ctx).map_err(|e| (e.code, e.message));
+            let cached = plan_text(run, &[], &ctx).map_err(|e| (e.code, e.message));
+            assert_eq!(cached, fresh, "{run}");
+        }
+    }
+    assert!(shaped > 30, "{shaped} statements shaped");
+}

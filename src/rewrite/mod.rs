@@ -23,15 +23,46 @@ use names::Renamer;
 use prune::Pruner;
 use sqlparser::ast::{Query, SetExpr, Statement};
 
+/// An execution unit with its parameters as indexes into the statement's
+/// bound values: what [`rewrite_template`] makes, and the plan cache keeps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitTemplate {
+    /// The data source that runs it.
+    pub data_source: String,
+    /// The SQL the data source receives, its `?`s kept.
+    pub sql: String,
+    /// For each `?` of `sql`, in order, the index of its bound value.
+    pub params: Vec<usize>,
+}
+
 /// The execution units of `statement` routed by `route`, and how their
 /// answers merge. `schema` is the logical schema's name (dropped where it
 /// qualifies a table).
 pub fn rewrite(
-    mut statement: Statement,
+    statement: Statement,
     route: &RoutePlan<'_>,
     bindings: &Bindings<'_>,
     schema: &str,
 ) -> Result<(Vec<ExecutionUnit>, MergePlan), Error> {
+    let (units, merge) = rewrite_template(statement, route, bindings, schema)?;
+    let units = units
+        .into_iter()
+        .map(|u| ExecutionUnit {
+            params: bindings.pick(&u.params),
+            data_source: u.data_source,
+            sql: u.sql,
+        })
+        .collect();
+    Ok((units, merge))
+}
+
+/// [`rewrite`] with each unit's parameters as indexes ([`UnitTemplate`]).
+pub fn rewrite_template(
+    mut statement: Statement,
+    route: &RoutePlan<'_>,
+    bindings: &Bindings<'_>,
+    schema: &str,
+) -> Result<(Vec<UnitTemplate>, MergePlan), Error> {
     let local = Localizer::new(&statement, route, schema);
     if route.merges_rows {
         return merged(statement, route, bindings, &local);
@@ -64,11 +95,11 @@ pub fn rewrite(
         let params = if !bindings.is_bound() {
             Vec::new()
         } else if pruned || rows.is_some() {
-            bindings.params_of(&copy)
+            bindings.indexes_of(&copy)
         } else {
-            bindings.params().to_vec()
+            (0..bindings.params().len()).collect()
         };
-        out.push(ExecutionUnit {
+        out.push(UnitTemplate {
             data_source: data_source.to_string(),
             sql: render::render(&mut copy),
             params,
@@ -119,7 +150,7 @@ fn merged(
     route: &RoutePlan<'_>,
     bindings: &Bindings<'_>,
     local: &Localizer<'_>,
-) -> Result<(Vec<ExecutionUnit>, MergePlan), Error> {
+) -> Result<(Vec<UnitTemplate>, MergePlan), Error> {
     let Statement::Query(query) = &statement else {
         return Err(Error::internal("a merged statement that is no query"));
     };
@@ -152,9 +183,9 @@ fn merged(
         .into_iter()
         .map(|(data_source, copies)| {
             let unit = Statement::Query(Box::new(select::combine(&derived, copies)));
-            ExecutionUnit {
+            UnitTemplate {
                 data_source: data_source.to_string(),
-                params: bindings.params_in_visit_order(&unit),
+                params: bindings.indexes_in_visit_order(&unit),
                 sql: unit.to_string(),
             }
         })
@@ -169,7 +200,7 @@ fn merged_union<'a>(
     route: &RoutePlan<'a>,
     bindings: &Bindings<'_>,
     local: &Localizer<'a>,
-) -> Result<(Vec<ExecutionUnit>, MergePlan), Error> {
+) -> Result<(Vec<UnitTemplate>, MergePlan), Error> {
     let derived = select::derive_union(query, bindings)?;
     let first = route
         .units
@@ -202,9 +233,9 @@ fn merged_union<'a>(
     let mut units = Vec::with_capacity(sources.len());
     for (data_source, copies) in sources {
         let unit = Statement::Query(Box::new(select::combine_union(&derived, copies)?));
-        units.push(ExecutionUnit {
+        units.push(UnitTemplate {
             data_source: data_source.to_string(),
-            params: bindings.params_in_visit_order(&unit),
+            params: bindings.indexes_in_visit_order(&unit),
             sql: unit.to_string(),
         });
     }

@@ -32,7 +32,7 @@ pub struct ShardingRules {
 }
 
 /// One logical database.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct SchemaRules {
     /// The name clients `USE`.
     pub name: String,
@@ -52,6 +52,34 @@ pub struct SchemaRules {
     /// each (see [`length_bit`]): most words of a statement are told apart
     /// from them by length alone.
     routed_name_lengths: u64,
+    /// Tells these rules from any others built (or cloned) in this
+    /// process: what is kept by the rules it was planned under (plan
+    /// templates) is kept by this number, and a reload makes new rules.
+    generation: u64,
+}
+
+/// The last [`SchemaRules::generation`] given out.
+static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn next_generation() -> u64 {
+    GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+}
+
+/// A copy is other rules: its public fields may be changed, so it gets
+/// its own generation.
+impl Clone for SchemaRules {
+    fn clone(&self) -> Self {
+        SchemaRules {
+            name: self.name.clone(),
+            default_data_source: self.default_data_source.clone(),
+            data_sources: self.data_sources.clone(),
+            tables: self.tables.clone(),
+            broadcast_tables: self.broadcast_tables.clone(),
+            binding_groups: self.binding_groups.clone(),
+            routed_name_lengths: self.routed_name_lengths,
+            generation: next_generation(),
+        }
+    }
 }
 
 /// A name's length as one bit of a `u64`: 63 stands for 63 bytes or more.
@@ -106,7 +134,14 @@ impl SchemaRules {
             broadcast_tables,
             binding_groups,
             routed_name_lengths,
+            generation: next_generation(),
         }
+    }
+
+    /// A number no other rules of this process have: plans kept by it
+    /// are plans under exactly these rules.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// How `table` (any case) is placed.

@@ -69,8 +69,9 @@ impl Session {
 pub(super) type Answered = (String, Vec<Value>, Vec<Described>);
 
 impl Session {
-    /// A routed statement's plan; an execute's text is parsed once
-    /// ([`crate::plan::plan_execute`]). Refused for subqueries whose rows
+    /// A routed statement's plan, from a plan template when its text (an
+    /// execute's) or its shape (a text statement's) was planned before
+    /// ([`crate::plan::plan_execute`], [`crate::plan::plan_text`]). Refused for subqueries whose rows
     /// need several data nodes, it is planned again with their answers.
     pub(super) async fn plan_routed(
         &mut self,
@@ -79,7 +80,7 @@ impl Session {
     ) -> Result<(ExecutionPlan, Vec<Described>), Error> {
         let planned = match params {
             Some(values) => self.plan_with(text, values, crate::plan::plan_execute),
-            None => self.plan(text, &[]),
+            None => self.plan_with(text, &[], crate::plan::plan_text),
         };
         match planned {
             Err(e) if is_subquery_refusal(&e) => {

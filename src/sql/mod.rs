@@ -23,6 +23,7 @@ pub mod prepared;
 pub mod replica_read;
 pub mod scan;
 pub mod session_calls;
+pub mod shape;
 pub mod subquery;
 pub mod tables;
 

@@ -8,6 +8,7 @@ use mysql_common::value::Value as Param;
 use sqlparser::ast::{Expr, Statement, Value, Visit, Visitor};
 use sqlparser::tokenizer::{Location, Span};
 use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The statement's placeholders in text order, with their bound values.
 #[derive(Debug, Clone, Default)]
@@ -16,6 +17,21 @@ pub struct Bindings<'a> {
     params: &'a [Param],
     /// Where each placeholder starts, ascending; empty when nothing is bound.
     locations: Vec<Location>,
+    /// Whether a bound value was read ([`Self::param`]) since
+    /// [`Self::forget_reads`]: a rewrite that read none made units that
+    /// hold for any values (`crate::plan` keeps them as a template).
+    values_read: ReadFlag,
+}
+
+/// Whether a value was read; atomic only so that `&Bindings` may be held
+/// across an await of a `Send` future (one thread uses it at a time).
+#[derive(Debug, Default)]
+struct ReadFlag(AtomicBool);
+
+impl Clone for ReadFlag {
+    fn clone(&self) -> Self {
+        ReadFlag(AtomicBool::new(self.0.load(Ordering::Relaxed)))
+    }
 }
 
 impl<'a> Bindings<'a> {
@@ -31,7 +47,11 @@ impl<'a> Bindings<'a> {
         if locations.len() != params.len() || !distinct {
             return Err(Error::wrong_arguments("mysqld_stmt_execute"));
         }
-        Ok(Bindings { params, locations })
+        Ok(Bindings {
+            params,
+            locations,
+            values_read: ReadFlag::default(),
+        })
     }
 
     /// Whether values are bound (a COM_STMT_EXECUTE).
@@ -51,19 +71,45 @@ impl<'a> Bindings<'a> {
 
     /// The value bound to the placeholder at `span`.
     pub fn param(&self, span: Span) -> Option<&'a Param> {
-        self.index(span).and_then(|i| self.params.get(i))
+        let param = self.index(span).and_then(|i| self.params.get(i));
+        if param.is_some() {
+            self.values_read.0.store(true, Ordering::Relaxed);
+        }
+        param
+    }
+
+    /// Starts counting value reads afresh ([`Self::values_read`]).
+    pub fn forget_reads(&self) {
+        self.values_read.0.store(false, Ordering::Relaxed);
+    }
+
+    /// Whether [`Self::param`] gave a value since [`Self::forget_reads`].
+    pub fn values_read(&self) -> bool {
+        self.values_read.0.load(Ordering::Relaxed)
+    }
+
+    /// The values at `indexes`.
+    pub fn pick(&self, indexes: &[usize]) -> Vec<Param> {
+        indexes
+            .iter()
+            .filter_map(|&i| self.params.get(i).cloned())
+            .collect()
     }
 
     /// The values of the placeholders left in `statement` (a rewritten copy
     /// of the bound statement), in their text order.
     pub fn params_of(&self, statement: &Statement) -> Vec<Param> {
+        self.pick(&self.indexes_of(statement))
+    }
+
+    /// [`Self::params_of`] as indexes into the bound values.
+    pub fn indexes_of(&self, statement: &Statement) -> Vec<usize> {
         if !self.is_bound() {
             return Vec::new();
         }
         placeholder_locations(statement)
             .into_iter()
             .filter_map(|location| self.locations.binary_search(&location).ok())
-            .filter_map(|i| self.params.get(i).cloned())
             .collect()
     }
 
@@ -93,6 +139,11 @@ impl Bindings<'_> {
     /// stand several times) when [`Self::visits_in_text_order`] holds for
     /// the client's statement.
     pub fn params_in_visit_order(&self, statement: &Statement) -> Vec<Param> {
+        self.pick(&self.indexes_in_visit_order(statement))
+    }
+
+    /// [`Self::params_in_visit_order`] as indexes into the bound values.
+    pub fn indexes_in_visit_order(&self, statement: &Statement) -> Vec<usize> {
         if !self.is_bound() {
             return Vec::new();
         }
@@ -102,7 +153,6 @@ impl Bindings<'_> {
             .0
             .into_iter()
             .filter_map(|location| self.locations.binary_search(&location).ok())
-            .filter_map(|i| self.params.get(i).cloned())
             .collect()
     }
 
