@@ -126,7 +126,8 @@ else
   cargo build --release --bin shardgate
   BIN=$PWD/target/release/shardgate
 fi
-RELAY=$(build_relay)
+RELAY=
+if wanted relay || wanted tokio-relay || wanted tpc-relay; then RELAY=$(build_relay); fi
 
 # --- endpoints ------------------------------------------------------------
 # name -> "port user password database"

@@ -75,6 +75,8 @@ pub async fn commit(
     let (mut writers, mut readers): (Vec<_>, Vec<_>) = branches.into_iter().partition(|b| b.wrote);
     let names: Vec<String> = writers.iter().map(Branch::name).collect();
     coordinator.set_phase(gtrid, Phase::Preparing, &names);
+    // Told to the log now, so that it can sync this COMMIT with others'.
+    let coming = coordinator.log.coming();
     // A writer's END and PREPARE go in one round trip; MariaDB runs the
     // PREPARE only if the END succeeded. Readers only end.
     let readers_ended = join_all(readers.iter_mut().map(|b| {
@@ -114,7 +116,7 @@ pub async fn commit(
     }
     crash_point("xa-after-prepares");
     delay_point("xa-delay-before-decision").await;
-    coordinator.log.commit(gtrid, &names).await;
+    coordinator.log.commit(coming, gtrid, &names).await;
     coordinator.set_phase(gtrid, Phase::Committing, &names);
     coordinator.counts.commits.inc();
     crash_point("xa-after-decision");

@@ -11,6 +11,7 @@
 pub mod commit;
 pub mod log;
 pub mod recovery;
+pub mod segment;
 pub mod xid;
 
 use crate::admin::metrics::XaMetrics;
