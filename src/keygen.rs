@@ -16,8 +16,8 @@ pub use snowflake::{Snowflake, WorkerSource, MAX_BACKWARD_MS, MAX_WORKER_ID, SNO
 pub use uuid::UuidV7;
 
 use crate::error::Error;
+use crate::hash::HashMap;
 use snowflake::MAX_WAIT_MS;
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -197,7 +197,7 @@ impl KeyGenerator {
         Ok(KeyGenerator {
             snowflake: Snowflake::new(worker_id, clock.clone())?,
             uuid: UuidV7::new(clock),
-            segments: HashMap::new(),
+            segments: HashMap::default(),
         })
     }
 
@@ -206,7 +206,7 @@ impl KeyGenerator {
         KeyGenerator {
             snowflake: Snowflake::with_worker(worker, clock.clone()),
             uuid: UuidV7::new(clock),
-            segments: HashMap::new(),
+            segments: HashMap::default(),
         }
     }
 

@@ -43,6 +43,7 @@ pub mod backend;
 pub mod config;
 pub mod error;
 pub mod execute;
+pub mod hash;
 pub mod key_service;
 pub mod keygen;
 pub mod merge;

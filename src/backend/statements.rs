@@ -5,10 +5,10 @@
 use super::conn::Connection;
 use super::response::{self, Frame};
 use crate::error::Error;
+use crate::hash::HashMap;
 use mysql_common::constants::Command;
 use mysql_common::io::ParseBuf;
 use mysql_common::packets::{Column, StmtPacket};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Handles kept per connection; past this many the least recently used is closed.

@@ -6,12 +6,12 @@
 use super::{Backends, UnitRows};
 use crate::backend::conn::ConnClass;
 use crate::error::Error;
+use crate::hash::{HashMap, HashSet};
 use crate::merge::RowSource;
 use crate::rules::value::ColumnKind;
 use crate::rules::ShardingRules;
 use arc_swap::ArcSwap;
 use mysql_common::value::Value;
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// (schema, logical table, column), all lower-case.
@@ -59,7 +59,7 @@ impl ColumnKinds {
         let mut problems = Vec::new();
         // Each data source's columns, by lower-case actual table; `None`
         // when the data source could not be read.
-        let mut read: HashMap<String, Option<TableColumns>> = HashMap::new();
+        let mut read: HashMap<String, Option<TableColumns>> = HashMap::default();
         for (schema_name, schema) in &rules.schemas {
             for (table_name, table) in &schema.tables {
                 let Some(node) = table.nodes.first() else {
@@ -123,7 +123,7 @@ async fn read_types(backends: &Backends, data_source: &str) -> Result<TableColum
         Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
         _ => String::new(),
     };
-    let mut found: TableColumns = HashMap::new();
+    let mut found: TableColumns = HashMap::default();
     while let Some(row) = unit.next_row().await? {
         if let [table, name, data_type] = row.as_slice() {
             found

@@ -13,11 +13,11 @@ use super::number::{
 use super::spec::{Aggregate, AggregateColumn, Weight};
 use super::statistics::{Moments, Statistic};
 use crate::error::Error;
+use crate::hash::HashSet;
 use bigdecimal::num_bigint::BigInt;
 use mysql_common::constants::ColumnType;
 use mysql_common::packets::Column;
 use mysql_common::value::Value;
-use std::collections::HashSet;
 
 /// How a numeric column's values read and print, from its type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -328,10 +328,10 @@ impl Folder {
             Kind::Sum(_) => Acc::Sum(None),
             Kind::Extreme { .. } => Acc::Extreme(None),
             Kind::Avg { .. } => Acc::Avg(None, 0),
-            Kind::Distinct { .. } => Acc::Distinct(HashSet::new(), 0, None),
+            Kind::Distinct { .. } => Acc::Distinct(HashSet::default(), 0, None),
             Kind::Bits(_, identity) => Acc::Bits(identity),
             Kind::Variance { .. } => Acc::Moments(Moments::default()),
-            Kind::DistinctTuple(_) => Acc::Tuples(HashSet::new()),
+            Kind::DistinctTuple(_) => Acc::Tuples(HashSet::default()),
             Kind::Concat(_) => Acc::Concat(Box::default()),
         }
     }

@@ -24,12 +24,12 @@ use super::compare::{
 use super::number::{int_of, text_bytes};
 use super::spec::{SortKey, Weight};
 use crate::error::Error;
+use crate::hash::HashSet;
 use mysql_common::constants::ColumnType;
 use mysql_common::packets::Column;
 use mysql_common::value::Value;
 use serde::Serialize;
 use std::borrow::Cow;
-use std::collections::HashSet;
 
 mod cut;
 

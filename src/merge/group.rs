@@ -9,9 +9,9 @@ use super::compare::{natural, Comparator};
 use super::computed::Computed;
 use super::spec::{Aggregate, SelectMerge};
 use crate::error::Error;
+use crate::hash::HashMap;
 use mysql_common::packets::Column;
 use mysql_common::value::Value;
-use std::collections::HashMap;
 
 /// How rows group and aggregate, resolved against the unit result's columns.
 #[derive(Debug)]

@@ -8,10 +8,10 @@ use super::having::Having;
 use super::source::RowSink;
 use super::spec::SelectMerge;
 use crate::error::Error;
+use crate::hash::HashSet;
 use mysql_common::packets::Column;
 use mysql_common::value::Value;
 use std::cmp::Ordering;
-use std::collections::HashSet;
 
 /// The merged result's tail: filters, counts and sends rows.
 #[derive(Debug)]
@@ -48,7 +48,7 @@ impl<'s, K: RowSink> Output<'s, K> {
                 let keys = order_keys(columns, &spec.weights, &spec.order_by)?;
                 Seen::Last { keys, last: None }
             } else {
-                Seen::All(HashSet::new())
+                Seen::All(HashSet::default())
             };
             Some((comparators, seen))
         } else {

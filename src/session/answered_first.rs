@@ -14,6 +14,7 @@ use super::redescribed::{DynReply, Redescribed};
 use super::subquery::Collected;
 use super::Session;
 use crate::error::Error;
+use crate::hash::HashSet;
 use crate::sql::answered_first::{
     derived_tables, replace_derived_tables, replace_union_branches, union_branches,
 };
@@ -23,7 +24,6 @@ use mysql_common::packets::Column;
 use mysql_common::value::Value;
 use sqlparser::ast::{Query, Statement};
 use sqlparser::tokenizer::Span;
-use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -101,7 +101,7 @@ impl Session {
         let is_sharded = |name: &str| sharded.contains(&name.to_ascii_lowercase());
         let all = params.unwrap_or_default();
         let bindings = crate::sql::params::Bindings::new(&statement, all)?;
-        let mut used: HashSet<usize> = HashSet::new();
+        let mut used: HashSet<usize> = HashSet::default();
         let mut parts = 0;
         let branches = union_branches(&statement, &is_sharded);
         let answers = self

@@ -307,8 +307,8 @@ mod run {
     use super::{derived_view, replace_views, views_named, LogicalNames};
     use crate::error::Error;
     use crate::execute::fetch_rows;
+    use crate::hash::HashMap;
     use mysql_common::value::Value;
-    use std::collections::HashMap;
 
     impl Session {
         /// A statement reading `information_schema`: run on the default data
@@ -330,7 +330,7 @@ mod run {
                 .iter()
                 .map(|v| format!("'{}'", v.replace('\'', "''")))
                 .collect();
-            let mut columns: HashMap<String, Vec<String>> = HashMap::new();
+            let mut columns: HashMap<String, Vec<String>> = HashMap::default();
             if !list.is_empty() {
                 let query = format!(
                     "SELECT UPPER(TABLE_NAME), COLUMN_NAME FROM information_schema.COLUMNS \

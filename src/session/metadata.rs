@@ -10,12 +10,12 @@ use super::reply::Reply;
 use super::{names_routed_table, utf8, Session};
 use crate::error::Error;
 use crate::execute::{fetch_rows, Rows};
+use crate::hash::HashMap;
 use crate::rules::{SchemaRules, TableKind};
 use crate::sql::classify::{like_matches, unquote_string};
 use crate::sql::scan::{is_keyword, Scanner, Token};
 use mysql_common::constants::StatusFlags;
 use mysql_common::value::Value;
-use std::collections::HashMap;
 
 impl Session {
     /// A `SHOW`, `DESCRIBE` or `EXPLAIN` statement.
@@ -103,7 +103,7 @@ impl Session {
         // Each data source's tables, read once: a logical table is listed
         // when its first actual table exists, as MariaDB lists only tables
         // that exist.
-        let mut listed: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        let mut listed: HashMap<String, Vec<(String, String)>> = HashMap::default();
         let mut wanted = vec![rules.default_data_source.clone()];
         wanted.extend(
             rules

@@ -15,7 +15,7 @@
 use super::Session;
 use crate::error::Error;
 use crate::execute::{fetch_rows, Rows};
-use std::collections::HashMap;
+use crate::hash::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// More distinct statements than any schema's tools ask; past it, answers

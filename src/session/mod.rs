@@ -241,7 +241,7 @@ pub struct Session {
     pub client_execute: Option<ClientExecute>,
     /// SQL-level prepared statements on sharded tables, by lower-case
     /// name: their text, planned at each EXECUTE (see `sql_prepared`).
-    sql_prepared: std::collections::HashMap<String, String>,
+    sql_prepared: crate::hash::HashMap<String, String>,
     /// This session's row in the registry, removed when the session is dropped.
     registered: Option<Registered>,
     /// The data sources the current statement ran on (for the slow log and the audit log).
@@ -292,7 +292,7 @@ impl Session {
             conns: SessionConns::new(),
             statements: PreparedStatements::default(),
             client_execute: None,
-            sql_prepared: std::collections::HashMap::new(),
+            sql_prepared: crate::hash::HashMap::default(),
             registered: None,
             touched: observe::Touched::default(),
             kept_warnings: None,

@@ -2,11 +2,11 @@
 //! are the proxy's own; backends see each statement by its text, prepared
 //! again on a connection whenever needed.
 
+use crate::hash::HashMap;
 use crate::sql::boundary::Verdict;
 use crate::sql::StatementKind;
 use mysql_common::constants::ColumnType;
 use mysql_common::packets::Column;
-use std::collections::HashMap;
 
 /// One client prepared statement.
 #[derive(Debug, Clone)]

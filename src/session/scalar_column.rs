@@ -9,6 +9,7 @@ use super::reply::{OkInfo, Reply};
 use super::Session;
 use crate::error::Error;
 use crate::execute::decode_row;
+use crate::hash::HashSet;
 use crate::sql::subquery::{find, first_table, Found, Shape};
 use mysql_common::constants::{ColumnFlags, ColumnType, StatusFlags};
 use mysql_common::io::ParseBuf;
@@ -16,7 +17,6 @@ use mysql_common::packets::Column;
 use mysql_common::value::Value;
 use sqlparser::ast::LimitClause;
 use sqlparser::tokenizer::{Location, Span};
-use std::collections::HashSet;
 use std::sync::Arc;
 
 /// A select-list column to describe as a subquery's: (position, the

@@ -10,6 +10,7 @@ use super::scalar_column::{item_name, Described};
 use super::Session;
 use crate::error::Error;
 use crate::execute::decode_row;
+use crate::hash::HashSet;
 use crate::plan::ExecutionPlan;
 use crate::sql::subquery::{
     answer, find, first_table, name_select_items, substitute, with_stand_ins, Found, Shape,
@@ -20,7 +21,6 @@ use mysql_common::packets::Column;
 use mysql_common::value::Value;
 use sqlparser::ast::{LimitClause, ObjectName, Statement, Visit, Visitor};
 use sqlparser::tokenizer::Span;
-use std::collections::HashSet;
 use std::future::Future;
 use std::ops::ControlFlow;
 use std::pin::Pin;
@@ -123,7 +123,7 @@ impl Session {
             let params = params.unwrap_or_default();
             let bindings = crate::sql::params::Bindings::new(&statement, params)?;
             let cap = self.config().server.max_subquery_rows;
-            let mut inner_params: HashSet<usize> = HashSet::new();
+            let mut inner_params: HashSet<usize> = HashSet::default();
             let mut answers = Vec::with_capacity(found.len());
             for subquery in &found {
                 let mine: Vec<usize> = subquery

@@ -14,8 +14,8 @@
 //! or sync that fails stops the process: the record may be on disk or not,
 //! and only recovery after a restart can tell.
 
-pub use super::segment::{read_open, sync_dir, Decision};
 use super::segment::{self, encode, Segment, COMMIT, DONE};
+pub use super::segment::{read_open, sync_dir, Decision};
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -378,7 +378,10 @@ mod tests {
         let records_end = decode_all(&data).1;
         let mut torn = encode(COMMIT, &decision("sg1:a:1:9"));
         torn.truncate(torn.len() - 3);
-        let file = std::fs::OpenOptions::new().write(true).open(&segment).unwrap();
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&segment)
+            .unwrap();
         file.write_all_at(&torn, records_end as u64).unwrap();
         drop(file);
         let log = DecisionLog::open_compacting_at(&path, 4096).unwrap();
@@ -422,7 +425,11 @@ mod tests {
         let preparing = log.coming();
         let started = Instant::now();
         commit(&log, "sg1:a:1:2", &["ds_0".into()]).await;
-        assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
         drop(preparing);
         commit(&log, "sg1:a:1:3", &["ds_0".into()]).await;
         assert_eq!(log.open_decisions().len(), 3);

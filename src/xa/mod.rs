@@ -15,7 +15,7 @@ pub mod segment;
 pub mod xid;
 
 use crate::admin::metrics::XaMetrics;
-use std::collections::HashMap;
+use crate::hash::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::Path;
@@ -103,9 +103,9 @@ impl Coordinator {
             seq: AtomicU64::new(1),
             log,
             _lock: lock,
-            in_flight: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::default()),
             counts,
-            in_doubt: Mutex::new(HashMap::new()),
+            in_doubt: Mutex::new(HashMap::default()),
             recovering: tokio::sync::Mutex::new(()),
             wake: tokio::sync::Notify::new(),
         })

@@ -16,7 +16,8 @@ use crate::backend::DataSource;
 use crate::error::Error;
 use crate::execute::rows::fetch_rows;
 use crate::execute::{run_ok, Backends};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use crate::hash::{HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -62,8 +63,8 @@ pub async fn pass(coordinator: &Coordinator, backends: &Backends) -> Pass {
         ..Pass::default()
     };
     // Branches of ours still prepared somewhere after this pass, by gtrid.
-    let mut remaining: HashSet<String> = HashSet::new();
-    let mut left_now: HashSet<(String, String)> = HashSet::new();
+    let mut remaining: HashSet<String> = HashSet::default();
+    let mut left_now: HashSet<(String, String)> = HashSet::default();
     for (server, data_sources) in servers(backends) {
         let Some(ds) = data_sources.first() else {
             continue;

@@ -12,7 +12,8 @@
 //! acknowledged, so everything from the first bad record on is zeroed when
 //! the log is opened.
 
-use std::collections::{BTreeMap, HashMap};
+use crate::hash::HashMap;
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
@@ -158,7 +159,6 @@ pub(super) fn replay(open: &mut BTreeMap<String, Decision>, records: Vec<(u8, De
         }
     }
 }
-
 
 /// The segment the writer writes to.
 pub(super) struct Segment {
