@@ -6,7 +6,9 @@
 # run to run, whatever else the machine is doing, so it shows what a change
 # to the hot path costs or saves.
 #
-# Two more endpoints are counted the same way: the same passthrough with
+# More endpoints are counted the same way: `sharded`, sysbench's table
+# sharded by id over two MariaDB servers (as bench.sh's BENCH_SHARDED=1;
+# not in the default set); the same passthrough with
 # its reads on two GTID replicas (round-robin), which must cost no more
 # than reads on the primary; and the zero-work relay of benches/relay.rs
 # in its thread-per-connection tokio mode (one current-thread runtime per
@@ -18,7 +20,7 @@
 #
 # Settings (environment):
 #   EVENTS=20000   statements counted per mode (after 2,000 not counted)
-#   ENDPOINTS="proxy replicas relay"   which endpoints to count
+#   ENDPOINTS="proxy replicas relay"   which endpoints to count (also: sharded)
 #   INSTR_DIR=target/bench-instructions   logs, profiles and the datadirs
 #   SHARDGATE_BIN=path   measure that binary instead of building one
 #
@@ -46,8 +48,8 @@ fi
 
 mkdir -p "$INSTR_DIR"
 INSTR_DIR=$(cd "$INSTR_DIR" && pwd)
-rm -rf "$INSTR_DIR/ds_0" "$INSTR_DIR/replica_0" "$INSTR_DIR/replica_1" "$INSTR_DIR"/callgrind.*
-TRACKED_DIRS+=("$INSTR_DIR/ds_0" "$INSTR_DIR/replica_0" "$INSTR_DIR/replica_1")
+rm -rf "$INSTR_DIR/ds_0" "$INSTR_DIR/ds_1" "$INSTR_DIR/replica_0" "$INSTR_DIR/replica_1" "$INSTR_DIR"/callgrind.*
+TRACKED_DIRS+=("$INSTR_DIR/ds_0" "$INSTR_DIR/ds_1" "$INSTR_DIR/replica_0" "$INSTR_DIR/replica_1")
 
 if [[ -n ${SHARDGATE_BIN:-} ]]; then
   BIN=$SHARDGATE_BIN
@@ -74,6 +76,12 @@ if wanted replicas; then
   done
 fi
 mariadb_root "$DS_PORT" -e "DROP DATABASE IF EXISTS sbtest; CREATE DATABASE sbtest"
+if wanted sharded; then
+  DS1_PORT=$(free_port)
+  start_mariadb instr_ds_1 "$DS1_PORT" "$INSTR_DIR/ds_1"
+  mariadb_root "$DS_PORT" -e "DROP DATABASE IF EXISTS sbtest_0; CREATE DATABASE sbtest_0"
+  mariadb_root "$DS1_PORT" -e "DROP DATABASE IF EXISTS sbtest_1; CREATE DATABASE sbtest_1"
+fi
 
 # proxy_config FILE PORT [REPLICA_PORT...]: the passthrough's rule file.
 proxy_config() {
@@ -91,7 +99,21 @@ proxy_config() {
   } >"$file"
 }
 
-# sb PORT USER PASSWORD MODE EVENTS ACTION: sysbench point selects
+# sharded_config FILE PORT: sbtest1 sharded by `id mod 2` over ds_0 and ds_1.
+sharded_config() {
+  {
+    printf '[server]\nlisten = "127.0.0.1:%s"\ndata_dir = "%s"\n\n' "$2" "$INSTR_DIR/proxy-$2"
+    printf '[[users]]\nname = "app"\npassword = "app_pw"\nschemas = ["sbtest"]\n\n'
+    printf '[data_sources.ds_0]\nprimary = "mysql://root:@127.0.0.1:%s/sbtest_0"\n\n' "$DS_PORT"
+    printf '[data_sources.ds_1]\nprimary = "mysql://root:@127.0.0.1:%s/sbtest_1"\n\n' "$DS1_PORT"
+    printf '[schemas.sbtest]\ndefault_data_source = "ds_0"\n\n'
+    printf '[schemas.sbtest.tables.sbtest1]\nnodes = "ds_${0..1}.sbtest1"\n'
+    printf 'sharding = { column = "id", algorithm = "id_mod" }\n\n'
+    printf '[schemas.sbtest.algorithms]\nid_mod = { type = "mod" }\n'
+  } >"$1"
+}
+
+# sb PORT USER PASSWORD MODE EVENTS [OPTION...] ACTION: sysbench point selects
 # (PASSWORD `-` for none).
 sb() {
   local ps=auto password=()
@@ -99,7 +121,7 @@ sb() {
   if [[ $3 != - ]]; then password=(--mysql-password="$3"); fi
   sysbench oltp_point_select --db-driver=mysql --mysql-host=127.0.0.1 \
     --mysql-port="$1" --mysql-user="$2" "${password[@]}" --mysql-db=sbtest \
-    --tables=1 --table-size=1000 --threads=1 --db-ps-mode="$ps" --time=0 --events="$5" "$6"
+    --tables=1 --table-size=1000 --threads=1 --db-ps-mode="$ps" --time=0 --events="$5" "${@:6}"
 }
 
 sb "$DS_PORT" root - ps 0 prepare >"$INSTR_DIR/prepare.log" 2>&1 ||
@@ -145,6 +167,16 @@ if wanted proxy; then
   under_callgrind proxy "$port" "$BIN" --config "$INSTR_DIR/proxy.toml"
   count proxy "$port" app app_pw ps
   count proxy "$port" app app_pw text
+fi
+if wanted sharded; then
+  port=$(free_port)
+  sharded_config "$INSTR_DIR/sharded.toml" "$port"
+  under_callgrind sharded "$port" "$BIN" --config "$INSTR_DIR/sharded.toml"
+  # The rows go in through the proxy (ids from sysbench), before counting.
+  sb "$port" app app_pw ps 0 --auto-inc=off prepare >"$INSTR_DIR/prepare-sharded.log" 2>&1 ||
+    die "sysbench prepare through the sharded proxy failed: $INSTR_DIR/prepare-sharded.log"
+  count sharded "$port" app app_pw ps
+  count sharded "$port" app app_pw text
 fi
 if wanted replicas; then
   port=$(free_port)
