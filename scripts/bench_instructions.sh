@@ -141,6 +141,20 @@ under_callgrind() {
   wait_tcp "$port" "$PID" 120 || die "$name did not listen under valgrind (log: $INSTR_DIR/$name.log)"
 }
 
+# wait_writable PORT: waits until the proxy on PORT runs a transaction on
+# its primary. Under valgrind the monitor's first probes can outlast their
+# timeout, and until a probe succeeds the proxy knows no writable primary.
+wait_writable() {
+  local i
+  for ((i = 0; i < 120; i++)); do
+    if mariadb -h127.0.0.1 -P"$1" -uapp -papp_pw sbtest -e "BEGIN; SELECT 1; COMMIT" >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 1
+  done
+  die "the proxy on port $1 found no writable primary within 120 s"
+}
+
 # count NAME PORT USER PASSWORD MODE: instructions per statement of EVENTS
 # statements in MODE through the endpoint running under callgrind as PID.
 count() {
@@ -168,6 +182,20 @@ if wanted proxy; then
   count proxy "$port" app app_pw ps
   count proxy "$port" app app_pw text
 fi
+if wanted replicas; then
+  port=$(free_port)
+  proxy_config "$INSTR_DIR/replicas.toml" "$port" "${REPLICA_PORTS[@]}"
+  under_callgrind replicas "$port" "$BIN" --config "$INSTR_DIR/replicas.toml"
+  wait_writable "$port"
+  count replicas "$port" app app_pw ps
+  count replicas "$port" app app_pw text
+fi
+if wanted relay; then
+  port=$(free_port)
+  under_callgrind relay "$port" "$RELAY" --mode tokio-tpc "127.0.0.1:$port" "127.0.0.1:$DS_PORT"
+  count relay "$port" root - ps
+  count relay "$port" root - text
+fi
 if wanted sharded; then
   port=$(free_port)
   sharded_config "$INSTR_DIR/sharded.toml" "$port"
@@ -177,17 +205,4 @@ if wanted sharded; then
     die "sysbench prepare through the sharded proxy failed: $INSTR_DIR/prepare-sharded.log"
   count sharded "$port" app app_pw ps
   count sharded "$port" app app_pw text
-fi
-if wanted replicas; then
-  port=$(free_port)
-  proxy_config "$INSTR_DIR/replicas.toml" "$port" "${REPLICA_PORTS[@]}"
-  under_callgrind replicas "$port" "$BIN" --config "$INSTR_DIR/replicas.toml"
-  count replicas "$port" app app_pw ps
-  count replicas "$port" app app_pw text
-fi
-if wanted relay; then
-  port=$(free_port)
-  under_callgrind relay "$port" "$RELAY" --mode tokio-tpc "127.0.0.1:$port" "127.0.0.1:$DS_PORT"
-  count relay "$port" root - ps
-  count relay "$port" root - text
 fi
