@@ -180,9 +180,7 @@ pub fn local_select(sql: &[u8], facts: &SessionFacts<'_>) -> Option<LocalResult>
 pub fn variable_select(sql: &[u8], facts: &SessionFacts<'_>) -> Option<VariableSelect> {
     // Every item the proxy answers is `@@name` or `f()`: most statements
     // have neither character and need no scan.
-    if memchr::memchr2(b'@', b'(', sql).is_none() {
-        return None;
-    }
+    memchr::memchr2(b'@', b'(', sql)?;
     let mut tokens = Scanner::new(sql).peekable();
     if !tokens.next().is_some_and(|t| is_keyword(&t, "SELECT")) {
         return None;

@@ -314,17 +314,10 @@ fn write_batch(log: &mut Log, batch: Vec<Request>) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::segment::test_decision as decision;
     use super::segment::{decode_all, segment_name, segments, PREALLOCATE};
     use super::*;
     use std::os::unix::fs::FileExt;
-
-    fn decision(g: &str) -> Decision {
-        Decision {
-            gtrid: g.into(),
-            data_sources: vec!["ds_0".into(), "ds_1".into()],
-            at_ms: 7,
-        }
-    }
 
     async fn commit(log: &DecisionLog, gtrid: &str, data_sources: &[String]) {
         log.commit(log.coming(), gtrid, data_sources).await

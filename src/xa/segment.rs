@@ -291,17 +291,20 @@ pub fn read_open(dir: &Path) -> io::Result<HashMap<String, Decision>> {
     Ok(open.into_iter().collect())
 }
 
+/// A decision of two data sources, for the tests.
+#[cfg(test)]
+pub(super) fn test_decision(g: &str) -> Decision {
+    Decision {
+        gtrid: g.into(),
+        data_sources: vec!["ds_0".into(), "ds_1".into()],
+        at_ms: 7,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_decision as decision;
     use super::*;
-
-    fn decision(g: &str) -> Decision {
-        Decision {
-            gtrid: g.into(),
-            data_sources: vec!["ds_0".into(), "ds_1".into()],
-            at_ms: 7,
-        }
-    }
 
     #[test]
     fn records_round_trip_and_a_torn_tail_is_not_read() {
