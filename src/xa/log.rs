@@ -8,11 +8,11 @@
 //! commit's DONE mark waits for the next batch, so it costs no wake-up.
 //! While other transactions are still preparing ([`Coming`]), the writer
 //! waits for their COMMITs a little before it syncs, at most as long as
-//! its last sync took: at 8 concurrent transfers that halves the syncs. When
-//! the segment grows past [`COMPACT_AT`], the open decisions go into a new
-//! segment and the old one is deleted (files: [`super::segment`]). A write
-//! or sync that fails stops the process: the record may be on disk or not,
-//! and only recovery after a restart can tell.
+//! its last sync took: at 8 concurrent transfers that leaves a third of the
+//! syncs. When the segment grows past [`COMPACT_AT`], the open decisions go
+//! into a new segment and the old one is deleted (files: [`super::segment`]).
+//! A write or sync that fails stops the process: the record may be on disk
+//! or not, and only recovery after a restart can tell.
 
 use super::segment::{self, encode, Segment, COMMIT, DONE};
 pub use super::segment::{read_open, sync_dir, Decision};

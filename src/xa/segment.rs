@@ -211,6 +211,16 @@ impl Segment {
     }
 }
 
+/// Replays the segment at `path` into `open`; returns its bytes and where
+/// its valid records end.
+fn replay_file(path: &Path, open: &mut BTreeMap<String, Decision>) -> io::Result<(Vec<u8>, usize)> {
+    let mut data = Vec::new();
+    File::open(path)?.read_to_end(&mut data)?;
+    let (records, valid) = decode_all(&data);
+    replay(open, records);
+    Ok((data, valid))
+}
+
 /// Reads every segment of `dir` into `open` and returns the last one,
 /// ready for writing: a torn record at its end zeroed, older segments (a
 /// compaction's leftovers) deleted. A bad record in an older segment is an
@@ -220,14 +230,12 @@ pub(super) fn read_all(
     open: &mut BTreeMap<String, Decision>,
 ) -> io::Result<Option<Segment>> {
     let found = segments(dir)?;
-    let mut last = None;
-    for (i, (number, path)) in found.iter().enumerate() {
-        let mut data = Vec::new();
-        File::open(path)?.read_to_end(&mut data)?;
-        let (records, valid) = decode_all(&data);
-        replay(open, records);
-        let torn = data[valid..].iter().any(|&b| b != 0);
-        if torn && i + 1 < found.len() {
+    let Some(((last_number, last_path), older)) = found.split_last() else {
+        return Ok(None);
+    };
+    for (_, path) in older {
+        let (data, valid) = replay_file(path, open)?;
+        if data[valid..].iter().any(|&b| b != 0) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!(
@@ -236,30 +244,26 @@ pub(super) fn read_all(
                 ),
             ));
         }
-        let file = OpenOptions::new().write(true).open(path)?;
-        if torn {
-            tracing::warn!(
-                "XA decision log {}: an unfinished record at byte {valid} cut off",
-                path.display()
-            );
-            file.write_all_at(&vec![0u8; data.len() - valid], valid as u64)?;
-            file.sync_all()?;
-        }
-        last = Some(Segment {
-            file,
-            number: *number,
-            len: valid as u64,
-            allocated: data.len() as u64,
-        });
     }
-    if let Some(segment) = &last {
-        for (number, path) in &found {
-            if *number < segment.number {
-                let _ = fs::remove_file(path);
-            }
-        }
+    let (data, valid) = replay_file(last_path, open)?;
+    let file = OpenOptions::new().write(true).open(last_path)?;
+    if data[valid..].iter().any(|&b| b != 0) {
+        tracing::warn!(
+            "XA decision log {}: an unfinished record at byte {valid} cut off",
+            last_path.display()
+        );
+        file.write_all_at(&vec![0u8; data.len() - valid], valid as u64)?;
+        file.sync_all()?;
     }
-    Ok(last)
+    for (_, path) in older {
+        let _ = fs::remove_file(path);
+    }
+    Ok(Some(Segment {
+        file,
+        number: *last_number,
+        len: valid as u64,
+        allocated: data.len() as u64,
+    }))
 }
 
 /// A new segment holding only the open decisions, synced (file and
@@ -284,9 +288,7 @@ pub(super) fn compact(
 pub fn read_open(dir: &Path) -> io::Result<HashMap<String, Decision>> {
     let mut open = BTreeMap::new();
     for (_, path) in segments(dir)? {
-        let mut data = Vec::new();
-        File::open(&path)?.read_to_end(&mut data)?;
-        replay(&mut open, decode_all(&data).0);
+        replay_file(&path, &mut open)?;
     }
     Ok(open.into_iter().collect())
 }
