@@ -14,8 +14,25 @@ use arc_swap::ArcSwap;
 use mysql_common::value::Value;
 use std::sync::Arc;
 
-/// (schema, logical table, column), all lower-case.
-type Key = (String, String, String);
+/// `schema \0 logical table \0 column`, lower-case ([`key_into`]): one
+/// string, so a lookup borrows a reused buffer rather than allocating.
+type Key = String;
+
+thread_local! {
+    /// The buffer [`ColumnKinds::get`] builds its key in.
+    static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Writes the key of `schema.table.column` into `out`.
+fn key_into(out: &mut String, schema: &str, table: &str, column: &str) {
+    out.clear();
+    for (i, part) in [schema, table, column].into_iter().enumerate() {
+        if i > 0 {
+            out.push('\0');
+        }
+        out.extend(part.chars().map(|c| c.to_ascii_lowercase()));
+    }
+}
 
 /// The kinds known so far; swapped whole on every refresh.
 #[derive(Default)]
@@ -29,15 +46,13 @@ pub struct ColumnKinds {
 impl ColumnKinds {
     /// The kind of `schema.table.column`, `Unknown` when not read.
     pub fn get(&self, schema: &str, table: &str, column: &str) -> ColumnKind {
-        let key = (
-            schema.to_ascii_lowercase(),
-            table.to_ascii_lowercase(),
-            column.to_ascii_lowercase(),
-        );
-        self.kinds
-            .load()
-            .get(&key)
-            .copied()
+        let kinds = self.kinds.load();
+        SCRATCH
+            .with(|scratch| {
+                let mut key = scratch.borrow_mut();
+                key_into(&mut key, schema, table, column);
+                kinds.get(key.as_str()).copied()
+            })
             .unwrap_or(ColumnKind::Unknown)
     }
 
@@ -89,10 +104,9 @@ impl ColumnKinds {
                         binary_keys.insert(at.clone());
                     }
                     if table.sharding_columns().contains(column) {
-                        kinds.insert(
-                            (schema_name.clone(), table_name.clone(), column.clone()),
-                            kind_of(data_type),
-                        );
+                        let mut key = String::new();
+                        key_into(&mut key, schema_name, table_name, column);
+                        kinds.insert(key, kind_of(data_type));
                     }
                 }
             }

@@ -30,13 +30,15 @@ use crate::error::Error;
 use crate::rewrite::UnitTemplate;
 use crate::route::{RoutePlan, Target};
 use crate::rules::SchemaRules;
-use crate::sql::params::Bindings;
+use crate::sql::context::Shape;
+use crate::sql::params::{self, Bindings};
 use crate::sql::{Scanner, Token};
 use crate::{rewrite, route};
 use lru::LruCache;
 use mysql_common::value::Value;
 use sqlparser::ast::Statement;
 use sqlparser::tokenizer::Location;
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::num::NonZeroUsize;
 
@@ -69,6 +71,10 @@ struct Planned {
     /// The parsed statement, with a defaulted key column dropped as
     /// [`super::plan`] drops it.
     statement: Statement,
+    /// Where its `?`s start ([`params::placeholder_locations`]).
+    placeholders: Vec<Location>,
+    /// Its structure, for the route.
+    shape: Shape,
     /// Templates by route outcome.
     templates: Vec<Template>,
     /// The bytes of the templates' unit SQL.
@@ -238,6 +244,8 @@ fn parse(key: &str, schema: &SchemaRules) -> Option<Planned> {
     rewrite::drop_defaulted_key(&mut statement, schema);
     Some(Planned {
         generation: schema.generation(),
+        placeholders: params::placeholder_locations(&statement),
+        shape: Shape::of(&statement),
         statement,
         templates: Vec::new(),
         bytes: 0,
@@ -251,8 +259,8 @@ fn plan_from(
     fill: Fill<'_>,
     ctx: &PlanContext<'_>,
 ) -> Result<ExecutionPlan, Error> {
-    let bindings = Bindings::new(&planned.statement, fill.values())?;
-    let route = route::route(&planned.statement, ctx, &bindings)?;
+    let bindings = Bindings::at(fill.values(), Cow::Borrowed(&planned.placeholders))?;
+    let route = route::route_shaped(&planned.statement, planned.shape, ctx, &bindings)?;
     if let Some(template) = planned.templates.iter().find(|t| t.route.matches(&route)) {
         #[cfg(test)]
         HITS.with(|h| h.set(h.get() + 1));

@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::keygen::GeneratedKey;
 use crate::plan_model::{MergePlan, PlanContext};
 use crate::rules::{ColumnCondition, SchemaRules};
-use crate::sql::context::{Env, StatementContext};
+use crate::sql::context::{Env, Shape, StatementContext};
 use crate::sql::params::Bindings;
 use crate::sql::tables::{RefKind, TableRef};
 use space::NodeSpace;
@@ -102,10 +102,21 @@ pub fn route<'r>(
     ctx: &PlanContext<'r>,
     bindings: &Bindings<'_>,
 ) -> Result<RoutePlan<'r>, Error> {
+    route_shaped(statement, Shape::UNKNOWN, ctx, bindings)
+}
+
+/// [`route`] of a statement whose [`Shape`] is known (a cached plan's).
+pub fn route_shaped<'r>(
+    statement: &Statement,
+    shape: Shape,
+    ctx: &PlanContext<'r>,
+    bindings: &Bindings<'_>,
+) -> Result<RoutePlan<'r>, Error> {
     let env = Env {
         schema: ctx.schema,
         column_kind: ctx.column_kind,
         bindings,
+        shape,
     };
     match statement {
         Statement::Query(query) => route_query(env, query),
@@ -131,6 +142,7 @@ pub fn route_bulk<'r>(
         schema: ctx.schema,
         column_kind: ctx.column_kind,
         bindings,
+        shape: Shape::UNKNOWN,
     };
     route_insert(env, ctx, statement, insert, Some(rows))
 }
@@ -196,6 +208,7 @@ pub fn route_first_node<'r>(
         schema: ctx.schema,
         column_kind: ctx.column_kind,
         bindings,
+        shape: Shape::UNKNOWN,
     };
     let context = StatementContext::of_query(env, query)?;
     let space = NodeSpace::of(env.schema, &context.refs)?;

@@ -86,13 +86,90 @@ pub struct Env<'a, 'r> {
     pub column_kind: &'a dyn Fn(&str, &str) -> ColumnKind,
     /// The bound parameters.
     pub bindings: &'a Bindings<'a>,
+    /// What an earlier visit found ([`Shape::UNKNOWN`] when none was made).
+    pub shape: Shape,
+}
+
+/// What one visit of a statement found about its structure, kept with a
+/// cached plan so that each execute builds the context without visiting the
+/// statement again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// One query block at most, no CTE and no `IN` list or subquery: a
+    /// plain SELECT, or an UPDATE / DELETE / INSERT ... VALUES without
+    /// subqueries. The visitor would then add nothing to what the block's
+    /// FROM and WHERE give.
+    flat: bool,
+}
+
+impl Shape {
+    /// Nothing known: the context visits the statement.
+    pub const UNKNOWN: Shape = Shape { flat: false };
+
+    /// The shape of `statement`, found by one visit.
+    pub fn of(statement: &Statement) -> Shape {
+        let mut counter = ShapeCounter::default();
+        let _ = statement.visit(&mut counter);
+        let flat = counter.in_lists == 0
+            && match statement {
+                Statement::Query(query) => {
+                    counter.queries == 1
+                        && counter.selects == 1
+                        && query.with.is_none()
+                        && matches!(query.body.as_ref(), SetExpr::Select(_))
+                }
+                // An INSERT's VALUES is a query without a SELECT.
+                Statement::Insert(_) => counter.queries <= 1 && counter.selects == 0,
+                _ => counter.queries == 0 && counter.selects == 0,
+            };
+        Shape { flat }
+    }
+}
+
+/// Counts what makes a statement not flat ([`Shape`]).
+#[derive(Default)]
+struct ShapeCounter {
+    queries: usize,
+    selects: usize,
+    in_lists: usize,
+}
+
+impl Visitor for ShapeCounter {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, _query: &Query) -> ControlFlow<()> {
+        self.queries += 1;
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_select(&mut self, _select: &Select) -> ControlFlow<()> {
+        self.selects += 1;
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+        if matches!(expr, Expr::InList { .. } | Expr::InSubquery { .. }) {
+            self.in_lists += 1;
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 impl<'r> StatementContext<'r> {
     /// The context of a query (a SELECT statement).
     pub fn of_query(env: Env<'_, 'r>, query: &Query) -> Result<Self, Error> {
         let mut builder = Builder::empty(env);
-        let _ = query.visit(&mut builder);
+        match query.body.as_ref() {
+            // What the visit would do: the one block, its FROM and WHERE.
+            SetExpr::Select(select) if env.shape.flat => {
+                let block = builder.open(BlockKind::Top);
+                let from: Vec<&TableWithJoins> = select.from.iter().collect();
+                builder.add_block(block, &from, select.selection.as_ref())?;
+            }
+            _ => {
+                let _ = query.visit(&mut builder);
+            }
+        }
         builder.finish()
     }
 
@@ -107,8 +184,10 @@ impl<'r> StatementContext<'r> {
         let mut builder = Builder::empty(env);
         let block = builder.open(BlockKind::Top);
         builder.add_block(block, from, selection)?;
-        builder.stack.push(block);
-        let _ = statement.visit(&mut builder);
+        if !env.shape.flat {
+            builder.stack.push(block);
+            let _ = statement.visit(&mut builder);
+        }
         builder.finish()
     }
 

@@ -7,6 +7,7 @@ use crate::error::Error;
 use mysql_common::value::Value as Param;
 use sqlparser::ast::{Expr, Statement, Value, Visit, Visitor};
 use sqlparser::tokenizer::{Location, Span};
+use std::borrow::Cow;
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -16,7 +17,7 @@ pub struct Bindings<'a> {
     /// The bound values, in `?` order; empty for the text protocol and PREVIEW.
     params: &'a [Param],
     /// Where each placeholder starts, ascending; empty when nothing is bound.
-    locations: Vec<Location>,
+    locations: Cow<'a, [Location]>,
     /// Whether a bound value was read ([`Self::param`]) since
     /// [`Self::forget_reads`]: a rewrite that read none made units that
     /// hold for any values (`crate::plan` keeps them as a template).
@@ -42,7 +43,15 @@ impl<'a> Bindings<'a> {
         if params.is_empty() {
             return Ok(Bindings::default());
         }
-        let locations = placeholder_locations(statement);
+        Bindings::at(params, Cow::Owned(placeholder_locations(statement)))
+    }
+
+    /// Binds `params` to the placeholders found at `locations` (ascending:
+    /// [`placeholder_locations`] of the statement), as [`Self::new`] does.
+    pub fn at(params: &'a [Param], locations: Cow<'a, [Location]>) -> Result<Bindings<'a>, Error> {
+        if params.is_empty() {
+            return Ok(Bindings::default());
+        }
         let distinct = locations.windows(2).all(|w| w[0] < w[1]);
         if locations.len() != params.len() || !distinct {
             return Err(Error::wrong_arguments("mysqld_stmt_execute"));
@@ -165,7 +174,8 @@ impl Bindings<'_> {
 }
 
 /// Where each `?` of `statement` starts, in text order.
-fn placeholder_locations(statement: &Statement) -> Vec<Location> {
+/// Where each placeholder of `statement` starts, ascending.
+pub fn placeholder_locations(statement: &Statement) -> Vec<Location> {
     let mut collector = Collector(Vec::new());
     let _ = statement.visit(&mut collector);
     collector.0.sort_unstable();

@@ -13,6 +13,7 @@ fn config() -> &'static Config {
 
 fn context(sql: &str) -> Result<StatementContext<'static>, Error> {
     let statement = parse_sql(sql).expect("parses").remove(0);
+    let shape = Shape::of(&statement);
     let Statement::Query(query) = statement else {
         panic!("not a query")
     };
@@ -22,8 +23,37 @@ fn context(sql: &str) -> Result<StatementContext<'static>, Error> {
         schema: &config().rules.schemas["shop"],
         column_kind: &kinds,
         bindings: &bindings,
+        shape: Shape::UNKNOWN,
     };
-    StatementContext::of_query(env, &query)
+    let visited = StatementContext::of_query(env, &query);
+    if shape.flat {
+        // A flat statement's context is the same without the visit.
+        let direct = StatementContext::of_query(Env { shape, ..env }, &query);
+        assert_eq!(format!("{direct:?}"), format!("{visited:?}"), "{sql}");
+    }
+    visited
+}
+
+#[test]
+fn shapes() {
+    let flat = |sql: &str| Shape::of(&parse_sql(sql).expect("parses").remove(0)).flat;
+    assert!(flat("SELECT c FROM t_order WHERE user_id = ?"));
+    assert!(flat(
+        "SELECT * FROM t_order o JOIN t_order_item i ON o.order_id = i.order_id"
+    ));
+    assert!(flat("UPDATE t_order SET status = 'x' WHERE user_id = 3"));
+    assert!(flat("INSERT INTO t_order (user_id) VALUES (1), (2)"));
+    assert!(!flat("SELECT c FROM t_order WHERE user_id IN (1, 2)"));
+    assert!(!flat("SELECT c FROM t_order WHERE user_id NOT IN (1, 2)"));
+    assert!(!flat("SELECT (SELECT 1) FROM t_order"));
+    assert!(!flat("SELECT * FROM (SELECT * FROM t_order) d"));
+    assert!(!flat("WITH w AS (SELECT 1) SELECT * FROM t_order"));
+    assert!(!flat("SELECT 1 FROM t_order UNION SELECT 2 FROM t_order"));
+    assert!(!flat(
+        "UPDATE t_order SET status = 'x' WHERE user_id IN (SELECT 1)"
+    ));
+    assert!(!flat("DELETE FROM t_order WHERE EXISTS (SELECT 1)"));
+    assert!(!flat("INSERT INTO t_order (user_id) SELECT 1"));
 }
 
 fn ok(sql: &str) -> StatementContext<'static> {
