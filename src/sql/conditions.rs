@@ -4,6 +4,7 @@
 //! routing on it is correct; it is as narrow as the algebra allows.
 
 use crate::rules::{ColumnCondition, Conversion, ShardingValue};
+use smallvec::{smallvec, SmallVec};
 use sqlparser::ast::{BinaryOperator, Expr};
 use std::ops::Bound;
 
@@ -11,25 +12,29 @@ use std::ops::Bound;
 /// the table's sharding columns).
 pub type Key = (usize, usize);
 
+/// The sharding columns one column reference names: almost always none or
+/// one, kept inline (routing runs at every execute).
+pub type Keys = SmallVec<[Key; 2]>;
+
 /// Beyond this many alternatives, OR-ed conditions are merged into one (wider).
 const MAX_ALTERNATIVES: usize = 64;
 
-/// One AND of conditions, at most one per key.
-pub type Conjunction = Vec<(Key, ColumnCondition)>;
+/// One AND of conditions, at most one per key (usually one, inline).
+pub type Conjunction = SmallVec<[(Key, ColumnCondition); 1]>;
 
 /// Conditions on sharding columns: any of the conjunctions may hold. No
 /// conjunction matches nothing; one empty conjunction constrains nothing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShardingConditions {
-    /// The alternatives.
-    pub any_of: Vec<Conjunction>,
+    /// The alternatives (usually one, inline).
+    pub any_of: SmallVec<[Conjunction; 1]>,
 }
 
 /// What the extraction needs to know about columns and values.
 pub trait Columns {
     /// The sharding columns `expr` names (several for a `USING` column
     /// shared by joined tables); empty when it is no sharding column.
-    fn keys(&self, expr: &Expr) -> Vec<Key>;
+    fn keys(&self, expr: &Expr) -> Keys;
     /// `expr` converted as a compared value of the column `key`; `None` when
     /// it is no constant (or an unbound `?`).
     fn convert(&self, key: Key, expr: &Expr) -> Option<Conversion>;
@@ -42,14 +47,14 @@ impl ShardingConditions {
     /// No constraint: every row may match.
     pub fn unconstrained() -> Self {
         ShardingConditions {
-            any_of: vec![Vec::new()],
+            any_of: smallvec![Conjunction::new()],
         }
     }
 
     /// One condition on one key.
     pub fn leaf(key: Key, condition: ColumnCondition) -> Self {
         ShardingConditions {
-            any_of: vec![vec![(key, condition)]],
+            any_of: smallvec![smallvec![(key, condition)]],
         }
     }
 
@@ -79,7 +84,7 @@ impl ShardingConditions {
         } else {
             (self, other)
         };
-        let mut any_of = Vec::with_capacity(a.any_of.len() * b.any_of.len());
+        let mut any_of = SmallVec::with_capacity(a.any_of.len() * b.any_of.len());
         for left in &a.any_of {
             for right in &b.any_of {
                 let mut merged = left.clone();
@@ -101,7 +106,7 @@ impl ShardingConditions {
     /// Either holds.
     pub fn or(mut self, other: ShardingConditions) -> ShardingConditions {
         // An alternative without constraints makes the whole OR unconstrained.
-        let free = |c: &ShardingConditions| c.any_of.iter().any(Vec::is_empty);
+        let free = |c: &ShardingConditions| c.any_of.iter().any(SmallVec::is_empty);
         if free(&self) || free(&other) {
             return ShardingConditions::unconstrained();
         }
@@ -129,14 +134,16 @@ impl ShardingConditions {
                 .collect()
         });
         ShardingConditions {
-            any_of: vec![merged],
+            any_of: smallvec![merged],
         }
     }
 }
 
 /// Matches nothing.
 fn self_never() -> ShardingConditions {
-    ShardingConditions { any_of: Vec::new() }
+    ShardingConditions {
+        any_of: SmallVec::new(),
+    }
 }
 
 /// The sharding conditions of a boolean expression.

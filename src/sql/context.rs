@@ -8,12 +8,13 @@
 
 mod from;
 
-use super::conditions::{extract, Columns, Key, ShardingConditions};
+use super::conditions::{extract, Columns, Key, Keys, ShardingConditions};
 use super::literal::{operand, Operand};
 use super::params::Bindings;
 use super::tables::{column_start, ColumnName, TableRef};
 use crate::error::Error;
 use crate::rules::{ColumnKind, Conversion, SchemaRules, ValueDomain, ValueUse};
+use smallvec::smallvec;
 use sqlparser::ast::{
     BinaryOperator, Expr, Query, Select, SelectItem, SetExpr, Statement, TableWithJoins, Visit,
     Visitor,
@@ -163,8 +164,7 @@ impl<'r> StatementContext<'r> {
             // What the visit would do: the one block, its FROM and WHERE.
             SetExpr::Select(select) if env.shape.flat => {
                 let block = builder.open(BlockKind::Top);
-                let from: Vec<&TableWithJoins> = select.from.iter().collect();
-                builder.add_block(block, &from, select.selection.as_ref())?;
+                builder.add_block(block, &select.from, select.selection.as_ref())?;
             }
             _ => {
                 let _ = query.visit(&mut builder);
@@ -183,7 +183,7 @@ impl<'r> StatementContext<'r> {
     ) -> Result<Self, Error> {
         let mut builder = Builder::empty(env);
         let block = builder.open(BlockKind::Top);
-        builder.add_block(block, from, selection)?;
+        builder.add_block(block, from.iter().copied(), selection)?;
         if !env.shape.flat {
             builder.stack.push(block);
             let _ = statement.visit(&mut builder);
@@ -193,33 +193,28 @@ impl<'r> StatementContext<'r> {
 
     /// The blocks whose tables a qualified column in `block` may name:
     /// itself and its enclosing blocks, up to a derived table's boundary.
-    fn scopes(&self, block: usize) -> Vec<usize> {
-        let mut out = vec![block];
-        let mut current = block;
-        while self.blocks[current].kind != BlockKind::Derived {
-            match self.blocks[current].parent {
-                Some(parent) => {
-                    out.push(parent);
-                    current = parent;
-                }
-                None => break,
+    fn scopes(&self, block: usize) -> impl Iterator<Item = usize> + '_ {
+        std::iter::successors(Some(block), |&current| {
+            let block = self.blocks.get(current)?;
+            match block.kind {
+                BlockKind::Derived => None,
+                _ => block.parent,
             }
-        }
-        out
+        })
     }
 
     /// The sharding columns `expr` names in `block`. An unqualified column
     /// names the block's own sharded tables only (all of them that have it,
     /// as after `USING`); `outer` lets a qualified one name enclosing blocks.
-    pub fn keys(&self, block: usize, expr: &Expr, outer: bool) -> Vec<Key> {
+    pub fn keys(&self, block: usize, expr: &Expr, outer: bool) -> Keys {
         match ColumnName::of(expr) {
             Some(name) => self.keys_of(block, &name, outer),
-            None => Vec::new(),
+            None => Keys::new(),
         }
     }
 
     /// [`Self::keys`] of a column name.
-    pub fn keys_of(&self, block: usize, name: &ColumnName<'_>, outer: bool) -> Vec<Key> {
+    pub fn keys_of(&self, block: usize, name: &ColumnName<'_>, outer: bool) -> Keys {
         let refs = &self.refs;
         match &name.qualifier {
             None => refs
@@ -229,11 +224,7 @@ impl<'r> StatementContext<'r> {
                 .filter_map(|(i, r)| r.sharding_column(name.column).map(|c| (i, c)))
                 .collect(),
             Some(qualifier) => {
-                let scopes = if outer {
-                    self.scopes(block)
-                } else {
-                    vec![block]
-                };
+                let scopes = self.scopes(block).take(if outer { usize::MAX } else { 1 });
                 for scope in scopes {
                     let found = refs
                         .iter()
@@ -242,11 +233,11 @@ impl<'r> StatementContext<'r> {
                     if let Some((i, r)) = found {
                         return r
                             .sharding_column(name.column)
-                            .map(|c| vec![(i, c)])
+                            .map(|c| smallvec![(i, c)])
                             .unwrap_or_default();
                     }
                 }
-                Vec::new()
+                Keys::new()
             }
         }
     }
@@ -327,11 +318,11 @@ impl<'a, 'r> Builder<'a, 'r> {
     }
 
     /// Registers a block's FROM and computes its conditions and links.
-    fn add_block(
+    fn add_block<'e>(
         &mut self,
         block: usize,
-        from: &[&TableWithJoins],
-        selection: Option<&Expr>,
+        from: impl IntoIterator<Item = &'e TableWithJoins>,
+        selection: Option<&'e Expr>,
     ) -> Result<(), Error> {
         let mut inner_on = Vec::new();
         for table in from {
@@ -356,13 +347,27 @@ impl<'a, 'r> Builder<'a, 'r> {
     /// Equal sharding columns in the conjuncts of `expr`.
     fn links(&self, block: usize, expr: &Expr) -> Vec<(Key, Key)> {
         let mut out = Vec::new();
-        for conjunct in conjuncts(expr) {
-            if let Expr::BinaryOp {
+        self.add_links(block, expr, &mut out);
+        out
+    }
+
+    /// [`Self::links`] into `out`, conjunct by conjunct.
+    fn add_links(&self, block: usize, expr: &Expr, out: &mut Vec<(Key, Key)>) {
+        match expr {
+            Expr::Nested(inner) => self.add_links(block, inner, out),
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::And,
+                right,
+            } => {
+                self.add_links(block, left, out);
+                self.add_links(block, right, out);
+            }
+            Expr::BinaryOp {
                 left,
                 op: BinaryOperator::Eq,
                 right,
-            } = conjunct
-            {
+            } => {
                 for a in self.context.keys(block, left, true) {
                     for b in self.context.keys(block, right, true) {
                         if self.context.same_column(a, b) && a.0 != b.0 {
@@ -371,8 +376,8 @@ impl<'a, 'r> Builder<'a, 'r> {
                     }
                 }
             }
+            _ => {}
         }
-        out
     }
 }
 
@@ -400,7 +405,7 @@ struct BlockColumns<'b, 'a, 'r> {
 }
 
 impl Columns for BlockColumns<'_, '_, '_> {
-    fn keys(&self, expr: &Expr) -> Vec<Key> {
+    fn keys(&self, expr: &Expr) -> Keys {
         self.builder.context.keys(self.block, expr, false)
     }
 
@@ -481,8 +486,7 @@ impl Visitor for Builder<'_, '_> {
     fn pre_visit_select(&mut self, select: &Select) -> ControlFlow<()> {
         let kind = self.queries.last().copied().unwrap_or(BlockKind::Top);
         let block = self.open(kind);
-        let from: Vec<&TableWithJoins> = select.from.iter().collect();
-        if let Err(e) = self.add_block(block, &from, select.selection.as_ref()) {
+        if let Err(e) = self.add_block(block, &select.from, select.selection.as_ref()) {
             return self.fail(e);
         }
         let pointer = select as *const Select;
