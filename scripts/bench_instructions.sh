@@ -8,7 +8,9 @@
 #
 # More endpoints are counted the same way: `sharded`, sysbench's table
 # sharded by id over two MariaDB servers (as bench.sh's BENCH_SHARDED=1;
-# not in the default set); the same passthrough with
+# not in the default set), and with it `xa`: bench.sh's cross-data-source
+# write transaction (BEGIN, an UPDATE on each data source, COMMIT) in local
+# and in xa mode, counted per transaction; the same passthrough with
 # its reads on two GTID replicas (round-robin), which must cost no more
 # than reads on the primary; and the zero-work relay of benches/relay.rs
 # in its thread-per-connection tokio mode (one current-thread runtime per
@@ -20,7 +22,7 @@
 #
 # Settings (environment):
 #   EVENTS=20000   statements counted per mode (after 2,000 not counted)
-#   ENDPOINTS="proxy replicas relay"   which endpoints to count (also: sharded)
+#   ENDPOINTS="proxy replicas relay"   which endpoints to count (also: sharded, xa)
 #   INSTR_DIR=target/bench-instructions   logs, profiles and the datadirs
 #   SHARDGATE_BIN=path   measure that binary instead of building one
 #
@@ -76,7 +78,7 @@ if wanted replicas; then
   done
 fi
 mariadb_root "$DS_PORT" -e "DROP DATABASE IF EXISTS sbtest; CREATE DATABASE sbtest"
-if wanted sharded; then
+if wanted sharded || wanted xa; then
   DS1_PORT=$(free_port)
   start_mariadb instr_ds_1 "$DS1_PORT" "$INSTR_DIR/ds_1"
   mariadb_root "$DS_PORT" -e "DROP DATABASE IF EXISTS sbtest_0; CREATE DATABASE sbtest_0"
@@ -196,13 +198,40 @@ if wanted relay; then
   count relay "$port" root - ps
   count relay "$port" root - text
 fi
-if wanted sharded; then
+# count_xa PORT TXMODE: instructions per transfer transaction in TXMODE
+# through the sharded proxy running under callgrind as PID.
+count_xa() {
+  local port=$1 txmode=$2 dump total events=$((EVENTS / 4)) log
+  xa_sb() {
+    sysbench "$PWD/scripts/bench_xa_transfer.lua" --db-driver=mysql --mysql-host=127.0.0.1 \
+      --mysql-port="$port" --mysql-user=app --mysql-password=app_pw --mysql-db=sbtest \
+      --table-size=1000 --threads=1 --time=0 --txmode="$txmode" --events="$1" run
+  }
+  log=$INSTR_DIR/xa.$txmode
+  xa_sb "$((WARMUP_EVENTS / 4))" >"$log.warmup.log" 2>&1 || die "sysbench (xa $txmode warm-up) failed: $log.warmup.log"
+  callgrind_control -z "$PID" >/dev/null 2>&1
+  xa_sb "$events" >"$log.log" 2>&1 || die "sysbench (xa $txmode) failed: $log.log"
+  callgrind_control -d "$PID" >/dev/null 2>&1
+  DUMPS=$((DUMPS + 1))
+  dump=$PROFILE.$DUMPS
+  total=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
+  [[ -n $total ]] || die "no totals in $dump"
+  printf '%-9s %-5s %8d instructions per transaction  (%s)\n' xa "$txmode" $((total / events)) "$dump"
+}
+
+if wanted sharded || wanted xa; then
   port=$(free_port)
   sharded_config "$INSTR_DIR/sharded.toml" "$port"
   under_callgrind sharded "$port" "$BIN" --config "$INSTR_DIR/sharded.toml"
   # The rows go in through the proxy (ids from sysbench), before counting.
   sb "$port" app app_pw ps 0 --auto-inc=off prepare >"$INSTR_DIR/prepare-sharded.log" 2>&1 ||
     die "sysbench prepare through the sharded proxy failed: $INSTR_DIR/prepare-sharded.log"
-  count sharded "$port" app app_pw ps
-  count sharded "$port" app app_pw text
+  if wanted sharded; then
+    count sharded "$port" app app_pw ps
+    count sharded "$port" app app_pw text
+  fi
+  if wanted xa; then
+    count_xa "$port" local
+    count_xa "$port" xa
+  fi
 fi

@@ -22,6 +22,7 @@ use crate::rules::ColumnCondition;
 use crate::sql::conditions::ShardingConditions;
 use crate::sql::context::{BlockKind, StatementContext};
 use crate::sql::tables::RefKind;
+use smallvec::{smallvec, SmallVec};
 
 /// The node indexes (ascending) the statement must run on; possibly empty
 /// when its conditions match no row.
@@ -38,7 +39,7 @@ pub fn nodes_of(
     copied_tops: bool,
 ) -> Result<Vec<usize>, Error> {
     let blocks = &context.blocks;
-    let mut local = vec![false; blocks.len()];
+    let mut local: SmallVec<[bool; 4]> = smallvec![false; blocks.len()];
     let mut top_nodes: Vec<usize> = Vec::new();
     let mut pinned: Vec<(usize, Vec<usize>)> = Vec::new();
     let mut top_without_sharded = false;
@@ -94,7 +95,7 @@ pub fn copies_a_top_block(context: &StatementContext<'_>) -> bool {
 }
 
 /// The sharded references of block `b`.
-fn sharded_refs(context: &StatementContext<'_>, b: usize) -> Vec<usize> {
+fn sharded_refs(context: &StatementContext<'_>, b: usize) -> SmallVec<[usize; 4]> {
     context
         .refs
         .iter()
@@ -158,7 +159,7 @@ fn check_joins(context: &StatementContext<'_>, b: usize, sharded: &[usize]) -> R
     let Some((&first, _)) = sharded.split_first() else {
         return Ok(());
     };
-    let mut group = vec![first];
+    let mut group: SmallVec<[usize; 4]> = smallvec![first];
     let mut grew = true;
     while grew {
         grew = false;

@@ -351,7 +351,7 @@ impl SessionConns {
         let (opening, joins) = match &self.xa {
             Some(xa) => {
                 let xid = crate::xa::xid::sql(xa.gtrid.as_bytes(), data_source.as_bytes());
-                (format!("XA START {xid}"), true)
+                (["XA START ", &xid].concat(), true)
             }
             None => (
                 String::from_utf8_lossy(begin).into_owned(),

@@ -73,22 +73,20 @@ pub struct TableName {
 impl TableName {
     /// Splits `name`; `None` for names of more than two parts or function parts.
     pub fn of(name: &ObjectName) -> Option<TableName> {
-        let idents: Vec<&Ident> = name
-            .0
-            .iter()
-            .map(|part| match part {
+        fn ident(part: &ObjectNamePart) -> Option<&Ident> {
+            match part {
                 ObjectNamePart::Identifier(ident) => Some(ident),
                 ObjectNamePart::Function(_) => None,
-            })
-            .collect::<Option<_>>()?;
-        match idents.as_slice() {
+            }
+        }
+        match name.0.as_slice() {
             [table] => Some(TableName {
                 schema: None,
-                table: table.value.to_ascii_lowercase(),
+                table: ident(table)?.value.to_ascii_lowercase(),
             }),
             [schema, table] => Some(TableName {
-                schema: Some(schema.value.clone()),
-                table: table.value.to_ascii_lowercase(),
+                schema: Some(ident(schema)?.value.clone()),
+                table: ident(table)?.value.to_ascii_lowercase(),
             }),
             _ => None,
         }

@@ -68,7 +68,7 @@ pub async fn commit(
     mut branches: Vec<Branch<'_>>,
 ) -> Result<Committed, Error> {
     // Same order in every session, for the messages and the tests.
-    branches.sort_by_key(|b| b.name());
+    branches.sort_by(|a, b| a.conn.data_source.name.cmp(&b.conn.data_source.name));
     if branches.iter().filter(|b| b.wrote).count() <= 1 {
         return commit_one_phase(coordinator, gtrid, branches).await;
     }
@@ -80,12 +80,12 @@ pub async fn commit(
     // A writer's END and PREPARE go in one round trip; MariaDB runs the
     // PREPARE only if the END succeeded. Readers only end.
     let readers_ended = join_all(readers.iter_mut().map(|b| {
-        let sql = format!("XA END {}", b.xid(gtrid));
+        let sql = ["XA END ", &b.xid(gtrid)].concat();
         async move { xa(b.conn, &sql).await }
     }));
     let prepared = join_all(writers.iter_mut().enumerate().map(|(i, b)| {
         let xid = b.xid(gtrid);
-        let sql = format!("XA END {xid}; XA PREPARE {xid}");
+        let sql = ["XA END ", &xid, "; XA PREPARE ", &xid].concat();
         async move {
             if i > 0 {
                 delay_point("xa-delay-later-prepares").await;
@@ -162,7 +162,7 @@ async fn commit_one_phase(
     mut branches: Vec<Branch<'_>>,
 ) -> Result<Committed, Error> {
     let ended = join_all(branches.iter_mut().map(|b| {
-        let sql = format!("XA END {}", b.xid(gtrid));
+        let sql = ["XA END ", &b.xid(gtrid)].concat();
         async move { xa(b.conn, &sql).await }
     }))
     .await;
@@ -172,7 +172,7 @@ async fn commit_one_phase(
     }
     let (mut writers, mut readers): (Vec<_>, Vec<_>) = branches.into_iter().partition(|b| b.wrote);
     if let Some(w) = writers.first_mut() {
-        let sql = format!("XA COMMIT {} ONE PHASE", w.xid(gtrid));
+        let sql = ["XA COMMIT ", &w.xid(gtrid), " ONE PHASE"].concat();
         if let Err(e) = xa(w.conn, &sql).await {
             // A failed one-phase commit rolled the branch back, unless the
             // connection broke: then, as for any COMMIT, nobody knows.
@@ -189,7 +189,7 @@ async fn commit_one_phase(
 /// `XA COMMIT` of a prepared branch, retried on new connections for
 /// [`COMMIT_RETRY`]; true once it is committed (or known gone).
 async fn commit_branch(gtrid: &str, branch: &mut Branch<'_>) -> bool {
-    let sql = format!("XA COMMIT {}", branch.xid(gtrid));
+    let sql = ["XA COMMIT ", &branch.xid(gtrid)].concat();
     if xa(branch.conn, &sql).await.is_ok() {
         return true;
     }
@@ -238,7 +238,7 @@ pub async fn still_prepared(conn: &mut PooledConn, gtrid: &str) -> Result<bool, 
 /// only read locks; a failure loses nothing, the connection is closed).
 async fn finish_readers(gtrid: &str, readers: &mut [Branch<'_>]) {
     join_all(readers.iter_mut().map(|b| {
-        let sql = format!("XA COMMIT {} ONE PHASE", b.xid(gtrid));
+        let sql = ["XA COMMIT ", &b.xid(gtrid), " ONE PHASE"].concat();
         async move {
             if xa(b.conn, &sql).await.is_err() {
                 b.conn.conn.broken = true;
@@ -253,7 +253,7 @@ async fn finish_readers(gtrid: &str, readers: &mut [Branch<'_>]) {
 /// branch is not redo-flushed for about a second).
 async fn abort_prepared(gtrid: &str, writers: &mut [Branch<'_>], prepared: &[bool]) {
     join_all(writers.iter_mut().zip(prepared).map(|(b, &was_prepared)| {
-        let sql = format!("XA ROLLBACK {}", b.xid(gtrid));
+        let sql = ["XA ROLLBACK ", &b.xid(gtrid)].concat();
         async move {
             match xa(b.conn, &sql).await {
                 Ok(()) if was_prepared => {
@@ -281,8 +281,8 @@ async fn abort_prepared(gtrid: &str, writers: &mut [Branch<'_>], prepared: &[boo
 pub async fn rollback(coordinator: &Coordinator, gtrid: &str, mut branches: Vec<Branch<'_>>) {
     coordinator.counts.rollbacks.inc();
     join_all(branches.iter_mut().map(|b| {
-        let end = format!("XA END {}", b.xid(gtrid));
-        let rollback = format!("XA ROLLBACK {}", b.xid(gtrid));
+        let end = ["XA END ", &b.xid(gtrid)].concat();
+        let rollback = ["XA ROLLBACK ", &b.xid(gtrid)].concat();
         async move {
             let _ = xa(b.conn, &end).await;
             if xa(b.conn, &rollback).await.is_err() {

@@ -123,12 +123,18 @@ impl Coordinator {
 
     pub fn set_phase(&self, gtrid: &str, phase: Phase, data_sources: &[String]) {
         let mut map = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = map.entry(gtrid.to_string()).or_insert_with(|| InFlight {
-            phase,
-            data_sources: data_sources.to_vec(),
-            since: Instant::now(),
-        });
-        entry.phase = phase;
+        if let Some(entry) = map.get_mut(gtrid) {
+            entry.phase = phase;
+            return;
+        }
+        map.insert(
+            gtrid.to_string(),
+            InFlight {
+                phase,
+                data_sources: data_sources.to_vec(),
+                since: Instant::now(),
+            },
+        );
     }
 
     pub fn finished(&self, gtrid: &str) {

@@ -33,19 +33,30 @@ pub fn prefix(proxy_id: &str) -> String {
     format!("sg1:{proxy_id}:")
 }
 
+/// [`FORMAT_ID`] as the xid's text ends with it.
+const FORMAT_ID_TEXT: &str = "21319";
+
 /// `X'..',X'..',21319`: the xid of `gtrid`'s branch on `data_source`.
+/// Built in one allocation: a transaction sends one per XA statement.
 pub fn sql(gtrid: &[u8], bqual: &[u8]) -> String {
-    format!("X'{}',X'{}',{FORMAT_ID}", hex(gtrid), hex(bqual))
+    let mut text = String::with_capacity(2 * (gtrid.len() + bqual.len()) + 16);
+    text.push_str("X'");
+    push_hex(&mut text, gtrid);
+    text.push_str("',X'");
+    push_hex(&mut text, bqual);
+    text.push_str("',");
+    text.push_str(FORMAT_ID_TEXT);
+    text
 }
 
-fn hex(bytes: &[u8]) -> String {
+fn push_hex(text: &mut String, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        text.push(DIGITS[usize::from(b >> 4)] as char);
-        text.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    text
+    text.extend(bytes.iter().flat_map(|&b| {
+        [
+            char::from(DIGITS[usize::from(b >> 4)]),
+            char::from(DIGITS[usize::from(b & 15)]),
+        ]
+    }));
 }
 
 /// One row of `XA RECOVER`.
@@ -109,6 +120,7 @@ mod tests {
     fn xids_are_hex_literals() {
         assert_eq!(sql(b"sg1", b"ds_0"), "X'736731',X'64735f30',21319");
         assert_eq!(sql(&[0x00, 0xff, 0x0a], b""), "X'00ff0a',X'',21319");
+        assert_eq!(FORMAT_ID_TEXT, FORMAT_ID.to_string());
         assert_eq!(gtrid("w1", 3, 42), "sg1:w1:3:42");
         // An epoch (one per start) stays far below 2^32; seq is any u64.
         let longest = gtrid(&"a".repeat(MAX_PROXY_ID), u64::from(u32::MAX), u64::MAX);
