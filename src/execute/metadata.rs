@@ -26,12 +26,12 @@ thread_local! {
 /// Writes the key of `schema.table.column` into `out`.
 fn key_into(out: &mut String, schema: &str, table: &str, column: &str) {
     out.clear();
-    for (i, part) in [schema, table, column].into_iter().enumerate() {
-        if i > 0 {
-            out.push('\0');
-        }
-        out.extend(part.chars().map(|c| c.to_ascii_lowercase()));
-    }
+    out.push_str(schema);
+    out.push('\0');
+    out.push_str(table);
+    out.push('\0');
+    out.push_str(column);
+    out.make_ascii_lowercase();
 }
 
 /// The kinds known so far; swapped whole on every refresh.

@@ -152,14 +152,15 @@ fn bind_types(body: &mut Vec<u8>, execute: &RawExecute<'_>, types_sent: bool) {
 }
 
 /// The backend id of `sql` on `conn`, preparing it there if needed.
-async fn statement_id(conn: &mut PooledConn, sql: &Arc<str>) -> Result<u32, Error> {
+async fn statement_id(conn: &mut PooledConn, sql: &str) -> Result<u32, Error> {
     if let Some(s) = conn.statements.get(sql) {
         return Ok(s.id);
     }
+    let sql: Arc<str> = Arc::from(sql);
     let name = conn.data_source.name.clone();
-    let prepared = statements::prepare(&mut conn.conn, &name, sql).await?;
+    let prepared = statements::prepare(&mut conn.conn, &name, &sql).await?;
     if let Some(evicted) = conn.statements.insert(
-        sql.clone(),
+        sql,
         prepared.id,
         prepared.params.len(),
         prepared.columns.len(),
@@ -172,8 +173,7 @@ async fn statement_id(conn: &mut PooledConn, sql: &Arc<str>) -> Result<u32, Erro
 /// Sends an execute of `sql` with `params` (the proxy's own values: for a
 /// routed statement's unit), preparing it on `conn` first if needed.
 pub async fn send_execute(conn: &mut PooledConn, sql: &str, params: &[Value]) -> Result<(), Error> {
-    let sql: Arc<str> = Arc::from(sql);
-    let id = statement_id(conn, &sql).await?;
+    let id = statement_id(conn, sql).await?;
     let (request, as_long_data) =
         mysql_common::packets::ComStmtExecuteRequestBuilder::new(id).build(params);
     if as_long_data {
