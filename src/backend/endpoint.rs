@@ -67,6 +67,16 @@ impl Endpoint {
     pub fn address(&self) -> String {
         format!("{}:{}/{}", self.host, self.port, self.database)
     }
+
+    /// The same server and account in no database: for the proxy's own
+    /// statements that need none, which the process list then tells from
+    /// the pool's connections (those always have one).
+    pub fn without_database(&self) -> Endpoint {
+        Endpoint {
+            database: String::new(),
+            ..self.clone()
+        }
+    }
 }
 
 #[cfg(test)]

@@ -194,4 +194,10 @@ impl DataSource {
     pub async fn connect_standalone(&self) -> Result<PooledConn, Error> {
         self.primary()?.connect_standalone().await
     }
+
+    /// A connection of its own to the primary in no database (see
+    /// [`EndpointPool::connect_control`]).
+    pub async fn connect_control(&self) -> Result<PooledConn, Error> {
+        self.primary()?.connect_control().await
+    }
 }

@@ -123,10 +123,7 @@ async fn probe(
     replication_allowed: &mut bool,
 ) -> Result<ProbeAnswer, String> {
     if conn.is_none() {
-        // No database: the probe needs none, and the process list tells
-        // the health check's connection from the pool's by it.
-        let mut target = endpoint.endpoint.clone();
-        target.database.clear();
+        let target = endpoint.endpoint.without_database();
         *conn = Some(Connection::open(&target, ConnClass::default()).await?);
     }
     let Some(c) = conn.as_mut() else {

@@ -284,7 +284,17 @@ impl EndpointPool {
     /// keeps it as long as it likes and it never carries a client's state.
     /// It must stay on the runtime that opened it.
     pub async fn connect_standalone(self: &Arc<Self>) -> Result<PooledConn, Error> {
-        match Connection::open(&self.endpoint, ConnClass::default()).await {
+        self.standalone(&self.endpoint).await
+    }
+
+    /// As [`Self::connect_standalone`], in no database (see
+    /// [`Endpoint::without_database`]): for XA RECOVER and COMMIT, KILL, probes.
+    pub async fn connect_control(self: &Arc<Self>) -> Result<PooledConn, Error> {
+        self.standalone(&self.endpoint.without_database()).await
+    }
+
+    async fn standalone(self: &Arc<Self>, target: &Endpoint) -> Result<PooledConn, Error> {
+        match Connection::open(target, ConnClass::default()).await {
             Ok(conn) => Ok(PooledConn(Box::new(Lent {
                 conn,
                 data_source: self.clone(),

@@ -56,7 +56,7 @@ pub async fn cancel_on_backend(shared: &Shared, endpoint: &str, thread: u32) -> 
         .flat_map(|ds| ds.endpoints.iter())
         .find(|e| *e.address == *endpoint)
         .ok_or_else(|| Error::internal(format!("no endpoint {endpoint} any more")))?;
-    let mut conn = pool.connect_standalone().await?;
+    let mut conn = pool.connect_control().await?;
     let name = conn.data_source.name.clone();
     exec_drop(&mut conn, &name, &format!("KILL QUERY {thread}")).await?;
     Ok(())

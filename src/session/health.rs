@@ -73,7 +73,7 @@ impl Shared {
                     Err(e) => Some(format!("data source {}: {}", ds.name, e.message)),
                 };
             }
-            match tokio::time::timeout(PROBE_TIMEOUT, ds.connect_standalone()).await {
+            match tokio::time::timeout(PROBE_TIMEOUT, ds.connect_control()).await {
                 Ok(Ok(conn)) => {
                     drop(conn);
                     None

@@ -215,7 +215,7 @@ async fn commit_elsewhere(
     gtrid: &str,
     sql: &str,
 ) -> Result<bool, Error> {
-    let mut conn = data_source.connect_standalone().await?;
+    let mut conn = data_source.connect_control().await?;
     match run_ok(&mut conn, sql, None).await {
         Ok(_) => Ok(true),
         // Unknown xid: committed already, or still owned by the connection

@@ -122,7 +122,7 @@ async fn recover_server(
     ds: &Arc<DataSource>,
     report: &mut Pass,
 ) -> Result<Vec<(String, String, bool)>, Error> {
-    let mut conn = ds.connect_standalone().await?;
+    let mut conn = ds.connect_control().await?;
     let rows = fetch_rows(&mut conn, "XA RECOVER").await?;
     let mut left = Vec::new();
     let mut rolled_back = false;
