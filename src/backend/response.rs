@@ -180,32 +180,51 @@ pub fn with_empty_extended_metadata(definition: &[u8], out: &mut Vec<u8>) -> boo
 }
 
 /// Whether `definition` (without extended metadata) is a column definition
-/// mysql_common's `Column` would read, checked with its own field types but
-/// without building one, which copies five names: the relay checks every
-/// column definition it passes on.
+/// mysql_common's `Column` would read, checked as it reads one but without
+/// building one, which copies five names: the relay checks every column
+/// definition it passes on.
 pub fn is_column_definition(definition: &[u8]) -> bool {
     use mysql_common::constants::{ColumnFlags, ColumnType};
-    use mysql_common::misc::raw::bytes::LenEnc;
-    use mysql_common::misc::raw::int::{LeU16, LeU32};
-    use mysql_common::misc::raw::{Const, RawBytes, RawInt};
-    let Some(names) = definition.strip_prefix(b"\x03def") else {
+    let Some(mut rest) = definition.strip_prefix(b"\x03def") else {
         return false;
     };
-    let mut buf = ParseBuf(names);
     // schema, table, org_table, name, org_name
     for _ in 0..5 {
-        if buf.parse::<RawBytes<'_, LenEnc>>(()).is_err() {
-            return false;
+        match skip_lenenc_bytes(rest) {
+            Some(after) => rest = after,
+            None => return false,
         }
     }
-    let Ok(mut fixed) = buf.parse::<ParseBuf<'_>>(13) else {
+    // The fixed part: its length (0x0c), character set, column length,
+    // type, flags, decimals and two filler bytes.
+    let Some(fixed) = rest.get(..13) else {
         return false;
     };
-    fixed.parse::<RawInt<u8>>(()).is_ok_and(|len| *len == 0x0c)
-        && fixed.parse::<RawInt<LeU16>>(()).is_ok()
-        && fixed.parse::<RawInt<LeU32>>(()).is_ok()
-        && fixed.parse::<Const<ColumnType, u8>>(()).is_ok()
-        && fixed.parse::<Const<ColumnFlags, LeU16>>(()).is_ok()
+    fixed[0] == 0x0c
+        && ColumnType::try_from(fixed[7]).is_ok()
+        && ColumnFlags::from_bits(u16::from_le_bytes([fixed[8], fixed[9]])).is_some()
+}
+
+/// What follows the length-encoded string at the head of `buf`, read as
+/// mysql_common reads one: a length byte of 0xfb or 0xff is an empty string.
+fn skip_lenenc_bytes(buf: &[u8]) -> Option<&[u8]> {
+    let (&first, rest) = buf.split_first()?;
+    let width = match first {
+        0xfc => 2,
+        0xfd => 3,
+        0xfe => 8,
+        _ => 0,
+    };
+    let (prefix, rest) = rest.split_at_checked(width)?;
+    let len = match first {
+        0xfb | 0xff => 0,
+        0..=0xfa => u64::from(first),
+        _ => prefix
+            .iter()
+            .rev()
+            .fold(0u64, |n, &byte| (n << 8) | u64::from(byte)),
+    };
+    rest.get(usize::try_from(len).ok()?..)
 }
 
 /// A backend's ERR packet as the client's error: code, SQLSTATE, message kept.
@@ -278,6 +297,33 @@ mod tests {
         assert_eq!(out, [names, &[0][..], fixed].concat());
         assert!(!without_extended_metadata(b"\x03def\x02d", &mut out));
         assert!(!with_empty_extended_metadata(b"\xfc", &mut out));
+    }
+
+    /// Every length prefix form in every name position, and cut at every
+    /// length: the relay's check reads them as mysql_common does.
+    #[test]
+    fn column_check_reads_length_prefixes_as_mysql_common() {
+        let names: &[u8] = b"\x03def\x02db\x01j\x01j\x01d\x01d";
+        let fixed: &[u8] = &[
+            0x0c, 0x2d, 0, 0xfc, 0xff, 0xff, 0xff, 0xfc, 0x90, 0, 0, 0, 0,
+        ];
+        let good = [names, fixed].concat();
+        let long_name = [&b"\x03def\xfc\x03\x00abc\x01j\x01j\x01d\x01d"[..], fixed].concat();
+        for at in [4, 7, 9, 11, 13] {
+            for prefix in [0xfb, 0xfc, 0xfd, 0xfe, 0xff, 0x00, 0x05] {
+                let mut bytes = good.clone();
+                bytes[at] = prefix;
+                for end in 0..=bytes.len() {
+                    let bytes = &bytes[..end];
+                    let read = ParseBuf(bytes)
+                        .parse::<mysql_common::packets::Column>(())
+                        .is_ok();
+                    assert_eq!(is_column_definition(bytes), read, "{bytes:?}");
+                }
+            }
+        }
+        assert!(is_column_definition(&good));
+        assert!(is_column_definition(&long_name));
     }
 
     proptest::proptest! {

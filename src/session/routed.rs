@@ -319,7 +319,11 @@ impl Session {
             Error::not_supported("statements on sharded tables that are not valid UTF-8")
         })?;
         let binary = params.is_some();
-        let completed = self.with_column_list(text).await?;
+        let lead = Lead::of(text);
+        let completed = match lead.inserts {
+            true => self.with_column_list(text).await?,
+            false => None,
+        };
         let text = completed.as_deref().unwrap_or(text);
         let (plan, described) = match self.plan_routed(text, params.as_deref()).await {
             // Derived tables and UNION branches whose rows need several
@@ -335,8 +339,7 @@ impl Session {
             }
             planned => planned?,
         };
-        let kind = crate::sql::classify(sql);
-        let is_write = kind == crate::sql::StatementKind::Write;
+        let is_write = lead.writes;
         if described.is_empty() {
             self.execute_plan(plan, binary, is_write, reply, more_after)
                 .await?;
@@ -345,20 +348,43 @@ impl Session {
             self.execute_plan(plan, binary, is_write, &mut reply, more_after)
                 .await?;
         }
-        if is_ddl(text) {
+        if lead.ddl {
             self.shared.refresh_column_kinds().await;
         }
         Ok(())
     }
 }
 
-/// CREATE / ALTER / DROP / TRUNCATE / RENAME: statements after which the
-/// sharding columns' types may have changed.
-fn is_ddl(sql: &str) -> bool {
-    let first = crate::sql::Scanner::new(sql).next();
-    ["CREATE", "ALTER", "DROP", "TRUNCATE", "RENAME"]
-        .iter()
-        .any(|kw| first.is_some_and(|t| crate::sql::scan::is_keyword(&t, kw)))
+/// What [`Session::run_routed`] needs of a statement's first word, read
+/// once: every execute of a prepared statement passes here.
+struct Lead {
+    /// INSERT or REPLACE, which may lack its column list.
+    inserts: bool,
+    /// A write ([`crate::sql::StatementKind::Write`]).
+    writes: bool,
+    /// CREATE / ALTER / DROP / TRUNCATE / RENAME: statements after which
+    /// the sharding columns' types may have changed.
+    ddl: bool,
+}
+
+impl Lead {
+    fn of(sql: &str) -> Lead {
+        let mut buf = [0u8; 24];
+        let word = match crate::sql::Scanner::new(sql).next() {
+            Some(crate::sql::Token::Word(word)) => crate::sql::scan::upper_keyword(word, &mut buf),
+            _ => None,
+        };
+        let word = word.unwrap_or_default();
+        let inserts = matches!(word, b"INSERT" | b"REPLACE");
+        Lead {
+            inserts,
+            writes: inserts || matches!(word, b"UPDATE" | b"DELETE"),
+            ddl: matches!(
+                word,
+                b"CREATE" | b"ALTER" | b"DROP" | b"TRUNCATE" | b"RENAME"
+            ),
+        }
+    }
 }
 
 impl Session {
@@ -565,5 +591,37 @@ fn binary_form(t: mysql_common::constants::ColumnType) -> u8 {
         | T::MYSQL_TYPE_NEWDATE => 20,
         T::MYSQL_TYPE_TIME => 21,
         _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Lead;
+    use crate::sql::{classify, StatementKind};
+
+    #[test]
+    fn the_first_word_tells_inserts_writes_and_ddl() {
+        // (statement, inserts, ddl); writes must agree with classify.
+        let cases = [
+            ("insert into t values (1)", true, false),
+            ("REPLACE t (a) VALUES (1)", true, false),
+            ("/* hint */ Update t set a = 1", false, false),
+            ("delete from t", false, false),
+            ("select * from t", false, false),
+            ("(select 1) union (select 2)", false, false),
+            ("WITH d AS (SELECT 1) SELECT * FROM d", false, false),
+            ("truncate table t", false, true),
+            ("ALTER TABLE t ADD c INT", false, true),
+            ("create index i on t (a)", false, true),
+            ("drop table t", false, true),
+            ("rename table t to u", false, true),
+            ("", false, false),
+        ];
+        for (sql, inserts, ddl) in cases {
+            let lead = Lead::of(sql);
+            assert_eq!(lead.inserts, inserts, "{sql}");
+            assert_eq!(lead.ddl, ddl, "{sql}");
+            assert_eq!(lead.writes, classify(sql) == StatementKind::Write, "{sql}");
+        }
     }
 }
