@@ -196,6 +196,7 @@ fn first_generated(route: &route::RoutePlan<'_>) -> Option<u64> {
 }
 
 mod cache;
+mod point;
 
 #[cfg(test)]
 mod bulk_tests;

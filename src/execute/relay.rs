@@ -181,10 +181,15 @@ pub async fn send_execute(conn: &mut PooledConn, sql: &str, params: &[Value]) ->
             "parameters of a statement on sharded tables larger than 16 MB in all",
         ));
     }
-    let mut body = Vec::new();
-    mysql_common::proto::MySerialize::serialize(&request, &mut body);
     conn.conn.start_command();
-    conn.conn.buffer_packet(body.as_slice());
+    EXECUTE_SCRATCH.with_borrow_mut(|body| {
+        body.clear();
+        mysql_common::proto::MySerialize::serialize(&request, body);
+        conn.conn.buffer_packet(body.as_slice());
+        if body.capacity() > SCRATCH_KEPT {
+            *body = Vec::new();
+        }
+    });
     conn.flush().await
 }
 
@@ -310,7 +315,13 @@ thread_local! {
     static COLUMN_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// What [`COLUMN_SCRATCH`] keeps between column definitions.
+thread_local! {
+    /// An execute's body before it is framed, reused: each execute of a
+    /// routed statement's unit would otherwise allocate it.
+    static EXECUTE_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// What [`COLUMN_SCRATCH`] and [`EXECUTE_SCRATCH`] keep between uses.
 const SCRATCH_KEPT: usize = 4096;
 
 /// [`relay_column`] where the client's form differs from the backend's.

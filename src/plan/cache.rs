@@ -25,6 +25,7 @@
 //! same text (every sysbench client does) share the entry. A session runs
 //! on one worker at a time; if it moves, it warms that worker's cache.
 
+use super::point::PointRoute;
 use super::{first_generated, ExecutionPlan, ExecutionUnit, MergePlan, PlanContext};
 use crate::error::Error;
 use crate::rewrite::UnitTemplate;
@@ -75,6 +76,9 @@ struct Planned {
     placeholders: Vec<Location>,
     /// Its structure, for the route.
     shape: Shape,
+    /// Its point route ([`PointRoute`]): `None` until the first execute
+    /// looks for one.
+    point: Option<Option<PointRoute>>,
     /// Templates by route outcome.
     templates: Vec<Template>,
     /// The bytes of the templates' unit SQL.
@@ -141,6 +145,11 @@ impl RouteKey {
                 .map(|l| (l.at, l.items.clone()))
                 .collect(),
         }
+    }
+
+    /// Whether this is the outcome of a route to node `node` alone.
+    fn is_node(&self, node: usize) -> bool {
+        matches!(self.units.as_slice(), [(TargetKey::Node(n), rows)] if *n == node && rows.is_empty())
     }
 
     /// Whether `route` is this outcome; allocates nothing.
@@ -247,6 +256,7 @@ fn parse(key: &str, schema: &SchemaRules) -> Option<Planned> {
         placeholders: params::placeholder_locations(&statement),
         shape: Shape::of(&statement),
         statement,
+        point: None,
         templates: Vec::new(),
         bytes: 0,
     })
@@ -260,11 +270,38 @@ fn plan_from(
     ctx: &PlanContext<'_>,
 ) -> Result<ExecutionPlan, Error> {
     let bindings = Bindings::at(fill.values(), Cow::Borrowed(&planned.placeholders))?;
+    let point = planned
+        .point
+        .get_or_insert_with(|| PointRoute::of(&planned.statement, planned.shape, ctx));
+    if let Some(node) = point.as_ref().and_then(|p| p.node(ctx, &bindings)) {
+        if let Some(template) = planned.templates.iter().find(|t| t.route.is_node(node)) {
+            #[cfg(debug_assertions)]
+            {
+                let route = route::route_shaped(&planned.statement, planned.shape, ctx, &bindings);
+                assert!(
+                    route
+                        .is_ok_and(|r| template.route.matches(&r) && first_generated(&r).is_none()),
+                    "the point route of {} is not its full route",
+                    planned.statement
+                );
+            }
+            #[cfg(test)]
+            HITS.with(|h| h.set(h.get() + 1));
+            #[cfg(test)]
+            POINT_HITS.with(|h| h.set(h.get() + 1));
+            return instantiate(&template.units, &template.merge, fill, None);
+        }
+    }
     let route = route::route_shaped(&planned.statement, planned.shape, ctx, &bindings)?;
     if let Some(template) = planned.templates.iter().find(|t| t.route.matches(&route)) {
         #[cfg(test)]
         HITS.with(|h| h.set(h.get() + 1));
-        return instantiate(&template.units, &template.merge, fill, &route);
+        return instantiate(
+            &template.units,
+            &template.merge,
+            fill,
+            first_generated(&route),
+        );
     }
     bindings.forget_reads();
     let (units, merge) = rewrite::rewrite_template(
@@ -274,7 +311,7 @@ fn plan_from(
         &ctx.schema.name,
     )?;
     let units: Vec<CachedUnit> = units.into_iter().map(CachedUnit::new).collect();
-    let plan = instantiate(&units, &merge, fill, &route);
+    let plan = instantiate(&units, &merge, fill, first_generated(&route));
     let bytes: usize = units.iter().map(|u| u.unit.sql.len()).sum();
     let keeps = !bindings.values_read()
         && planned.bytes + bytes <= MAX_TEMPLATE_BYTES
@@ -360,7 +397,7 @@ fn instantiate(
     units: &[CachedUnit],
     merge: &MergePlan,
     fill: Fill<'_>,
-    route: &RoutePlan<'_>,
+    generated_key: Option<u64>,
 ) -> Result<ExecutionPlan, Error> {
     let units = units
         .iter()
@@ -379,7 +416,7 @@ fn instantiate(
     Ok(ExecutionPlan {
         units,
         merge: merge.clone(),
-        generated_key: first_generated(route),
+        generated_key,
     })
 }
 
@@ -392,4 +429,15 @@ thread_local! {
 #[cfg(test)]
 pub(super) fn hits() -> usize {
     HITS.with(std::cell::Cell::get)
+}
+
+#[cfg(test)]
+thread_local! {
+    static POINT_HITS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many plans this thread took from a template by a point route (tests).
+#[cfg(test)]
+pub(super) fn point_hits() -> usize {
+    POINT_HITS.with(std::cell::Cell::get)
 }

@@ -197,3 +197,73 @@ proptest! {
         })?;
     }
 }
+
+/// Point selects ([`super::point`]) and statements that look like them
+/// but are not: each execute plans as a fresh plan, whatever the value
+/// (NULL, a string for an integer column, out of range), and only the
+/// point selects skip the full route.
+#[test]
+fn point_routes_plan_as_fresh() {
+    let points = [
+        "SELECT name FROM t_user WHERE user_id = ?",
+        "SELECT * FROM t_user u WHERE u.user_id = ? AND u.name <> 'x'",
+        "SELECT note FROM t_log WHERE ? = device",
+        "SELECT COUNT(*) FROM t_event WHERE kind = ? AND (event_id = ?)",
+        "SELECT token FROM t_session WHERE token = ? ORDER BY token LIMIT 3",
+    ];
+    let others = [
+        "SELECT name FROM t_user WHERE user_id = ? AND user_id > ?",
+        "SELECT name FROM t_user WHERE user_id = ? OR name = ?",
+        "SELECT name FROM t_user WHERE (user_id = ? AND name = ?) OR user_id = ?",
+        "SELECT name FROM t_user WHERE user_id + 0 = ?",
+        "SELECT name FROM t_user WHERE user_id IN (?)",
+        "SELECT name FROM t_user u WHERE u.user_id = ? AND u.user_id = ?",
+        "SELECT status FROM t_order WHERE user_id = ? AND order_id = ?",
+    ];
+    let values = |k: i64| {
+        [
+            Value::Int(k),
+            Value::Int(-k * 1_000_003),
+            Value::UInt(u64::MAX - k as u64),
+            Value::Bytes(format!("d{k}").into_bytes()),
+            Value::Bytes(k.to_string().into_bytes()),
+            Value::NULL,
+            Value::Double(k as f64 + 0.5),
+        ]
+    };
+    let schema = schema(RULES);
+    with_ctx(&schema, |ctx| {
+        for (sql, is_point) in points
+            .iter()
+            .map(|s| (s, true))
+            .chain(others.iter().map(|s| (s, false)))
+        {
+            let before = cache::point_hits();
+            for k in 0..30 {
+                for value in values(k) {
+                    let count = sql.matches('?').count();
+                    let params: Vec<Value> = (0..count)
+                        .map(|i| {
+                            if i + 1 == count {
+                                value.clone()
+                            } else {
+                                Value::Int(k + 1)
+                            }
+                        })
+                        .collect();
+                    let params = match sql.contains("kind = ?") {
+                        true => params.into_iter().rev().collect(),
+                        false => params,
+                    };
+                    assert_eq!(
+                        executed(sql, &params, ctx),
+                        fresh(sql, &params, ctx),
+                        "{sql} {params:?}"
+                    );
+                }
+            }
+            let hits = cache::point_hits() - before;
+            assert_eq!(hits > 0, is_point, "{sql}: {hits} point routes");
+        }
+    });
+}

@@ -13,7 +13,7 @@ use super::literal::{operand, Operand};
 use super::params::Bindings;
 use super::tables::{column_start, ColumnName, TableRef};
 use crate::error::Error;
-use crate::rules::{ColumnKind, Conversion, SchemaRules, ValueDomain, ValueUse};
+use crate::rules::{ColumnKind, Conversion, SchemaRules, TableRule, ValueDomain, ValueUse};
 use smallvec::smallvec;
 use sqlparser::ast::{
     BinaryOperator, Expr, Query, Select, SelectItem, SetExpr, Statement, TableWithJoins, Visit,
@@ -106,6 +106,11 @@ pub struct Shape {
 impl Shape {
     /// Nothing known: the context visits the statement.
     pub const UNKNOWN: Shape = Shape { flat: false };
+
+    /// Whether the statement is flat (see the field).
+    pub fn is_flat(self) -> bool {
+        self.flat
+    }
 
     /// The shape of `statement`, found by one visit.
     pub fn of(statement: &Statement) -> Shape {
@@ -445,7 +450,20 @@ pub fn convert(
     let table_ref = refs.get(key.0)?;
     let rule = table_ref.rule()?;
     let column = rule.sharding_columns().get(key.1)?;
-    let kind = (env.column_kind)(&table_ref.table, column);
+    convert_column(env, &table_ref.table, rule, column, expr, usage)
+}
+
+/// [`convert`] for the sharding column `column` of `rule`, the rule of the
+/// logical table `table` (lower-cased).
+pub fn convert_column(
+    env: Env<'_, '_>,
+    table: &str,
+    rule: &TableRule,
+    column: &str,
+    expr: &Expr,
+    usage: ValueUse,
+) -> Option<Conversion> {
+    let kind = (env.column_kind)(table, column);
     let integer = kind == ColumnKind::Integer
         || (kind == ColumnKind::Unknown && rule.domain(column) == Some(ValueDomain::Integer));
     match operand(expr, env.bindings, integer) {
