@@ -42,7 +42,7 @@ use crate::keygen::{Clock, KeyGenerator, SystemClock};
 use crate::rules::SchemaRules;
 use crate::security::Security;
 use crate::sql::boundary::{self, Subject, Verdict};
-use crate::sql::scan::{Scanner, Token};
+use crate::sql::scan::{ScanText, Scanner, Text, Token};
 pub use crate::sql::tables::names_routed_table;
 use crate::sql::{classify, split_statements, StatementKind};
 use arc_swap::ArcSwap;
@@ -402,7 +402,8 @@ impl Session {
                 reply.error(&Error::empty_query());
                 return;
             };
-            let result = match self.check_boundary(sql) {
+            let sql = Text::new(sql);
+            let result = match self.check_boundary(&sql) {
                 Ok(verdict) => {
                     self.run_verified(sql, None, reply, false, verdict, None)
                         .await
@@ -427,6 +428,7 @@ impl Session {
             return;
         }
         // Every statement is checked before the first one runs.
+        let statements: Vec<Text<'_>> = statements.into_iter().map(Text::new).collect();
         let mut verdicts = Vec::with_capacity(statements.len());
         for sql in &statements {
             match self.check_boundary(sql) {
@@ -455,7 +457,7 @@ impl Session {
 
     /// Checks a statement against the boundary (sql.md, "The logical
     /// database"): its names, the user's privileges, server privileges.
-    pub fn check_boundary(&self, sql: &[u8]) -> Result<Verdict, Error> {
+    pub fn check_boundary(&self, sql: &(impl ScanText + ?Sized)) -> Result<Verdict, Error> {
         let user = self
             .user
             .as_ref()
@@ -484,7 +486,8 @@ impl Session {
         reply: &mut R,
         more_after: bool,
     ) -> Result<(), Error> {
-        match self.check_boundary(sql) {
+        let sql = Text::new(sql);
+        match self.check_boundary(&sql) {
             Ok(verdict) => {
                 self.run_verified(sql, params, reply, more_after, verdict, None)
                     .await
@@ -521,9 +524,10 @@ impl Session {
                     && under.schema.as_deref() == self.schema.as_deref()
             })
             .map(|(_, verdict)| verdict.clone());
+        let sql = Text::new(sql);
         let verdict = match kept {
             Some(verdict) => verdict,
-            None => match self.check_boundary(sql) {
+            None => match self.check_boundary(&sql) {
                 Ok(verdict) => {
                     let under = prepared::CheckedUnder {
                         generation: Arc::downgrade(&self.generation),
@@ -550,13 +554,14 @@ impl Session {
     /// learnt of the text, for an execute.
     async fn run_verified<R: Reply>(
         &mut self,
-        sql: &[u8],
+        text: Text<'_>,
         params: Params,
         reply: &mut R,
         more_after: bool,
         verdict: Verdict,
         known: Option<Known>,
     ) -> Result<(), Error> {
+        let sql = text.bytes();
         if let Some(kept) = self.kept_warnings.take() {
             // Only the diagnostic statements leave the warnings as they are.
             if let Some(diagnostic) = diagnostics::diagnostic(sql) {
@@ -571,11 +576,11 @@ impl Session {
         let started = Instant::now();
         let (kind, replica_read, known_effects) = match known {
             Some(known) => (known.kind, Some(known.replica_read), Some(known.effects)),
-            None => (classify(sql), None, None),
+            None => (classify(&text), None, None),
         };
         let label = StatementLabel::of(&kind, sql);
         if let Some(r) = &self.registered {
-            r.entry.running(sql, self.schema.as_deref());
+            r.entry.running(&text, self.schema.as_deref());
         }
         let changes_definitions = verdict.ddl;
         let intent = self.intent_of(&kind, sql, &verdict, replica_read);
@@ -605,7 +610,7 @@ impl Session {
         self.client_execute = None;
         // Only checked while something waits for it: most statements skip the scan.
         let diagnostic = self.conns.holds_for_warnings() && diagnostics::diagnostic(sql).is_some();
-        let effects = known_effects.unwrap_or_else(|| crate::sql::effects(sql));
+        let effects = known_effects.unwrap_or_else(|| crate::sql::effects(&text));
         self.own_session_state |= effects.sticky();
         // Failed DDL may still have changed some shards' tables.
         if changes_definitions {

@@ -2,6 +2,7 @@
 //! `information_schema.PROCESSLIST` and `KILL`: who is connected, what each
 //! runs, and on which backend threads, so a `KILL QUERY` can cancel it there.
 
+use crate::sql::scan::ScanText;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -96,15 +97,15 @@ impl Registry {
 
 impl Entry {
     /// A statement starts.
-    pub fn running(&self, statement: &[u8], schema: Option<&str>) {
+    pub fn running(&self, statement: &(impl ScanText + ?Sized), schema: Option<&str>) {
         let mut a = lock(&self.activity);
         a.command = "Query";
         a.since = Instant::now();
         let mut text = std::mem::take(&mut a.spare);
         text.clear();
-        match std::str::from_utf8(statement) {
-            Ok(valid) => text.push_str(valid),
-            Err(_) => text.push_str(&String::from_utf8_lossy(statement)),
+        match statement.parts() {
+            (_, Some(valid)) => text.push_str(valid),
+            (bytes, None) => text.push_str(&String::from_utf8_lossy(bytes)),
         }
         a.statement = Some(text);
         if a.schema.as_deref() != schema {

@@ -11,7 +11,7 @@
 //! refused wherever they qualify a name, so an alias cannot smuggle them in.
 
 use super::replica_read::ReplicaCheck;
-use super::scan::{Scanner, Token};
+use super::scan::{ScanText, Scanner, Token};
 use crate::config::Privileges;
 use crate::error::Error;
 use keywords::{keyword, Kw};
@@ -64,9 +64,11 @@ pub struct Verdict {
 }
 
 /// Checks one statement (a stored program's body included).
-pub fn check(sql: &[u8], subject: &Subject<'_>) -> Result<Verdict, Error> {
+pub fn check(sql: &(impl ScanText + ?Sized), subject: &Subject<'_>) -> Result<Verdict, Error> {
     let mut state = State::new(subject);
-    let mut replica = subject.replica_check.then(|| ReplicaCheck::new(sql));
+    let mut replica = subject
+        .replica_check
+        .then(|| ReplicaCheck::new(sql.parts().0));
     for token in Scanner::new(sql) {
         if let Some(replica) = &mut replica {
             replica.see(token);

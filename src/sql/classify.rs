@@ -3,7 +3,7 @@
 //! pass it through. Works on statements sqlparser cannot parse (XA, LOAD DATA,
 //! `LOCK IN SHARE MODE`, ...).
 
-use super::scan::{is_keyword, Scanner, Token};
+use super::scan::{is_keyword, ScanText, Scanner, Token};
 
 /// The statement kinds the session treats differently.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +63,7 @@ pub enum StatementKind {
 }
 
 /// Classifies one statement's text.
-pub fn classify(sql: &(impl AsRef<[u8]> + ?Sized)) -> StatementKind {
+pub fn classify(sql: &(impl ScanText + ?Sized)) -> StatementKind {
     let mut tokens = Scanner::new(sql);
     let first = match tokens.next() {
         None => return StatementKind::Empty,
@@ -84,7 +84,7 @@ pub fn classify(sql: &(impl AsRef<[u8]> + ?Sized)) -> StatementKind {
             Some(Token::Word(db)) | Some(Token::Quoted(db)) => StatementKind::Use(unquote(db)),
             _ => StatementKind::Other,
         },
-        "SET" => classify_set(sql.as_ref(), tokens),
+        "SET" => classify_set(sql.parts().0, tokens),
         "BEGIN" => match tokens.next() {
             None => StatementKind::Begin,
             Some(t) if is_keyword(&t, "WORK") => StatementKind::Begin,

@@ -12,7 +12,7 @@ mod set;
 
 pub use set::{set_kind, set_statement_body, SetKind};
 
-use super::scan::{is_keyword, Scanner, Token};
+use super::scan::{is_keyword, ScanText, Scanner, Token};
 
 /// What one statement does to its session beyond its result: a bit set.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -89,7 +89,7 @@ impl Effects {
 
 /// The session effects of one statement's text (as split by
 /// [`split_statements`](super::split_statements)).
-pub fn effects(sql: &[u8]) -> Effects {
+pub fn effects(sql: &(impl ScanText + ?Sized)) -> Effects {
     let mut tokens = Scanner::new(sql);
     let first = match tokens.next() {
         Some(Token::Word(w)) => w,
@@ -106,11 +106,11 @@ pub fn effects(sql: &[u8]) -> Effects {
     let bits = match slot {
         b"SELECT" | b"INSERT" | b"UPDATE" | b"DELETE" | b"REPLACE" | b"WITH" | b"VALUES"
         | b"DO" | b"TABLE" | b"LOAD" | b"USE" | b"START" | b"COMMIT" | b"ROLLBACK" => 0,
-        b"SET" => match set::scope(sql) {
+        b"SET" => match set::scope(sql.parts().0) {
             set::Scope::Sticky => STICKY,
             set::Scope::Statement => {
                 // `SET STATEMENT ... FOR <stmt>` has the effects of <stmt>.
-                return match set_statement_body(sql) {
+                return match set_statement_body(sql.parts().0) {
                     Some(body) => effects(body),
                     None => Effects(STICKY),
                 };
@@ -233,8 +233,8 @@ fn definition(tokens: &mut Scanner<'_>) -> Definition {
 
 /// The effects found by reading every token, when the text holds a `@` or
 /// a `_LOCK`, `_ROWS` or `_COUNT` (the calls and keywords of interest all do).
-fn scan_if_needed(sql: &[u8]) -> u8 {
-    if needs_scan(sql) {
+fn scan_if_needed(sql: &(impl ScanText + ?Sized)) -> u8 {
+    if needs_scan(sql.parts().0) {
         scan_calls_and_variables(sql)
     } else {
         0
@@ -258,7 +258,7 @@ fn needs_scan(sql: &[u8]) -> bool {
 /// Lock functions, `FOUND_ROWS()`, `ROW_COUNT()`, `SQL_CALC_FOUND_ROWS`,
 /// user-variable assignment (`@x := `, `INTO @x`, `SET @x`) and the
 /// warning counters, anywhere in the statement (subqueries, `DO`, `CALL` arguments).
-fn scan_calls_and_variables(sql: &[u8]) -> u8 {
+fn scan_calls_and_variables(sql: &(impl ScanText + ?Sized)) -> u8 {
     let mut bits = 0;
     let mut tokens = Scanner::new(sql);
     let mut previous: Option<Token<'_>> = None;

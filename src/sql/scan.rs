@@ -47,15 +47,82 @@ const WORD_BYTES: [bool; 256] = {
     table
 };
 
+/// Text a [`Scanner`] reads: a `str` is known to be UTF-8 already, bytes
+/// are checked once.
+pub trait ScanText {
+    /// The bytes, and the same as a `str` when they are UTF-8.
+    fn parts(&self) -> (&[u8], Option<&str>);
+}
+
+impl ScanText for str {
+    fn parts(&self) -> (&[u8], Option<&str>) {
+        (self.as_bytes(), Some(self))
+    }
+}
+
+impl ScanText for String {
+    fn parts(&self) -> (&[u8], Option<&str>) {
+        self.as_str().parts()
+    }
+}
+
+impl ScanText for [u8] {
+    fn parts(&self) -> (&[u8], Option<&str>) {
+        (self, std::str::from_utf8(self).ok())
+    }
+}
+
+impl<const N: usize> ScanText for [u8; N] {
+    fn parts(&self) -> (&[u8], Option<&str>) {
+        self.as_slice().parts()
+    }
+}
+
+impl ScanText for Vec<u8> {
+    fn parts(&self) -> (&[u8], Option<&str>) {
+        self.as_slice().parts()
+    }
+}
+
+/// A statement's bytes, checked for UTF-8 once for every scanner that
+/// reads them.
+#[derive(Debug, Clone, Copy)]
+pub struct Text<'a> {
+    bytes: &'a [u8],
+    utf8: Option<&'a str>,
+}
+
+impl<'a> Text<'a> {
+    /// `bytes`, checked.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Text {
+            bytes,
+            utf8: std::str::from_utf8(bytes).ok(),
+        }
+    }
+
+    /// The bytes.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The text, when it is UTF-8.
+    pub fn utf8(&self) -> Option<&'a str> {
+        self.utf8
+    }
+}
+
+impl ScanText for Text<'_> {
+    fn parts(&self) -> (&[u8], Option<&str>) {
+        (self.bytes, self.utf8)
+    }
+}
+
 impl<'a> Scanner<'a> {
     /// A scanner at the start of `text`.
-    pub fn new(text: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
-        let text = text.as_ref();
-        Scanner {
-            text,
-            utf8: std::str::from_utf8(text).ok(),
-            pos: 0,
-        }
+    pub fn new(text: &'a (impl ScanText + ?Sized)) -> Self {
+        let (text, utf8) = text.parts();
+        Scanner { text, utf8, pos: 0 }
     }
 
     /// The token text between two offsets, if it is valid UTF-8.
