@@ -15,7 +15,7 @@
 //! [`SqlValue::Int`]: crate::rules::SqlValue::Int
 //! [`SqlValue::Str`]: crate::rules::SqlValue::Str
 
-use super::scan::{is_keyword, Scanner, Token};
+use super::scan::{is_keyword, upper_keyword, Scanner, Token};
 use mysql_common::value::Value;
 
 /// A text statement with its value literals taken out.
@@ -33,17 +33,17 @@ pub struct Shape<'a> {
 const OPERAND_ENDS: [&str; 10] = [
     "AND", "OR", "XOR", "GROUP", "ORDER", "LIMIT", "HAVING", "WINDOW", "FOR", "LOCK",
 ];
-/// Words that end a WHERE clause at the top level.
-const WHERE_ENDS: [&str; 9] = [
-    "GROUP",
-    "HAVING",
-    "ORDER",
-    "LIMIT",
-    "WINDOW",
-    "FOR",
-    "LOCK",
-    "INTO",
-    "RETURNING",
+/// Words that end a WHERE clause at the top level (upper-case).
+const WHERE_ENDS: [&[u8]; 9] = [
+    b"GROUP",
+    b"HAVING",
+    b"ORDER",
+    b"LIMIT",
+    b"WINDOW",
+    b"FOR",
+    b"LOCK",
+    b"INTO",
+    b"RETURNING",
 ];
 
 /// One token and where it stands.
@@ -96,7 +96,7 @@ pub fn shape(sql: &str) -> Option<Shape<'_>> {
 /// The tokens of `sql` with their offsets; `None` if it holds a `?` or
 /// bytes the scanner does not read as a token.
 fn tokens(sql: &str) -> Option<Vec<Item<'_>>> {
-    let mut items = Vec::new();
+    let mut items = Vec::with_capacity(16);
     let mut scanner = Scanner::new(sql);
     loop {
         let Some(token) = scanner.next() else {
@@ -141,13 +141,15 @@ fn value_literals<'a>(items: &[Item<'a>]) -> Vec<(Item<'a>, Value)> {
             }
             _ => {}
         }
-        if depth == 0 {
-            if is_keyword(&item.token, "WHERE") {
-                in_where = true;
-                continue;
-            }
-            if WHERE_ENDS.iter().any(|w| is_keyword(&item.token, w)) {
-                in_where = false;
+        if let (0, Token::Word(word)) = (depth, item.token) {
+            let mut buf = [0u8; 24];
+            match upper_keyword(word, &mut buf) {
+                Some(b"WHERE") => {
+                    in_where = true;
+                    continue;
+                }
+                Some(word) if WHERE_ENDS.contains(&word) => in_where = false,
+                _ => {}
             }
         }
         if !in_where {
@@ -213,7 +215,9 @@ fn in_value_position(items: &[Item<'_>], k: usize, in_list: bool) -> bool {
 /// Whether the tokens right before `k` are one comparison operator, on
 /// its own (not the end of `<=>`, `->`, `:=`, `<<`).
 fn comparison_before(items: &[Item<'_>], k: usize) -> bool {
-    let mut op = String::new();
+    // At most two characters, read backwards.
+    let mut op = ['\0'; 2];
+    let mut len = 0;
     let mut first = k;
     let mut end = items.get(k).map_or(0, |i| i.start);
     while first > 0 {
@@ -221,10 +225,11 @@ fn comparison_before(items: &[Item<'_>], k: usize) -> bool {
         let Token::Punct(c @ ('<' | '>' | '=' | '!')) = item.token else {
             break;
         };
-        if op.len() == 2 || (!op.is_empty() && item.end != end) {
+        if len == 2 || (len > 0 && item.end != end) {
             break;
         }
-        op.insert(0, c);
+        op = [c, op[0]];
+        len += 1;
         end = item.start;
         first -= 1;
     }
@@ -235,7 +240,10 @@ fn comparison_before(items: &[Item<'_>], k: usize) -> bool {
             return false;
         }
     }
-    matches!(op.as_str(), "=" | "<>" | "!=" | "<" | ">" | "<=" | ">=")
+    matches!(
+        &op[..len],
+        ['='] | ['<', '>'] | ['!', '='] | ['<'] | ['>'] | ['<', '='] | ['>', '=']
+    )
 }
 
 #[cfg(test)]
