@@ -286,16 +286,14 @@ fn plan_from(
                 );
             }
             #[cfg(test)]
-            HITS.with(|h| h.set(h.get() + 1));
-            #[cfg(test)]
-            POINT_HITS.with(|h| h.set(h.get() + 1));
+            count_hit(true);
             return instantiate(&template.units, &template.merge, fill, None);
         }
     }
     let route = route::route_shaped(&planned.statement, planned.shape, ctx, &bindings)?;
     if let Some(template) = planned.templates.iter().find(|t| t.route.matches(&route)) {
         #[cfg(test)]
-        HITS.with(|h| h.set(h.get() + 1));
+        count_hit(false);
         return instantiate(
             &template.units,
             &template.merge,
@@ -422,22 +420,26 @@ fn instantiate(
 
 #[cfg(test)]
 thread_local! {
-    static HITS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// Plans this thread took from a template: all, and by a point route.
+    static HITS: std::cell::Cell<[usize; 2]> = const { std::cell::Cell::new([0; 2]) };
+}
+
+#[cfg(test)]
+fn count_hit(point: bool) {
+    HITS.with(|h| {
+        let [all, points] = h.get();
+        h.set([all + 1, points + usize::from(point)]);
+    });
 }
 
 /// How many plans this thread took from a template (tests).
 #[cfg(test)]
 pub(super) fn hits() -> usize {
-    HITS.with(std::cell::Cell::get)
+    HITS.with(|h| h.get()[0])
 }
 
-#[cfg(test)]
-thread_local! {
-    static POINT_HITS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-/// How many plans this thread took from a template by a point route (tests).
+/// How many of them came by a point route (tests).
 #[cfg(test)]
 pub(super) fn point_hits() -> usize {
-    POINT_HITS.with(std::cell::Cell::get)
+    HITS.with(|h| h.get()[1])
 }
