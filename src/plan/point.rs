@@ -16,7 +16,6 @@ use crate::plan_model::PlanContext;
 use crate::rules::{ColumnCondition, Conversion, TableKind, ValueUse};
 use crate::sql::context::{conjuncts, convert_column, Env, Shape, StatementContext};
 use crate::sql::params::Bindings;
-use crate::sql::tables::ColumnName;
 use sqlparser::ast::{BinaryOperator, Expr, SetExpr, Statement, Value, Visit, Visitor};
 use std::ops::ControlFlow;
 
@@ -69,7 +68,7 @@ impl PointRoute {
         let is_column = |e: &Expr| context.keys(0, e, false).as_slice() == [(0, 0)];
         let mut value = None;
         for conjunct in conjuncts(selection) {
-            if !names(conjunct, column, &context) {
+            if !names(conjunct, column) {
                 continue;
             }
             // The comparison's column side is the left one if it names a
@@ -141,40 +140,32 @@ impl PointRoute {
     }
 }
 
-/// Whether `expr` names a column called `column` anywhere, or anything the
-/// context takes for a sharding column.
-fn names(expr: &Expr, column: &str, context: &StatementContext<'_>) -> bool {
+/// Whether `expr` names a column called `column` anywhere, qualified or
+/// not: wherever the context could find the sharding column.
+fn names(expr: &Expr, column: &str) -> bool {
     let mut finder = Names {
         column,
-        context,
         found: false,
     };
     let _ = expr.visit(&mut finder);
     finder.found
 }
 
-struct Names<'a, 'r> {
+struct Names<'a> {
     column: &'a str,
-    context: &'a StatementContext<'r>,
     found: bool,
 }
 
-impl Visitor for Names<'_, '_> {
+impl Visitor for Names<'_> {
     type Break = ();
 
     fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
-        let named = match expr {
-            Expr::Identifier(ident) => ident.value.eq_ignore_ascii_case(self.column),
-            Expr::CompoundIdentifier(parts) => parts
-                .last()
-                .is_some_and(|p| p.value.eq_ignore_ascii_case(self.column)),
-            _ => false,
+        let last = match expr {
+            Expr::Identifier(ident) => Some(ident),
+            Expr::CompoundIdentifier(parts) => parts.last(),
+            _ => None,
         };
-        let named = named
-            || ColumnName::of(expr)
-                .is_some_and(|name| name.column.eq_ignore_ascii_case(self.column))
-            || !self.context.keys(0, expr, false).is_empty();
-        if named {
+        if last.is_some_and(|ident| ident.value.eq_ignore_ascii_case(self.column)) {
             self.found = true;
             return ControlFlow::Break(());
         }

@@ -105,11 +105,6 @@ impl<'a> Text<'a> {
     pub fn bytes(&self) -> &'a [u8] {
         self.bytes
     }
-
-    /// The text, when it is UTF-8.
-    pub fn utf8(&self) -> Option<&'a str> {
-        self.utf8
-    }
 }
 
 impl ScanText for Text<'_> {
